@@ -3,8 +3,21 @@
 //!
 //! This crate is pure: no IO beyond what a caller hands in through [`orbs::OrbSource`], no
 //! async runtime. Every stage returns its result together with all diagnostics it found.
+//!
+//! Stages: [`yaml`] (text to a tree with positions) → structural checks → [`pipeline`]
+//! parameters → orbs → [`expand`] (with [`params`] and [`interp`]) → processed tree, written by
+//! [`yaml::to_yaml`]. [`compile()`] runs them all.
 
+pub mod compile;
 pub mod diag;
+pub mod expand;
+pub mod expr;
+mod hooks;
+pub mod interp;
+pub mod orbs;
+pub mod params;
+pub mod pipeline;
 pub mod yaml;
 
+pub use compile::{CompileOptions, Compiled, compile};
 pub use diag::{Diagnostic, Diagnostics, Severity, Span};

@@ -1,0 +1,196 @@
+//! The whole config engine in one call: bytes in, processed config and diagnostics out.
+
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::expand::scope::Scope;
+use crate::expand::{ExpandLimits, Expander};
+use crate::orbs::{NoOrbs, OrbSource};
+use crate::pipeline::{self, PipelineValues};
+use crate::yaml::{self, Limits, Map, Node, Value};
+use indexmap::IndexMap;
+
+/// What a config is processed with.
+pub struct CompileOptions<'a> {
+    /// Where `ns/orb@version` references are found.
+    pub orbs: &'a dyn OrbSource,
+    /// `pipeline.*` values of the pipeline being processed.
+    pub pipeline: PipelineValues,
+    /// Pipeline parameters given for the pipeline (by the API, a trigger, or the command line).
+    pub parameters: IndexMap<String, Node>,
+    /// Limits on the source text.
+    pub limits: Limits,
+    /// Limits on the processed config.
+    pub expand_limits: ExpandLimits,
+}
+
+impl<'a> CompileOptions<'a> {
+    /// Default limits, no pipeline values, no parameters, orbs from `orbs`.
+    pub fn new(orbs: &'a dyn OrbSource) -> Self {
+        CompileOptions {
+            orbs,
+            pipeline: PipelineValues::new(),
+            parameters: IndexMap::new(),
+            limits: Limits::default(),
+            expand_limits: ExpandLimits::default(),
+        }
+    }
+}
+
+impl Default for CompileOptions<'static> {
+    fn default() -> Self {
+        CompileOptions::new(&NoOrbs)
+    }
+}
+
+/// The result of processing a config.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The config as written (aliases and merge keys resolved), when it could be read.
+    pub source: Option<Node>,
+    /// The processed config, when there were no errors.
+    pub processed: Option<Node>,
+    /// Every error and warning, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// Whether the config has no errors.
+    pub fn is_valid(&self) -> bool {
+        self.diagnostics.iter().all(|d| !d.is_error())
+    }
+
+    /// The processed config as YAML, as `circleci config process` prints it.
+    pub fn processed_yaml(&self) -> Option<String> {
+        self.processed.as_ref().map(yaml::to_yaml)
+    }
+
+    /// Whether this is a setup config (dynamic configuration).
+    pub fn is_setup(&self) -> bool {
+        self.source
+            .as_ref()
+            .and_then(Node::as_map)
+            .and_then(|m| m.get("setup"))
+            .and_then(Node::as_bool_lenient)
+            .unwrap_or(false)
+    }
+}
+
+/// Reads, checks and processes a config.
+pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
+    let mut diags = Diagnostics::new();
+    let failed = |diags: Diagnostics, source: Option<Node>| Compiled {
+        source,
+        processed: None,
+        diagnostics: diags.into_vec(),
+    };
+    let text = match yaml::decode(bytes, &options.limits) {
+        Ok(t) => t,
+        Err(d) => {
+            diags.push(d);
+            return failed(diags, None);
+        }
+    };
+    let loaded = yaml::load(text, &options.limits);
+    for d in loaded.diagnostics {
+        diags.push(d);
+    }
+    let Some(root) = loaded.root else {
+        return failed(diags, None);
+    };
+    let Some(map) = root.as_map() else {
+        diags.error(
+            root.span,
+            format!(
+                "a config must be a map with `version`, `jobs` and `workflows`, not {}",
+                root.kind_name()
+            ),
+        );
+        return failed(diags, Some(root));
+    };
+    crate::hooks::check_config(&root, &mut diags);
+    if diags.has_errors() {
+        return failed(diags, Some(root));
+    }
+
+    let mut pipeline = options.pipeline.clone();
+    let mut ds = Vec::new();
+    pipeline::apply_parameters(
+        map.get("parameters"),
+        &options.parameters,
+        &mut pipeline,
+        &mut ds,
+    );
+    for d in ds {
+        diags.push(d);
+    }
+
+    let mut scope = Scope::from_map(map, None, String::new());
+    let mut ds = Vec::new();
+    crate::hooks::load_orbs(map.get("orbs"), &mut scope, options, &pipeline, 0, &mut ds);
+    for d in ds {
+        diags.push(d);
+    }
+
+    let workflows = effective_workflows(map, &mut diags);
+    let mut expander = Expander::new(&scope, &pipeline, &options.expand_limits);
+    let processed_workflows =
+        expander.expand_workflows(&workflows, map.get("job-groups").and_then(Node::as_map));
+    let (jobs, ds) = expander.finish();
+    for d in ds {
+        diags.push(d);
+    }
+    if diags.has_errors() {
+        return failed(diags, Some(root));
+    }
+
+    let mut out = Map::new();
+    out.insert("version", Span::NONE, Node::new(Span::NONE, Value::Int(2)));
+    if let Some(setup) = map
+        .get("setup")
+        .filter(|s| s.as_bool_lenient() == Some(true))
+    {
+        out.insert(
+            "setup",
+            setup.span,
+            Node::new(setup.span, Value::Bool(true)),
+        );
+    }
+    out.insert("jobs", Span::NONE, Node::map(Span::NONE, jobs));
+    out.insert(
+        "workflows",
+        Span::NONE,
+        Node::map(Span::NONE, processed_workflows),
+    );
+    Compiled {
+        source: Some(root),
+        processed: Some(Node::map(Span::NONE, out)),
+        diagnostics: diags.into_vec(),
+    }
+}
+
+/// The config's workflows; a config without any runs its `build` job in a workflow named
+/// `workflow`, as CircleCI does for 2.0 configs.
+fn effective_workflows(map: &Map, diags: &mut Diagnostics) -> Map {
+    if let Some(w) = map.get("workflows").and_then(Node::as_map) {
+        return w.clone();
+    }
+    let mut workflows = Map::new();
+    let has_build = map
+        .get("jobs")
+        .and_then(Node::as_map)
+        .is_some_and(|j| j.contains_key("build"));
+    if has_build {
+        let mut wf = Map::new();
+        wf.insert(
+            "jobs",
+            Span::NONE,
+            Node::seq(Span::NONE, vec![Node::str(Span::NONE, "build")]),
+        );
+        workflows.insert("workflow", Span::NONE, Node::map(Span::NONE, wf));
+    } else {
+        diags.warning(
+            Span::new(1, 1),
+            "the config has no `workflows` and no job named `build`: nothing will run",
+        );
+    }
+    workflows
+}

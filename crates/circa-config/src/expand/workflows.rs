@@ -1,0 +1,545 @@
+//! Workflows: each job invocation resolved to a concrete job (matrices expanded, job groups
+//! unfolded, names made unique), `requires` resolved through matrix aliases and group names.
+
+use super::Expander;
+use super::jobs::JobCall;
+use super::scope::{Kind, Scope};
+use crate::diag::{Diagnostic, Span};
+use crate::interp::{self, Vars};
+use crate::yaml::{Map, Node, Value};
+use indexmap::IndexMap;
+
+/// A processed invocation, before `requires` is resolved.
+struct Entry {
+    key: String,
+    name: String,
+    span: Span,
+    requires: Option<Node>,
+    fields: Map,
+}
+
+/// What a job group's invocation passes on to its members.
+struct GroupCall {
+    prefix: Option<String>,
+    requires: Option<Node>,
+    serial_group: Option<Node>,
+    members: Vec<String>,
+}
+
+/// One workflow's invocations in progress.
+#[derive(Default)]
+struct WorkflowState {
+    entries: Vec<Entry>,
+    /// Matrix aliases and group names, each standing for several invocation names.
+    aliases: IndexMap<String, Vec<String>>,
+    invocations: usize,
+}
+
+impl<'a> Expander<'a> {
+    /// Expands the `workflows:` section. `groups` is the config's `job-groups:`.
+    pub fn expand_workflows(&mut self, workflows: &Map, groups: Option<&Map>) -> Map {
+        let mut out = Map::new();
+        out.insert("version", Span::NONE, Node::new(Span::NONE, Value::Int(2)));
+        for (name, entry) in workflows.entries() {
+            if name == "version" {
+                continue;
+            }
+            let Some(wf) = entry.value.as_map() else {
+                continue;
+            };
+            let processed = self.expand_workflow(name, wf, entry.value.span, groups);
+            out.insert(name, entry.key_span, processed);
+        }
+        out
+    }
+
+    fn expand_workflow(&mut self, name: &str, wf: &Map, span: Span, groups: Option<&Map>) -> Node {
+        let root: &'a Scope = self.root;
+        let vars = Vars::pipeline(self.pipeline);
+        let mut out = Map::new();
+        for (key, entry) in wf.entries() {
+            if key == "jobs" {
+                continue;
+            }
+            let mut ds = Vec::new();
+            let v = interp::interpolate(&entry.value, &vars, &mut ds);
+            self.report_all(root, ds);
+            out.insert(key, entry.key_span, v);
+        }
+        let mut state = WorkflowState::default();
+        if let Some(jobs) = wf.get("jobs").and_then(Node::as_seq) {
+            for item in jobs {
+                self.invocation(item, groups, None, &mut state);
+            }
+        }
+        let jobs_span = wf.get("jobs").map_or(span, |n| n.span);
+        let list = finish_entries(state, name);
+        out.insert("jobs", jobs_span, Node::seq(jobs_span, list));
+        Node::map(span, out)
+    }
+
+    /// Processes one item of a workflow's (or job group's) `jobs:` list.
+    fn invocation(
+        &mut self,
+        item: &Node,
+        groups: Option<&Map>,
+        group: Option<&mut GroupCall>,
+        state: &mut WorkflowState,
+    ) {
+        let root: &'a Scope = self.root;
+        let (job, raw_args, at) = match &item.value {
+            Value::Str(s) => (s.clone(), Map::new(), item.span),
+            Value::Map(m) if m.len() == 1 => {
+                let Some((k, e)) = m.entries().next() else {
+                    return;
+                };
+                let args = match &e.value.value {
+                    Value::Map(a) => a.clone(),
+                    Value::Null => Map::new(),
+                    _ => {
+                        self.report(
+                            root,
+                            Diagnostic::error(
+                                e.value.span,
+                                format!(
+                                    "arguments of job `{k}` must be a map, not {}",
+                                    e.value.kind_name()
+                                ),
+                            ),
+                        );
+                        return;
+                    }
+                };
+                (k.to_string(), args, e.key_span)
+            }
+            _ => return,
+        };
+        if let Some(group_def) = groups.and_then(|g| g.get(&job)) {
+            if group.is_none() && !root.jobs.contains_key(&job) {
+                self.group_invocation(&job, group_def, &raw_args, at, groups, state);
+                return;
+            }
+        }
+        match raw_args.get("matrix") {
+            Some(matrix) => {
+                let matrix = matrix.clone();
+                self.matrix_invocation(&job, &raw_args, &matrix, at, group, state);
+            }
+            None => {
+                let vars = Vars::pipeline(self.pipeline);
+                let mut ds = Vec::new();
+                let args = interp::interpolate(&Node::map(at, raw_args), &vars, &mut ds);
+                self.report_all(root, ds);
+                if let Value::Map(args) = args.value {
+                    self.concrete_invocation(&job, args, None, at, group, state);
+                }
+            }
+        }
+    }
+
+    fn group_invocation(
+        &mut self,
+        group_name: &str,
+        def: &Node,
+        args: &Map,
+        at: Span,
+        groups: Option<&Map>,
+        state: &mut WorkflowState,
+    ) {
+        let vars = Vars::pipeline(self.pipeline);
+        let mut ds = Vec::new();
+        let args = interp::interpolate(&Node::map(at, args.clone()), &vars, &mut ds);
+        let root: &'a Scope = self.root;
+        self.report_all(root, ds);
+        let args = args.as_map().cloned().unwrap_or_default();
+        let prefix = args.get("name").and_then(Node::scalar_text);
+        let alias = prefix.clone().unwrap_or_else(|| group_name.to_string());
+        let mut call = GroupCall {
+            prefix,
+            requires: args.get("requires").cloned(),
+            serial_group: args.get("serial-group").cloned(),
+            members: Vec::new(),
+        };
+        if let Some(jobs) = def
+            .as_map()
+            .and_then(|m| m.get("jobs"))
+            .and_then(Node::as_seq)
+        {
+            for item in jobs {
+                self.invocation(item, groups, Some(&mut call), state);
+            }
+        }
+        state.aliases.insert(alias, call.members);
+    }
+
+    fn matrix_invocation(
+        &mut self,
+        job: &str,
+        raw_args: &Map,
+        matrix: &Node,
+        at: Span,
+        mut group: Option<&mut GroupCall>,
+        state: &mut WorkflowState,
+    ) {
+        let root: &'a Scope = self.root;
+        let Some(m) = matrix.as_map() else {
+            self.report(
+                root,
+                Diagnostic::error(matrix.span, "`matrix` must be a map with `parameters`"),
+            );
+            return;
+        };
+        let Some(parameters) = m.get("parameters").and_then(Node::as_map) else {
+            self.report(
+                root,
+                Diagnostic::error(matrix.span, "`matrix` needs `parameters`"),
+            );
+            return;
+        };
+        let vars = Vars::pipeline(self.pipeline);
+        let mut ds = Vec::new();
+        let parameters =
+            interp::interpolate(&Node::map(matrix.span, parameters.clone()), &vars, &mut ds);
+        self.report_all(root, ds);
+        let Some(parameters) = parameters.as_map() else {
+            return;
+        };
+        let mut axes: Vec<(String, Vec<Node>)> = Vec::new();
+        let mut total: usize = 1;
+        for (p, values) in parameters.iter() {
+            let values = match &values.value {
+                Value::Seq(items) => items.clone(),
+                _ => vec![values.clone()],
+            };
+            total = total.saturating_mul(values.len());
+            axes.push((p.to_string(), values));
+        }
+        if total > self.limits.max_jobs || state.invocations + total > self.limits.max_jobs {
+            self.report(
+                root,
+                Diagnostic::error(
+                    matrix.span,
+                    format!(
+                        "matrix of job `{job}` makes {total} jobs; a config may have at most {}",
+                        self.limits.max_jobs
+                    ),
+                ),
+            );
+            self.over_limit = true;
+            return;
+        }
+        let excludes: Vec<Map> = m
+            .get("exclude")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_map().cloned())
+            .collect();
+        let alias = m
+            .get("alias")
+            .and_then(Node::scalar_text)
+            .unwrap_or_else(|| job.to_string());
+        let mut members = Vec::new();
+        for combo in cartesian(&axes) {
+            if excludes.iter().any(|ex| excluded(ex, &combo)) {
+                continue;
+            }
+            let mut rest = raw_args.clone();
+            rest.remove("matrix");
+            let vars = Vars {
+                pipeline: self.pipeline,
+                params: None,
+                matrix: Some(&combo),
+                owner: "",
+            };
+            let mut ds = Vec::new();
+            let args = interp::interpolate(&Node::map(at, rest), &vars, &mut ds);
+            self.report_all(root, ds);
+            let Value::Map(mut args) = args.value else {
+                continue;
+            };
+            for (p, v) in &combo {
+                args.insert(p.clone(), v.span, v.clone());
+            }
+            let default_name = matrix_name(job, &combo);
+            if let Some(name) = self.concrete_invocation(
+                job,
+                args,
+                Some(default_name),
+                at,
+                group.as_deref_mut(),
+                state,
+            ) {
+                members.push(name);
+            }
+        }
+        let mut all = state.aliases.shift_remove(&alias).unwrap_or_default();
+        all.extend(members);
+        state.aliases.insert(alias, all);
+    }
+
+    /// Adds one concrete invocation; returns its name in the workflow.
+    fn concrete_invocation(
+        &mut self,
+        job: &str,
+        mut args: Map,
+        default_name: Option<String>,
+        at: Span,
+        group: Option<&mut GroupCall>,
+        state: &mut WorkflowState,
+    ) -> Option<String> {
+        let root: &'a Scope = self.root;
+        state.invocations += 1;
+        if state.invocations > self.limits.max_jobs {
+            if !self.over_limit {
+                self.report(
+                    root,
+                    Diagnostic::error(
+                        at,
+                        format!("a workflow may have at most {} jobs", self.limits.max_jobs),
+                    ),
+                );
+            }
+            self.over_limit = true;
+            return None;
+        }
+        let mut fields = Map::new();
+        let explicit_name = args.remove("name").and_then(|n| n.scalar_text());
+        let mut name = explicit_name
+            .clone()
+            .or(default_name)
+            .unwrap_or_else(|| job.to_string());
+        if let Some(g) = group.as_ref() {
+            if let Some(prefix) = &g.prefix {
+                name = format!("{prefix}-{name}");
+            }
+        }
+        let mut requires = args.remove("requires");
+        for key in ["context", "filters", "serial-group"] {
+            if let Some(v) = args.remove(key) {
+                fields.insert(key, v.span, v);
+            }
+        }
+        if let Some(g) = group {
+            if let Some(p) = &g.prefix {
+                requires = requires.map(|r| prefix_requires(&r, p));
+            }
+            if requires.is_none() {
+                requires = g.requires.clone();
+            }
+            if let Some(sg) = &g.serial_group {
+                fields.insert("serial-group", sg.span, sg.clone());
+            }
+            g.members.push(name.clone());
+        }
+        let override_with = args.remove("override-with").and_then(|n| n.scalar_text());
+        let pre_steps = args.remove("pre-steps");
+        let post_steps = args.remove("post-steps");
+        let type_arg = args.remove("type").and_then(|n| n.scalar_text());
+        let def_type = root
+            .find(Kind::Job, job)
+            .and_then(|(_, d)| d.as_map())
+            .and_then(|m| m.get("type"))
+            .and_then(Node::scalar_text);
+        let is_approval = type_arg.as_deref() == Some("approval")
+            || (type_arg.is_none() && def_type.as_deref() == Some("approval"));
+
+        let mut key = job.to_string();
+        if is_approval {
+            fields.insert("type", at, Node::str(at, "approval"));
+            if explicit_name.is_some() {
+                key = name.clone();
+            }
+        } else {
+            let target = override_with
+                .filter(|o| root.find(Kind::Job, o).is_some())
+                .unwrap_or_else(|| job.to_string());
+            let call = JobCall {
+                job: &target,
+                args,
+                pre_steps,
+                post_steps,
+                at,
+            };
+            let body = self.expand_job(&call)?;
+            key = self.place_job(&name, body);
+        }
+        let name = unique_name(&name, &state.entries);
+        state.entries.push(Entry {
+            key,
+            name: name.clone(),
+            span: at,
+            requires,
+            fields,
+        });
+        Some(name)
+    }
+
+    /// Puts a concrete job into the processed `jobs:` under `name`, or under `name-2`, `name-3`,
+    /// ... when another body already has that name. Returns the key used.
+    fn place_job(&mut self, name: &str, body: Node) -> String {
+        let mut key = name.to_string();
+        let mut n = 1;
+        loop {
+            match self.jobs.get(&key) {
+                None => {
+                    self.jobs.insert(key.clone(), body.span, body);
+                    return key;
+                }
+                Some(existing) if *existing == body => return key,
+                Some(_) => {
+                    n += 1;
+                    key = format!("{name}-{n}");
+                }
+            }
+        }
+    }
+}
+
+/// `name`, or `name-2`, `name-3`, ... when the workflow already has an invocation of that name.
+fn unique_name(name: &str, entries: &[Entry]) -> String {
+    let taken = |n: &str| entries.iter().any(|e| e.name == n);
+    if !taken(name) {
+        return name.to_string();
+    }
+    (2..)
+        .map(|i| format!("{name}-{i}"))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Every combination of matrix values, in declaration order of the parameters.
+fn cartesian(axes: &[(String, Vec<Node>)]) -> Vec<IndexMap<String, Node>> {
+    let mut combos = vec![IndexMap::new()];
+    for (p, values) in axes {
+        let mut next = Vec::with_capacity(combos.len() * values.len());
+        for combo in &combos {
+            for v in values {
+                let mut c: IndexMap<String, Node> = combo.clone();
+                c.insert(p.clone(), v.clone());
+                next.push(c);
+            }
+        }
+        combos = next;
+    }
+    combos
+}
+
+fn excluded(exclude: &Map, combo: &IndexMap<String, Node>) -> bool {
+    !exclude.is_empty()
+        && exclude.iter().all(|(k, v)| {
+            combo
+                .get(k)
+                .is_some_and(|c| c.scalar_text().is_some() && c.scalar_text() == v.scalar_text())
+        })
+}
+
+/// CircleCI's name for a matrix instance: the job's name, then the values in alphabetical order
+/// of their parameter names, joined by `-`.
+fn matrix_name(job: &str, combo: &IndexMap<String, Node>) -> String {
+    let mut keys: Vec<&String> = combo.keys().collect();
+    keys.sort();
+    let mut name = job.to_string();
+    for k in keys {
+        if let Some(text) = combo.get(k).and_then(Node::scalar_text) {
+            name.push('-');
+            name.push_str(&text);
+        }
+    }
+    name
+}
+
+fn prefix_requires(requires: &Node, prefix: &str) -> Node {
+    let rename = |n: &Node| -> Node {
+        match &n.value {
+            Value::Str(s) => Node::str(n.span, format!("{prefix}-{s}")),
+            Value::Map(m) => {
+                let mut out = Map::new();
+                for (k, e) in m.entries() {
+                    out.insert(format!("{prefix}-{k}"), e.key_span, e.value.clone());
+                }
+                Node::map(n.span, out)
+            }
+            _ => n.clone(),
+        }
+    };
+    match &requires.value {
+        Value::Seq(items) => Node::seq(requires.span, items.iter().map(rename).collect()),
+        _ => rename(requires),
+    }
+}
+
+/// Resolves `requires` through aliases and writes the processed invocation list.
+fn finish_entries(state: WorkflowState, _workflow: &str) -> Vec<Node> {
+    let WorkflowState {
+        entries, aliases, ..
+    } = state;
+    let mut list = Vec::with_capacity(entries.len());
+    for e in entries {
+        let mut fields = Map::new();
+        if e.name != e.key {
+            fields.insert("name", e.span, Node::str(e.span, e.name.clone()));
+        }
+        if let Some(req) = &e.requires {
+            let resolved = resolve_requires(req, &aliases);
+            fields.insert("requires", req.span, resolved);
+        }
+        for (k, entry) in e.fields.entries() {
+            fields.insert(k, entry.key_span, entry.value.clone());
+        }
+        if fields.is_empty() {
+            list.push(Node::str(e.span, e.key));
+        } else {
+            let mut m = Map::new();
+            m.insert(e.key, e.span, Node::map(e.span, fields));
+            list.push(Node::map(e.span, m));
+        }
+    }
+    list
+}
+
+fn resolve_requires(req: &Node, aliases: &IndexMap<String, Vec<String>>) -> Node {
+    let items: Vec<Node> = match &req.value {
+        Value::Seq(items) => items.clone(),
+        _ => vec![req.clone()],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match &item.value {
+            Value::Str(s) => match aliases.get(s) {
+                Some(members) if !(members.len() == 1 && members[0] == *s) => {
+                    out.extend(members.iter().map(|m| Node::str(item.span, m.clone())));
+                }
+                _ => out.push(item.clone()),
+            },
+            Value::Map(m) => {
+                for (k, e) in m.entries() {
+                    let names = aliases
+                        .get(k)
+                        .cloned()
+                        .unwrap_or_else(|| vec![k.to_string()]);
+                    for n in names {
+                        let mut one = Map::new();
+                        one.insert(n, e.key_span, e.value.clone());
+                        out.push(Node::map(item.span, one));
+                    }
+                }
+            }
+            _ => out.push(item.clone()),
+        }
+    }
+    Node::seq(req.span, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_names_follow_alphabetical_parameter_order() {
+        let mut combo = IndexMap::new();
+        combo.insert("version".to_string(), Node::str(Span::NONE, "0.1"));
+        combo.insert("platform".to_string(), Node::str(Span::NONE, "macos"));
+        assert_eq!(matrix_name("build", &combo), "build-macos-0.1");
+    }
+}

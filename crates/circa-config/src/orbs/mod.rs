@@ -1,0 +1,6 @@
+//! Orb sources (minimal seam).
+/// Finds orbs.
+pub trait OrbSource {}
+/// No orbs.
+pub struct NoOrbs;
+impl OrbSource for NoOrbs {}
