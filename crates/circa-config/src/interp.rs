@@ -106,8 +106,17 @@ fn evaluate(inner: &str, vars: &Vars<'_>) -> Result<Value, String> {
 
 /// Evaluates an expression (operators, literals) over the visible values.
 fn evaluate_expression(inner: &str, vars: &Vars<'_>) -> Result<Value, String> {
-    let _ = vars;
-    Err(format!("expressions are not supported yet: `{inner}`"))
+    let expr = crate::expr::parse(inner).map_err(|e| e.to_string())?;
+    let missing = std::cell::RefCell::new(None);
+    let lookup = |name: &str| match vars.lookup(name) {
+        Ok(v) => Some(v),
+        Err(why) => {
+            missing.borrow_mut().get_or_insert(why);
+            None
+        }
+    };
+    expr.eval(&lookup)
+        .map_err(|e| missing.borrow_mut().take().unwrap_or_else(|| e.to_string()))
 }
 
 /// The `<<` … `>>` pieces of a string, in order.
