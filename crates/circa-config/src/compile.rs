@@ -125,7 +125,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
 
     let mut scope = Scope::from_map(map, None, String::new());
     let mut ds = Vec::new();
-    crate::hooks::load_orbs(map.get("orbs"), &mut scope, options, &pipeline, 0, &mut ds);
+    crate::expand::orb_loader::load_orbs(map.get("orbs"), &mut scope, options, &pipeline, 0, &mut ds);
     for d in ds {
         diags.push(d);
     }
