@@ -2,6 +2,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::expand::scope::Scope;
+use crate::expand::orb_loader::OrbCache;
 use crate::expand::{ExpandLimits, Expander};
 use crate::orbs::{NoOrbs, OrbSource};
 use crate::pipeline::{self, PipelineValues};
@@ -20,6 +21,8 @@ pub struct CompileOptions<'a> {
     pub limits: Limits,
     /// Limits on the processed config.
     pub expand_limits: ExpandLimits,
+    /// Orbs loaded by earlier compiles, reused by this one.
+    pub orb_cache: Option<&'a OrbCache>,
 }
 
 impl<'a> CompileOptions<'a> {
@@ -31,6 +34,7 @@ impl<'a> CompileOptions<'a> {
             parameters: IndexMap::new(),
             limits: Limits::default(),
             expand_limits: ExpandLimits::default(),
+            orb_cache: None,
         }
     }
 }

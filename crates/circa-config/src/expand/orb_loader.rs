@@ -8,7 +8,34 @@ use crate::interp::{self, Vars};
 use crate::orbs::OrbRef;
 use crate::pipeline::PipelineValues;
 use crate::yaml::{self, Node, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
+
+/// Orbs already loaded, by reference (`circleci/node@5.1`). Published orb versions do not
+/// change, so a long-lived caller (a server, a benchmark) keeps one cache for many compiles.
+/// An orb that failed to load is not cached.
+#[derive(Debug, Default)]
+pub struct OrbCache {
+    scopes: RefCell<HashMap<String, Rc<Scope>>>,
+}
+
+impl OrbCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many orbs are cached.
+    pub fn len(&self) -> usize {
+        self.scopes.borrow().len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.scopes.borrow().is_empty()
+    }
+}
 
 /// Loads every orb named in `orbs` (an `orbs:` map) into `scope.orbs`. Failures are reported
 /// once, and the alias is remembered as missing so that its uses are not reported again.
@@ -45,7 +72,7 @@ pub fn load_orbs(
             Value::Map(m) => {
                 let mut child = Scope::from_map(m, scope.origin.clone(), label);
                 load_orbs(m.get("orbs"), &mut child, options, pipeline, depth + 1, diags);
-                Some(child)
+                Some(Rc::new(child))
             }
             Value::Str(_) => load_reference(alias, &entry.value, scope, label, options, pipeline, depth, diags),
             _ => {
@@ -61,7 +88,7 @@ pub fn load_orbs(
         };
         match loaded {
             Some(child) => {
-                scope.orbs.insert(alias.to_string(), Rc::new(child));
+                scope.orbs.insert(alias.to_string(), child);
             }
             None => scope.missing_orbs.push(alias.to_string()),
         }
@@ -78,7 +105,7 @@ fn load_reference(
     pipeline: &PipelineValues,
     depth: usize,
     diags: &mut Vec<Diagnostic>,
-) -> Option<Scope> {
+) -> Option<Rc<Scope>> {
     let vars = Vars::pipeline(pipeline);
     let mut ds = Vec::new();
     let reference = interp::interpolate(node, &vars, &mut ds);
@@ -101,6 +128,13 @@ fn load_reference(
             return None;
         }
     };
+    let cache_key = orb_ref.to_string();
+    if let Some(cached) = options
+        .orb_cache
+        .and_then(|c| c.scopes.borrow().get(&cache_key).cloned())
+    {
+        return Some(cached);
+    }
     let found = match options.orbs.load(&orb_ref) {
         Ok(found) => found,
         Err(e) => {
@@ -137,6 +171,12 @@ fn load_reference(
         return None;
     }
     let mut child = Scope::from_map(map, Some(origin), label);
+    let before = diags.len();
     load_orbs(map.get("orbs"), &mut child, options, pipeline, depth + 1, diags);
+    let child = Rc::new(child);
+    let clean = diags[before..].iter().all(|d| !d.is_error());
+    if let (Some(cache), true) = (options.orb_cache, clean) {
+        cache.scopes.borrow_mut().insert(cache_key, Rc::clone(&child));
+    }
     Some(child)
 }

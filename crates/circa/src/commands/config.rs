@@ -2,11 +2,16 @@
 
 use crate::cli::{ConfigArgs, ProcessArgs};
 use anyhow::{Context, bail};
-use circa_config::orbs::NoOrbs;
+use crate::orb_dir::{OrbDir, default_orb_dir};
 use circa_config::yaml::{Node, Value};
 use circa_config::{CompileOptions, Compiled, compile, diag};
 use std::io::Write;
 use std::process::ExitCode;
+
+/// The orb registry named by `--orb-dir`/`CIRCA_ORB_DIR`, or the default one.
+fn orb_source(args: &ConfigArgs) -> OrbDir {
+    OrbDir::new(args.orb_dir.clone().unwrap_or_else(default_orb_dir))
+}
 
 /// Reads a config file and compiles it with `options`.
 fn compile_file(
@@ -32,7 +37,7 @@ fn print_diagnostics(args: &ConfigArgs, source: &str, compiled: &Compiled) {
 
 /// `circa config validate`: exit 0 and a one-line verdict, or exit 1 with every diagnostic.
 pub fn validate(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let orbs = NoOrbs;
+    let orbs = orb_source(args);
     let options = CompileOptions::new(&orbs);
     let (source, compiled) = compile_file(args, &options)?;
     print_diagnostics(args, &source, &compiled);
@@ -46,7 +51,7 @@ pub fn validate(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
 
 /// `circa config process`: the processed config on stdout, or exit 1 with diagnostics.
 pub fn process(args: &ProcessArgs) -> anyhow::Result<ExitCode> {
-    let orbs = NoOrbs;
+    let orbs = orb_source(&args.config);
     let mut options = CompileOptions::new(&orbs);
     if let Some(params) = &args.pipeline_parameters {
         options.parameters = parse_parameters(params)?;
