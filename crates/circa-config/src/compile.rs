@@ -1,8 +1,8 @@
 //! The whole config engine in one call: bytes in, processed config and diagnostics out.
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::expand::scope::Scope;
 use crate::expand::orb_loader::OrbCache;
+use crate::expand::scope::Scope;
 use crate::expand::{ExpandLimits, Expander};
 use crate::orbs::{NoOrbs, OrbSource};
 use crate::pipeline::{self, PipelineValues};
@@ -129,7 +129,14 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
 
     let mut scope = Scope::from_map(map, None, String::new());
     let mut ds = Vec::new();
-    crate::expand::orb_loader::load_orbs(map.get("orbs"), &mut scope, options, &pipeline, 0, &mut ds);
+    crate::expand::orb_loader::load_orbs(
+        map.get("orbs"),
+        &mut scope,
+        options,
+        &pipeline,
+        0,
+        &mut ds,
+    );
     for d in ds {
         diags.push(d);
     }

@@ -157,11 +157,7 @@ fn split(s: &str) -> Vec<Piece<'_>> {
 /// Besides `<< name >>` and expressions, strings may hold sections: text between
 /// `<< #parameters.x >>` and `<< /parameters.x >>` is kept only when `x` is truthy, and between
 /// `<< ^parameters.x >>` and `<< /parameters.x >>` only when it is not.
-pub fn interpolate_str(
-    s: &str,
-    at: &Node,
-    vars: &Vars<'_>,
-) -> Result<Option<Node>, Diagnostic> {
+pub fn interpolate_str(s: &str, at: &Node, vars: &Vars<'_>) -> Result<Option<Node>, Diagnostic> {
     if !s.contains("<<") {
         return Ok(None);
     }
@@ -174,11 +170,11 @@ pub fn interpolate_str(
         .iter()
         .filter(|p| !matches!(p, Piece::Text(t) if t.is_empty()))
         .collect();
-    if let [Piece::Expr(inner)] = non_empty.as_slice() {
-        if section_marker(inner).is_none() {
-            let value = evaluate(inner, vars).map_err(fail)?;
-            return Ok(Some(Node::new(at.span, value)));
-        }
+    if let [Piece::Expr(inner)] = non_empty.as_slice()
+        && section_marker(inner).is_none()
+    {
+        let value = evaluate(inner, vars).map_err(fail)?;
+        return Ok(Some(Node::new(at.span, value)));
     }
     let mut out = String::with_capacity(s.len());
     // Open sections: (name, whether their text is kept).

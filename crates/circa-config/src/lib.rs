@@ -20,5 +20,5 @@ pub mod pipeline;
 pub mod yaml;
 
 pub use compile::{CompileOptions, Compiled, compile};
-pub use expand::orb_loader::OrbCache;
 pub use diag::{Diagnostic, Diagnostics, Severity, Span};
+pub use expand::orb_loader::OrbCache;

@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod advance;
+pub mod config_eval;
 pub mod pattern;
 pub mod plan;
 pub mod status;
@@ -16,6 +17,7 @@ pub mod trigger;
 pub mod workflow;
 
 pub use advance::{Advance, AdvanceRequest, PlannedJobState, StatusChange, advance};
+pub use config_eval::ConfigEval;
 pub use pattern::{BranchFilter, Pattern, PatternError, PatternFilter};
 pub use plan::{Plan, PlannedJob, PlannedWorkflow, SkippedJob, plan};
 pub use status::{JobStatus, UnknownStatus, WorkflowStatus};

@@ -123,6 +123,10 @@ pub enum Filters {
         branches: Option<PatternFilter>,
         /// `tags: {only, ignore}`, when given; without it the job never runs for a tag.
         tags: Option<PatternFilter>,
+        /// `pull_requests: {only, ignore}` (GitHub App pipelines): which pull-request pipelines
+        /// run the job, matched against the pull request's head branch. Push and tag pipelines
+        /// do not consult it.
+        pull_requests: Option<PatternFilter>,
     },
     /// The string form: an expression over pipeline values.
     Expression(String),

@@ -77,6 +77,28 @@ pub enum ConfigCommand {
     /// Print the processed config: orbs, commands and executors expanded, parameters
     /// substituted, matrices expanded.
     Process(ProcessArgs),
+    /// Show which workflows and jobs a push of a branch or tag would run, and why others not.
+    Plan(PlanArgs),
+}
+
+/// Options of `circa config plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The config and orb folder.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The branch pushed (default `main`).
+    #[arg(long, conflicts_with = "tag")]
+    pub branch: Option<String>,
+    /// The tag pushed.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// The commit.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// A pipeline parameter, e.g. `deploy=true` (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
 }
 
 /// Options shared by the config subcommands.
@@ -109,6 +131,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(ConfigCommand::Validate(args)) => commands::config::validate(&args),
         Command::Config(ConfigCommand::Process(args)) => commands::config::process(&args),
+        Command::Config(ConfigCommand::Plan(args)) => commands::config::plan(&args),
         Command::Orb(OrbCommand::Import {
             source,
             as_ref,

@@ -8,5 +8,6 @@
 
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod orb_cmd;
 pub mod orb_dir;

@@ -71,10 +71,26 @@ pub fn load_orbs(
         let loaded = match &entry.value.value {
             Value::Map(m) => {
                 let mut child = Scope::from_map(m, scope.origin.clone(), label);
-                load_orbs(m.get("orbs"), &mut child, options, pipeline, depth + 1, diags);
+                load_orbs(
+                    m.get("orbs"),
+                    &mut child,
+                    options,
+                    pipeline,
+                    depth + 1,
+                    diags,
+                );
                 Some(Rc::new(child))
             }
-            Value::Str(_) => load_reference(alias, &entry.value, scope, label, options, pipeline, depth, diags),
+            Value::Str(_) => load_reference(
+                alias,
+                &entry.value,
+                scope,
+                label,
+                options,
+                pipeline,
+                depth,
+                diags,
+            ),
             _ => {
                 diags.push(scope.tag(Diagnostic::error(
                     at,
@@ -172,11 +188,21 @@ fn load_reference(
     }
     let mut child = Scope::from_map(map, Some(origin), label);
     let before = diags.len();
-    load_orbs(map.get("orbs"), &mut child, options, pipeline, depth + 1, diags);
+    load_orbs(
+        map.get("orbs"),
+        &mut child,
+        options,
+        pipeline,
+        depth + 1,
+        diags,
+    );
     let child = Rc::new(child);
     let clean = diags[before..].iter().all(|d| !d.is_error());
     if let (Some(cache), true) = (options.orb_cache, clean) {
-        cache.scopes.borrow_mut().insert(cache_key, Rc::clone(&child));
+        cache
+            .scopes
+            .borrow_mut()
+            .insert(cache_key, Rc::clone(&child));
     }
     Some(child)
 }

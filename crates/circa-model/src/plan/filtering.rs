@@ -20,7 +20,7 @@ pub(super) fn admit_job(
         };
     }
     let (branches, tags) = match &job.filters {
-        Filters::Map { branches, tags } => (branches.as_ref(), tags.as_ref()),
+        Filters::Map { branches, tags, .. } => (branches.as_ref(), tags.as_ref()),
         Filters::None | Filters::Expression(_) => (None, None),
     };
     if let Some(tag) = &trigger.tag {

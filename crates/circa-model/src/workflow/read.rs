@@ -381,17 +381,23 @@ fn read_filters(node: &Node, diags: &mut Diagnostics) -> Filters {
     };
     let mut branches = None;
     let mut tags = None;
+    let mut pull_requests = None;
     for (key, entry) in map.entries() {
         match key {
             "branches" => branches = read_pattern_filter(key, &entry.value, diags),
             "tags" => tags = read_pattern_filter(key, &entry.value, diags),
+            "pull_requests" => pull_requests = read_pattern_filter(key, &entry.value, diags),
             _ => diags.error(
                 entry.key_span,
-                format!("unknown filter `{key}`; expected `branches` or `tags`"),
+                format!("unknown filter `{key}`; expected `branches`, `tags` or `pull_requests`"),
             ),
         }
     }
-    Filters::Map { branches, tags }
+    Filters::Map {
+        branches,
+        tags,
+        pull_requests,
+    }
 }
 
 fn read_pattern_filter(what: &str, node: &Node, diags: &mut Diagnostics) -> Option<PatternFilter> {

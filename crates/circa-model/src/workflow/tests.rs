@@ -80,6 +80,7 @@ workflows:
     let Filters::Map {
         branches: Some(branches),
         tags: Some(tags),
+        ..
     } = &deploy.filters
     else {
         panic!("{:?}", deploy.filters);
@@ -265,7 +266,7 @@ workflows:
     assert_eq!(messages.len(), 5, "{messages:#?}");
     assert_eq!(
         messages[0],
-        "7:13: error: unknown filter `branch`; expected `branches` or `tags`"
+        "7:13: error: unknown filter `branch`; expected `branches`, `tags` or `pull_requests`"
     );
     assert!(
         messages[1].starts_with("10:30: error: `/(oops/` is not a valid regular expression: "),

@@ -28,7 +28,11 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs W1 over `corpus/configs/*.yml` with orbs from `orb_dir` (default `corpus/orbs`).
-pub fn config(corpus: &Path, orb_dir: Option<&Path>, iterations: usize) -> anyhow::Result<ExitCode> {
+pub fn config(
+    corpus: &Path,
+    orb_dir: Option<&Path>,
+    iterations: usize,
+) -> anyhow::Result<ExitCode> {
     if iterations == 0 {
         bail!("--iterations must be at least 1");
     }
@@ -45,7 +49,8 @@ pub fn config(corpus: &Path, orb_dir: Option<&Path>, iterations: usize) -> anyho
     options.orb_cache = Some(&cache);
     let mut samples = Vec::new();
     for file in &files {
-        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let limits = yaml::Limits::default();
         for _ in 0..3 {
@@ -83,7 +88,11 @@ pub fn config(corpus: &Path, orb_dir: Option<&Path>, iterations: usize) -> anyho
         let median = quantile(&s.process, 0.5);
         let parse_median = quantile(&s.parse, 0.5);
         println!("w1.{}.median: {:.3} ms", s.name, ms(median));
-        println!("w1.{}.p99: {:.3} ms", s.name, ms(quantile(&s.process, 0.99)));
+        println!(
+            "w1.{}.p99: {:.3} ms",
+            s.name,
+            ms(quantile(&s.process, 0.99))
+        );
         println!(
             "w1.{}.ratio: {:.2}",
             s.name,
