@@ -5,6 +5,7 @@
 //! async runtime. Every stage returns its result together with all diagnostics it found.
 
 pub mod diag;
+pub mod schema;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Severity, Span};
