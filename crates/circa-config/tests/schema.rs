@@ -1,6 +1,9 @@
 //! Structural validation against real configs: SchemaStore's positive and negative tests,
 //! the corpus of real project configs, packed orbs, and the language server's own cases.
 
+// Test helpers outside `#[test]` functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use circa_config::schema::{check_config, check_orb};
 use circa_config::yaml::{Limits, load};
 use circa_config::{Diagnostic, Diagnostics};

@@ -350,8 +350,16 @@ fn check_docker(cx: &mut Ctx, node: &Node, what: &str) {
     }
 }
 
+/// An auth block: its key, the keys it allows, and the sets of keys of which one must be
+/// complete (none: no requirement).
+type AuthShape = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static [&'static str]],
+);
+
 fn check_auth(cx: &mut Ctx, m: &Map, what: &str) {
-    let groups: [(&str, &[&str], &[&[&str]]); 3] = [
+    let groups: [AuthShape; 3] = [
         (
             "auth",
             &["username", "password"],

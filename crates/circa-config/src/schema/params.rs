@@ -134,16 +134,8 @@ fn check_default(cx: &mut Ctx, d: &Node, ty: &str, choices: &[String], what: &st
                 bad(cx, "a string");
             }
         }
-        "boolean" => {
-            if d.as_bool_lenient().is_none() {
-                bad(cx, "a boolean");
-            }
-        }
-        "integer" => {
-            if d.as_int().is_none() {
-                bad(cx, "an integer");
-            }
-        }
+        "boolean" if d.as_bool_lenient().is_none() => bad(cx, "a boolean"),
+        "integer" if d.as_int().is_none() => bad(cx, "an integer"),
         "enum" => match d.scalar_text() {
             Some(t) if choices.contains(&t) => {}
             _ => cx.err(

@@ -456,17 +456,14 @@ fn check_checkout(cx: &mut Ctx, m: &Map, what: &str) {
             d.span,
             format!("Checkout depth can only be used with the shallow checkout method ({what})"),
         ),
-        Some(d) => {
-            if !is_template(d) && !d.as_int().is_some_and(|i| i >= 1) {
-                cx.err(
-                    d.span,
-                    format!(
-                        "Checkout depth is not an integer ≥ 1 in {what}: {}",
-                        describe(d)
-                    ),
-                );
-            }
-        }
+        Some(d) if !is_template(d) && d.as_int().is_none_or(|i| i < 1) => cx.err(
+            d.span,
+            format!(
+                "Checkout depth is not an integer ≥ 1 in {what}: {}",
+                describe(d)
+            ),
+        ),
+        Some(_) => {}
         None if method_text == Some("shallow") => {
             if let Some(v) = method {
                 cx.err(

@@ -248,10 +248,10 @@ impl<'l> Builder<'l> {
                 Event::StreamEnd => break,
                 _ => None,
             };
-            if let Some((node, plain_merge)) = done {
-                if let Some(finished) = self.attach(node, plain_merge)? {
-                    root = Some(finished);
-                }
+            if let Some((node, plain_merge)) = done
+                && let Some(finished) = self.attach(node, plain_merge)?
+            {
+                root = Some(finished);
             }
         }
         Ok(root)
@@ -426,20 +426,20 @@ fn resolve_plain(text: &str) -> Value {
         }
         return Value::Str(text.to_string());
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Int(i);
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Value::Int(i);
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::Int(i);
     }
-    if is_float(bytes) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_float(bytes)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str(text.to_string())
 }
