@@ -36,17 +36,16 @@ pub(crate) fn check_jobs(cx: &mut Ctx, node: &Node) {
     let Some(jobs) = cx.want_map(node, "`jobs`") else {
         return;
     };
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for (name, entry) in jobs.entries() {
         cx.check_name(name, entry.key_span, "job", true);
-        let lower = name.to_lowercase();
-        if seen.contains(&lower) {
+        if let Some(first) = seen.iter().find(|s| s.eq_ignore_ascii_case(name)) {
             cx.err(
                 entry.key_span,
-                format!("job `{name}` is defined twice (job names are case-insensitive)"),
+                format!("job `{name}` clashes with job `{first}` (job names are case-insensitive)"),
             );
         }
-        seen.push(lower);
+        seen.push(name);
         check_job(cx, name, entry.key_span, &entry.value);
     }
 }
