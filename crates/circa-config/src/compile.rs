@@ -110,7 +110,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         );
         return failed(diags, Some(root));
     };
-    crate::hooks::check_config(&root, &mut diags);
+    crate::schema::check_config(&root, &mut diags);
     if diags.has_errors() {
         return failed(diags, Some(root));
     }

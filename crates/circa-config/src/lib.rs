@@ -12,11 +12,11 @@ pub mod compile;
 pub mod diag;
 pub mod expand;
 pub mod expr;
-mod hooks;
 pub mod interp;
 pub mod orbs;
 pub mod params;
 pub mod pipeline;
+pub mod schema;
 pub mod yaml;
 
 pub use compile::{CompileOptions, Compiled, compile};

@@ -175,7 +175,7 @@ fn load_reference(
         return None;
     };
     let mut checks = Diagnostics::new();
-    crate::hooks::check_orb(&root, &mut checks);
+    crate::schema::check_orb(&root, &mut checks);
     let checks = checks.into_vec();
     let broken = checks.iter().any(Diagnostic::is_error);
     diags.extend(checks.into_iter().map(in_orb));
