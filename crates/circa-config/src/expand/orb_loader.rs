@@ -12,12 +12,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// Orbs already loaded, by reference (`circleci/node@5.1`). Published orb versions do not
-/// change, so a long-lived caller (a server, a benchmark) keeps one cache for many compiles.
-/// An orb that failed to load is not cached.
+/// Orbs already loaded, by reference (`circleci/node@5.1`): the outcome (the orb's scope, or
+/// nothing when it failed) with the diagnostics loading it produced, which are reported again
+/// each time it is used. Published orb versions do not change, so a long-lived caller (a
+/// server, a benchmark) keeps one cache for many compiles.
 #[derive(Debug, Default)]
 pub struct OrbCache {
-    scopes: RefCell<HashMap<String, Rc<Scope>>>,
+    scopes: RefCell<HashMap<String, (Option<Rc<Scope>>, Vec<Diagnostic>)>>,
 }
 
 impl OrbCache {
@@ -145,16 +146,42 @@ fn load_reference(
         }
     };
     let cache_key = orb_ref.to_string();
-    if let Some(cached) = options
+    if let Some((cached, cached_diags)) = options
         .orb_cache
         .and_then(|c| c.scopes.borrow().get(&cache_key).cloned())
     {
-        return Some(cached);
+        diags.extend(cached_diags.into_iter().map(|d| scope.tag(d)));
+        return cached;
     }
-    let found = match options.orbs.load(&orb_ref) {
+    let mut own = Vec::new();
+    let loaded = load_from_source(
+        &orb_ref, node.span, label, options, pipeline, depth, &mut own,
+    );
+    if let Some(cache) = options.orb_cache {
+        cache
+            .scopes
+            .borrow_mut()
+            .insert(cache_key, (loaded.clone(), own.clone()));
+    }
+    diags.extend(own.into_iter().map(|d| scope.tag(d)));
+    loaded
+}
+
+/// Loads and checks one referenced orb; diagnostics about the reference itself carry no origin
+/// (the caller tags them with the importing file).
+fn load_from_source(
+    orb_ref: &OrbRef,
+    at: crate::diag::Span,
+    label: String,
+    options: &CompileOptions<'_>,
+    pipeline: &PipelineValues,
+    depth: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rc<Scope>> {
+    let found = match options.orbs.load(orb_ref) {
         Ok(found) => found,
         Err(e) => {
-            diags.push(scope.tag(Diagnostic::error(node.span, e.to_string())));
+            diags.push(Diagnostic::error(at, e.to_string()));
             return None;
         }
     };
@@ -180,14 +207,13 @@ fn load_reference(
     let broken = checks.iter().any(Diagnostic::is_error);
     diags.extend(checks.into_iter().map(in_orb));
     if broken {
-        diags.push(scope.tag(Diagnostic::error(
-            node.span,
+        diags.push(Diagnostic::error(
+            at,
             format!("orb `{orb_ref}` ({origin}) has errors"),
-        )));
+        ));
         return None;
     }
     let mut child = Scope::from_map(map, Some(origin), label);
-    let before = diags.len();
     load_orbs(
         map.get("orbs"),
         &mut child,
@@ -196,13 +222,5 @@ fn load_reference(
         depth + 1,
         diags,
     );
-    let child = Rc::new(child);
-    let clean = diags[before..].iter().all(|d| !d.is_error());
-    if let (Some(cache), true) = (options.orb_cache, clean) {
-        cache
-            .scopes
-            .borrow_mut()
-            .insert(cache_key, Rc::clone(&child));
-    }
-    Some(child)
+    Some(Rc::new(child))
 }
