@@ -152,12 +152,31 @@ impl Diagnostics {
 /// Renders diagnostics as `PATH:LINE:COL: severity: message` followed by a source snippet with a
 /// caret under the column, the way compilers do.
 pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
+    render_styled(path, source, diagnostics, false)
+}
+
+/// ANSI styles: bold red, bold yellow, bold blue, reset.
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const BLUE: &str = "\x1b[1;34m";
+const RESET: &str = "\x1b[0m";
+
+/// Like [`render`]; with `styled`, severities, gutters and carets carry ANSI colours (for a
+/// terminal).
+pub fn render_styled(path: &str, source: &str, diagnostics: &[Diagnostic], styled: bool) -> String {
+    let paint = |style: &str, text: &str| {
+        if styled {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    };
     let lines: Vec<&str> = source.lines().collect();
     let mut out = String::new();
     for d in diagnostics {
         let kind = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Error => paint(RED, "error"),
+            Severity::Warning => paint(YELLOW, "warning"),
         };
         let file = d.origin.as_deref().unwrap_or(path);
         if d.span.is_known() {
@@ -183,7 +202,12 @@ pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
                 .take(caret_at)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            out.push_str(&format!("{pad} |\n{number} | {shown}\n{pad} | {indent}^\n"));
+            let bar = paint(BLUE, "|");
+            let caret = paint(if d.is_error() { RED } else { YELLOW }, "^");
+            out.push_str(&format!(
+                "{pad} {bar}\n{} {bar} {shown}\n{pad} {bar} {indent}{caret}\n",
+                paint(BLUE, &number)
+            ));
         }
     }
     out
