@@ -5,8 +5,6 @@ use super::Expander;
 use super::scope::{Kind, Scope};
 use super::steps::suggestion;
 use crate::diag::{Diagnostic, Span};
-use crate::interp::{self, Vars};
-use crate::params;
 use crate::yaml::{Map, Node, Value};
 
 /// Keys of an executor definition that a job takes over.
@@ -41,30 +39,8 @@ impl<'a> Expander<'a> {
             );
             return None;
         };
-        let def_map = def.as_map()?;
         let owner = format!("job `{}`", call.job);
-        let mut ds = Vec::new();
-        let decls = params::read_decls(def_map.get("parameters"), &mut ds);
-        self.report_all(def_scope, ds);
-        let mut ds = Vec::new();
-        let bound = params::bind(&decls, &call.args, &owner, call.at, &mut ds);
-        self.report_all(root, ds);
-
-        let mut body = def_map.clone();
-        body.remove("parameters");
-        body.remove("description");
-        let vars = Vars {
-            pipeline: self.pipeline,
-            params: Some(&bound),
-            matrix: None,
-            owner: &owner,
-        };
-        let mut ds = Vec::new();
-        let body = interp::interpolate(&Node::map(def.span, body), &vars, &mut ds);
-        self.report_all(def_scope, ds);
-        let Value::Map(mut body) = body.value else {
-            return None;
-        };
+        let mut body = self.instantiate(def, def_scope, &call.args, &owner, call.at, root)?;
 
         if let Some(executor) = body.remove("executor")
             && let Some(exec_body) = self.expand_executor(&executor, def_scope)
@@ -137,30 +113,8 @@ impl<'a> Expander<'a> {
             );
             return None;
         };
-        let def_map = def.as_map()?;
         let owner = format!("executor `{name}`");
-        let mut ds = Vec::new();
-        let decls = params::read_decls(def_map.get("parameters"), &mut ds);
-        self.report_all(def_scope, ds);
-        let mut ds = Vec::new();
-        let bound = params::bind(&decls, &args, &owner, reference.span, &mut ds);
-        self.report_all(scope, ds);
-        let mut body = def_map.clone();
-        body.remove("parameters");
-        body.remove("description");
-        let vars = Vars {
-            pipeline: self.pipeline,
-            params: Some(&bound),
-            matrix: None,
-            owner: &owner,
-        };
-        let mut ds = Vec::new();
-        let body = interp::interpolate(&Node::map(def.span, body), &vars, &mut ds);
-        self.report_all(def_scope, ds);
-        match body.value {
-            Value::Map(m) => Some(m),
-            _ => None,
-        }
+        self.instantiate(def, def_scope, &args, &owner, reference.span, scope)
     }
 }
 

@@ -15,9 +15,11 @@ mod workflows;
 
 pub use limits::ExpandLimits;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Span};
+use crate::interp::{self, Vars};
+use crate::params;
 use crate::pipeline::PipelineValues;
-use crate::yaml::Map;
+use crate::yaml::{Map, Node, Value};
 use scope::Scope;
 
 /// The state of one expansion: its inputs, its limits, and what it has found so far.
@@ -60,6 +62,44 @@ impl<'a> Expander<'a> {
 }
 
 impl Expander<'_> {
+    /// Binds `args` to the parameters of a definition (command, job or executor) found in
+    /// `def_scope`, and returns its body — without `parameters` and `description` — with every
+    /// `<< >>` substituted. Problems with the arguments are reported against `caller`, problems
+    /// inside the definition against its own file.
+    fn instantiate(
+        &mut self,
+        def: &Node,
+        def_scope: &Scope,
+        args: &Map,
+        owner: &str,
+        at: Span,
+        caller: &Scope,
+    ) -> Option<Map> {
+        let def_map = def.as_map()?;
+        let mut ds = Vec::new();
+        let decls = params::read_decls(def_map.get("parameters"), &mut ds);
+        self.report_all(def_scope, ds);
+        let mut ds = Vec::new();
+        let bound = params::bind(&decls, args, owner, at, &mut ds);
+        self.report_all(caller, ds);
+        let mut body = def_map.clone();
+        body.remove("parameters");
+        body.remove("description");
+        let vars = Vars {
+            pipeline: self.pipeline,
+            params: Some(&bound),
+            matrix: None,
+            owner,
+        };
+        let mut ds = Vec::new();
+        let body = interp::interpolate(&Node::map(def.span, body), &vars, &mut ds);
+        self.report_all(def_scope, ds);
+        match body.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
     /// The concrete jobs produced and the diagnostics found.
     pub fn finish(self) -> (Map, Vec<Diagnostic>) {
         (self.jobs, self.diags)

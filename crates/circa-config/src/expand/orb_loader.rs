@@ -18,8 +18,11 @@ use std::rc::Rc;
 /// server, a benchmark) keeps one cache for many compiles.
 #[derive(Debug, Default)]
 pub struct OrbCache {
-    scopes: RefCell<HashMap<String, (Option<Rc<Scope>>, Vec<Diagnostic>)>>,
+    scopes: RefCell<HashMap<String, CachedOrb>>,
 }
+
+/// A cached outcome: the orb's scope (or nothing when it failed) and its diagnostics.
+type CachedOrb = (Option<Rc<Scope>>, Vec<Diagnostic>);
 
 impl OrbCache {
     /// An empty cache.

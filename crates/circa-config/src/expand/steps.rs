@@ -4,25 +4,7 @@
 use super::Expander;
 use super::scope::{Kind, Scope};
 use crate::diag::{Diagnostic, Span};
-use crate::interp::{self, Vars};
-use crate::params;
 use crate::yaml::{Map, Node, Value};
-
-/// Step names CircleCI provides.
-pub const BUILT_IN_STEPS: &[&str] = &[
-    "run",
-    "checkout",
-    "setup_remote_docker",
-    "save_cache",
-    "restore_cache",
-    "store_artifacts",
-    "store_test_results",
-    "persist_to_workspace",
-    "attach_workspace",
-    "add_ssh_keys",
-    "deploy",
-    "install_signing_bundle",
-];
 
 impl<'a> Expander<'a> {
     /// Expands a list of steps defined in `scope` (already interpolated for their owner).
@@ -78,7 +60,7 @@ impl<'a> Expander<'a> {
             self.invoke_command(name, def, def_scope, args, step.span, scope, depth, out);
             return;
         }
-        if BUILT_IN_STEPS.contains(&name) {
+        if crate::schema::steps::BUILTINS.contains(&name) {
             self.count_steps(1, step.span, scope);
             out.push(normalize_built_in(name, args, step));
             return;
@@ -175,9 +157,6 @@ impl<'a> Expander<'a> {
             self.over_limit = true;
             return;
         }
-        let Some(def_map) = def.as_map() else {
-            return;
-        };
         let empty = Map::new();
         let arg_map = match args {
             Some(Node {
@@ -199,26 +178,14 @@ impl<'a> Expander<'a> {
             }
             _ => &empty,
         };
-        let mut ds = Vec::new();
-        let decls = params::read_decls(def_map.get("parameters"), &mut ds);
-        self.report_all(def_scope, ds);
         let owner = format!("command `{name}`");
-        let mut ds = Vec::new();
-        let bound = params::bind(&decls, arg_map, &owner, at, &mut ds);
-        self.report_all(caller, ds);
-        let Some(steps) = def_map.get("steps") else {
+        let Some(body) = self.instantiate(def, def_scope, arg_map, &owner, at, caller) else {
             return;
         };
-        let vars = Vars {
-            pipeline: self.pipeline,
-            params: Some(&bound),
-            matrix: None,
-            owner: &owner,
+        let Some(steps) = body.get("steps") else {
+            return;
         };
-        let mut ds = Vec::new();
-        let steps = interp::interpolate(steps, &vars, &mut ds);
-        self.report_all(def_scope, ds);
-        let expanded = self.expand_steps(&steps, def_scope, depth + 1);
+        let expanded = self.expand_steps(steps, def_scope, depth + 1);
         out.extend(expanded);
     }
 

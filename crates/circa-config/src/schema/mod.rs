@@ -18,7 +18,7 @@ mod helpers;
 mod jobs;
 mod params;
 mod resource;
-mod steps;
+pub mod steps;
 mod top;
 mod workflows;
 

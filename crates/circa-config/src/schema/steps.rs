@@ -6,7 +6,8 @@ use crate::diag::Span;
 use crate::yaml::{Map, Node, Value};
 
 /// Built-in steps that carry their own keys. `steps` splices a steps parameter.
-const BUILTINS: &[&str] = &[
+/// Step names CircleCI provides (with `when`/`unless`, which are decided at compile time).
+pub const BUILTINS: &[&str] = &[
     "run",
     "deploy",
     "checkout",
