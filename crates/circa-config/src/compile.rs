@@ -1,6 +1,7 @@
 //! The whole config engine in one call: bytes in, processed config and diagnostics out.
 
 use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::expand::orb_loader::OrbCache;
 use crate::expand::scope::Scope;
 use crate::expand::{ExpandLimits, Expander};
 use crate::orbs::{NoOrbs, OrbSource};
@@ -20,6 +21,8 @@ pub struct CompileOptions<'a> {
     pub limits: Limits,
     /// Limits on the processed config.
     pub expand_limits: ExpandLimits,
+    /// Orbs loaded by earlier compiles, reused by this one.
+    pub orb_cache: Option<&'a OrbCache>,
 }
 
 impl<'a> CompileOptions<'a> {
@@ -31,6 +34,7 @@ impl<'a> CompileOptions<'a> {
             parameters: IndexMap::new(),
             limits: Limits::default(),
             expand_limits: ExpandLimits::default(),
+            orb_cache: None,
         }
     }
 }
@@ -106,7 +110,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         );
         return failed(diags, Some(root));
     };
-    crate::hooks::check_config(&root, &mut diags);
+    crate::schema::check_config(&root, &mut diags);
     if diags.has_errors() {
         return failed(diags, Some(root));
     }
@@ -125,7 +129,14 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
 
     let mut scope = Scope::from_map(map, None, String::new());
     let mut ds = Vec::new();
-    crate::hooks::load_orbs(map.get("orbs"), &mut scope, options, &pipeline, 0, &mut ds);
+    crate::expand::orb_loader::load_orbs(
+        map.get("orbs"),
+        &mut scope,
+        options,
+        &pipeline,
+        0,
+        &mut ds,
+    );
     for d in ds {
         diags.push(d);
     }

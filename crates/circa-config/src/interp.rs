@@ -152,7 +152,11 @@ fn split(s: &str) -> Vec<Piece<'_>> {
     pieces
 }
 
-/// Interpolates one string found at `span`. Returns `None` when it holds nothing to replace.
+/// Interpolates one string found at `at`. Returns `None` when it holds nothing to replace.
+///
+/// Besides `<< name >>` and expressions, strings may hold sections: text between
+/// `<< #parameters.x >>` and `<< /parameters.x >>` is kept only when `x` is truthy, and between
+/// `<< ^parameters.x >>` and `<< /parameters.x >>` only when it is not.
 pub fn interpolate_str(s: &str, at: &Node, vars: &Vars<'_>) -> Result<Option<Node>, Diagnostic> {
     if !s.contains("<<") {
         return Ok(None);
@@ -166,30 +170,85 @@ pub fn interpolate_str(s: &str, at: &Node, vars: &Vars<'_>) -> Result<Option<Nod
         .iter()
         .filter(|p| !matches!(p, Piece::Text(t) if t.is_empty()))
         .collect();
-    if let [Piece::Expr(inner)] = non_empty.as_slice() {
+    if let [Piece::Expr(inner)] = non_empty.as_slice()
+        && section_marker(inner).is_none()
+    {
         let value = evaluate(inner, vars).map_err(fail)?;
         return Ok(Some(Node::new(at.span, value)));
     }
     let mut out = String::with_capacity(s.len());
+    // Open sections: (name, whether their text is kept).
+    let mut sections: Vec<(&str, bool)> = Vec::new();
     for piece in &pieces {
+        let keep = sections.iter().all(|(_, k)| *k);
         match piece {
-            Piece::Text(t) => out.push_str(t),
-            Piece::Expr(inner) => {
-                let value = evaluate(inner, vars).map_err(fail)?;
-                match value.scalar_text() {
-                    Some(text) => out.push_str(&text),
-                    None => {
-                        return Err(fail(format!(
-                            "`<< {} >>` is {} and cannot be part of a longer string",
-                            inner.trim(),
-                            value.kind_name()
-                        )));
-                    }
+            Piece::Text(t) => {
+                if keep {
+                    out.push_str(t);
                 }
             }
+            Piece::Expr(inner) => match section_marker(inner) {
+                Some((Section::Open, name)) | Some((Section::Inverted, name)) => {
+                    let inverted = matches!(section_marker(inner), Some((Section::Inverted, _)));
+                    let truthy = crate::expr::is_truthy(&evaluate(name, vars).map_err(fail)?);
+                    sections.push((name, truthy != inverted));
+                }
+                Some((Section::Close, name)) => match sections.pop() {
+                    Some((open, _)) if open == name => {}
+                    Some((open, _)) => {
+                        return Err(fail(format!(
+                            "section `<< #{open} >>` is closed by `<< /{name} >>`"
+                        )));
+                    }
+                    None => {
+                        return Err(fail(format!(
+                            "`<< /{name} >>` closes a section that was never opened"
+                        )));
+                    }
+                },
+                None => {
+                    if !keep {
+                        continue;
+                    }
+                    let value = evaluate(inner, vars).map_err(fail)?;
+                    match value.scalar_text() {
+                        Some(text) => out.push_str(&text),
+                        None => {
+                            return Err(fail(format!(
+                                "`<< {} >>` is {} and cannot be part of a longer string",
+                                inner.trim(),
+                                value.kind_name()
+                            )));
+                        }
+                    }
+                }
+            },
         }
     }
+    if let Some((open, _)) = sections.last() {
+        return Err(fail(format!("section `<< #{open} >>` is never closed")));
+    }
     Ok(Some(Node::str(at.span, out)))
+}
+
+/// The kinds of section markers.
+#[derive(Clone, Copy)]
+enum Section {
+    Open,
+    Inverted,
+    Close,
+}
+
+/// `#name`, `^name` or `/name` (spaces allowed around the sigil) and the name.
+fn section_marker(inner: &str) -> Option<(Section, &str)> {
+    let t = inner.trim();
+    let kind = match t.chars().next()? {
+        '#' => Section::Open,
+        '^' => Section::Inverted,
+        '/' => Section::Close,
+        _ => return None,
+    };
+    Some((kind, t[1..].trim()))
 }
 
 /// Interpolates every string (values and keys) of `node`, reporting each failure.
@@ -274,6 +333,26 @@ mod tests {
             .expect("ok")
             .expect("some");
         assert_eq!(n.as_str(), Some("echo << parameters.x >>"));
+    }
+
+    #[test]
+    fn sections_keep_or_drop_their_text() {
+        let pv = PipelineValues::new();
+        let mut params = IndexMap::new();
+        params.insert("on".to_string(), Node::new(Span::NONE, Value::Bool(true)));
+        params.insert("off".to_string(), Node::new(Span::NONE, Value::Bool(false)));
+        params.insert("v".to_string(), Node::str(Span::NONE, "x"));
+        let vars = Vars {
+            pipeline: &pv,
+            params: Some(&params),
+            matrix: None,
+            owner: "command `c`",
+        };
+        let s = "a-<<# parameters.on >>on-<< parameters.v >>-<</ parameters.on >><< #parameters.off >>off<< /parameters.off >><<^parameters.off>>not-off<</parameters.off>>";
+        let n = run(s, &vars).expect("ok").expect("some");
+        assert_eq!(n.as_str(), Some("a-on-x-not-off"));
+        let e = run("<< #parameters.on >>x", &vars).expect_err("unclosed");
+        assert!(e.message.contains("never closed"));
     }
 
     #[test]

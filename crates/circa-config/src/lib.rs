@@ -12,12 +12,13 @@ pub mod compile;
 pub mod diag;
 pub mod expand;
 pub mod expr;
-mod hooks;
 pub mod interp;
 pub mod orbs;
 pub mod params;
 pub mod pipeline;
+pub mod schema;
 pub mod yaml;
 
 pub use compile::{CompileOptions, Compiled, compile};
 pub use diag::{Diagnostic, Diagnostics, Severity, Span};
+pub use expand::orb_loader::OrbCache;

@@ -151,7 +151,7 @@ pub fn coerce(ty: &ParamType, value: &Node, what: &str) -> Result<Node, Diagnost
                 }
                 _ => return Err(wrong("enum")),
             };
-            if allowed.iter().any(|a| *a == text) {
+            if allowed.contains(&text) {
                 Ok(Node::str(span, text))
             } else {
                 Err(Diagnostic::error(

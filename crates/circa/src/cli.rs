@@ -20,6 +20,53 @@ pub enum Command {
     /// Check, process and plan CircleCI configs.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage the local orb registry.
+    #[command(subcommand)]
+    Orb(OrbCommand),
+    /// Measure Circa on the benchmark workloads.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `circa orb ...`
+#[derive(Debug, Subcommand)]
+pub enum OrbCommand {
+    /// Copy packed orbs into the registry: one file (with --as) or a NAMESPACE/NAME/VERSION.yml tree.
+    Import {
+        /// A packed orb file or a registry-shaped folder.
+        source: PathBuf,
+        /// The reference of a single file, e.g. `acme/deploy@1.2.3`.
+        #[arg(long = "as")]
+        as_ref: Option<String>,
+        /// The registry folder.
+        #[arg(long, env = "CIRCA_ORB_DIR")]
+        orb_dir: Option<PathBuf>,
+        /// Replace an existing, different file of the same version.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Pack an orb source tree (`src/@orb.yml`, commands/, jobs/, executors/, examples/) and print it.
+    Pack {
+        /// The orb's source folder.
+        src_dir: PathBuf,
+    },
+}
+
+/// `circa bench ...`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// W1: process every corpus config; median and p99 per config, ratio to bare YAML parsing.
+    Config {
+        /// The corpus folder (with configs/ and orbs/).
+        #[arg(long, default_value = "../shared/corpus")]
+        corpus: PathBuf,
+        /// The orb registry (default: CORPUS/orbs).
+        #[arg(long)]
+        orb_dir: Option<PathBuf>,
+        /// Timed runs per config.
+        #[arg(long, default_value_t = 100)]
+        iterations: usize,
+    },
 }
 
 /// `circa config ...`
@@ -30,6 +77,28 @@ pub enum ConfigCommand {
     /// Print the processed config: orbs, commands and executors expanded, parameters
     /// substituted, matrices expanded.
     Process(ProcessArgs),
+    /// Show which workflows and jobs a push of a branch or tag would run, and why others not.
+    Plan(PlanArgs),
+}
+
+/// Options of `circa config plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The config and orb folder.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The branch pushed (default `main`).
+    #[arg(long, conflicts_with = "tag")]
+    pub branch: Option<String>,
+    /// The tag pushed.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// The commit.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// A pipeline parameter, e.g. `deploy=true` (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
 }
 
 /// Options shared by the config subcommands.
@@ -62,5 +131,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(ConfigCommand::Validate(args)) => commands::config::validate(&args),
         Command::Config(ConfigCommand::Process(args)) => commands::config::process(&args),
+        Command::Config(ConfigCommand::Plan(args)) => commands::config::plan(&args),
+        Command::Orb(OrbCommand::Import {
+            source,
+            as_ref,
+            orb_dir,
+            force,
+        }) => {
+            let registry = orb_dir.unwrap_or_else(crate::orb_dir::default_orb_dir);
+            for imported in crate::orb_cmd::import(&source, &registry, as_ref.as_deref(), force)? {
+                println!("imported {imported} into {}", registry.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Orb(OrbCommand::Pack { src_dir }) => {
+            print!("{}", crate::orb_cmd::pack(&src_dir)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Config {
+            corpus,
+            orb_dir,
+            iterations,
+        }) => commands::bench::config(&corpus, orb_dir.as_deref(), iterations),
     }
 }

@@ -66,10 +66,10 @@ impl<'a> Expander<'a> {
             return None;
         };
 
-        if let Some(executor) = body.remove("executor") {
-            if let Some(exec_body) = self.expand_executor(&executor, def_scope) {
-                body = merge_executor(exec_body, body);
-            }
+        if let Some(executor) = body.remove("executor")
+            && let Some(exec_body) = self.expand_executor(&executor, def_scope)
+        {
+            body = merge_executor(exec_body, body);
         }
         let mut steps = Vec::new();
         if let Some(pre) = &call.pre_steps {
@@ -176,17 +176,16 @@ fn merge_executor(executor: Map, job: Map) -> Map {
         out.insert(k, e.key_span, e.value);
     }
     for (k, e) in job {
-        if k == "environment" {
-            if let (Some(Value::Map(base)), Value::Map(over)) =
+        if k == "environment"
+            && let (Some(Value::Map(base)), Value::Map(over)) =
                 (out.get("environment").map(|n| &n.value), &e.value.value)
-            {
-                let mut merged = base.clone();
-                for (ek, ee) in over.entries() {
-                    merged.insert(ek, ee.key_span, ee.value.clone());
-                }
-                out.insert(k, e.key_span, Node::map(e.value.span, merged));
-                continue;
+        {
+            let mut merged = base.clone();
+            for (ek, ee) in over.entries() {
+                merged.insert(ek, ee.key_span, ee.value.clone());
             }
+            out.insert(k, e.key_span, Node::map(e.value.span, merged));
+            continue;
         }
         out.insert(k, e.key_span, e.value);
     }

@@ -8,6 +8,7 @@
 
 mod jobs;
 mod limits;
+pub mod orb_loader;
 pub mod scope;
 mod steps;
 mod workflows;

@@ -142,10 +142,10 @@ impl<'a> Expander<'a> {
                 return;
             }
         };
-        if holds == is_when {
-            if let Some(steps) = body.get("steps") {
-                out.extend(self.expand_steps(steps, scope, depth));
-            }
+        if holds == is_when
+            && let Some(steps) = body.get("steps")
+        {
+            out.extend(self.expand_steps(steps, scope, depth));
         }
     }
 

@@ -114,11 +114,12 @@ impl<'a> Expander<'a> {
             }
             _ => return,
         };
-        if let Some(group_def) = groups.and_then(|g| g.get(&job)) {
-            if group.is_none() && !root.jobs.contains_key(&job) {
-                self.group_invocation(&job, group_def, &raw_args, at, groups, state);
-                return;
-            }
+        if let Some(group_def) = groups.and_then(|g| g.get(&job))
+            && group.is_none()
+            && !root.jobs.contains_key(&job)
+        {
+            self.group_invocation(&job, group_def, &raw_args, at, groups, state);
+            return;
         }
         match raw_args.get("matrix") {
             Some(matrix) => {
@@ -309,10 +310,10 @@ impl<'a> Expander<'a> {
             .clone()
             .or(default_name)
             .unwrap_or_else(|| job.to_string());
-        if let Some(g) = group.as_ref() {
-            if let Some(prefix) = &g.prefix {
-                name = format!("{prefix}-{name}");
-            }
+        if let Some(g) = group.as_ref()
+            && let Some(prefix) = &g.prefix
+        {
+            name = format!("{prefix}-{name}");
         }
         let mut requires = args.remove("requires");
         for key in ["context", "filters", "serial-group"] {

@@ -1,30 +1,37 @@
-//! `circa config validate | process`.
+//! `circa config validate | process | plan`.
 
-use crate::cli::{ConfigArgs, ProcessArgs};
+use crate::cli::{ConfigArgs, PlanArgs, ProcessArgs};
+use crate::engine::{self, Processed};
+use crate::orb_dir::{OrbDir, default_orb_dir};
 use anyhow::{Context, bail};
-use circa_config::orbs::NoOrbs;
 use circa_config::yaml::{Node, Value};
-use circa_config::{CompileOptions, Compiled, compile, diag};
+use circa_config::{CompileOptions, Span, diag};
+use circa_model::{Trigger, TriggerSource};
+use indexmap::IndexMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Reads a config file and compiles it with `options`.
-fn compile_file(
-    args: &ConfigArgs,
-    options: &CompileOptions<'_>,
-) -> anyhow::Result<(String, Compiled)> {
-    let bytes = std::fs::read(&args.path)
-        .with_context(|| format!("cannot read config {}", args.path.display()))?;
-    let compiled = compile(&bytes, options);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Ok((text, compiled))
+/// The orb registry named by `--orb-dir`/`CIRCA_ORB_DIR`, or the default one.
+fn orb_source(args: &ConfigArgs) -> OrbDir {
+    OrbDir::new(args.orb_dir.clone().unwrap_or_else(default_orb_dir))
 }
 
-fn print_diagnostics(args: &ConfigArgs, source: &str, compiled: &Compiled) {
+/// Reads a config file and processes it with `options`; returns the text for snippets.
+fn process_file(
+    args: &ConfigArgs,
+    options: &CompileOptions<'_>,
+) -> anyhow::Result<(String, Processed)> {
+    let bytes = std::fs::read(&args.path)
+        .with_context(|| format!("cannot read config {}", args.path.display()))?;
+    let processed = engine::process(&bytes, options);
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), processed))
+}
+
+fn print_diagnostics(args: &ConfigArgs, source: &str, processed: &Processed) {
     let text = diag::render(
         &args.path.display().to_string(),
         source,
-        &compiled.diagnostics,
+        &processed.diagnostics,
     );
     let mut err = anstream::stderr();
     let _ = err.write_all(text.as_bytes());
@@ -32,11 +39,12 @@ fn print_diagnostics(args: &ConfigArgs, source: &str, compiled: &Compiled) {
 
 /// `circa config validate`: exit 0 and a one-line verdict, or exit 1 with every diagnostic.
 pub fn validate(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let orbs = NoOrbs;
-    let options = CompileOptions::new(&orbs);
-    let (source, compiled) = compile_file(args, &options)?;
-    print_diagnostics(args, &source, &compiled);
-    if compiled.is_valid() {
+    let orbs = orb_source(args);
+    let mut options = CompileOptions::new(&orbs);
+    options.pipeline = engine::local_pipeline_values(None, None);
+    let (source, processed) = process_file(args, &options)?;
+    print_diagnostics(args, &source, &processed);
+    if processed.is_valid() {
         println!("Config file at {} is valid.", args.path.display());
         Ok(ExitCode::SUCCESS)
     } else {
@@ -46,21 +54,20 @@ pub fn validate(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
 
 /// `circa config process`: the processed config on stdout, or exit 1 with diagnostics.
 pub fn process(args: &ProcessArgs) -> anyhow::Result<ExitCode> {
-    let orbs = NoOrbs;
+    let orbs = orb_source(&args.config);
     let mut options = CompileOptions::new(&orbs);
+    options.pipeline = engine::local_pipeline_values(None, None);
     if let Some(params) = &args.pipeline_parameters {
         options.parameters = parse_parameters(params)?;
     }
     for kv in &args.pipeline_values {
-        let Some((k, v)) = kv.split_once('=') else {
-            bail!("--pipeline-value takes KEY=VALUE, got `{kv}`");
-        };
+        let (k, v) = split_pair(kv, "--pipeline-value")?;
         options.pipeline.set(k, v);
     }
-    let (source, compiled) = compile_file(&args.config, &options)?;
-    print_diagnostics(&args.config, &source, &compiled);
-    match compiled.processed_yaml() {
-        Some(yaml) if compiled.is_valid() => {
+    let (source, processed) = process_file(&args.config, &options)?;
+    print_diagnostics(&args.config, &source, &processed);
+    match processed.compiled.processed_yaml() {
+        Some(yaml) if processed.is_valid() => {
             print!("{yaml}");
             Ok(ExitCode::SUCCESS)
         }
@@ -68,8 +75,68 @@ pub fn process(args: &ProcessArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `circa config plan`: which workflows and jobs a trigger runs, and why others do not.
+pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let orbs = orb_source(&args.config);
+    let mut options = CompileOptions::new(&orbs);
+    options.pipeline = engine::local_pipeline_values(args.branch.as_deref(), args.tag.as_deref());
+    if let Some(rev) = &args.revision {
+        options.pipeline.set("git.revision", rev.as_str());
+    }
+    for kv in &args.params {
+        let (k, v) = split_pair(kv, "--param")?;
+        options
+            .parameters
+            .insert(k.to_string(), Node::str(Span::NONE, v));
+    }
+    let (source, processed) = process_file(&args.config, &options)?;
+    print_diagnostics(&args.config, &source, &processed);
+    if !processed.is_valid() {
+        return Ok(ExitCode::from(1));
+    }
+    let trigger = Trigger {
+        branch: if args.tag.is_some() {
+            None
+        } else {
+            Some(args.branch.clone().unwrap_or_else(|| "main".to_string()))
+        },
+        tag: args.tag.clone(),
+        revision: args.revision.clone().unwrap_or_default(),
+        parameters: args
+            .params
+            .iter()
+            .filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect(),
+        source: TriggerSource::Webhook,
+        default_branch: Some("main".to_string()),
+    };
+    // The plan's conditions see the same values the config was processed with, parameters included.
+    let mut values = options.pipeline.clone();
+    if let Some(root) = processed.compiled.source.as_ref().and_then(Node::as_map) {
+        let mut ds = Vec::new();
+        circa_config::pipeline::apply_parameters(
+            root.get("parameters"),
+            &options.parameters,
+            &mut values,
+            &mut ds,
+        );
+    }
+    print!("{}", processed.plan(&trigger, &values));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn split_pair<'s>(kv: &'s str, flag: &str) -> anyhow::Result<(&'s str, &'s str)> {
+    match kv.split_once('=') {
+        Some(pair) => Ok(pair),
+        None => bail!("{flag} takes KEY=VALUE, got `{kv}`"),
+    }
+}
+
 /// Pipeline parameters from a JSON object given inline or as `@FILE`.
-fn parse_parameters(arg: &str) -> anyhow::Result<indexmap::IndexMap<String, Node>> {
+fn parse_parameters(arg: &str) -> anyhow::Result<IndexMap<String, Node>> {
     let text = match arg.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read pipeline parameters from {path}"))?,
@@ -80,7 +147,7 @@ fn parse_parameters(arg: &str) -> anyhow::Result<indexmap::IndexMap<String, Node
     let serde_json::Value::Object(obj) = json else {
         bail!("pipeline parameters must be a JSON object");
     };
-    let mut out = indexmap::IndexMap::new();
+    let mut out = IndexMap::new();
     for (k, v) in obj {
         let value = match v {
             serde_json::Value::String(s) => Value::Str(s),
@@ -94,7 +161,7 @@ fn parse_parameters(arg: &str) -> anyhow::Result<indexmap::IndexMap<String, Node
                 bail!("pipeline parameter `{k}` must be a string, number or boolean, not {other}")
             }
         };
-        out.insert(k, Node::new(circa_config::Span::NONE, value));
+        out.insert(k, Node::new(Span::NONE, value));
     }
     Ok(out)
 }

@@ -1,0 +1,131 @@
+//! Checks across the jobs of one workflow: unique names, `requires` naming jobs of the same
+//! workflow, and no requires cycles.
+
+use super::Workflow;
+use circa_config::Diagnostics;
+use std::collections::HashMap;
+
+/// Records every cross-job problem of `workflow`.
+pub(super) fn check_workflow(workflow: &Workflow, diags: &mut Diagnostics) {
+    let index = check_unique_names(workflow, diags);
+    check_requires_exist(workflow, &index, diags);
+    for cycle in requires_cycles(workflow, &index) {
+        let Some(&first) = cycle.first() else {
+            continue;
+        };
+        let names: Vec<&str> = cycle
+            .iter()
+            .chain(std::iter::once(&first))
+            .map(|&i| workflow.jobs[i].name.as_str())
+            .collect();
+        diags.error(
+            workflow.jobs[first].span,
+            format!(
+                "requires cycle: {} (in workflow `{}`)",
+                names.join(" -> "),
+                workflow.name
+            ),
+        );
+    }
+}
+
+/// Maps each job name to the first job carrying it; reports the later ones.
+fn check_unique_names<'a>(
+    workflow: &'a Workflow,
+    diags: &mut Diagnostics,
+) -> HashMap<&'a str, usize> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, job) in workflow.jobs.iter().enumerate() {
+        match index.get(job.name.as_str()) {
+            Some(&first) => diags.error(
+                job.span,
+                format!(
+                    "workflow `{}` has two jobs named `{}` (the first at line {}); give one a different `name:`",
+                    workflow.name, job.name, workflow.jobs[first].span.line
+                ),
+            ),
+            None => {
+                index.insert(job.name.as_str(), i);
+            }
+        }
+    }
+    index
+}
+
+fn check_requires_exist(
+    workflow: &Workflow,
+    index: &HashMap<&str, usize>,
+    diags: &mut Diagnostics,
+) {
+    for job in &workflow.jobs {
+        for requirement in &job.requires {
+            if !index.contains_key(requirement.name.as_str()) {
+                diags.error(
+                    requirement.span,
+                    format!(
+                        "job `{}` requires `{}`, which is not in workflow `{}`",
+                        job.name, requirement.name, workflow.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Every cycle of the requires graph that a depth-first walk closes, each as the job indices
+/// along it (`a` requires `b` requires ... requires `a`). Iterative, so long chains of jobs never
+/// touch the call stack.
+pub(crate) fn requires_cycles(
+    workflow: &Workflow,
+    index: &HashMap<&str, usize>,
+) -> Vec<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Unvisited,
+        OnPath,
+        Done,
+    }
+    let edges: Vec<Vec<usize>> = workflow
+        .jobs
+        .iter()
+        .map(|job| {
+            job.requires
+                .iter()
+                .filter_map(|r| index.get(r.name.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut marks = vec![Mark::Unvisited; edges.len()];
+    let mut cycles = Vec::new();
+    for start in 0..edges.len() {
+        if marks[start] != Mark::Unvisited {
+            continue;
+        }
+        // The current path, each job with the next edge to follow.
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        marks[start] = Mark::OnPath;
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            match edges[node].get(*next).copied() {
+                Some(target) => {
+                    *next += 1;
+                    match marks[target] {
+                        Mark::Unvisited => {
+                            marks[target] = Mark::OnPath;
+                            path.push((target, 0));
+                        }
+                        Mark::OnPath => {
+                            let from = path.iter().position(|&(n, _)| n == target).unwrap_or(0);
+                            cycles.push(path[from..].iter().map(|&(n, _)| n).collect());
+                        }
+                        Mark::Done => {}
+                    }
+                }
+                None => {
+                    marks[node] = Mark::Done;
+                    path.pop();
+                }
+            }
+        }
+    }
+    cycles
+}
