@@ -327,7 +327,8 @@ mod tests {
 
     #[test]
     fn failed_parameters_stay_bound_so_their_uses_are_not_reported_again() {
-        let decls_node = node("count: {type: integer}\nmode: {type: enum, enum: [a], default: a}\n");
+        let decls_node =
+            node("count: {type: integer}\nmode: {type: enum, enum: [a], default: a}\n");
         let mut diags = Vec::new();
         let decls = read_decls(Some(&decls_node), &mut diags);
         let args = node("mode: b\n");

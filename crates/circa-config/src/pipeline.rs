@@ -226,6 +226,10 @@ mod tests {
         apply_parameters(Some(&decls), &given, &mut values, &mut diags);
         assert_eq!(diags.len(), 2, "{diags:?}");
         assert!(diags.iter().all(|d| d.span.is_known()), "{diags:?}");
-        assert!(diags.iter().any(|d| d.span == Span::new(1, 1) && d.message.contains("`n`")));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.span == Span::new(1, 1) && d.message.contains("`n`"))
+        );
     }
 }

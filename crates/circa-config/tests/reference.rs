@@ -16,6 +16,8 @@
 //! snapshot, so a case that flips between valid and invalid fails loudly rather than being
 //! re-snapshotted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use circa_config::yaml::{Limits, Node, Value, load};
 use circa_config::{CompileOptions, Span, compile, diag};
 use std::fs;
@@ -100,7 +102,11 @@ fn param_value(path: &Path, json: &str) -> Node {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference");
+    cases_in("tests/reference")
+}
+
+fn cases_in(folder: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let mut out: Vec<PathBuf> = fs::read_dir(&dir)
         .expect("tests/reference exists")
         .map(|e| e.expect("dir entry").path())
@@ -176,9 +182,29 @@ fn reference_cases() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Cases of `KNOWN_GAPS.md`: run with `--ignored` to see which still miss their `# expect:`
+/// (it prints the output of those that meet it, to compare with the expected text).
+#[test]
+#[ignore = "known gaps; see tests/reference/KNOWN_GAPS.md"]
+fn pending_cases() {
+    let mut open = Vec::new();
+    for path in cases_in("tests/reference/pending") {
+        match run_case(&path) {
+            Ok((name, output)) => {
+                println!("--- {name} meets its expect; compare with KNOWN_GAPS.md:\n{output}")
+            }
+            Err(e) => open.push(e),
+        }
+    }
+    assert!(open.is_empty(), "{}", open.join("\n"));
+}
+
 #[test]
 fn every_case_names_its_section() {
-    for path in cases() {
+    for path in cases()
+        .into_iter()
+        .chain(cases_in("tests/reference/pending"))
+    {
         let name = path.file_name().and_then(|n| n.to_str()).expect("name");
         let section = name
             .strip_prefix('s')

@@ -331,18 +331,17 @@ impl<'a> Expander<'a> {
             value: Value::Str(text),
             span,
         }) = fields.get("filters")
+            && let Err(e) = crate::expr::parse(text)
         {
-            if let Err(e) = crate::expr::parse(text) {
-                let d = Diagnostic::error(
-                    *span,
-                    format!(
-                        "in `filters` expression `{text}`: {} (at character {})",
-                        e.message,
-                        e.offset + 1
-                    ),
-                );
-                self.report(root, d);
-            }
+            let d = Diagnostic::error(
+                *span,
+                format!(
+                    "in `filters` expression `{text}`: {} (at character {})",
+                    e.message,
+                    e.offset + 1
+                ),
+            );
+            self.report(root, d);
         }
         let group_alias = group.as_ref().map(|g| g.alias.clone());
         if let Some(g) = group {
@@ -569,16 +568,16 @@ fn check_requires(
                     ),
                 )),
                 Some(target) => {
-                    if let Some(g) = &target.group {
-                        if e.group.as_ref() != Some(g) {
-                            diags.push(Diagnostic::error(
-                                span,
-                                format!(
-                                    "`{name}` is defined inside job group `{g}`, not directly in this workflow; require `{g}` instead"
-                                ),
-                            ));
-                            continue;
-                        }
+                    if let Some(g) = &target.group
+                        && e.group.as_ref() != Some(g)
+                    {
+                        diags.push(Diagnostic::error(
+                            span,
+                            format!(
+                                "`{name}` is defined inside job group `{g}`, not directly in this workflow; require `{g}` instead"
+                            ),
+                        ));
+                        continue;
                     }
                     deps.push(name);
                 }
@@ -700,7 +699,11 @@ mod tests {
         let errs = compile_errors(&format!(
             "{JOBS}workflows:\n  w:\n    jobs:\n      - a: {{requires: [c]}}\n"
         ));
-        assert!(errs.iter().any(|e| e.contains("requires `c`, which is not a job")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("requires `c`, which is not a job")),
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -708,7 +711,11 @@ mod tests {
         let errs = compile_errors(&format!(
             "{JOBS}workflows:\n  w:\n    jobs:\n      - a: {{requires: [b]}}\n      - b: {{requires: [a]}}\n"
         ));
-        assert_eq!(errs.iter().filter(|e| e.contains("form a cycle")).count(), 1, "{errs:?}");
+        assert_eq!(
+            errs.iter().filter(|e| e.contains("form a cycle")).count(),
+            1,
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -725,6 +732,9 @@ mod tests {
         let errs = compile_errors(&format!(
             "{JOBS}workflows:\n  w:\n    jobs:\n      - a: {{filters: 'pipeline.git.branch =='}}\n"
         ));
-        assert!(errs.iter().any(|e| e.contains("`filters` expression")), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.contains("`filters` expression")),
+            "{errs:?}"
+        );
     }
 }

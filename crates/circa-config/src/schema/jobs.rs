@@ -520,6 +520,10 @@ mod tests {
     fn two_kinds_on_one_job_conflict() {
         let text = "version: 2.1\njobs:\n  j:\n    docker: [{image: b}]\n    machine: true\n    steps: [checkout]\nworkflows:\n  w:\n    jobs: [j]\n";
         let errs = errors(text);
-        assert!(errs.iter().any(|e| e.contains("has both `docker` and `machine`")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("has both `docker` and `machine`")),
+            "{errs:?}"
+        );
     }
 }

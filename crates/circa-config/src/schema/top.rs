@@ -248,10 +248,9 @@ mod tests {
         let text = "version: 2\nsetup: true\njobs:\n  build:\n    docker: [{image: a}]\n    steps: [checkout]\n";
         let compiled = compile(text.as_bytes(), &CompileOptions::default());
         assert!(
-            compiled
-                .diagnostics
-                .iter()
-                .any(|d| d.is_error() && d.message.contains("`setup: true` requires `version: 2.1`")),
+            compiled.diagnostics.iter().any(
+                |d| d.is_error() && d.message.contains("`setup: true` requires `version: 2.1`")
+            ),
             "{:?}",
             compiled.diagnostics
         );
