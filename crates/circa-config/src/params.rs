@@ -223,6 +223,8 @@ pub fn bind(
                             decl.ty.name()
                         ),
                     ));
+                    // Bound all the same, so that its uses are not reported a second time.
+                    bound.insert(decl.name.clone(), Node::null(at));
                     continue;
                 }
             },
@@ -231,7 +233,11 @@ pub fn bind(
             Ok(v) => {
                 bound.insert(decl.name.clone(), v);
             }
-            Err(d) => diags.push(d),
+            Err(d) => {
+                diags.push(d);
+                // The value as given, so that uses of the parameter do not add a second error.
+                bound.insert(decl.name.clone(), value.clone());
+            }
         }
     }
     for (name, entry) in args.entries() {
@@ -317,5 +323,24 @@ mod tests {
                 .iter()
                 .any(|m| m.contains("is of type string, but was given a boolean"))
         );
+    }
+
+    #[test]
+    fn failed_parameters_stay_bound_so_their_uses_are_not_reported_again() {
+        let decls_node =
+            node("count: {type: integer}\nmode: {type: enum, enum: [a], default: a}\n");
+        let mut diags = Vec::new();
+        let decls = read_decls(Some(&decls_node), &mut diags);
+        let args = node("mode: b\n");
+        let bound = bind(
+            &decls,
+            args.as_map().expect("map"),
+            "job `j`",
+            Span::new(3, 3),
+            &mut diags,
+        );
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(bound.contains_key("count"));
+        assert_eq!(bound["mode"].as_str(), Some("b"));
     }
 }

@@ -161,7 +161,19 @@ pub fn apply_parameters(
             ));
             continue;
         }
-        args.insert(k.clone(), v.span, v.clone());
+        // A value given over the API has no position: errors about it point at the parameter's
+        // declaration, or at the `parameters:` block when it declares no such parameter.
+        let at = if v.span.is_known() {
+            v.span
+        } else {
+            declared
+                .iter()
+                .find(|d| d.name == *k)
+                .map(|d| d.span)
+                .or_else(|| decls.map(|n| n.span).filter(|s| s.is_known()))
+                .unwrap_or(Span::new(1, 1))
+        };
+        args.insert(k.clone(), at, v.clone().with_span(at));
     }
     for d in &declared {
         if matches!(d.ty, ParamType::Steps | ParamType::Executor) {
@@ -196,5 +208,28 @@ mod tests {
         );
         assert_eq!(v.get("pipeline.git.tag"), Some(Value::Str(String::new())));
         assert_eq!(v.get("pipeline.bogus"), None);
+    }
+
+    #[test]
+    fn errors_about_given_values_point_into_the_config() {
+        let decls = crate::yaml::load(
+            "n:\n  type: integer\n  default: 1\n",
+            &crate::yaml::Limits::default(),
+        )
+        .root
+        .expect("yaml");
+        let mut given = IndexMap::new();
+        given.insert("n".to_string(), Node::str(Span::NONE, "lots"));
+        given.insert("nope".to_string(), Node::str(Span::NONE, "x"));
+        let mut values = PipelineValues::new();
+        let mut diags = Vec::new();
+        apply_parameters(Some(&decls), &given, &mut values, &mut diags);
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags.iter().all(|d| d.span.is_known()), "{diags:?}");
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.span == Span::new(1, 1) && d.message.contains("`n`"))
+        );
     }
 }

@@ -16,10 +16,14 @@ struct Entry {
     span: Span,
     requires: Option<Node>,
     fields: Map,
+    /// The job group invocation (its alias) this entry was unfolded from, if any.
+    group: Option<String>,
 }
 
 /// What a job group's invocation passes on to its members.
 struct GroupCall {
+    /// The name the group's invocation goes by (its `name:`, else the group's name).
+    alias: String,
     prefix: Option<String>,
     requires: Option<Node>,
     serial_group: Option<Node>,
@@ -73,7 +77,8 @@ impl<'a> Expander<'a> {
             }
         }
         let jobs_span = wf.get("jobs").map_or(span, |n| n.span);
-        let list = finish_entries(state, name);
+        let (list, ds) = finish_entries(state, name);
+        self.report_all(root, ds);
         out.insert("jobs", jobs_span, Node::seq(jobs_span, list));
         Node::map(span, out)
     }
@@ -156,6 +161,7 @@ impl<'a> Expander<'a> {
         let prefix = args.get("name").and_then(Node::scalar_text);
         let alias = prefix.clone().unwrap_or_else(|| group_name.to_string());
         let mut call = GroupCall {
+            alias: alias.clone(),
             prefix,
             requires: args.get("requires").cloned(),
             serial_group: args.get("serial-group").cloned(),
@@ -321,6 +327,23 @@ impl<'a> Expander<'a> {
                 fields.insert(key, v.span, v);
             }
         }
+        if let Some(Node {
+            value: Value::Str(text),
+            span,
+        }) = fields.get("filters")
+            && let Err(e) = crate::expr::parse(text)
+        {
+            let d = Diagnostic::error(
+                *span,
+                format!(
+                    "in `filters` expression `{text}`: {} (at character {})",
+                    e.message,
+                    e.offset + 1
+                ),
+            );
+            self.report(root, d);
+        }
+        let group_alias = group.as_ref().map(|g| g.alias.clone());
         if let Some(g) = group {
             if let Some(p) = &g.prefix {
                 requires = requires.map(|r| prefix_requires(&r, p));
@@ -372,6 +395,7 @@ impl<'a> Expander<'a> {
             span: at,
             requires,
             fields,
+            group: group_alias,
         });
         Some(name)
     }
@@ -471,10 +495,11 @@ fn prefix_requires(requires: &Node, prefix: &str) -> Node {
 }
 
 /// Resolves `requires` through aliases and writes the processed invocation list.
-fn finish_entries(state: WorkflowState, _workflow: &str) -> Vec<Node> {
+fn finish_entries(state: WorkflowState, workflow: &str) -> (Vec<Node>, Vec<Diagnostic>) {
     let WorkflowState {
         entries, aliases, ..
     } = state;
+    let diags = check_requires(&entries, &aliases, workflow);
     let mut list = Vec::with_capacity(entries.len());
     for e in entries {
         let mut fields = Map::new();
@@ -496,7 +521,121 @@ fn finish_entries(state: WorkflowState, _workflow: &str) -> Vec<Node> {
             list.push(Node::map(e.span, m));
         }
     }
-    list
+    (list, diags)
+}
+
+/// The names an entry's `requires` mentions as written (list items, status-map keys), with
+/// where each is written.
+fn required_names(req: &Node) -> Vec<(String, Span)> {
+    let items: Vec<&Node> = match &req.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![req],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match &item.value {
+            Value::Map(m) => out.extend(m.entries().map(|(k, e)| (k.to_string(), e.key_span))),
+            _ => out.extend(item.scalar_text().map(|t| (t, item.span))),
+        }
+    }
+    out
+}
+
+/// Checks that every required name is an invocation of this workflow (or a matrix alias or job
+/// group standing for some), that no job outside a group requires a job inside one, and that
+/// `requires` has no cycles.
+fn check_requires(
+    entries: &[Entry],
+    aliases: &IndexMap<String, Vec<String>>,
+    workflow: &str,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let by_name: IndexMap<&str, &Entry> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
+    let mut edges: IndexMap<&str, Vec<String>> = IndexMap::new();
+    for e in entries {
+        let mut deps = Vec::new();
+        for (name, span) in e.requires.as_ref().map(required_names).unwrap_or_default() {
+            if let Some(members) = aliases.get(&name) {
+                deps.extend(members.iter().cloned());
+                continue;
+            }
+            match by_name.get(name.as_str()) {
+                None => diags.push(Diagnostic::error(
+                    span,
+                    format!(
+                        "`{}` requires `{name}`, which is not a job of workflow `{workflow}`",
+                        e.name
+                    ),
+                )),
+                Some(target) => {
+                    if let Some(g) = &target.group
+                        && e.group.as_ref() != Some(g)
+                    {
+                        diags.push(Diagnostic::error(
+                            span,
+                            format!(
+                                "`{name}` is defined inside job group `{g}`, not directly in this workflow; require `{g}` instead"
+                            ),
+                        ));
+                        continue;
+                    }
+                    deps.push(name);
+                }
+            }
+        }
+        edges.insert(e.name.as_str(), deps);
+    }
+    // Depth-first search for a cycle; each job is reported at most once.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut marks: IndexMap<&str, Mark> = edges.keys().map(|k| (*k, Mark::New)).collect();
+    for start in edges.keys() {
+        if marks.get(start) != Some(&Mark::New) {
+            continue;
+        }
+        // Iterative DFS: (node, index of the next edge to follow).
+        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+        marks.insert(start, Mark::Open);
+        while let Some((node, next)) = stack.last().copied() {
+            let deps = edges.get(node).map(Vec::as_slice).unwrap_or_default();
+            let Some(dep) = deps.get(next) else {
+                marks.insert(node, Mark::Done);
+                stack.pop();
+                continue;
+            };
+            if let Some(top) = stack.last_mut() {
+                top.1 += 1;
+            }
+            let Some((dep_key, _)) = edges.get_key_value(dep.as_str()) else {
+                continue;
+            };
+            match marks.get(dep_key) {
+                Some(Mark::New) => {
+                    marks.insert(dep_key, Mark::Open);
+                    stack.push((dep_key, 0));
+                }
+                Some(Mark::Open) => {
+                    let from = stack.iter().position(|(n, _)| n == dep_key).unwrap_or(0);
+                    let mut path: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
+                    path.push(dep_key);
+                    let span = by_name.get(dep_key).map_or(Span::NONE, |e| e.span);
+                    diags.push(Diagnostic::error(
+                        span,
+                        format!(
+                            "`requires` in workflow `{workflow}` form a cycle: {}",
+                            path.join(" → ")
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    diags
 }
 
 fn resolve_requires(req: &Node, aliases: &IndexMap<String, Vec<String>>) -> Node {
@@ -542,5 +681,60 @@ mod tests {
         combo.insert("version".to_string(), Node::str(Span::NONE, "0.1"));
         combo.insert("platform".to_string(), Node::str(Span::NONE, "macos"));
         assert_eq!(matrix_name("build", &combo), "build-macos-0.1");
+    }
+
+    fn compile_errors(text: &str) -> Vec<String> {
+        crate::compile(text.as_bytes(), &crate::CompileOptions::default())
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message)
+            .collect()
+    }
+
+    const JOBS: &str = "version: 2.1\njobs:\n  a: {docker: [{image: x}], steps: [checkout]}\n  b: {docker: [{image: x}], steps: [checkout]}\n";
+
+    #[test]
+    fn requires_must_name_a_job_of_the_workflow() {
+        let errs = compile_errors(&format!(
+            "{JOBS}workflows:\n  w:\n    jobs:\n      - a: {{requires: [c]}}\n"
+        ));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("requires `c`, which is not a job")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn requires_cycles_are_refused() {
+        let errs = compile_errors(&format!(
+            "{JOBS}workflows:\n  w:\n    jobs:\n      - a: {{requires: [b]}}\n      - b: {{requires: [a]}}\n"
+        ));
+        assert_eq!(
+            errs.iter().filter(|e| e.contains("form a cycle")).count(),
+            1,
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn group_members_are_not_required_directly() {
+        let errs = compile_errors(&format!(
+            "{JOBS}job-groups:\n  g:\n    jobs: [a]\nworkflows:\n  w:\n    jobs:\n      - g\n      - b: {{requires: [a]}}\n      - b: {{name: b2, requires: [g]}}\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("inside job group `g`"), "{errs:?}");
+    }
+
+    #[test]
+    fn a_filters_expression_must_parse() {
+        let errs = compile_errors(&format!(
+            "{JOBS}workflows:\n  w:\n    jobs:\n      - a: {{filters: 'pipeline.git.branch =='}}\n"
+        ));
+        assert!(
+            errs.iter().any(|e| e.contains("`filters` expression")),
+            "{errs:?}"
+        );
     }
 }

@@ -236,10 +236,16 @@ fn check_kinds(cx: &mut Ctx, m: &Map, at: Span, what: &str, is_job: bool) {
             };
             cx.err(at, format!("{what} needs an executor: one of {list}"));
         }
-        [_] => {}
-        [(first, _), rest @ ..] => {
-            for (other, span) in rest {
-                cx.err(*span, format!("{what} has both `{first}` and `{other}`"));
+        _ => {
+            // A job may name an `executor` and also its own `docker`/`machine`/`macos`: the job's
+            // kind replaces the executor's (RC "Overriding keys when invoking an executor").
+            // Two kinds written on the same job or executor conflict.
+            let kinds: Vec<&(&str, Span)> =
+                present.iter().filter(|(k, _)| *k != "executor").collect();
+            if let [(first, _), rest @ ..] = kinds.as_slice() {
+                for (other, span) in rest {
+                    cx.err(*span, format!("{what} has both `{first}` and `{other}`"));
+                }
             }
         }
     }
@@ -488,5 +494,36 @@ fn check_macos(cx: &mut Ctx, node: &Node, what: &str) {
         && let Some(x) = m.get("xcode")
     {
         cx.want_text(x, &format!("`xcode` of {label}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CompileOptions, compile};
+
+    fn errors(text: &str) -> Vec<String> {
+        compile(text.as_bytes(), &CompileOptions::default())
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_job_may_name_an_executor_and_its_own_docker() {
+        let text = "version: 2.1\nexecutors:\n  e:\n    docker: [{image: a}]\njobs:\n  j:\n    executor: e\n    docker: [{image: b}]\n    steps: [checkout]\nworkflows:\n  w:\n    jobs: [j]\n";
+        assert_eq!(errors(text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn two_kinds_on_one_job_conflict() {
+        let text = "version: 2.1\njobs:\n  j:\n    docker: [{image: b}]\n    machine: true\n    steps: [checkout]\nworkflows:\n  w:\n    jobs: [j]\n";
+        let errs = errors(text);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("has both `docker` and `machine`")),
+            "{errs:?}"
+        );
     }
 }

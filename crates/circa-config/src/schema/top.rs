@@ -47,6 +47,10 @@ pub(crate) fn config(root: &Node, diags: &mut Diagnostics) {
     }
     if let Some(s) = top.get("setup") {
         cx.want_bool(s, "`setup`");
+        // A setup config (dynamic configuration) must be 2.1 (DYN "constraints").
+        if s.as_bool_lenient() == Some(true) {
+            cx.need_v21(s.span, "`setup: true`");
+        }
     }
     if let Some(o) = top.get("orbs") {
         check_orbs(&mut cx, o);
@@ -232,5 +236,23 @@ fn check_commands(cx: &mut Ctx, node: &Node) {
             Some(s) => check_steps(cx, s, &what),
             None => cx.err(entry.key_span, format!("{what} needs `steps`")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CompileOptions, compile};
+
+    #[test]
+    fn a_setup_config_must_be_2_1() {
+        let text = "version: 2\nsetup: true\njobs:\n  build:\n    docker: [{image: a}]\n    steps: [checkout]\n";
+        let compiled = compile(text.as_bytes(), &CompileOptions::default());
+        assert!(
+            compiled.diagnostics.iter().any(
+                |d| d.is_error() && d.message.contains("`setup: true` requires `version: 2.1`")
+            ),
+            "{:?}",
+            compiled.diagnostics
+        );
     }
 }
