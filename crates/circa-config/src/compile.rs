@@ -54,6 +54,8 @@ pub struct Compiled {
     pub processed: Option<Node>,
     /// Every error and warning, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// Workflows left out of the processed config by their `when`/`unless`: (name, why).
+    pub skipped_workflows: Vec<(String, String)>,
 }
 
 impl Compiled {
@@ -85,6 +87,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         source,
         processed: None,
         diagnostics: diags.into_vec(),
+        skipped_workflows: Vec::new(),
     };
     let text = match yaml::decode(bytes, &options.limits) {
         Ok(t) => t,
@@ -145,7 +148,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
     let mut expander = Expander::new(&scope, &pipeline, &options.expand_limits);
     let processed_workflows =
         expander.expand_workflows(&workflows, map.get("job-groups").and_then(Node::as_map));
-    let (jobs, ds) = expander.finish();
+    let (jobs, skipped_workflows, ds) = expander.finish();
     for d in ds {
         diags.push(d);
     }
@@ -175,6 +178,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         source: Some(root),
         processed: Some(Node::map(Span::NONE, out)),
         diagnostics: diags.into_vec(),
+        skipped_workflows,
     }
 }
 

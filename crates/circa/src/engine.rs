@@ -3,7 +3,7 @@
 
 use circa_config::pipeline::PipelineValues;
 use circa_config::{CompileOptions, Compiled, Diagnostic, compile};
-use circa_model::{ConfigEval, Plan, Trigger, Workflow, plan, read_workflows};
+use circa_model::{ConfigEval, Plan, PlannedWorkflow, Trigger, Workflow, plan, read_workflows};
 
 /// A processed config with its workflows and every diagnostic of both stages.
 #[derive(Debug)]
@@ -22,9 +22,20 @@ impl Processed {
         self.diagnostics.iter().all(|d| !d.is_error())
     }
 
-    /// The plan of this config for `trigger`, with conditions evaluated over `pipeline`.
+    /// The plan of this config for `trigger`, with conditions evaluated over `pipeline`; the
+    /// workflows that processing left out by their `when`/`unless` are listed with why.
     pub fn plan(&self, trigger: &Trigger, pipeline: &PipelineValues) -> Plan {
-        plan(&self.workflows, trigger, &ConfigEval { pipeline })
+        let mut planned = plan(&self.workflows, trigger, &ConfigEval { pipeline });
+        for (name, reason) in &self.compiled.skipped_workflows {
+            planned.workflows.push(PlannedWorkflow {
+                name: name.clone(),
+                runs: false,
+                reason: Some(reason.clone()),
+                jobs: Vec::new(),
+                skipped: Vec::new(),
+            });
+        }
+        planned
     }
 }
 

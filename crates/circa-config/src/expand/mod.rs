@@ -34,6 +34,8 @@ pub struct Expander<'a> {
     steps_made: usize,
     /// Set once a limit was hit, so that one message is enough.
     over_limit: bool,
+    /// Workflows whose `when`/`unless` left them out, with why.
+    skipped_workflows: Vec<(String, String)>,
 }
 
 impl<'a> Expander<'a> {
@@ -47,6 +49,7 @@ impl<'a> Expander<'a> {
             jobs: Map::new(),
             steps_made: 0,
             over_limit: false,
+            skipped_workflows: Vec::new(),
         }
     }
 
@@ -100,8 +103,9 @@ impl Expander<'_> {
         }
     }
 
-    /// The concrete jobs produced and the diagnostics found.
-    pub fn finish(self) -> (Map, Vec<Diagnostic>) {
-        (self.jobs, self.diags)
+    /// The concrete jobs produced, the workflows left out by their conditions (name, why),
+    /// and the diagnostics found.
+    pub fn finish(self) -> (Map, Vec<(String, String)>, Vec<Diagnostic>) {
+        (self.jobs, self.skipped_workflows, self.diags)
     }
 }

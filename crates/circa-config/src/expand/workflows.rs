@@ -5,6 +5,7 @@ use super::Expander;
 use super::jobs::JobCall;
 use super::scope::{Kind, Scope};
 use crate::diag::{Diagnostic, Span};
+use crate::expr::logic;
 use crate::interp::{self, Vars};
 use crate::yaml::{Map, Node, Value};
 use indexmap::IndexMap;
@@ -51,10 +52,46 @@ impl<'a> Expander<'a> {
             let Some(wf) = entry.value.as_map() else {
                 continue;
             };
-            let processed = self.expand_workflow(name, wf, entry.value.span, groups);
-            out.insert(name, entry.key_span, processed);
+            match self.decide_workflow(wf) {
+                Some(reason) => self.skipped_workflows.push((name.to_string(), reason)),
+                None => {
+                    let processed = self.expand_workflow(name, wf, entry.value.span, groups);
+                    out.insert(name, entry.key_span, processed);
+                }
+            }
         }
         out
+    }
+
+    /// Decides a workflow's `when`/`unless` at compile time, as CircleCI does: `Some(reason)`
+    /// when the workflow is left out. A condition that cannot be evaluated is reported and
+    /// leaves the workflow out.
+    fn decide_workflow(&mut self, wf: &Map) -> Option<String> {
+        let root: &'a Scope = self.root;
+        let pipeline = self.pipeline;
+        for (key, runs_when) in [("when", true), ("unless", false)] {
+            let Some(condition) = wf.get(key) else {
+                continue;
+            };
+            let mut ds = Vec::new();
+            let condition = interp::interpolate(condition, &Vars::pipeline(pipeline), &mut ds);
+            let failed = !ds.is_empty();
+            self.report_all(root, ds);
+            if failed {
+                return Some(format!("its `{key}` condition could not be evaluated"));
+            }
+            match logic::evaluate_expression_or_statement(&condition, &|n| pipeline.get(n)) {
+                Ok(holds) if holds != runs_when => {
+                    return Some(format!("its `{key}` condition is {holds}"));
+                }
+                Ok(_) => {}
+                Err(d) => {
+                    self.report(root, d);
+                    return Some(format!("its `{key}` condition could not be evaluated"));
+                }
+            }
+        }
+        None
     }
 
     fn expand_workflow(&mut self, name: &str, wf: &Map, span: Span, groups: Option<&Map>) -> Node {
@@ -62,7 +99,8 @@ impl<'a> Expander<'a> {
         let vars = Vars::pipeline(self.pipeline);
         let mut out = Map::new();
         for (key, entry) in wf.entries() {
-            if key == "jobs" {
+            // `when`/`unless` were decided; the processed config no longer carries them.
+            if matches!(key, "jobs" | "when" | "unless") {
                 continue;
             }
             let mut ds = Vec::new();
@@ -385,8 +423,11 @@ impl<'a> Expander<'a> {
                 post_steps,
                 at,
             };
-            let body = self.expand_job(&call)?;
-            key = self.place_job(&name, body);
+            // A job that cannot be expanded has been reported (or lives in an orb that failed
+            // to load); its invocation still counts, so that `requires` on it says nothing more.
+            if let Some(body) = self.expand_job(&call) {
+                key = self.place_job(&name, body);
+            }
         }
         let name = unique_name(&name, &state.entries);
         state.entries.push(Entry {
