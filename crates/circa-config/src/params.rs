@@ -244,7 +244,7 @@ pub fn bind(
             };
             diags.push(Diagnostic::error(
                 entry.key_span,
-                format!("unknown parameter `{name}` for {owner}; {hint}"),
+                format!("parameter `{name}` is not defined in {owner}; {hint}"),
             ));
         }
     }
@@ -310,7 +310,7 @@ mod tests {
         assert!(
             messages
                 .iter()
-                .any(|m| m.contains("unknown parameter `extra`"))
+                .any(|m| m.contains("parameter `extra` is not defined in command `c`"))
         );
         assert!(
             messages

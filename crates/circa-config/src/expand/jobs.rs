@@ -37,7 +37,10 @@ impl<'a> Expander<'a> {
             let hint = suggestion(call.job, &root.names(Kind::Job));
             self.report(
                 root,
-                Diagnostic::error(call.at, format!("job `{}` is not defined{hint}", call.job)),
+                Diagnostic::error(call.at, format!(
+                    "job `{}` is not defined: cannot find its declaration in `jobs` or an orb{hint}",
+                    call.job
+                )),
             );
             return None;
         };

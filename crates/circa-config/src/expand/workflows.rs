@@ -16,6 +16,16 @@ struct Entry {
     span: Span,
     requires: Option<Node>,
     fields: Map,
+    /// The job group invocation (index into [`WorkflowState::groups`]) this entry belongs to.
+    group: Option<usize>,
+    /// Whether `requires` was written on the invocation itself (not passed on by its group).
+    own_requires: bool,
+}
+
+/// One invocation of a job group within a workflow.
+struct GroupInfo {
+    name: String,
+    members: Vec<String>,
 }
 
 /// What a job group's invocation passes on to its members.
@@ -24,6 +34,7 @@ struct GroupCall {
     requires: Option<Node>,
     serial_group: Option<Node>,
     members: Vec<String>,
+    index: usize,
 }
 
 /// One workflow's invocations in progress.
@@ -32,6 +43,7 @@ struct WorkflowState {
     entries: Vec<Entry>,
     /// Matrix aliases and group names, each standing for several invocation names.
     aliases: IndexMap<String, Vec<String>>,
+    groups: Vec<GroupInfo>,
     invocations: usize,
 }
 
@@ -73,7 +85,8 @@ impl<'a> Expander<'a> {
             }
         }
         let jobs_span = wf.get("jobs").map_or(span, |n| n.span);
-        let list = finish_entries(state, name);
+        let (list, ds) = finish_entries(state, name);
+        self.report_all(root, ds);
         out.insert("jobs", jobs_span, Node::seq(jobs_span, list));
         Node::map(span, out)
     }
@@ -160,7 +173,12 @@ impl<'a> Expander<'a> {
             requires: args.get("requires").cloned(),
             serial_group: args.get("serial-group").cloned(),
             members: Vec::new(),
+            index: state.groups.len(),
         };
+        state.groups.push(GroupInfo {
+            name: group_name.to_string(),
+            members: Vec::new(),
+        });
         if let Some(jobs) = def
             .as_map()
             .and_then(|m| m.get("jobs"))
@@ -169,6 +187,9 @@ impl<'a> Expander<'a> {
             for item in jobs {
                 self.invocation(item, groups, Some(&mut call), state);
             }
+        }
+        if let Some(info) = state.groups.get_mut(call.index) {
+            info.members = call.members.clone();
         }
         state.aliases.insert(alias, call.members);
     }
@@ -316,6 +337,8 @@ impl<'a> Expander<'a> {
             name = format!("{prefix}-{name}");
         }
         let mut requires = args.remove("requires");
+        let own_requires = requires.is_some();
+        let group_index = group.as_ref().map(|g| g.index);
         for key in ["context", "filters", "serial-group"] {
             if let Some(v) = args.remove(key) {
                 fields.insert(key, v.span, v);
@@ -372,6 +395,8 @@ impl<'a> Expander<'a> {
             span: at,
             requires,
             fields,
+            group: group_index,
+            own_requires,
         });
         Some(name)
     }
@@ -470,11 +495,88 @@ fn prefix_requires(requires: &Node, prefix: &str) -> Node {
     }
 }
 
+/// The names a `requires` value lists (a name, a list of names, or maps of name to statuses),
+/// each with where it is written.
+fn required_names(req: &Node) -> Vec<(String, Span)> {
+    let items: &[Node] = match &req.value {
+        Value::Seq(items) => items,
+        _ => std::slice::from_ref(req),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match &item.value {
+            Value::Str(s) => out.push((s.clone(), item.span)),
+            Value::Map(m) => out.extend(m.entries().map(|(k, e)| (k.to_string(), e.key_span))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Checks that `requires` respects job group boundaries: a job of the workflow requires a job
+/// group by the group's name, never one of its members, and a member of a job group requires
+/// only members of the same group (the group's own `requires` covers the rest).
+fn check_group_requires(
+    entries: &[Entry],
+    aliases: &IndexMap<String, Vec<String>>,
+    groups: &[GroupInfo],
+    workflow: &str,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for e in entries {
+        let Some(req) = e.requires.as_ref().filter(|_| e.own_requires) else {
+            continue;
+        };
+        for (required, at) in required_names(req) {
+            match e.group.and_then(|g| groups.get(g)) {
+                None => {
+                    let at_top = entries
+                        .iter()
+                        .any(|o| o.group.is_none() && o.name == required)
+                        || aliases.contains_key(&required);
+                    if at_top {
+                        continue;
+                    }
+                    if let Some(g) = groups.iter().find(|g| g.members.contains(&required)) {
+                        diags.push(Diagnostic::error(
+                            at,
+                            format!(
+                                "job `{}` requires `{required}`, which is defined inside job group `{}`, not directly in workflow `{workflow}`; require the group `{}` instead",
+                                e.name, g.name, g.name
+                            ),
+                        ));
+                    }
+                }
+                Some(g) => {
+                    let in_group = g.members.contains(&required)
+                        || aliases.get(&required).is_some_and(|names| {
+                            !names.is_empty() && names.iter().all(|n| g.members.contains(n))
+                        });
+                    if !in_group {
+                        diags.push(Diagnostic::error(
+                            at,
+                            format!(
+                                "job `{}` requires `{required}`, which is not a member of this job group (`{}`); a job of a group requires only jobs of the same group",
+                                e.name, g.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    diags
+}
+
 /// Resolves `requires` through aliases and writes the processed invocation list.
-fn finish_entries(state: WorkflowState, _workflow: &str) -> Vec<Node> {
+fn finish_entries(state: WorkflowState, workflow: &str) -> (Vec<Node>, Vec<Diagnostic>) {
     let WorkflowState {
-        entries, aliases, ..
+        entries,
+        aliases,
+        groups,
+        ..
     } = state;
+    let diags = check_group_requires(&entries, &aliases, &groups, workflow);
     let mut list = Vec::with_capacity(entries.len());
     for e in entries {
         let mut fields = Map::new();
@@ -496,7 +598,7 @@ fn finish_entries(state: WorkflowState, _workflow: &str) -> Vec<Node> {
             list.push(Node::map(e.span, m));
         }
     }
-    list
+    (list, diags)
 }
 
 fn resolve_requires(req: &Node, aliases: &IndexMap<String, Vec<String>>) -> Node {
@@ -542,5 +644,50 @@ mod tests {
         combo.insert("version".to_string(), Node::str(Span::NONE, "0.1"));
         combo.insert("platform".to_string(), Node::str(Span::NONE, "macos"));
         assert_eq!(matrix_name("build", &combo), "build-macos-0.1");
+    }
+
+    fn errors(src: &str) -> Vec<String> {
+        crate::compile(src.as_bytes(), &crate::CompileOptions::default())
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    const JOBS: &str = "version: 2.1
+jobs:
+  a: {docker: [{image: x}], steps: [checkout]}
+  b: {docker: [{image: x}], steps: [checkout]}
+  c: {docker: [{image: x}], steps: [checkout]}
+";
+
+    #[test]
+    fn a_workflow_job_requires_a_group_not_its_members() {
+        let src = format!(
+            "{JOBS}job-groups:\n  g:\n    jobs: [a]\nworkflows:\n  main:\n    jobs:\n      - g\n      - b:\n          requires: [a]\n"
+        );
+        assert_eq!(
+            errors(&src),
+            ["14:22: error: job `b` requires `a`, which is defined inside job group `g`, not directly in workflow `main`; require the group `g` instead"]
+        );
+        let ok = src.replace("requires: [a]", "requires: [g]");
+        assert_eq!(errors(&ok), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_group_member_requires_only_members_of_its_group() {
+        let src = format!(
+            "{JOBS}job-groups:\n  g1:\n    jobs: [a]\n  g2:\n    jobs:\n      - c\n      - b:\n          requires: [a, c]\nworkflows:\n  main:\n    jobs: [g1, g2]\n"
+        );
+        assert_eq!(
+            errors(&src),
+            ["13:22: error: job `b` requires `a`, which is not a member of this job group (`g2`); a job of a group requires only jobs of the same group"]
+        );
+        // Requires passed on by the group's invocation name jobs outside the group.
+        let ok = src
+            .replace("requires: [a, c]", "requires: [c]")
+            .replace("jobs: [g1, g2]", "jobs: [g1, {g2: {requires: [g1]}}]");
+        assert_eq!(errors(&ok), Vec::<String>::new());
     }
 }

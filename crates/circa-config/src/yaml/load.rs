@@ -176,6 +176,8 @@ impl<'l> Builder<'l> {
                 let at = Span::new(m.line() as u32, m.col() as u32 + 1);
                 if e.info().contains("recursion limit") {
                     self.too_deep(at)
+                } else if e.info().contains("unknown anchor") {
+                    Diagnostic::error(at, unknown_anchor_message(text, m.index()))
                 } else {
                     Diagnostic::error(at, format!("YAML syntax error: {}", e.info()))
                 }
@@ -483,6 +485,30 @@ fn is_float(b: &[u8]) -> bool {
     i == b.len()
 }
 
+/// The message for an alias whose anchor is not defined, naming the alias written near
+/// character `index` of `text` (where the parser stopped).
+fn unknown_anchor_message(text: &str, index: usize) -> String {
+    let before: Vec<char> = text.chars().take(index + 1).collect();
+    let line_start = before
+        .iter()
+        .rposition(|&c| c == '\n')
+        .map_or(0, |i| i + 1);
+    let name: Option<String> = before[line_start..]
+        .iter()
+        .rposition(|&c| c == '*')
+        .map(|star| {
+            text.chars()
+                .skip(line_start + star + 1)
+                .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+                .collect()
+        })
+        .filter(|n: &String| !n.is_empty());
+    match name {
+        Some(n) => format!("YAML syntax error: unknown anchor `{n}` referenced by alias `*{n}`"),
+        None => "YAML syntax error: an alias refers to an unknown anchor".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +608,19 @@ mod tests {
         assert_eq!(err.span, Span::new(2, 1));
         let err = decode(&vec![b'a'; 5 * 1024 * 1024], &Limits::default()).expect_err("large");
         assert!(err.message.contains("limit"));
+    }
+
+    #[test]
+    fn unknown_anchors_are_named() {
+        let loaded = load("test:\n  <<: *unknownAnchor\n", &Limits::default());
+        let d = &loaded.diagnostics[0];
+        assert_eq!(
+            d.message,
+            "YAML syntax error: unknown anchor `unknownAnchor` referenced by alias `*unknownAnchor`"
+        );
+        assert_eq!(d.span.line, 2);
+        let loaded = load("a: [*x, 1]\n", &Limits::default());
+        assert!(loaded.diagnostics[0].message.contains("`x`"), "{:?}", loaded.diagnostics);
     }
 
     #[test]

@@ -93,7 +93,11 @@ fn language_server_verdicts() {
         .skip(1)
         .map(|r| {
             assert_eq!(r.len(), 3, "file, our verdict, reason: {r:?}");
-            (r[0].clone(), r[2].clone())
+            assert!(
+                matches!(r[1].as_str(), "valid" | "invalid") && !r[2].trim().is_empty(),
+                "{r:?}"
+            );
+            (r[0].clone(), r[1].clone())
         })
         .collect();
     let verdicts = rows(&dir.join("verdicts.tsv"));
@@ -108,8 +112,17 @@ fn language_server_verdicts() {
             None => passed += 1,
             Some(why) => {
                 misclassified.push(file.clone());
-                if !listed.contains_key(file) {
-                    unlisted.push_str(&format!("{file}: expected {expected}; {why}\n"));
+                let ours = if processed.is_valid() {
+                    "valid"
+                } else {
+                    "invalid"
+                };
+                match listed.get(file) {
+                    None => unlisted.push_str(&format!("{file}: expected {expected}; {why}\n")),
+                    Some(said) if said != ours => unlisted.push_str(&format!(
+                        "{file}: listed as judged {said}, but Circa judges it {ours}; {why}\n"
+                    )),
+                    Some(_) => {}
                 }
             }
         }
