@@ -51,7 +51,12 @@ impl<'a> Expander<'a> {
         self.report_all(def_scope, ds);
         let mut ds = Vec::new();
         let bound = params::bind(&decls, &call.args, &owner, call.at, &mut ds);
+        let refused = ds.iter().any(Diagnostic::is_error);
         self.report_all(root, ds);
+        if refused {
+            // The body would only repeat the error as parameters without a value.
+            return None;
+        }
 
         let mut body = def_map.clone();
         body.remove("parameters");
@@ -147,7 +152,11 @@ impl<'a> Expander<'a> {
         self.report_all(def_scope, ds);
         let mut ds = Vec::new();
         let bound = params::bind(&decls, &args, &owner, reference.span, &mut ds);
+        let refused = ds.iter().any(Diagnostic::is_error);
         self.report_all(scope, ds);
+        if refused {
+            return None;
+        }
         let mut body = def_map.clone();
         body.remove("parameters");
         body.remove("description");

@@ -205,7 +205,12 @@ impl<'a> Expander<'a> {
         let owner = format!("command `{name}`");
         let mut ds = Vec::new();
         let bound = params::bind(&decls, arg_map, &owner, at, &mut ds);
+        let refused = ds.iter().any(Diagnostic::is_error);
         self.report_all(caller, ds);
+        if refused {
+            // The steps would only repeat the error as parameters without a value.
+            return;
+        }
         let Some(steps) = def_map.get("steps") else {
             return;
         };

@@ -663,6 +663,40 @@ jobs:
 ";
 
     #[test]
+    fn a_refused_argument_is_reported_once() {
+        let src = "version: 2.1
+executors:
+  e:
+    parameters: {tag: {type: string}}
+    docker: [{image: 'x:<< parameters.tag >>'}]
+commands:
+  say:
+    parameters: {n: {type: integer}}
+    steps: [{run: echo << parameters.n >>}]
+jobs:
+  a:
+    parameters: {target: {type: string}, count: {type: integer, default: 1}}
+    executor: {name: e, tag: << parameters.target >>}
+    steps: [{say: {n: many}}, {run: make << parameters.target >> << parameters.count >>}]
+workflows:
+  main:
+    jobs:
+      - a: {name: one, count: many}
+      - a: {name: two, target: t}
+      - a: {name: three, target: [t]}
+";
+        assert_eq!(
+            errors(src),
+            [
+                "14:23: error: parameter `n` of command `say` is of type integer, but was given a string `many`",
+                "18:9: error: missing required parameter `target` (string) for job `a`",
+                "18:31: error: parameter `count` of job `a` is of type integer, but was given a string `many`",
+                "20:34: error: parameter `target` of job `a` is of type string, but was given a list",
+            ]
+        );
+    }
+
+    #[test]
     fn a_workflow_job_requires_a_group_not_its_members() {
         let src = format!(
             "{JOBS}job-groups:\n  g:\n    jobs: [a]\nworkflows:\n  main:\n    jobs:\n      - g\n      - b:\n          requires: [a]\n"

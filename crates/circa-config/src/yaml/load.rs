@@ -110,7 +110,8 @@ pub fn load(text: &str, limits: &Limits) -> Loaded {
     let mut builder = Builder::new(limits);
     let root = match builder.run(text) {
         Ok(root) => root,
-        Err(d) => {
+        Err(mut d) => {
+            d.span = within_text(d.span, text);
             diagnostics.push(d);
             None
         }
@@ -485,6 +486,20 @@ fn is_float(b: &[u8]) -> bool {
     i == b.len()
 }
 
+/// `span`, or the end of the last line of `text` when the parser put it past the end (an error
+/// at the end of input), so that it points at a line the file has.
+fn within_text(span: Span, text: &str) -> Span {
+    let lines = text.lines().count().max(1);
+    if (span.line as usize) <= lines {
+        return span;
+    }
+    let last = text.lines().last().map_or(0, |l| l.chars().count());
+    Span::new(
+        u32::try_from(lines).unwrap_or(u32::MAX),
+        u32::try_from(last + 1).unwrap_or(u32::MAX),
+    )
+}
+
 /// The message for an alias whose anchor is not defined, naming the alias written near
 /// character `index` of `text` (where the parser stopped).
 fn unknown_anchor_message(text: &str, index: usize) -> String {
@@ -629,5 +644,16 @@ mod tests {
         let d = &loaded.diagnostics[0];
         assert!(d.message.starts_with("YAML syntax error"));
         assert!(d.span.line >= 1);
+    }
+
+    #[test]
+    fn errors_at_the_end_of_input_point_at_the_last_line() {
+        for text in [": : [", ": : [\n", "a:\n  b: [1,\n"] {
+            let loaded = load(text, &Limits::default());
+            let d = &loaded.diagnostics[0];
+            let lines = text.lines().count() as u32;
+            assert_eq!(d.span.line, lines, "{text:?}: {d}");
+            assert!(d.span.col >= 1);
+        }
     }
 }
