@@ -703,7 +703,9 @@ workflows:
         );
         assert_eq!(
             errors(&src),
-            ["14:22: error: job `b` requires `a`, which is defined inside job group `g`, not directly in workflow `main`; require the group `g` instead"]
+            [
+                "14:22: error: job `b` requires `a`, which is defined inside job group `g`, not directly in workflow `main`; require the group `g` instead"
+            ]
         );
         let ok = src.replace("requires: [a]", "requires: [g]");
         assert_eq!(errors(&ok), Vec::<String>::new());
@@ -716,7 +718,9 @@ workflows:
         );
         assert_eq!(
             errors(&src),
-            ["13:22: error: job `b` requires `a`, which is not a member of this job group (`g2`); a job of a group requires only jobs of the same group"]
+            [
+                "13:22: error: job `b` requires `a`, which is not a member of this job group (`g2`); a job of a group requires only jobs of the same group"
+            ]
         );
         // Requires passed on by the group's invocation name jobs outside the group.
         let ok = src

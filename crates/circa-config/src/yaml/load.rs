@@ -504,10 +504,7 @@ fn within_text(span: Span, text: &str) -> Span {
 /// character `index` of `text` (where the parser stopped).
 fn unknown_anchor_message(text: &str, index: usize) -> String {
     let before: Vec<char> = text.chars().take(index + 1).collect();
-    let line_start = before
-        .iter()
-        .rposition(|&c| c == '\n')
-        .map_or(0, |i| i + 1);
+    let line_start = before.iter().rposition(|&c| c == '\n').map_or(0, |i| i + 1);
     let name: Option<String> = before[line_start..]
         .iter()
         .rposition(|&c| c == '*')
@@ -635,7 +632,11 @@ mod tests {
         );
         assert_eq!(d.span.line, 2);
         let loaded = load("a: [*x, 1]\n", &Limits::default());
-        assert!(loaded.diagnostics[0].message.contains("`x`"), "{:?}", loaded.diagnostics);
+        assert!(
+            loaded.diagnostics[0].message.contains("`x`"),
+            "{:?}",
+            loaded.diagnostics
+        );
     }
 
     #[test]

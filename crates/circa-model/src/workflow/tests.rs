@@ -152,7 +152,9 @@ fn requires_naming_a_missing_job_is_an_error() {
     );
     assert_eq!(
         messages(&diagnostics),
-        ["6:22: error: job `deploy` requires `buld`, but cannot find a declaration for job invocation `buld` in workflow `main`"]
+        [
+            "6:22: error: job `deploy` requires `buld`, but cannot find a declaration for job invocation `buld` in workflow `main`"
+        ]
     );
 }
 

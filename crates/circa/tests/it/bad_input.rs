@@ -104,27 +104,51 @@ fn alias_bomb() {
 
 #[test]
 fn deep_flow_nesting() {
-    let text = format!("version: 2.1\njobs: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
-    refused("10,000-deep flow nesting", text.as_bytes(), 2..=2, &["nests deeper"]);
+    let text = format!(
+        "version: 2.1\njobs: {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    refused(
+        "10,000-deep flow nesting",
+        text.as_bytes(),
+        2..=2,
+        &["nests deeper"],
+    );
 }
 
 #[test]
 fn deep_block_nesting() {
     // Block sequences nest by indentation: `- - - x` is three levels deep.
     let text = format!("version: 2.1\njobs:\n  {}x\n", "- ".repeat(10_000));
-    refused("10,000-deep block sequences", text.as_bytes(), 3..=3, &["nests deeper"]);
+    refused(
+        "10,000-deep block sequences",
+        text.as_bytes(),
+        3..=3,
+        &["nests deeper"],
+    );
     // Block maps, each key indented one more space: 10,000 levels are ~50 MB, so the size limit
     // refuses them before the depth limit does; 2,500 levels stay under it.
     let mut text = String::from("version: 2.1\njobs:\n");
     for depth in 1..=2_500 {
         text.push_str(&format!("{}k{depth}:\n", " ".repeat(depth)));
     }
-    refused("2,500-deep block maps", text.as_bytes(), 2..=300, &["nests deeper"]);
+    refused(
+        "2,500-deep block maps",
+        text.as_bytes(),
+        2..=300,
+        &["nests deeper"],
+    );
     let mut text = String::from("version: 2.1\njobs:\n");
     for depth in 1..=10_000 {
         text.push_str(&format!("{}k{depth}:\n", " ".repeat(depth)));
     }
-    refused("10,000-deep block maps", text.as_bytes(), 1..=1, &["bytes", "limit"]);
+    refused(
+        "10,000-deep block maps",
+        text.as_bytes(),
+        1..=1,
+        &["bytes", "limit"],
+    );
 }
 
 const JOBS: &str = "\
@@ -150,12 +174,18 @@ fn requires_cycle() {
     let text = format!(
         "{JOBS}      - build: {{target: all, requires: [test]}}\n      - test: {{requires: [build]}}\n"
     );
-    refused("requires cycle", text.as_bytes(), 16..=17, &["cycle", "build", "test"]);
+    refused(
+        "requires cycle",
+        text.as_bytes(),
+        16..=17,
+        &["cycle", "build", "test"],
+    );
 }
 
 #[test]
 fn requires_an_undefined_job() {
-    let text = format!("{JOBS}      - build: {{target: all}}\n      - test: {{requires: [lint]}}\n");
+    let text =
+        format!("{JOBS}      - build: {{target: all}}\n      - test: {{requires: [lint]}}\n");
     refused(
         "requires an undefined job",
         text.as_bytes(),
@@ -201,7 +231,8 @@ fn wrong_parameter_type() {
 fn valid_config_and_process_round_trip() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("config.yml");
-    let text = format!("{JOBS}      - build: {{target: all}}\n      - test: {{requires: [build]}}\n");
+    let text =
+        format!("{JOBS}      - build: {{target: all}}\n      - test: {{requires: [build]}}\n");
     std::fs::write(&path, text).expect("write config");
     let shown = path.display().to_string();
     let (out, took) = circa(&["config", "validate", &shown], dir.path());

@@ -30,8 +30,8 @@ fn differences_file() -> PathBuf {
 
 /// Words that carry no meaning of their own in an expected message; the rest must appear.
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "the", "is", "be", "for", "in", "of", "to", "on", "with", "and", "or", "but",
-    "not", "can", "only", "this", "that", "it", "use", "must", "found", "please", "here",
+    "a", "an", "the", "is", "be", "for", "in", "of", "to", "on", "with", "and", "or", "but", "not",
+    "can", "only", "this", "that", "it", "use", "must", "found", "please", "here",
 ];
 
 /// The key words of one expected message part, lowercased.
@@ -101,7 +101,10 @@ fn language_server_verdicts() {
         })
         .collect();
     let verdicts = rows(&dir.join("verdicts.tsv"));
-    assert_eq!(verdicts[0][..4], ["file", "expected", "severity", "message"]);
+    assert_eq!(
+        verdicts[0][..4],
+        ["file", "expected", "severity", "message"]
+    );
     let mut passed = 0;
     let mut unlisted = String::new();
     let mut misclassified = Vec::new();
