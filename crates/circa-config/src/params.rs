@@ -110,13 +110,13 @@ pub fn read_decls(decls: Option<&Node>, diags: &mut Vec<Diagnostic>) -> Vec<Para
 /// as integers, enum and string values as strings). `what` names the parameter for messages.
 pub fn coerce(ty: &ParamType, value: &Node, what: &str) -> Result<Node, Diagnostic> {
     let wrong = |expected: &str| {
+        let given = match &value.value {
+            Value::Seq(_) | Value::Map(_) => value.kind_name().to_string(),
+            v => format!("{} `{v}`", value.kind_name()),
+        };
         Diagnostic::error(
             value.span,
-            format!(
-                "{what} is of type {expected}, but was given {} `{}`",
-                value.kind_name(),
-                value.value
-            ),
+            format!("{what} is of type {expected}, but was given {given}"),
         )
     };
     let span = value.span;
@@ -250,7 +250,7 @@ pub fn bind(
             };
             diags.push(Diagnostic::error(
                 entry.key_span,
-                format!("unknown parameter `{name}` for {owner}; {hint}"),
+                format!("parameter `{name}` is not defined in {owner}; {hint}"),
             ));
         }
     }
@@ -316,7 +316,7 @@ mod tests {
         assert!(
             messages
                 .iter()
-                .any(|m| m.contains("unknown parameter `extra`"))
+                .any(|m| m.contains("parameter `extra` is not defined in command `c`"))
         );
         assert!(
             messages

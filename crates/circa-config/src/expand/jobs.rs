@@ -35,7 +35,13 @@ impl<'a> Expander<'a> {
             let hint = suggestion(call.job, &root.names(Kind::Job));
             self.report(
                 root,
-                Diagnostic::error(call.at, format!("job `{}` is not defined{hint}", call.job)),
+                Diagnostic::error(
+                    call.at,
+                    format!(
+                        "job `{0}` is not defined: cannot find a declaration for job `{0}` in `jobs` or an orb{hint}",
+                        call.job
+                    ),
+                ),
             );
             return None;
         };

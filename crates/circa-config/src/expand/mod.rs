@@ -68,7 +68,7 @@ impl Expander<'_> {
     /// Binds `args` to the parameters of a definition (command, job or executor) found in
     /// `def_scope`, and returns its body — without `parameters` and `description` — with every
     /// `<< >>` substituted. Problems with the arguments are reported against `caller`, problems
-    /// inside the definition against its own file.
+    /// inside the definition against its own file; refused arguments leave the body out.
     fn instantiate(
         &mut self,
         def: &Node,
@@ -84,7 +84,12 @@ impl Expander<'_> {
         self.report_all(def_scope, ds);
         let mut ds = Vec::new();
         let bound = params::bind(&decls, args, owner, at, &mut ds);
+        let refused = ds.iter().any(Diagnostic::is_error);
         self.report_all(caller, ds);
+        if refused {
+            // The body would only repeat the error as parameters without a value.
+            return None;
+        }
         let mut body = def_map.clone();
         body.remove("parameters");
         body.remove("description");

@@ -17,18 +17,25 @@ struct Entry {
     span: Span,
     requires: Option<Node>,
     fields: Map,
-    /// The job group invocation (its alias) this entry was unfolded from, if any.
-    group: Option<String>,
+    /// The job group invocation (index into [`WorkflowState::groups`]) this entry belongs to.
+    group: Option<usize>,
+    /// Whether `requires` was written on the invocation itself (not passed on by its group).
+    own_requires: bool,
+}
+
+/// One invocation of a job group within a workflow.
+struct GroupInfo {
+    name: String,
+    members: Vec<String>,
 }
 
 /// What a job group's invocation passes on to its members.
 struct GroupCall {
-    /// The name the group's invocation goes by (its `name:`, else the group's name).
-    alias: String,
     prefix: Option<String>,
     requires: Option<Node>,
     serial_group: Option<Node>,
     members: Vec<String>,
+    index: usize,
 }
 
 /// One workflow's invocations in progress.
@@ -37,6 +44,7 @@ struct WorkflowState {
     entries: Vec<Entry>,
     /// Matrix aliases and group names, each standing for several invocation names.
     aliases: IndexMap<String, Vec<String>>,
+    groups: Vec<GroupInfo>,
     invocations: usize,
 }
 
@@ -199,12 +207,16 @@ impl<'a> Expander<'a> {
         let prefix = args.get("name").and_then(Node::scalar_text);
         let alias = prefix.clone().unwrap_or_else(|| group_name.to_string());
         let mut call = GroupCall {
-            alias: alias.clone(),
             prefix,
             requires: args.get("requires").cloned(),
             serial_group: args.get("serial-group").cloned(),
             members: Vec::new(),
+            index: state.groups.len(),
         };
+        state.groups.push(GroupInfo {
+            name: group_name.to_string(),
+            members: Vec::new(),
+        });
         if let Some(jobs) = def
             .as_map()
             .and_then(|m| m.get("jobs"))
@@ -213,6 +225,9 @@ impl<'a> Expander<'a> {
             for item in jobs {
                 self.invocation(item, groups, Some(&mut call), state);
             }
+        }
+        if let Some(info) = state.groups.get_mut(call.index) {
+            info.members = call.members.clone();
         }
         state.aliases.insert(alias, call.members);
     }
@@ -360,6 +375,8 @@ impl<'a> Expander<'a> {
             name = format!("{prefix}-{name}");
         }
         let mut requires = args.remove("requires");
+        let own_requires = requires.is_some();
+        let group_index = group.as_ref().map(|g| g.index);
         for key in ["context", "filters", "serial-group"] {
             if let Some(v) = args.remove(key) {
                 fields.insert(key, v.span, v);
@@ -381,7 +398,6 @@ impl<'a> Expander<'a> {
             );
             self.report(root, d);
         }
-        let group_alias = group.as_ref().map(|g| g.alias.clone());
         if let Some(g) = group {
             if let Some(p) = &g.prefix {
                 requires = requires.map(|r| prefix_requires(&r, p));
@@ -436,7 +452,8 @@ impl<'a> Expander<'a> {
             span: at,
             requires,
             fields,
-            group: group_alias,
+            group: group_index,
+            own_requires,
         });
         Some(name)
     }
@@ -535,12 +552,89 @@ fn prefix_requires(requires: &Node, prefix: &str) -> Node {
     }
 }
 
+/// The names a `requires` value lists (a name, a list of names, or maps of name to statuses),
+/// each with where it is written.
+fn required_names(req: &Node) -> Vec<(String, Span)> {
+    let items: &[Node] = match &req.value {
+        Value::Seq(items) => items,
+        _ => std::slice::from_ref(req),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match &item.value {
+            Value::Str(s) => out.push((s.clone(), item.span)),
+            Value::Map(m) => out.extend(m.entries().map(|(k, e)| (k.to_string(), e.key_span))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Checks that `requires` respects job group boundaries: a job of the workflow requires a job
+/// group by the group's name, never one of its members, and a member of a job group requires
+/// only members of the same group (the group's own `requires` covers the rest).
+fn check_group_requires(
+    entries: &[Entry],
+    aliases: &IndexMap<String, Vec<String>>,
+    groups: &[GroupInfo],
+    workflow: &str,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for e in entries {
+        let Some(req) = e.requires.as_ref().filter(|_| e.own_requires) else {
+            continue;
+        };
+        for (required, at) in required_names(req) {
+            match e.group.and_then(|g| groups.get(g)) {
+                None => {
+                    let at_top = entries
+                        .iter()
+                        .any(|o| o.group.is_none() && o.name == required)
+                        || aliases.contains_key(&required);
+                    if at_top {
+                        continue;
+                    }
+                    if let Some(g) = groups.iter().find(|g| g.members.contains(&required)) {
+                        diags.push(Diagnostic::error(
+                            at,
+                            format!(
+                                "job `{}` requires `{required}`, which is defined inside job group `{}`, not directly in workflow `{workflow}`; require the group `{}` instead",
+                                e.name, g.name, g.name
+                            ),
+                        ));
+                    }
+                }
+                Some(g) => {
+                    let in_group = g.members.contains(&required)
+                        || aliases.get(&required).is_some_and(|names| {
+                            !names.is_empty() && names.iter().all(|n| g.members.contains(n))
+                        });
+                    if !in_group {
+                        diags.push(Diagnostic::error(
+                            at,
+                            format!(
+                                "job `{}` requires `{required}`, which is not a member of this job group (`{}`); a job of a group requires only jobs of the same group",
+                                e.name, g.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    diags
+}
+
 /// Resolves `requires` through aliases and writes the processed invocation list.
 fn finish_entries(state: WorkflowState, workflow: &str) -> (Vec<Node>, Vec<Diagnostic>) {
     let WorkflowState {
-        entries, aliases, ..
+        entries,
+        aliases,
+        groups,
+        ..
     } = state;
-    let diags = check_requires(&entries, &aliases, workflow);
+    let mut diags = check_requires(&entries, &aliases, workflow);
+    diags.extend(check_group_requires(&entries, &aliases, &groups, workflow));
     let mut list = Vec::with_capacity(entries.len());
     for e in entries {
         let mut fields = Map::new();
@@ -565,26 +659,9 @@ fn finish_entries(state: WorkflowState, workflow: &str) -> (Vec<Node>, Vec<Diagn
     (list, diags)
 }
 
-/// The names an entry's `requires` mentions as written (list items, status-map keys), with
-/// where each is written.
-fn required_names(req: &Node) -> Vec<(String, Span)> {
-    let items: Vec<&Node> = match &req.value {
-        Value::Seq(items) => items.iter().collect(),
-        _ => vec![req],
-    };
-    let mut out = Vec::new();
-    for item in items {
-        match &item.value {
-            Value::Map(m) => out.extend(m.entries().map(|(k, e)| (k.to_string(), e.key_span))),
-            _ => out.extend(item.scalar_text().map(|t| (t, item.span))),
-        }
-    }
-    out
-}
-
 /// Checks that every required name is an invocation of this workflow (or a matrix alias or job
-/// group standing for some), that no job outside a group requires a job inside one, and that
-/// `requires` has no cycles.
+/// group standing for some), and that `requires` has no cycles. Job-group membership rules are
+/// checked by [`check_group_requires`].
 fn check_requires(
     entries: &[Entry],
     aliases: &IndexMap<String, Vec<String>>,
@@ -604,24 +681,11 @@ fn check_requires(
                 None => diags.push(Diagnostic::error(
                     span,
                     format!(
-                        "`{}` requires `{name}`, which is not a job of workflow `{workflow}`",
+                        "`{}` requires `{name}`: cannot find a declaration for job invocation `{name}` in workflow `{workflow}`",
                         e.name
                     ),
                 )),
-                Some(target) => {
-                    if let Some(g) = &target.group
-                        && e.group.as_ref() != Some(g)
-                    {
-                        diags.push(Diagnostic::error(
-                            span,
-                            format!(
-                                "`{name}` is defined inside job group `{g}`, not directly in this workflow; require `{g}` instead"
-                            ),
-                        ));
-                        continue;
-                    }
-                    deps.push(name);
-                }
+                Some(_) => deps.push(name),
             }
         }
         edges.insert(e.name.as_str(), deps);
@@ -667,8 +731,8 @@ fn check_requires(
                     diags.push(Diagnostic::error(
                         span,
                         format!(
-                            "`requires` in workflow `{workflow}` form a cycle: {}",
-                            path.join(" → ")
+                            "job `{dep_key}` is part of a requires cycle: {} (in workflow `{workflow}`)",
+                            path.join(" -> ")
                         ),
                     ));
                 }
@@ -724,6 +788,56 @@ mod tests {
         assert_eq!(matrix_name("build", &combo), "build-macos-0.1");
     }
 
+    fn errors(src: &str) -> Vec<String> {
+        crate::compile(src.as_bytes(), &crate::CompileOptions::default())
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    const JOBS: &str = "version: 2.1
+jobs:
+  a: {docker: [{image: x}], steps: [checkout]}
+  b: {docker: [{image: x}], steps: [checkout]}
+  c: {docker: [{image: x}], steps: [checkout]}
+";
+
+    #[test]
+    fn a_refused_argument_is_reported_once() {
+        let src = "version: 2.1
+executors:
+  e:
+    parameters: {tag: {type: string}}
+    docker: [{image: 'x:<< parameters.tag >>'}]
+commands:
+  say:
+    parameters: {n: {type: integer}}
+    steps: [{run: echo << parameters.n >>}]
+jobs:
+  a:
+    parameters: {target: {type: string}, count: {type: integer, default: 1}}
+    executor: {name: e, tag: << parameters.target >>}
+    steps: [{say: {n: many}}, {run: make << parameters.target >> << parameters.count >>}]
+workflows:
+  main:
+    jobs:
+      - a: {name: one, count: many}
+      - a: {name: two, target: t}
+      - a: {name: three, target: [t]}
+";
+        assert_eq!(
+            errors(src),
+            [
+                "14:23: error: parameter `n` of command `say` is of type integer, but was given a string `many`",
+                "18:9: error: missing required parameter `target` (string) for job `a`",
+                "18:31: error: parameter `count` of job `a` is of type integer, but was given a string `many`",
+                "20:34: error: parameter `target` of job `a` is of type string, but was given a list",
+            ]
+        );
+    }
+
     fn compile_errors(text: &str) -> Vec<String> {
         crate::compile(text.as_bytes(), &crate::CompileOptions::default())
             .diagnostics
@@ -733,8 +847,6 @@ mod tests {
             .collect()
     }
 
-    const JOBS: &str = "version: 2.1\njobs:\n  a: {docker: [{image: x}], steps: [checkout]}\n  b: {docker: [{image: x}], steps: [checkout]}\n";
-
     #[test]
     fn requires_must_name_a_job_of_the_workflow() {
         let errs = compile_errors(&format!(
@@ -742,7 +854,8 @@ mod tests {
         ));
         assert!(
             errs.iter()
-                .any(|e| e.contains("requires `c`, which is not a job")),
+                .any(|e| e
+                    .contains("requires `c`: cannot find a declaration for job invocation `c`")),
             "{errs:?}"
         );
     }
@@ -753,10 +866,45 @@ mod tests {
             "{JOBS}workflows:\n  w:\n    jobs:\n      - a: {{requires: [b]}}\n      - b: {{requires: [a]}}\n"
         ));
         assert_eq!(
-            errs.iter().filter(|e| e.contains("form a cycle")).count(),
+            errs.iter()
+                .filter(|e| e.contains("part of a requires cycle"))
+                .count(),
             1,
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn a_workflow_job_requires_a_group_not_its_members() {
+        let src = format!(
+            "{JOBS}job-groups:\n  g:\n    jobs: [a]\nworkflows:\n  main:\n    jobs:\n      - g\n      - b:\n          requires: [a]\n"
+        );
+        assert_eq!(
+            errors(&src),
+            [
+                "14:22: error: job `b` requires `a`, which is defined inside job group `g`, not directly in workflow `main`; require the group `g` instead"
+            ]
+        );
+        let ok = src.replace("requires: [a]", "requires: [g]");
+        assert_eq!(errors(&ok), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_group_member_requires_only_members_of_its_group() {
+        let src = format!(
+            "{JOBS}job-groups:\n  g1:\n    jobs: [a]\n  g2:\n    jobs:\n      - c\n      - b:\n          requires: [a, c]\nworkflows:\n  main:\n    jobs: [g1, g2]\n"
+        );
+        assert_eq!(
+            errors(&src),
+            [
+                "13:22: error: job `b` requires `a`, which is not a member of this job group (`g2`); a job of a group requires only jobs of the same group"
+            ]
+        );
+        // Requires passed on by the group's invocation name jobs outside the group.
+        let ok = src
+            .replace("requires: [a, c]", "requires: [c]")
+            .replace("jobs: [g1, g2]", "jobs: [g1, {g2: {requires: [g1]}}]");
+        assert_eq!(errors(&ok), Vec::<String>::new());
     }
 
     #[test]

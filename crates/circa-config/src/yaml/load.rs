@@ -110,7 +110,8 @@ pub fn load(text: &str, limits: &Limits) -> Loaded {
     let mut builder = Builder::new(limits);
     let root = match builder.run(text) {
         Ok(root) => root,
-        Err(d) => {
+        Err(mut d) => {
+            d.span = within_text(d.span, text);
             diagnostics.push(d);
             None
         }
@@ -176,6 +177,8 @@ impl<'l> Builder<'l> {
                 let at = Span::new(m.line() as u32, m.col() as u32 + 1);
                 if e.info().contains("recursion limit") {
                     self.too_deep(at)
+                } else if e.info().contains("unknown anchor") {
+                    Diagnostic::error(at, unknown_anchor_message(text, m.index()))
                 } else {
                     Diagnostic::error(at, format!("YAML syntax error: {}", e.info()))
                 }
@@ -483,6 +486,41 @@ fn is_float(b: &[u8]) -> bool {
     i == b.len()
 }
 
+/// `span`, or the end of the last line of `text` when the parser put it past the end (an error
+/// at the end of input), so that it points at a line the file has.
+fn within_text(span: Span, text: &str) -> Span {
+    let lines = text.lines().count().max(1);
+    if (span.line as usize) <= lines {
+        return span;
+    }
+    let last = text.lines().last().map_or(0, |l| l.chars().count());
+    Span::new(
+        u32::try_from(lines).unwrap_or(u32::MAX),
+        u32::try_from(last + 1).unwrap_or(u32::MAX),
+    )
+}
+
+/// The message for an alias whose anchor is not defined, naming the alias written near
+/// character `index` of `text` (where the parser stopped).
+fn unknown_anchor_message(text: &str, index: usize) -> String {
+    let before: Vec<char> = text.chars().take(index + 1).collect();
+    let line_start = before.iter().rposition(|&c| c == '\n').map_or(0, |i| i + 1);
+    let name: Option<String> = before[line_start..]
+        .iter()
+        .rposition(|&c| c == '*')
+        .map(|star| {
+            text.chars()
+                .skip(line_start + star + 1)
+                .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+                .collect()
+        })
+        .filter(|n: &String| !n.is_empty());
+    match name {
+        Some(n) => format!("YAML syntax error: unknown anchor `{n}` referenced by alias `*{n}`"),
+        None => "YAML syntax error: an alias refers to an unknown anchor".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,10 +623,38 @@ mod tests {
     }
 
     #[test]
+    fn unknown_anchors_are_named() {
+        let loaded = load("test:\n  <<: *unknownAnchor\n", &Limits::default());
+        let d = &loaded.diagnostics[0];
+        assert_eq!(
+            d.message,
+            "YAML syntax error: unknown anchor `unknownAnchor` referenced by alias `*unknownAnchor`"
+        );
+        assert_eq!(d.span.line, 2);
+        let loaded = load("a: [*x, 1]\n", &Limits::default());
+        assert!(
+            loaded.diagnostics[0].message.contains("`x`"),
+            "{:?}",
+            loaded.diagnostics
+        );
+    }
+
+    #[test]
     fn syntax_errors_have_positions() {
         let loaded = load("a: [1, 2\nb: 3\n", &Limits::default());
         let d = &loaded.diagnostics[0];
         assert!(d.message.starts_with("YAML syntax error"));
         assert!(d.span.line >= 1);
+    }
+
+    #[test]
+    fn errors_at_the_end_of_input_point_at_the_last_line() {
+        for text in [": : [", ": : [\n", "a:\n  b: [1,\n"] {
+            let loaded = load(text, &Limits::default());
+            let d = &loaded.diagnostics[0];
+            let lines = text.lines().count() as u32;
+            assert_eq!(d.span.line, lines, "{text:?}: {d}");
+            assert!(d.span.col >= 1);
+        }
     }
 }

@@ -21,7 +21,8 @@ pub(super) fn check_workflow(workflow: &Workflow, diags: &mut Diagnostics) {
         diags.error(
             workflow.jobs[first].span,
             format!(
-                "requires cycle: {} (in workflow `{}`)",
+                "job `{}` is part of a requires cycle: {} (in workflow `{}`)",
+                names[0],
                 names.join(" -> "),
                 workflow.name
             ),
@@ -63,8 +64,8 @@ fn check_requires_exist(
                 diags.error(
                     requirement.span,
                     format!(
-                        "job `{}` requires `{}`, which is not in workflow `{}`",
-                        job.name, requirement.name, workflow.name
+                        "job `{}` requires `{}`, but cannot find a declaration for job invocation `{}` in workflow `{}`",
+                        job.name, requirement.name, requirement.name, workflow.name
                     ),
                 );
             }

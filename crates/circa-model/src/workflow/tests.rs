@@ -152,7 +152,9 @@ fn requires_naming_a_missing_job_is_an_error() {
     );
     assert_eq!(
         messages(&diagnostics),
-        ["6:22: error: job `deploy` requires `buld`, which is not in workflow `main`"]
+        [
+            "6:22: error: job `deploy` requires `buld`, but cannot find a declaration for job invocation `buld` in workflow `main`"
+        ]
     );
 }
 
@@ -173,8 +175,8 @@ workflows:
     assert_eq!(
         messages(&diagnostics),
         [
-            "5:9: error: requires cycle: a -> b -> a (in workflow `main`)",
-            "7:9: error: requires cycle: c -> c (in workflow `main`)",
+            "5:9: error: job `a` is part of a requires cycle: a -> b -> a (in workflow `main`)",
+            "7:9: error: job `c` is part of a requires cycle: c -> c (in workflow `main`)",
         ]
     );
 }
@@ -194,7 +196,7 @@ workflows:
     );
     assert_eq!(
         messages(&diagnostics),
-        ["6:9: error: requires cycle: a -> c -> b -> a (in workflow `main`)"]
+        ["6:9: error: job `a` is part of a requires cycle: a -> c -> b -> a (in workflow `main`)"]
     );
 }
 

@@ -2,7 +2,7 @@
 //! snapshot), or it fails only because orbs it imports are not in the corpus registry — with the
 //! exceptions listed, each with its reason, in `tests/corpus_exceptions.tsv`.
 
-use super::support::corpus;
+use super::corpus;
 use circa::engine::{local_pipeline_values, process};
 use circa::orb_dir::OrbDir;
 use circa_config::{CompileOptions, diag};

@@ -1,6 +1,20 @@
-//! Integration tests of the `circa` crate: one test binary, one module per area.
+//! Integration tests of the `circa` library and binary, in one test binary.
 
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+// Test helpers outside `#[test]` functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bad_input;
 mod corpus;
-mod support;
+mod language_server;
+
+use std::path::{Path, PathBuf};
+
+/// The shared corpus: `shared/corpus` next to the checkout (`../../../shared/corpus` from the
+/// crate in the main checkout, one level further up from a worktree under `wt/`).
+pub fn corpus() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|a| a.join("shared/corpus"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| here.join("../../../shared/corpus"))
+}
