@@ -46,6 +46,30 @@ struct WorkflowState {
     aliases: IndexMap<String, Vec<String>>,
     groups: Vec<GroupInfo>,
     invocations: usize,
+    /// Names given to more than one plain invocation: each gets `-1`, `-2`, ... (the number
+    /// handed out so far per name).
+    duplicated: IndexMap<String, usize>,
+}
+
+/// The name a plain (non-matrix) workflow item goes by before suffixes: its `name:`, else the
+/// job it invokes.
+fn plain_item_name(item: &Node) -> Option<String> {
+    match &item.value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Map(m) if m.len() == 1 => {
+            let (job, entry) = m.entries().next()?;
+            let args = entry.value.as_map();
+            if args.is_some_and(|a| a.contains_key("matrix")) {
+                return None;
+            }
+            Some(
+                args.and_then(|a| a.get("name"))
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_else(|| job.to_string()),
+            )
+        }
+        _ => None,
+    }
 }
 
 impl<'a> Expander<'a> {
@@ -118,6 +142,16 @@ impl<'a> Expander<'a> {
         }
         let mut state = WorkflowState::default();
         if let Some(jobs) = wf.get("jobs").and_then(Node::as_seq) {
+            // CircleCI suffixes every invocation of a name used more than once: `build-1`, ...
+            let mut counts: IndexMap<String, usize> = IndexMap::new();
+            for name in jobs.iter().filter_map(plain_item_name) {
+                *counts.entry(name).or_default() += 1;
+            }
+            state.duplicated = counts
+                .into_iter()
+                .filter(|(_, n)| *n > 1)
+                .map(|(name, _)| (name, 0))
+                .collect();
             for item in jobs {
                 self.invocation(item, groups, None, &mut state);
             }
@@ -364,6 +398,7 @@ impl<'a> Expander<'a> {
             return None;
         }
         let mut fields = Map::new();
+        let is_plain = default_name.is_none();
         let explicit_name = args.remove("name").and_then(|n| n.scalar_text());
         let mut name = explicit_name
             .clone()
@@ -373,6 +408,12 @@ impl<'a> Expander<'a> {
             && let Some(prefix) = &g.prefix
         {
             name = format!("{prefix}-{name}");
+        } else if group.is_none()
+            && is_plain
+            && let Some(handed_out) = state.duplicated.get_mut(&name)
+        {
+            *handed_out += 1;
+            name = format!("{name}-{handed_out}");
         }
         let mut requires = args.remove("requires");
         let own_requires = requires.is_some();

@@ -111,7 +111,7 @@ fn check_build_job(cx: &mut Ctx, job: &Map, at: Span, what: &str) {
     }
     if let Some(e) = job.entry("parameters") {
         cx.need_v21(e.key_span, "job `parameters`");
-        check_params(cx, &e.value, what, Owner::Definition);
+        check_params(cx, &e.value, what, Owner::Job);
     }
     match job.get("steps") {
         Some(s) => {

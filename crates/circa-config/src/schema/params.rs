@@ -10,9 +10,26 @@ use crate::yaml::{Node, Value};
 pub(crate) enum Owner {
     /// Top-level `parameters:`.
     Pipeline,
-    /// A command, job or executor.
+    /// A command or executor.
     Definition,
+    /// A job: like a definition, but its parameters cannot take the names of invocation keys.
+    Job,
 }
+
+/// Keys of a job invocation that the workflow keeps for itself: a job parameter of that name
+/// could never be passed.
+const RESERVED_JOB_PARAMETERS: &[&str] = &[
+    "name",
+    "requires",
+    "context",
+    "type",
+    "filters",
+    "matrix",
+    "pre-steps",
+    "post-steps",
+    "serial-group",
+    "override-with",
+];
 
 const ALL_TYPES: &[&str] = &[
     "string",
@@ -33,6 +50,14 @@ pub(crate) fn check_params(cx: &mut Ctx, node: &Node, owner_name: &str, owner: O
     };
     for (name, entry) in map.entries() {
         cx.check_name(name, entry.key_span, "parameter", false);
+        if owner == Owner::Job && RESERVED_JOB_PARAMETERS.contains(&name) {
+            cx.err(
+                entry.key_span,
+                format!(
+                    "`{name}` is a reserved invocation key and cannot be a parameter of {owner_name}"
+                ),
+            );
+        }
         let what = format!("parameter `{name}` of {owner_name}");
         check_decl(cx, &entry.value, entry.key_span, &what, owner);
     }
@@ -50,7 +75,7 @@ fn check_decl(cx: &mut Ctx, node: &Node, at: crate::diag::Span, what: &str, owne
     }
     let allowed = match owner {
         Owner::Pipeline => PIPELINE_TYPES,
-        Owner::Definition => ALL_TYPES,
+        Owner::Definition | Owner::Job => ALL_TYPES,
     };
     let ty = match decl.get("type") {
         None => {
