@@ -16,21 +16,6 @@ pub(crate) enum Owner {
     Job,
 }
 
-/// Keys of a job invocation that the workflow keeps for itself: a job parameter of that name
-/// could never be passed.
-const RESERVED_JOB_PARAMETERS: &[&str] = &[
-    "name",
-    "requires",
-    "context",
-    "type",
-    "filters",
-    "matrix",
-    "pre-steps",
-    "post-steps",
-    "serial-group",
-    "override-with",
-];
-
 const ALL_TYPES: &[&str] = &[
     "string",
     "boolean",
@@ -50,7 +35,9 @@ pub(crate) fn check_params(cx: &mut Ctx, node: &Node, owner_name: &str, owner: O
     };
     for (name, entry) in map.entries() {
         cx.check_name(name, entry.key_span, "parameter", false);
-        if owner == Owner::Job && RESERVED_JOB_PARAMETERS.contains(&name) {
+        // The workflow keeps its invocation keys for itself: a job parameter of such a name
+        // could never be passed.
+        if owner == Owner::Job && super::workflows::INVOCATION_KEYS.contains(&name) {
             cx.err(
                 entry.key_span,
                 format!(

@@ -16,7 +16,7 @@ const STATUSES: &[&str] = &[
     "terminal",
 ];
 /// Keys of a job invocation that are not job parameters.
-const INVOCATION_KEYS: &[&str] = &[
+pub(super) const INVOCATION_KEYS: &[&str] = &[
     "requires",
     "name",
     "context",
