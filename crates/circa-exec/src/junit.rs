@@ -232,9 +232,10 @@ impl TestReport {
     pub fn duration(&self) -> f64 {
         let top: Vec<_> = self.suites.iter().filter(|s| s.depth == 0).collect();
         if !top.is_empty() && top.iter().all(|s| s.time.is_some()) {
-            top.iter().filter_map(|s| s.time).sum()
+            // `fold` from +0.0: an empty `sum()` of floats is -0.0.
+            top.iter().filter_map(|s| s.time).fold(0.0, |a, b| a + b)
         } else {
-            self.cases().map(|c| c.time).sum()
+            self.cases().map(|c| c.time).fold(0.0, |a, b| a + b)
         }
     }
 
@@ -738,7 +739,10 @@ mod tests {
 
     #[test]
     fn bad_numbers_are_ignored() {
-        let r = parse(br#"<testsuite time="n/a"><testcase name="t" time="1,234.5" line="x"/></testsuite>"#).unwrap();
+        let r = parse(
+            br#"<testsuite time="n/a"><testcase name="t" time="1,234.5" line="x"/></testsuite>"#,
+        )
+        .unwrap();
         assert_eq!(r.suites[0].time, None);
         assert_eq!(r.suites[0].cases[0].time, 1234.5);
         assert_eq!(r.suites[0].cases[0].line, None);

@@ -80,6 +80,11 @@ impl Masker {
         self.secrets.is_empty()
     }
 
+    /// Number of bytes currently held back (always less than the longest secret's length).
+    pub fn held_back(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Feeds a chunk of output and returns what can be emitted now, masked.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
         if self.secrets.is_empty() && self.pending.is_empty() {

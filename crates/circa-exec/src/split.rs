@@ -406,8 +406,8 @@ pub fn split(
             opts.index, total
         ));
     }
-    let node_weight: f64 = mine.iter().map(|&i| weights[i]).sum();
-    let total_weight: f64 = weights.iter().sum();
+    let node_weight = mine.iter().map(|&i| weights[i]).fold(0.0, |a, b| a + b);
+    let total_weight = weights.iter().fold(0.0, |a, b| a + b);
     if opts.show_counts {
         messages.push(format!(
             "Node {} of {}: {} of {} items (weight {} of {}).",
@@ -604,8 +604,14 @@ mod tests {
         let n0 = run(0);
         let n1 = run(1);
         assert_eq!(n0.method, Method::Timings(TimingsType::Filename));
-        assert!(n0.messages.contains(&"Autodetected filename timings.".to_owned()));
-        assert!(n0.messages.contains(&"No timing found for \"new\"".to_owned()));
+        assert!(
+            n0.messages
+                .contains(&"Autodetected filename timings.".to_owned())
+        );
+        assert!(
+            n0.messages
+                .contains(&"No timing found for \"new\"".to_owned())
+        );
         // 10 | 6+5 → 10+2 (new) | 11 → 12 | 11+1
         assert_eq!(n0.items, strings(&["./a", "new"]));
         assert_eq!(n1.items, strings(&["b", "c", "d"]));
