@@ -1,3 +1,7 @@
 //! Runs one job's steps: executors (shell; docker through the Docker Engine API), the built-in
 //! steps, caches and workspaces as archives, test results, and secret masking. Used by
 //! `circa local execute` and by the runner agent.
+
+pub mod junit;
+pub mod mask;
+pub mod split;
