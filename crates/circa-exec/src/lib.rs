@@ -1,3 +1,5 @@
 //! Runs one job's steps: executors (shell; docker through the Docker Engine API), the built-in
 //! steps, caches and workspaces as archives, test results, and secret masking. Used by
 //! `circa local execute` and by the runner agent.
+
+pub mod archive;
