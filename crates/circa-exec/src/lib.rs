@@ -3,3 +3,4 @@
 //! `circa local execute` and by the runner agent.
 
 pub mod archive;
+pub mod cache;
