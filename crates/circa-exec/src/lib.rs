@@ -4,3 +4,4 @@
 
 pub mod archive;
 pub mod cache;
+pub mod workspace;
