@@ -3,5 +3,6 @@
 //! `circa local execute` and by the runner agent.
 
 pub mod archive;
+pub mod artifacts;
 pub mod cache;
 pub mod workspace;
