@@ -2,6 +2,10 @@
 //! steps, caches and workspaces as archives, test results, and secret masking. Used by
 //! `circa local execute` and by the runner agent.
 
+pub mod archive;
+pub mod artifacts;
+pub mod cache;
 pub mod junit;
 pub mod mask;
 pub mod split;
+pub mod workspace;
