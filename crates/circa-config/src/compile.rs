@@ -209,3 +209,14 @@ fn effective_workflows(map: &Map, diags: &mut Diagnostics) -> Map {
     }
     workflows
 }
+
+/// The messages of the errors compiling `text` gives, for tests across the crate.
+#[cfg(test)]
+pub(crate) fn error_messages(text: &str) -> Vec<String> {
+    compile(text.as_bytes(), &CompileOptions::default())
+        .diagnostics
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .map(|d| d.message)
+        .collect()
+}

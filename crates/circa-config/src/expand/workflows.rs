@@ -879,14 +879,7 @@ workflows:
         );
     }
 
-    fn compile_errors(text: &str) -> Vec<String> {
-        crate::compile(text.as_bytes(), &crate::CompileOptions::default())
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.message)
-            .collect()
-    }
+    use crate::compile::error_messages as compile_errors;
 
     #[test]
     fn requires_must_name_a_job_of_the_workflow() {

@@ -499,16 +499,7 @@ fn check_macos(cx: &mut Ctx, node: &Node, what: &str) {
 
 #[cfg(test)]
 mod tests {
-    use crate::{CompileOptions, compile};
-
-    fn errors(text: &str) -> Vec<String> {
-        compile(text.as_bytes(), &CompileOptions::default())
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.message)
-            .collect()
-    }
+    use crate::compile::error_messages as errors;
 
     #[test]
     fn a_job_may_name_an_executor_and_its_own_docker() {
