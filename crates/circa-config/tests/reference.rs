@@ -105,10 +105,15 @@ fn cases() -> Vec<PathBuf> {
     cases_in("tests/reference")
 }
 
+/// The `.yml` cases of a folder; a folder git did not create (`pending/` when no gap is open)
+/// has none.
 fn cases_in(folder: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
-    let mut out: Vec<PathBuf> = fs::read_dir(&dir)
-        .expect("tests/reference exists")
+    let Ok(entries) = fs::read_dir(&dir) else {
+        assert!(folder.ends_with("pending"), "{} is missing", dir.display());
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yml"))
         .collect();
