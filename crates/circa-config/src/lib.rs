@@ -12,6 +12,7 @@ pub mod compile;
 pub mod diag;
 pub mod expand;
 pub mod expr;
+pub mod graph;
 pub mod interp;
 pub mod orbs;
 pub mod params;

@@ -6,6 +6,7 @@ use super::jobs::JobCall;
 use super::scope::{Kind, Scope};
 use crate::diag::{Diagnostic, Span};
 use crate::expr::logic;
+use crate::graph;
 use crate::interp::{self, Vars};
 use crate::yaml::{Map, Node, Value};
 use indexmap::IndexMap;
@@ -709,77 +710,50 @@ fn check_requires(
     workflow: &str,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let by_name: IndexMap<&str, &Entry> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
-    let mut edges: IndexMap<&str, Vec<String>> = IndexMap::new();
+    let index: IndexMap<&str, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.as_str(), i))
+        .collect();
+    let mut edges: Vec<Vec<usize>> = Vec::with_capacity(entries.len());
     for e in entries {
         let mut deps = Vec::new();
         for (name, span) in e.requires.as_ref().map(required_names).unwrap_or_default() {
-            if let Some(members) = aliases.get(&name) {
-                deps.extend(members.iter().cloned());
-                continue;
-            }
-            match by_name.get(name.as_str()) {
-                None => diags.push(Diagnostic::error(
-                    span,
-                    format!(
-                        "`{}` requires `{name}`: cannot find a declaration for job invocation `{name}` in workflow `{workflow}`",
-                        e.name
-                    ),
-                )),
-                Some(_) => deps.push(name),
-            }
-        }
-        edges.insert(e.name.as_str(), deps);
-    }
-    // Depth-first search for a cycle; each job is reported at most once.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
-    let mut marks: IndexMap<&str, Mark> = edges.keys().map(|k| (*k, Mark::New)).collect();
-    for start in edges.keys() {
-        if marks.get(start) != Some(&Mark::New) {
-            continue;
-        }
-        // Iterative DFS: (node, index of the next edge to follow).
-        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
-        marks.insert(start, Mark::Open);
-        while let Some((node, next)) = stack.last().copied() {
-            let deps = edges.get(node).map(Vec::as_slice).unwrap_or_default();
-            let Some(dep) = deps.get(next) else {
-                marks.insert(node, Mark::Done);
-                stack.pop();
-                continue;
-            };
-            if let Some(top) = stack.last_mut() {
-                top.1 += 1;
-            }
-            let Some((dep_key, _)) = edges.get_key_value(dep.as_str()) else {
-                continue;
-            };
-            match marks.get(dep_key) {
-                Some(Mark::New) => {
-                    marks.insert(dep_key, Mark::Open);
-                    stack.push((dep_key, 0));
-                }
-                Some(Mark::Open) => {
-                    let from = stack.iter().position(|(n, _)| n == dep_key).unwrap_or(0);
-                    let mut path: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
-                    path.push(dep_key);
-                    let span = by_name.get(dep_key).map_or(Span::NONE, |e| e.span);
-                    diags.push(Diagnostic::error(
+            let members = aliases
+                .get(&name)
+                .map_or(std::slice::from_ref(&name), Vec::as_slice);
+            for member in members {
+                match index.get(member.as_str()) {
+                    Some(&i) => deps.push(i),
+                    None => diags.push(Diagnostic::error(
                         span,
                         format!(
-                            "job `{dep_key}` is part of a requires cycle: {} (in workflow `{workflow}`)",
-                            path.join(" -> ")
+                            "`{}` requires `{member}`: cannot find a declaration for job invocation `{member}` in workflow `{workflow}`",
+                            e.name
                         ),
-                    ));
+                    )),
                 }
-                _ => {}
             }
         }
+        edges.push(deps);
+    }
+    for cycle in graph::cycles(&edges) {
+        let Some(&first) = cycle.first() else {
+            continue;
+        };
+        let path: Vec<&str> = cycle
+            .iter()
+            .chain(std::iter::once(&first))
+            .map(|&i| entries[i].name.as_str())
+            .collect();
+        diags.push(Diagnostic::error(
+            entries[first].span,
+            format!(
+                "job `{}` is part of a requires cycle: {} (in workflow `{workflow}`)",
+                path[0],
+                path.join(" -> ")
+            ),
+        ));
     }
     diags
 }

@@ -73,19 +73,12 @@ fn check_requires_exist(
     }
 }
 
-/// Every cycle of the requires graph that a depth-first walk closes, each as the job indices
-/// along it (`a` requires `b` requires ... requires `a`). Iterative, so long chains of jobs never
-/// touch the call stack.
+/// Every cycle of the requires graph, each as the job indices along it (`a` requires `b`
+/// requires ... requires `a`).
 pub(crate) fn requires_cycles(
     workflow: &Workflow,
     index: &HashMap<&str, usize>,
 ) -> Vec<Vec<usize>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        Unvisited,
-        OnPath,
-        Done,
-    }
     let edges: Vec<Vec<usize>> = workflow
         .jobs
         .iter()
@@ -96,37 +89,5 @@ pub(crate) fn requires_cycles(
                 .collect()
         })
         .collect();
-    let mut marks = vec![Mark::Unvisited; edges.len()];
-    let mut cycles = Vec::new();
-    for start in 0..edges.len() {
-        if marks[start] != Mark::Unvisited {
-            continue;
-        }
-        // The current path, each job with the next edge to follow.
-        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
-        marks[start] = Mark::OnPath;
-        while let Some(&mut (node, ref mut next)) = path.last_mut() {
-            match edges[node].get(*next).copied() {
-                Some(target) => {
-                    *next += 1;
-                    match marks[target] {
-                        Mark::Unvisited => {
-                            marks[target] = Mark::OnPath;
-                            path.push((target, 0));
-                        }
-                        Mark::OnPath => {
-                            let from = path.iter().position(|&(n, _)| n == target).unwrap_or(0);
-                            cycles.push(path[from..].iter().map(|&(n, _)| n).collect());
-                        }
-                        Mark::Done => {}
-                    }
-                }
-                None => {
-                    marks[node] = Mark::Done;
-                    path.pop();
-                }
-            }
-        }
-    }
-    cycles
+    circa_config::graph::cycles(&edges)
 }
