@@ -56,6 +56,9 @@ pub struct Compiled {
     pub diagnostics: Vec<Diagnostic>,
     /// Workflows left out of the processed config by their `when`/`unless`: (name, why).
     pub skipped_workflows: Vec<(String, String)>,
+    /// The pipeline values the config was processed with, pipeline parameters included (what
+    /// planning evaluates filters over).
+    pub pipeline: PipelineValues,
 }
 
 impl Compiled {
@@ -88,6 +91,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         processed: None,
         diagnostics: diags.into_vec(),
         skipped_workflows: Vec::new(),
+        pipeline: options.pipeline.clone(),
     };
     let text = match yaml::decode(bytes, &options.limits) {
         Ok(t) => t,
@@ -97,9 +101,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         }
     };
     let loaded = yaml::load(text, &options.limits);
-    for d in loaded.diagnostics {
-        diags.push(d);
-    }
+    diags.extend(loaded.diagnostics);
     let Some(root) = loaded.root else {
         return failed(diags, None);
     };
@@ -126,9 +128,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         &mut pipeline,
         &mut ds,
     );
-    for d in ds {
-        diags.push(d);
-    }
+    diags.extend(ds);
 
     let mut scope = Scope::from_map(map, None, String::new());
     let mut ds = Vec::new();
@@ -140,18 +140,14 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         0,
         &mut ds,
     );
-    for d in ds {
-        diags.push(d);
-    }
+    diags.extend(ds);
 
     let workflows = effective_workflows(map, &mut diags);
     let mut expander = Expander::new(&scope, &pipeline, &options.expand_limits);
     let processed_workflows =
         expander.expand_workflows(&workflows, map.get("job-groups").and_then(Node::as_map));
     let (jobs, skipped_workflows, ds) = expander.finish();
-    for d in ds {
-        diags.push(d);
-    }
+    diags.extend(ds);
     if diags.has_errors() {
         return failed(diags, Some(root));
     }
@@ -179,6 +175,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         processed: Some(Node::map(Span::NONE, out)),
         diagnostics: diags.into_vec(),
         skipped_workflows,
+        pipeline,
     }
 }
 

@@ -124,6 +124,11 @@ impl Diagnostics {
         self.items.push(diagnostic);
     }
 
+    /// Records finished diagnostics.
+    pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
+        self.items.extend(diagnostics);
+    }
+
     /// Whether any error was recorded.
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)

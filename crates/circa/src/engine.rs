@@ -2,7 +2,7 @@
 //! cycles), and plan them for a trigger.
 
 use circa_config::pipeline::PipelineValues;
-use circa_config::{CompileOptions, Compiled, Diagnostic, compile};
+use circa_config::{CompileOptions, Compiled, Diagnostic, Diagnostics, compile};
 use circa_model::{ConfigEval, Plan, PlannedWorkflow, Trigger, Workflow, plan, read_workflows};
 
 /// A processed config with its workflows and every diagnostic of both stages.
@@ -22,9 +22,11 @@ impl Processed {
         self.diagnostics.iter().all(|d| !d.is_error())
     }
 
-    /// The plan of this config for `trigger`, with conditions evaluated over `pipeline`; the
-    /// workflows that processing left out by their `when`/`unless` are listed with why.
-    pub fn plan(&self, trigger: &Trigger, pipeline: &PipelineValues) -> Plan {
+    /// The plan of this config for `trigger`, with filter expressions evaluated over the values
+    /// the config was processed with; the workflows that processing left out by their
+    /// `when`/`unless` are listed with why.
+    pub fn plan(&self, trigger: &Trigger) -> Plan {
+        let pipeline = &self.compiled.pipeline;
         let mut planned = plan(&self.workflows, trigger, &ConfigEval { pipeline });
         for (name, reason) in &self.compiled.skipped_workflows {
             planned.workflows.push(PlannedWorkflow {
@@ -42,21 +44,18 @@ impl Processed {
 /// Compiles `bytes` and checks its workflows.
 pub fn process(bytes: &[u8], options: &CompileOptions<'_>) -> Processed {
     let compiled = compile(bytes, options);
-    let mut diagnostics = compiled.diagnostics.clone();
+    let mut diagnostics = Diagnostics::new();
+    diagnostics.extend(compiled.diagnostics.iter().cloned());
     let mut workflows = Vec::new();
     if let Some(processed) = &compiled.processed {
         let (read, ds) = read_workflows(processed);
         workflows = read;
         diagnostics.extend(ds);
     }
-    diagnostics.sort_by(|a, b| {
-        (a.origin.is_some(), a.span, a.severity).cmp(&(b.origin.is_some(), b.span, b.severity))
-    });
-    diagnostics.dedup();
     Processed {
         compiled,
         workflows,
-        diagnostics,
+        diagnostics: diagnostics.into_vec(),
     }
 }
 

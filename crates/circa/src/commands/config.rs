@@ -113,18 +113,7 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         source: TriggerSource::Webhook,
         default_branch: Some("main".to_string()),
     };
-    // The plan's conditions see the same values the config was processed with, parameters included.
-    let mut values = options.pipeline.clone();
-    if let Some(root) = processed.compiled.source.as_ref().and_then(Node::as_map) {
-        let mut ds = Vec::new();
-        circa_config::pipeline::apply_parameters(
-            root.get("parameters"),
-            &options.parameters,
-            &mut values,
-            &mut ds,
-        );
-    }
-    print!("{}", processed.plan(&trigger, &values));
+    print!("{}", processed.plan(&trigger));
     Ok(ExitCode::SUCCESS)
 }
 
