@@ -71,16 +71,6 @@ impl Compiled {
     pub fn processed_yaml(&self) -> Option<String> {
         self.processed.as_ref().map(yaml::to_yaml)
     }
-
-    /// Whether this is a setup config (dynamic configuration).
-    pub fn is_setup(&self) -> bool {
-        self.source
-            .as_ref()
-            .and_then(Node::as_map)
-            .and_then(|m| m.get("setup"))
-            .and_then(Node::as_bool_lenient)
-            .unwrap_or(false)
-    }
 }
 
 /// Reads, checks and processes a config.

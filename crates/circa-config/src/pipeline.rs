@@ -87,14 +87,6 @@ impl PipelineValues {
         }
         None
     }
-
-    /// The string value of `name`, if set and not empty.
-    pub fn get_str(&self, name: &str) -> Option<String> {
-        match self.values.get(name) {
-            Some(Value::Null) | None => None,
-            Some(v) => v.scalar_text().filter(|s| !s.is_empty()),
-        }
-    }
 }
 
 impl From<&str> for Value {

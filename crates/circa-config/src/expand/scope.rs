@@ -17,17 +17,6 @@ pub enum Kind {
     Executor,
 }
 
-impl Kind {
-    /// The word used in messages.
-    pub fn word(self) -> &'static str {
-        match self {
-            Kind::Command => "command",
-            Kind::Job => "job",
-            Kind::Executor => "executor",
-        }
-    }
-}
-
 /// The definitions of one config or one orb.
 #[derive(Debug, Default)]
 pub struct Scope {
