@@ -2,9 +2,12 @@
 //! steps, caches and workspaces as archives, test results, and secret masking. Used by
 //! `circa local execute` and by the runner agent.
 
+pub mod agent;
 pub mod archive;
 pub mod artifacts;
 pub mod cache;
+pub mod events;
+pub mod executor;
 pub mod junit;
 pub mod mask;
 pub mod split;

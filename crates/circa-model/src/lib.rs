@@ -13,6 +13,7 @@ pub mod config_eval;
 pub mod pattern;
 pub mod plan;
 pub mod status;
+pub mod task;
 pub mod trigger;
 pub mod workflow;
 
@@ -21,6 +22,10 @@ pub use config_eval::ConfigEval;
 pub use pattern::{BranchFilter, Pattern, PatternError, PatternFilter};
 pub use plan::{Plan, PlannedJob, PlannedWorkflow, SkippedJob, plan};
 pub use status::{JobStatus, UnknownStatus, WorkflowStatus};
+pub use task::{
+    DockerImage, ExecutorSpec, JobSpec, RegistryAuth, RunStep, StepAction, StepSpec, TaskError,
+    When,
+};
 pub use trigger::{ExpressionEval, Trigger, TriggerSource};
 pub use workflow::{Filters, Requirement, ScheduleTrigger, Workflow, WorkflowJob, read_workflows};
 
