@@ -281,7 +281,7 @@ fn job_hash(job: &str) -> String {
 }
 
 /// The paths under `root` (relative to it) that `pattern` selects, like Go's `filepath.Glob`.
-fn select(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, WorkspaceError> {
+pub fn select(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, WorkspaceError> {
     let invalid = |reason: &str| WorkspaceError::InvalidPattern {
         pattern: pattern.to_owned(),
         reason: reason.to_owned(),

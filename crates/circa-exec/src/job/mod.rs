@@ -1,0 +1,382 @@
+//! Runs one node of one job: starts the executor, runs every step with CircleCI's rules
+//! (`when`, halting, timeouts, cancel), reports events, stops the executor.
+//!
+//! The caller (`circa local execute`, the runner) decides everything outside the node: which
+//! executor, where caches, workspaces, artifacts and test results live, which secrets to mask.
+
+mod builtin;
+pub mod env;
+mod run;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use circa_model::{JobSpec, JobStatus, StepAction, When};
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::AgentDir;
+use crate::cache::CacheStore;
+use crate::events::{EventKind, Reporter, StepStatus};
+use crate::executor::{Executor, StartRequest, Started};
+use crate::workspace::WorkspaceStore;
+
+/// File in the task folder that `BASH_ENV` names.
+pub const BASH_ENV_FILE: &str = "bash_env";
+
+/// What is known of the code being built.
+#[derive(Debug, Clone, Default)]
+pub struct Vcs {
+    /// The branch (`CIRCLE_BRANCH`), unless a tag is built.
+    pub branch: Option<String>,
+    /// The tag (`CIRCLE_TAG`).
+    pub tag: Option<String>,
+    /// The commit (`CIRCLE_SHA1`).
+    pub sha1: String,
+    /// `CIRCLE_REPOSITORY_URL`.
+    pub repository_url: String,
+    /// `CIRCLE_PROJECT_USERNAME`.
+    pub project_username: String,
+    /// `CIRCLE_PROJECT_REPONAME`.
+    pub project_reponame: String,
+    /// `CIRCLE_USERNAME`.
+    pub username: String,
+    /// `CIRCLE_PULL_REQUEST`, when building a pull request.
+    pub pull_request: Option<String>,
+    /// A git repository on this host that `checkout` clones `sha1` from.
+    pub repo_dir: Option<PathBuf>,
+}
+
+/// Identifiers of the pipeline, workflow and job the node belongs to.
+#[derive(Debug, Clone, Default)]
+pub struct Ids {
+    /// `CIRCLE_PIPELINE_ID`.
+    pub pipeline_id: String,
+    /// `CIRCLE_WORKFLOW_ID` (also names the workspace).
+    pub workflow_id: String,
+    /// `CIRCLE_WORKFLOW_JOB_ID`.
+    pub workflow_job_id: String,
+    /// `CIRCLE_PROJECT_ID`.
+    pub project_id: String,
+    /// `CIRCLE_ORGANIZATION_ID`.
+    pub organization_id: String,
+    /// `CIRCLE_BUILD_NUM`.
+    pub build_num: u64,
+    /// `CIRCLE_BUILD_URL`.
+    pub build_url: String,
+}
+
+/// Where a node keeps what outlives it.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// Caches (`save_cache`/`restore_cache`).
+    pub caches: CacheStore,
+    /// Workspaces (`persist_to_workspace`/`attach_workspace`).
+    pub workspaces: WorkspaceStore,
+    /// This node's artifact folder.
+    pub artifacts_dir: PathBuf,
+    /// This job's test results folder (all nodes); each node writes `node-N/` in it, and the
+    /// results found there at start give the timings for `circleci tests split`.
+    pub test_results_dir: PathBuf,
+}
+
+/// Everything a node needs besides its executor.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The job.
+    pub spec: JobSpec,
+    /// The job's name as invoked in the workflow (`CIRCLE_JOB`).
+    pub job_name: String,
+    /// This node's index.
+    pub node: u32,
+    /// Unique among running nodes on this host (names containers, folders).
+    pub run_id: String,
+    /// The code being built.
+    pub vcs: Vcs,
+    /// Pipeline identifiers.
+    pub ids: Ids,
+    /// Project variables (and `--env`, `--env-file`, `--secret` locally): lowest precedence.
+    pub project_env: BTreeMap<String, String>,
+    /// Context variables, later contexts already merged over earlier ones.
+    pub context_env: BTreeMap<String, String>,
+    /// Values to mask in all output.
+    pub secrets: Vec<String>,
+    /// Where caches, workspaces, artifacts and test results go.
+    pub stores: Stores,
+    /// The jobs whose workspace layers `attach_workspace` sees (this job's ancestors).
+    pub upstream: Vec<String>,
+    /// The staged in-job `circleci` command.
+    pub agent: AgentDir,
+    /// A host folder for this node's task files (created, then removed at the end).
+    pub task_dir: PathBuf,
+    /// Cancels the node.
+    pub cancel: CancellationToken,
+}
+
+/// How a node ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobOutcome {
+    /// CircleCI's status.
+    pub status: JobStatus,
+    /// Why, when not success.
+    pub message: Option<String>,
+    /// Wall time.
+    pub duration: Duration,
+    /// Artifacts stored, as paths under the artifact folder.
+    pub artifacts: Vec<String>,
+    /// Test cases stored and how many failed.
+    pub tests: Option<(u64, u64)>,
+}
+
+/// The state of the step loop.
+#[derive(Debug, Default)]
+struct Progress {
+    failed: bool,
+    halted: bool,
+    timedout: bool,
+    canceled: bool,
+    message: Option<String>,
+    artifacts: Vec<String>,
+    tests: Option<(u64, u64)>,
+}
+
+impl Progress {
+    fn should_run(&self, step_when: When, action: &StepAction) -> bool {
+        if self.halted || self.timedout || self.canceled {
+            return false;
+        }
+        let when = match (step_when, action) {
+            // CircleCI uploads artifacts and test results even after a failed step.
+            (
+                When::OnSuccess,
+                StepAction::StoreArtifacts { .. } | StepAction::StoreTestResults { .. },
+            ) => When::Always,
+            (w, _) => w,
+        };
+        match when {
+            When::OnSuccess => !self.failed,
+            When::Always => true,
+            When::OnFail => self.failed,
+        }
+    }
+}
+
+/// Runs one node of `ctx.spec` on `executor` and reports through `reporter`.
+pub async fn run_job<E: Executor>(
+    executor: &mut E,
+    ctx: &JobContext,
+    reporter: &Reporter,
+) -> JobOutcome {
+    let started_at = Instant::now();
+    reporter.emit(EventKind::JobStarted {
+        executor: match &ctx.spec.executor {
+            circa_model::ExecutorSpec::Docker { .. } => "docker".to_string(),
+            circa_model::ExecutorSpec::Machine { .. } => "shell".to_string(),
+        },
+    });
+    let mut progress = Progress::default();
+    let status = match prepare_task_dir(ctx) {
+        Err(e) => {
+            progress.message = Some(e);
+            JobStatus::InfrastructureFail
+        }
+        Ok(()) => {
+            let request = StartRequest {
+                run_id: ctx.run_id.clone(),
+                working_directory: ctx.spec.working_directory.clone(),
+                needs_docker: ctx
+                    .spec
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s.action, StepAction::SetupRemoteDocker)),
+                secrets_env: ctx.project_env.clone(),
+                agent: ctx.agent.clone(),
+                task_dir_host: ctx.task_dir.clone(),
+            };
+            let start = tokio::select! {
+                r = executor.start(&request, reporter) => Some(r),
+                () = ctx.cancel.cancelled() => None,
+            };
+            match start {
+                None => {
+                    progress.message = Some("canceled while starting".to_string());
+                    JobStatus::Canceled
+                }
+                Some(Err(e)) => {
+                    progress.message = Some(e.to_string());
+                    JobStatus::InfrastructureFail
+                }
+                Some(Ok(started)) => {
+                    reporter.emit(EventKind::EnvironmentReady {
+                        description: started.description.clone(),
+                    });
+                    run_steps(executor, ctx, reporter, &started, &mut progress).await
+                }
+            }
+        }
+    };
+    if let Err(e) = executor.stop().await {
+        reporter.notice(format!("cleaning up: {e}"), true);
+    }
+    let _ = std::fs::remove_dir_all(&ctx.task_dir);
+    let duration = started_at.elapsed();
+    reporter.emit(EventKind::JobFinished {
+        status,
+        duration_ms: millis(duration),
+        message: progress.message.clone(),
+    });
+    JobOutcome {
+        status,
+        message: progress.message,
+        duration,
+        artifacts: progress.artifacts,
+        tests: progress.tests,
+    }
+}
+
+fn prepare_task_dir(ctx: &JobContext) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = &ctx.task_dir;
+    let fail = |e: std::io::Error| format!("{}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    // Containers may run steps as any user: they must be able to write here.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).map_err(fail)?;
+    let bash_env = dir.join(BASH_ENV_FILE);
+    std::fs::write(&bash_env, b"").map_err(fail)?;
+    std::fs::set_permissions(&bash_env, std::fs::Permissions::from_mode(0o666)).map_err(fail)?;
+    builtin::write_timings(ctx);
+    Ok(())
+}
+
+async fn run_steps<E: Executor>(
+    executor: &mut E,
+    ctx: &JobContext,
+    reporter: &Reporter,
+    started: &Started,
+    progress: &mut Progress,
+) -> JobStatus {
+    let mut job_env = env::job_env(ctx, started);
+    let mut background = run::Background::default();
+    for (index, step) in ctx.spec.steps.iter().enumerate() {
+        if ctx.cancel.is_cancelled() {
+            progress.canceled = true;
+        }
+        if !progress.should_run(step.when, &step.action) {
+            continue;
+        }
+        reporter.emit(EventKind::StepStarted {
+            step: index,
+            name: step.name.clone(),
+            background: matches!(&step.action, StepAction::Run(r) if r.background),
+        });
+        let t0 = Instant::now();
+        let result = match &step.action {
+            StepAction::Run(run) => {
+                let step_ctx = run::StepRun {
+                    executor: &*executor,
+                    ctx,
+                    reporter,
+                    started,
+                    job_env: &job_env,
+                    index,
+                };
+                if run.background {
+                    step_ctx.start_background(run, &mut background).await
+                } else {
+                    step_ctx.run(run).await
+                }
+            }
+            other => {
+                builtin::run(
+                    &*executor,
+                    ctx,
+                    reporter,
+                    started,
+                    &mut job_env,
+                    index,
+                    other,
+                    progress,
+                )
+                .await
+            }
+        };
+        if result.status == StepStatus::Skipped {
+            // A background step reports its own end.
+            continue;
+        }
+        if std::path::Path::new(&ctx.task_dir)
+            .join(crate::agent::HALT_FILE)
+            .exists()
+        {
+            progress.halted = true;
+        }
+        match result.status {
+            StepStatus::Failed => {
+                progress.failed = true;
+                progress.message.get_or_insert_with(|| {
+                    result
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| format!("step `{}` failed", step.name))
+                });
+            }
+            StepStatus::Timedout => {
+                progress.timedout = true;
+                progress.message = result.message.clone();
+            }
+            StepStatus::Canceled => progress.canceled = true,
+            StepStatus::Success | StepStatus::Skipped => {}
+        }
+        reporter.emit(EventKind::StepFinished {
+            step: index,
+            status: result.status,
+            exit_code: result.exit_code,
+            duration_ms: millis(t0.elapsed()),
+            message: result.message,
+        });
+        if progress.halted {
+            reporter.notice("the job was halted by `circleci step halt`", false);
+        }
+    }
+    background.finish(reporter).await;
+    if progress.canceled || ctx.cancel.is_cancelled() {
+        progress.message = Some("canceled".to_string());
+        JobStatus::Canceled
+    } else if progress.timedout {
+        JobStatus::Timedout
+    } else if progress.failed {
+        JobStatus::Failed
+    } else {
+        JobStatus::Success
+    }
+}
+
+/// How one step ended.
+#[derive(Debug, Clone, PartialEq)]
+struct StepResult {
+    status: StepStatus,
+    exit_code: Option<i64>,
+    message: Option<String>,
+}
+
+impl StepResult {
+    fn success() -> Self {
+        Self {
+            status: StepStatus::Success,
+            exit_code: None,
+            message: None,
+        }
+    }
+
+    fn failed(message: impl Into<String>) -> Self {
+        Self {
+            status: StepStatus::Failed,
+            exit_code: None,
+            message: Some(message.into()),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,380 @@
+//! The shell executor: steps run as processes on this host, in a folder of their own.
+//!
+//! The job's home is a fresh folder (`HOME` points there), so `~/project` — the default
+//! working directory — is a folder under it, and nothing a job writes under `~` touches the
+//! user's real home. Commands start with a clean environment: only what the job runner gives
+//! plus `HOME`, `USER`, `LOGNAME` and `LANG`. Each command is its own process group; a
+//! timeout or the end of the job kills the whole group, background steps included.
+//!
+//! stdout and stderr share one pipe, so their lines interleave exactly as they were written.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::sync::mpsc;
+
+use crate::archive::{self, ArchiveLimits};
+use crate::events::Reporter;
+use crate::executor::{
+    CopiedOut, ExecError, ExecRequest, Executor, Running, StartRequest, Started, resolve_path,
+};
+use crate::workspace;
+
+/// Output chunk size read from a command's pipe.
+const CHUNK: usize = 16 * 1024;
+
+/// Runs a job node's steps on this host.
+#[derive(Debug)]
+pub struct ShellExecutor {
+    root: PathBuf,
+    keep: bool,
+    groups: Arc<Mutex<Vec<Pid>>>,
+    host_env: BTreeMap<String, String>,
+}
+
+impl ShellExecutor {
+    /// An executor whose job folder (the job's `HOME`) is `root`, created at start. With
+    /// `keep`, the folder stays after the job for inspection.
+    pub fn new(root: impl Into<PathBuf>, keep: bool) -> Self {
+        let mut host_env = BTreeMap::new();
+        for key in ["USER", "LOGNAME", "LANG", "LC_ALL", "TERM"] {
+            if let Ok(v) = std::env::var(key) {
+                host_env.insert(key.to_string(), v);
+            }
+        }
+        Self {
+            root: root.into(),
+            keep,
+            groups: Arc::new(Mutex::new(Vec::new())),
+            host_env,
+        }
+    }
+
+    fn home(&self) -> String {
+        self.root.to_string_lossy().into_owned()
+    }
+
+    fn kill_all(&self) {
+        let groups = match self.groups.lock() {
+            Ok(mut g) => std::mem::take(&mut *g),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        for pgid in groups {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
+    move |source| ExecError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Executor for ShellExecutor {
+    async fn start(
+        &mut self,
+        request: &StartRequest,
+        _reporter: &Reporter,
+    ) -> Result<Started, ExecError> {
+        std::fs::create_dir_all(&self.root).map_err(io_err(&self.root))?;
+        let root = self.root.canonicalize().map_err(io_err(&self.root))?;
+        self.root = root;
+        let home = self.home();
+        let wd = resolve_path(&request.working_directory, &home, &home);
+        std::fs::create_dir_all(&wd).map_err(io_err(Path::new(&wd)))?;
+        let mut path = request.agent.host_bin().to_string_lossy().into_owned();
+        let host_path =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string());
+        path.push(':');
+        path.push_str(&host_path);
+        Ok(Started {
+            home: home.clone(),
+            working_directory: wd,
+            task_dir: request.task_dir_host.to_string_lossy().into_owned(),
+            has_bash: Path::new("/bin/bash").exists(),
+            path,
+            description: format!("shell: this machine, in {home}"),
+        })
+    }
+
+    async fn exec(&self, request: ExecRequest) -> Result<Running, ExecError> {
+        let Some((program, args)) = request.argv.split_first() else {
+            return Err(ExecError::Other("an empty command".to_string()));
+        };
+        let spawn_err = |e: std::io::Error| ExecError::Spawn {
+            program: program.clone(),
+            reason: e.to_string(),
+        };
+        let (mut reader, writer) = std::io::pipe().map_err(spawn_err)?;
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .envs(&self.host_env)
+            .env("HOME", self.home())
+            .envs(&request.env)
+            .current_dir(&request.workdir)
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone().map_err(spawn_err)?)
+            .stderr(writer)
+            .process_group(0)
+            .kill_on_drop(false);
+        let mut child = cmd.spawn().map_err(spawn_err)?;
+        // The command holds the pipe's write ends; dropping it lets the reader see the end.
+        drop(cmd);
+        let pgid = child.id().map(|id| Pid::from_raw(id as i32));
+        if let Some(pgid) = pgid
+            && let Ok(mut g) = self.groups.lock()
+        {
+            g.push(pgid);
+        }
+
+        let (tx, rx) = mpsc::channel(64);
+        tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        let program = program.clone();
+        let exit = Box::pin(async move {
+            let status = child.wait().await.map_err(|e| ExecError::Spawn {
+                program,
+                reason: e.to_string(),
+            })?;
+            use std::os::unix::process::ExitStatusExt;
+            Ok(match (status.code(), status.signal()) {
+                (Some(code), _) => i64::from(code),
+                (None, Some(sig)) => 128 + i64::from(sig),
+                (None, None) => -1,
+            })
+        });
+        let kill: Option<Box<dyn FnOnce() + Send>> = pgid.map(|pgid| {
+            Box::new(move || {
+                let _ = killpg(pgid, Signal::SIGKILL);
+            }) as Box<dyn FnOnce() + Send>
+        });
+        Ok(Running {
+            output: rx,
+            exit,
+            kill,
+        })
+    }
+
+    fn host_path(&self, path: &str) -> Option<PathBuf> {
+        Some(PathBuf::from(path))
+    }
+
+    async fn copy_out(
+        &self,
+        root: &str,
+        patterns: &[String],
+        dest: &Path,
+    ) -> Result<CopiedOut, ExecError> {
+        let root = Path::new(root);
+        let mut out = CopiedOut::default();
+        let mut selected = Vec::new();
+        for pattern in patterns {
+            let found =
+                workspace::select(root, pattern).map_err(|e| ExecError::Other(e.to_string()))?;
+            if found.is_empty() {
+                out.missing.push(pattern.clone());
+            }
+            for f in found {
+                out.matched.push(f.to_string_lossy().into_owned());
+                selected.push(f);
+            }
+        }
+        if selected.is_empty() {
+            return Ok(out);
+        }
+        std::fs::create_dir_all(dest).map_err(io_err(dest))?;
+        let limits = ArchiveLimits::default();
+        let mut tar = tempfile::tempfile().map_err(io_err(dest))?;
+        archive::pack_tar(root, &selected, &mut tar, &limits)?;
+        use std::io::Seek;
+        tar.rewind().map_err(io_err(dest))?;
+        archive::unpack_tar(tar, dest, &limits)?;
+        Ok(out)
+    }
+
+    async fn copy_in(&self, src: &Path, dest: &str) -> Result<(), ExecError> {
+        let dest = Path::new(dest);
+        std::fs::create_dir_all(dest).map_err(io_err(dest))?;
+        let entries = std::fs::read_dir(src)
+            .map_err(io_err(src))?
+            .filter_map(Result::ok)
+            .map(|e| PathBuf::from(e.file_name()))
+            .collect::<Vec<_>>();
+        let limits = ArchiveLimits::default();
+        let mut tar = tempfile::tempfile().map_err(io_err(src))?;
+        archive::pack_tar(src, &entries, &mut tar, &limits)?;
+        use std::io::Seek;
+        tar.rewind().map_err(io_err(src))?;
+        archive::unpack_tar(tar, dest, &limits)?;
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<(), ExecError> {
+        self.kill_all();
+        if !self.keep && self.root.exists() {
+            make_removable(&self.root);
+            std::fs::remove_dir_all(&self.root).map_err(io_err(&self.root))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ShellExecutor {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// Gives the owner write permission on every folder under `root`, so a job that made a
+/// folder read-only (Go's module cache does) cannot stop the cleanup.
+fn make_removable(root: &Path) {
+    let Ok(meta) = std::fs::symlink_metadata(root) else {
+        return;
+    };
+    if !meta.is_dir() {
+        return;
+    }
+    let mut perms = meta.permissions();
+    if perms.mode() & 0o700 != 0o700 {
+        perms.set_mode(perms.mode() | 0o700);
+        let _ = std::fs::set_permissions(root, perms);
+    }
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            make_removable(&e.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::AgentDir;
+    use crate::events::Recorder;
+
+    fn request(dir: &Path) -> StartRequest {
+        StartRequest {
+            run_id: "t".into(),
+            working_directory: "~/project".into(),
+            needs_docker: false,
+            secrets_env: BTreeMap::new(),
+            agent: AgentDir::at(dir.join("agent")),
+            task_dir_host: dir.join("task"),
+        }
+    }
+
+    async fn collect(mut running: Running) -> (String, i64) {
+        let mut out = Vec::new();
+        while let Some(chunk) = running.output.recv().await {
+            out.extend(chunk);
+        }
+        let code = running.exit.await.unwrap();
+        (String::from_utf8_lossy(&out).into_owned(), code)
+    }
+
+    #[tokio::test]
+    async fn runs_commands_in_the_job_home_with_a_clean_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ex = ShellExecutor::new(dir.path().join("job"), false);
+        let reporter = Reporter::new(Arc::new(Recorder::new()), "j", 0);
+        let started = ex.start(&request(dir.path()), &reporter).await.unwrap();
+        assert_eq!(
+            started.working_directory,
+            format!("{}/project", started.home)
+        );
+        assert!(Path::new(&started.working_directory).is_dir());
+        let mut env = BTreeMap::new();
+        env.insert("FOO".to_string(), "bar".to_string());
+        env.insert("PATH".to_string(), started.path.clone());
+        let running = ex
+            .exec(ExecRequest {
+                argv: vec![
+                    "/bin/sh".into(),
+                    "-c".into(),
+                    "echo out $FOO; echo err >&2; pwd; echo $HOME; exit 7".into(),
+                ],
+                env,
+                workdir: started.working_directory.clone(),
+            })
+            .await
+            .unwrap();
+        let (out, code) = collect(running).await;
+        assert_eq!(code, 7);
+        assert_eq!(
+            out,
+            format!(
+                "out bar\nerr\n{}\n{}\n",
+                started.working_directory, started.home
+            )
+        );
+        ex.stop().await.unwrap();
+        assert!(!dir.path().join("job").exists());
+    }
+
+    #[tokio::test]
+    async fn kill_stops_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ex = ShellExecutor::new(dir.path().join("job"), false);
+        let reporter = Reporter::new(Arc::new(Recorder::new()), "j", 0);
+        let started = ex.start(&request(dir.path()), &reporter).await.unwrap();
+        let mut running = ex
+            .exec(ExecRequest {
+                argv: vec!["/bin/sh".into(), "-c".into(), "sleep 30 & sleep 30".into()],
+                env: BTreeMap::new(),
+                workdir: started.working_directory.clone(),
+            })
+            .await
+            .unwrap();
+        (running.kill.take().unwrap())();
+        let (_, code) = collect(running).await;
+        assert_eq!(code, 128 + 9);
+        ex.stop().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn copies_out_and_in_by_pattern() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f.txt"), "x").unwrap();
+        std::fs::write(root.join("top.log"), "y").unwrap();
+        let ex = ShellExecutor::new(dir.path().join("job"), false);
+        let out = dir.path().join("out");
+        let copied = ex
+            .copy_out(
+                root.to_str().unwrap(),
+                &["a".to_string(), "*.log".to_string(), "missing".to_string()],
+                &out,
+            )
+            .await
+            .unwrap();
+        assert_eq!(copied.matched, vec!["a", "top.log"]);
+        assert_eq!(copied.missing, vec!["missing"]);
+        assert_eq!(std::fs::read_to_string(out.join("a/b/f.txt")).unwrap(), "x");
+        let back = dir.path().join("back");
+        ex.copy_in(&out, back.to_str().unwrap()).await.unwrap();
+        assert_eq!(std::fs::read_to_string(back.join("top.log")).unwrap(), "y");
+    }
+}
