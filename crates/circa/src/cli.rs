@@ -26,6 +26,85 @@ pub enum Command {
     /// Measure Circa on the benchmark workloads.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run jobs and workflows on this machine.
+    #[command(subcommand)]
+    Local(LocalCommand),
+}
+
+/// `circa local ...`
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Run a job (every node of it), or a whole workflow with --workflow, on this machine.
+    Execute(ExecuteArgs),
+}
+
+/// Which executor runs jobs locally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecutorChoice {
+    /// Each job's own: docker jobs in containers, machine jobs on this machine.
+    Auto,
+    /// Every job on this machine, docker jobs too (their images are not used).
+    Shell,
+}
+
+/// Options of `circa local execute`.
+#[derive(Debug, Args)]
+pub struct ExecuteArgs {
+    /// The job to run (its name under `jobs:`); not with --workflow.
+    #[arg(conflicts_with = "workflow")]
+    pub job: Option<String>,
+    /// Run this workflow's jobs in `requires` order instead.
+    #[arg(long, short = 'w')]
+    pub workflow: Option<String>,
+    /// The config file.
+    #[arg(long, short = 'c', default_value = ".circleci/config.yml")]
+    pub config: PathBuf,
+    /// Job nodes running at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Approve this approval job (repeatable).
+    #[arg(long, value_name = "JOB")]
+    pub approve: Vec<String>,
+    /// Approve every approval job.
+    #[arg(long)]
+    pub approve_all: bool,
+    /// The branch to build (default: the current branch).
+    #[arg(long, conflicts_with = "tag")]
+    pub branch: Option<String>,
+    /// The tag to build (default: a tag at HEAD, when no branch is given).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// A pipeline parameter, e.g. `deploy=true` (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Which executor runs the jobs.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub executor: ExecutorChoice,
+    /// Use image TO wherever the config names image FROM (repeatable).
+    #[arg(long = "image-map", value_name = "FROM=TO")]
+    pub image_map: Vec<String>,
+    /// An environment variable for the jobs, like a project variable (repeatable).
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// A secret for the jobs: like --env, and masked in all output (repeatable).
+    #[arg(long = "secret", value_name = "KEY=VALUE")]
+    pub secrets: Vec<String>,
+    /// A file of KEY=VALUE lines; its values are secrets (repeatable).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Where caches, workspaces, artifacts and test results are kept
+    /// (default: `.circa/local` at the top of the repository).
+    #[arg(long, env = "CIRCA_LOCAL_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print one JSON event per line instead of the log for people.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the shell executor's job folders for inspection.
+    #[arg(long)]
+    pub keep: bool,
+    /// The orb registry folder (NAMESPACE/NAME/VERSION.yml).
+    #[arg(long, env = "CIRCA_ORB_DIR")]
+    pub orb_dir: Option<PathBuf>,
 }
 
 /// `circa orb ...`
@@ -153,5 +232,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             orb_dir,
             iterations,
         }) => commands::bench::config(&corpus, orb_dir.as_deref(), iterations),
+        Command::Local(LocalCommand::Execute(args)) => crate::local::execute(&args),
     }
 }

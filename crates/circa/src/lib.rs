@@ -5,9 +5,11 @@
 //!   [`circa_config::orbs::OrbSource`], and where it is by default.
 //! - [`orb_cmd`]: `orb import` (copy packed orbs into the registry) and `orb pack` (pack an
 //!   orb's source tree).
+//! - [`local`]: `local execute`, jobs and workflows run on this machine.
 
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod local;
 pub mod orb_cmd;
 pub mod orb_dir;
