@@ -146,6 +146,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         iterations: usize,
     },
+    /// W7 and shell-step overhead: what the executors add to the commands they run.
+    Exec {
+        /// The image for W7 (a local image; the default is built by scripts/test-images.sh).
+        #[arg(long, default_value = "circa-test/busybox:latest")]
+        image: String,
+        /// Docker jobs timed (W7).
+        #[arg(long, default_value_t = 20)]
+        jobs: usize,
+        /// Shell steps per timed job.
+        #[arg(long, default_value_t = 50)]
+        steps: usize,
+        /// Measure the shell executor only.
+        #[arg(long)]
+        skip_docker: bool,
+    },
 }
 
 /// `circa config ...`
@@ -232,6 +247,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             orb_dir,
             iterations,
         }) => commands::bench::config(&corpus, orb_dir.as_deref(), iterations),
+        Command::Bench(BenchCommand::Exec {
+            image,
+            jobs,
+            steps,
+            skip_docker,
+        }) => commands::bench_exec::exec(&image, jobs, steps, skip_docker),
         Command::Local(LocalCommand::Execute(args)) => crate::local::execute(&args),
     }
 }

@@ -1,4 +1,5 @@
 //! One module per group of subcommands.
 
 pub mod bench;
+pub mod bench_exec;
 pub mod config;
