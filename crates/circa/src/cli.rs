@@ -26,6 +26,14 @@ pub enum Command {
     /// Measure Circa on the benchmark workloads.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The in-job `circleci` command (`circa __agent circleci tests split ...`); the staged
+    /// `circleci` scripts run this.
+    #[command(name = "__agent", hide = true, disable_help_flag = true)]
+    Agent {
+        /// The program name as typed, then its arguments, passed on untouched.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// `circa orb ...`
@@ -153,5 +161,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             orb_dir,
             iterations,
         }) => commands::bench::config(&corpus, orb_dir.as_deref(), iterations),
+        Command::Agent { args } => {
+            let code = circa_exec::agent::main(&args);
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
     }
 }

@@ -89,7 +89,7 @@ struct SplitArgs {
 
 /// Runs one command line (without the program name) and returns the exit code.
 pub(crate) fn run(program: &str, args: &[String], ctx: &mut Ctx<'_>) -> i32 {
-    let result = parse(args).and_then(|cmd| execute(cmd, ctx));
+    let result = parse(args).and_then(|cmd| execute(program, cmd, ctx));
     match result {
         Ok(code) => code,
         Err(Failure::Usage(message, topic)) => {
@@ -143,8 +143,8 @@ fn parse(args: &[String]) -> Result<Cmd, Failure> {
         ["tests", "run", rest @ ..] => match parse_split(rest, Topic::Run)? {
             Parsed::Help => Ok(Cmd::Help(Topic::Run)),
             Parsed::Args(split, command, verbose) => {
-                let command = command
-                    .ok_or_else(|| usage("required flag --command not set", Topic::Run))?;
+                let command =
+                    command.ok_or_else(|| usage("required flag --command not set", Topic::Run))?;
                 if split.file.is_some() {
                     return Err(usage("`tests run` reads its items from stdin", Topic::Run));
                 }
@@ -293,14 +293,15 @@ fn parse_count(name: &str, value: &str) -> Result<usize, String> {
         .map_err(|_| format!("invalid value {value:?} for {name}: expected a whole number"))
 }
 
-fn execute(cmd: Cmd, ctx: &mut Ctx<'_>) -> Result<i32, Failure> {
+fn execute(program: &str, cmd: Cmd, ctx: &mut Ctx<'_>) -> Result<i32, Failure> {
     match cmd {
         Cmd::Help(topic) => {
-            write!(ctx.stdout, "{}", usage_text("circleci", topic))?;
+            write!(ctx.stdout, "{}", usage_text(program, topic))?;
             Ok(0)
         }
         Cmd::Glob(patterns) => {
-            let files = split::glob(&patterns, &ctx.cwd).map_err(|e| usage(e.to_string(), Topic::Glob))?;
+            let files =
+                split::glob(&patterns, &ctx.cwd).map_err(|e| usage(e.to_string(), Topic::Glob))?;
             for f in files {
                 writeln!(ctx.stdout, "{f}")?;
             }
@@ -347,7 +348,10 @@ fn execute(cmd: Cmd, ctx: &mut Ctx<'_>) -> Result<i32, Failure> {
                 }
             }
             if result.items.is_empty() {
-                writeln!(ctx.stderr, "No items for this node; not running the command.")?;
+                writeln!(
+                    ctx.stderr,
+                    "No items for this node; not running the command."
+                )?;
                 return Ok(0);
             }
             ctx.stdout.flush()?;
@@ -452,8 +456,7 @@ fn split_items(args: &SplitArgs, input: &str, ctx: &mut Ctx<'_>) -> Result<split
 fn load_timings(args: &SplitArgs, ctx: &mut Ctx<'_>) -> Result<Option<Timings>, Failure> {
     if let Some(file) = &args.timings_file {
         let path = ctx.cwd.join(file);
-        let bytes =
-            std::fs::read(&path).map_err(|e| Failure::Failed(format!("{file}: {e}")))?;
+        let bytes = std::fs::read(&path).map_err(|e| Failure::Failed(format!("{file}: {e}")))?;
         return Timings::from_json(&bytes)
             .map(Some)
             .map_err(|e| Failure::Failed(format!("{file}: {e}")));
@@ -726,8 +729,15 @@ mod tests {
     #[test]
     fn run_needs_a_command() {
         assert_eq!(
-            parse_words(&["tests", "run", "--command", "xargs echo", "--verbose", "--total=2"])
-                .unwrap(),
+            parse_words(&[
+                "tests",
+                "run",
+                "--command",
+                "xargs echo",
+                "--verbose",
+                "--total=2"
+            ])
+            .unwrap(),
             Cmd::Run {
                 split: SplitArgs {
                     total: Some(2),
@@ -770,7 +780,11 @@ mod tests {
             assert_eq!(out.stdout, "");
         }
         let out = run_with(&[], "", &["tests", "split", "--split-by=speed"]);
-        assert!(out.stderr.contains("invalid --split-by \"speed\""), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("invalid --split-by \"speed\""),
+            "{}",
+            out.stderr
+        );
     }
 
     #[test]
@@ -808,7 +822,16 @@ mod tests {
             dir.path(),
             &[],
             "ignored",
-            &["tests", "split", "--total", "3", "--index", "2", "--show-counts", "list"],
+            &[
+                "tests",
+                "split",
+                "--total",
+                "3",
+                "--index",
+                "2",
+                "--show-counts",
+                "list",
+            ],
         );
         assert_eq!(out.stdout, "z\n");
         assert!(out.stderr.contains("1 of 3 items"), "{}", out.stderr);
@@ -840,7 +863,11 @@ mod tests {
         );
         assert_eq!(node0.stdout, "slow\n");
         assert_eq!(node1.stdout, "a\nb\n");
-        assert!(node0.stderr.contains("Autodetected filename"), "{}", node0.stderr);
+        assert!(
+            node0.stderr.contains("Autodetected filename"),
+            "{}",
+            node0.stderr
+        );
 
         // No timings anywhere: by name, with CircleCI's notice.
         let out = run_with(
@@ -857,7 +884,12 @@ mod tests {
             dir.path(),
             &env,
             stdin,
-            &["tests", "split", "--split-by=timings", "--timings-file=bad.json"],
+            &[
+                "tests",
+                "split",
+                "--split-by=timings",
+                "--timings-file=bad.json",
+            ],
         );
         assert_eq!(out.code, 1);
         assert!(out.stderr.contains("bad.json"), "{}", out.stderr);
@@ -870,7 +902,12 @@ mod tests {
         std::fs::write(dir.path().join("s1"), "x").unwrap();
         std::fs::write(dir.path().join("s2"), "x").unwrap();
         let env = [("CIRCLE_NODE_TOTAL", "2")];
-        let out = run_in(dir.path(), &env, "s1 big s2", &["tests", "split", "--split-by=filesize"]);
+        let out = run_in(
+            dir.path(),
+            &env,
+            "s1 big s2",
+            &["tests", "split", "--split-by=filesize"],
+        );
         assert_eq!(out.stdout, "big\n");
     }
 
@@ -881,7 +918,12 @@ mod tests {
         std::fs::write(dir.path().join("t/a_test.go"), "").unwrap();
         std::fs::write(dir.path().join("t/sub/b_test.go"), "").unwrap();
         std::fs::write(dir.path().join("t/readme"), "").unwrap();
-        let out = run_in(dir.path(), &[], "", &["tests", "glob", "t/**/*_test.go", "t/*.go"]);
+        let out = run_in(
+            dir.path(),
+            &[],
+            "",
+            &["tests", "glob", "t/**/*_test.go", "t/*.go"],
+        );
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert_eq!(out.stdout, "t/a_test.go\nt/sub/b_test.go\n");
         let out = run_in(dir.path(), &[], "", &["tests", "glob", "t/[a"]);
@@ -949,10 +991,19 @@ mod tests {
             dir.path(),
             &env,
             "d c b a",
-            &["tests", "run", "--command", "cat > got; exit 3", "--verbose"],
+            &[
+                "tests",
+                "run",
+                "--command",
+                "cat > got; exit 3",
+                "--verbose",
+            ],
         );
         assert_eq!(out.code, 3, "{}", out.stderr);
-        assert_eq!(std::fs::read_to_string(dir.path().join("got")).unwrap(), "a\nc\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("got")).unwrap(),
+            "a\nc\n"
+        );
         assert!(out.stderr.contains("with 2 of 4 items"), "{}", out.stderr);
         // No items for this node: the command is not run.
         let out = run_in(dir.path(), &env, "", &["tests", "run", "--command=exit 9"]);

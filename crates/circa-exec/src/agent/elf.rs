@@ -143,10 +143,7 @@ fn resolve(
         dirs.iter()
             .map(|d| {
                 let origin = origin.to_string_lossy();
-                PathBuf::from(
-                    d.replace("${ORIGIN}", &origin)
-                        .replace("$ORIGIN", &origin),
-                )
+                PathBuf::from(d.replace("${ORIGIN}", &origin).replace("$ORIGIN", &origin))
             })
             .collect()
     };
@@ -297,7 +294,11 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(data: &ReadCache<File>) -> Result
     let entries = || dynamic.iter().take_while(|d| d.tag(endian) != elf::DT_NULL);
     // DT_STRTAB is an address: map it to a file offset through the PT_LOAD segments, as the
     // loader sees the file.
-    let value = |tag| entries().find(|d| d.tag(endian) == tag).map(|d| d.val(endian));
+    let value = |tag| {
+        entries()
+            .find(|d| d.tag(endian) == tag)
+            .map(|d| d.val(endian))
+    };
     let (Some(addr), Some(size)) = (value(elf::DT_STRTAB), value(elf::DT_STRSZ)) else {
         return Err("dynamic segment without a string table".to_owned());
     };

@@ -1,4 +1,4 @@
-//! The `circleci` command inside jobs (`circleci tests glob|split`, `circleci step halt`,
+//! The `circleci` command inside jobs (`circleci tests glob|split|run`, `circleci step halt`,
 //! `circleci env subst|mask`), and its staging on the host so every executor can put it on a
 //! job's `PATH`.
 //!
@@ -40,6 +40,11 @@
 //! not one of those names it is taken as the command. Besides the documented commands there
 //! is `keepalive`: sleep until SIGTERM/SIGINT/SIGHUP (exit 0), reaping exited children, for a
 //! container's PID 1.
+//!
+//! Choices where CircleCI does not say: `env subst` is GNU `envsubst` (`$NAME`, `${NAME}`; no
+//! `${NAME:-default}`); `tests run` does not start its command when this node's share is empty
+//! (so `xargs rspec` cannot run the whole suite), and does not yet narrow the items to the
+//! failed tests of a "rerun failed tests". `circleci run oidc|release` are not provided.
 
 mod cli;
 mod elf;

@@ -95,10 +95,7 @@ fn temp_name(dst: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    dst.with_file_name(format!(
-        ".{name}.tmp.{}.{nanos}.{n}",
-        std::process::id()
-    ))
+    dst.with_file_name(format!(".{name}.tmp.{}.{nanos}.{n}", std::process::id()))
 }
 
 /// Renames `tmp` onto `dst`, removing `tmp` when that fails.
