@@ -100,7 +100,8 @@ pub struct AgentDir {
 
 impl AgentDir {
     /// Stages the agent for binary `exe` under `root` (created if missing; an existing staging
-    /// of the same binary is reused).
+    /// of the same binary is reused). The returned folder's paths are absolute, ready for
+    /// bind mounts.
     ///
     /// `exe` is normally [`std::env::current_exe`] of the `circa` binary; it must accept
     /// `__agent NAME ARGS...` (as `circa` does, and the `circa-agent` test binary).
@@ -111,6 +112,10 @@ impl AgentDir {
     /// is not an ELF binary or its loader or a library it needs is missing on this host.
     pub fn stage(root: &Path, exe: &Path) -> Result<AgentDir, AgentError> {
         stage::stage(root, exe)?;
+        let root = std::path::absolute(root).map_err(|source| AgentError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
         Ok(AgentDir::at(root))
     }
 

@@ -32,7 +32,10 @@ pub(crate) fn stage(root: &Path, exe: &Path) -> Result<(), AgentError> {
     }
     // The container folder is read by whatever user the image runs as.
     for dir in [&container, &container_bin, &lib] {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(io(dir))?;
+        let mode = fs::metadata(dir).map_err(io(dir))?.mode();
+        if mode & 0o755 != 0o755 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(io(dir))?;
+        }
     }
 
     for name in &PROGRAMS[..2] {
