@@ -29,6 +29,14 @@ pub enum Command {
     /// Run jobs and workflows on this machine.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// The in-job `circleci` command (`circa __agent circleci tests split ...`); the staged
+    /// `circleci` scripts run this.
+    #[command(name = "__agent", hide = true, disable_help_flag = true)]
+    Agent {
+        /// The program name as typed, then its arguments, passed on untouched.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// `circa local ...`
@@ -254,5 +262,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             skip_docker,
         }) => commands::bench_exec::exec(&image, jobs, steps, skip_docker),
         Command::Local(LocalCommand::Execute(args)) => crate::local::execute(&args),
+        Command::Agent { args } => {
+            let code = circa_exec::agent::main(&args);
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
     }
 }
