@@ -446,6 +446,71 @@ async fn cancel_stops_a_running_step() {
     assert!(t0.elapsed() < std::time::Duration::from_secs(10));
 }
 
+fn staged_agent(dir: &Path) -> AgentDir {
+    AgentDir::stage(&dir.join("agent"), Path::new(env!("CARGO_BIN_EXE_circa-agent"))).unwrap()
+}
+
+#[tokio::test]
+async fn parallel_nodes_split_tests_exactly_once() {
+    let h = Harness::new();
+    let agent = staged_agent(h.path());
+    let config = r#"
+jobs:
+  build:
+    machine: true
+    parallelism: 3
+    steps:
+      - run: |
+          mkdir -p tests/unit tests/e2e
+          for i in 1 2 3 4 5 6 7 8 9 10 11; do echo "def test(): pass" > tests/unit/test_$i.py; done
+          echo x > tests/e2e/test_flow.py
+      - run: |
+          circleci tests glob "tests/**/*.py" | circleci tests split --split-by=name > mine.txt
+          sed 's/^/MINE /' mine.txt
+"#;
+    let mut seen: Vec<String> = Vec::new();
+    for node in 0..3 {
+        let mut ctx = h.ctx(config, "build");
+        ctx.node = node;
+        ctx.agent = agent.clone();
+        let (out, rec) = h.run(&ctx).await;
+        assert_eq!(out.status, JobStatus::Success, "{:?}", rec.events());
+        let log = rec.output("build", node);
+        let mine: Vec<String> = log
+            .lines()
+            .filter_map(|l| l.strip_prefix("MINE "))
+            .map(str::to_string)
+            .collect();
+        assert!(!mine.is_empty(), "node {node} got nothing: {log}");
+        seen.extend(mine);
+    }
+    seen.sort();
+    let mut expected: Vec<String> = (1..=11).map(|i| format!("tests/unit/test_{i}.py")).collect();
+    expected.push("tests/e2e/test_flow.py".to_string());
+    expected.sort();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn a_job_can_add_a_value_to_mask() {
+    let h = Harness::new();
+    let mut ctx = h.ctx(
+        &job(r#"      - run: |
+          TOKEN=generated-$$-token
+          circleci env mask "$TOKEN"
+          echo "the token is $TOKEN"
+      - run: echo "later generated-$PPID" ; cat /dev/null
+"#),
+        "build",
+    );
+    ctx.agent = staged_agent(h.path());
+    let (out, rec) = h.run(&ctx).await;
+    assert_eq!(out.status, JobStatus::Success, "{:?}", rec.events());
+    let log = rec.output("build", 0);
+    assert!(log.contains("the token is ********"), "{log}");
+    assert!(!log.contains("-token"), "{log}");
+}
+
 fn corpus_junit() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/junit");
     assert!(p.is_dir(), "the corpus is expected at {}", p.display());
