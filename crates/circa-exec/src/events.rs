@@ -75,6 +75,8 @@ pub enum EventKind {
     JobStarted {
         /// What runs it, e.g. `docker` or `shell`.
         executor: String,
+        /// How many nodes the job has (its `parallelism`).
+        nodes: u32,
     },
     /// Something slow is under way or done (an image pull, a cache upload).
     Progress {

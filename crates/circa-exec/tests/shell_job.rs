@@ -447,7 +447,11 @@ async fn cancel_stops_a_running_step() {
 }
 
 fn staged_agent(dir: &Path) -> AgentDir {
-    AgentDir::stage(&dir.join("agent"), Path::new(env!("CARGO_BIN_EXE_circa-agent"))).unwrap()
+    AgentDir::stage(
+        &dir.join("agent"),
+        Path::new(env!("CARGO_BIN_EXE_circa-agent")),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -485,7 +489,9 @@ jobs:
         seen.extend(mine);
     }
     seen.sort();
-    let mut expected: Vec<String> = (1..=11).map(|i| format!("tests/unit/test_{i}.py")).collect();
+    let mut expected: Vec<String> = (1..=11)
+        .map(|i| format!("tests/unit/test_{i}.py"))
+        .collect();
     expected.push("tests/e2e/test_flow.py".to_string());
     expected.sort();
     assert_eq!(seen, expected);

@@ -173,6 +173,7 @@ pub async fn run_job<E: Executor>(
             circa_model::ExecutorSpec::Docker { .. } => "docker".to_string(),
             circa_model::ExecutorSpec::Machine { .. } => "shell".to_string(),
         },
+        nodes: ctx.spec.parallelism.max(1),
     });
     let mut progress = Progress::default();
     let status = match prepare_task_dir(ctx) {

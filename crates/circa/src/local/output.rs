@@ -22,6 +22,7 @@ pub struct HumanPrinter {
 struct PrinterState {
     step_names: HashMap<(String, u32, usize), String>,
     partial: HashMap<(String, u32), Vec<u8>>,
+    nodes: HashMap<String, u32>,
 }
 
 /// Prints events as JSON lines.
@@ -103,9 +104,10 @@ impl HumanPrinter {
         let _ = out.flush();
     }
 
-    fn head(&self, job: &str, node: u32) -> String {
+    fn head(&self, state: &PrinterState, job: &str, node: u32) -> String {
         if self.prefix {
-            format!("{} ", format!("{}|", label(job, node, Some(2))).cyan())
+            let total = state.nodes.get(job).copied();
+            format!("{} ", format!("{}|", label(job, node, total)).cyan())
         } else {
             String::new()
         }
@@ -123,12 +125,13 @@ impl HumanPrinter {
             let _ = out.flush();
             return;
         }
+        let head = self.head(state, job, node);
         let buf = state.partial.entry((job.to_string(), node)).or_default();
         buf.extend_from_slice(text);
         let mut printed = String::new();
         while let Some(i) = buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buf.drain(..=i).collect();
-            printed.push_str(&self.head(job, node));
+            printed.push_str(&head);
             printed.push_str(&String::from_utf8_lossy(&line));
         }
         if !printed.is_empty() {
@@ -137,12 +140,13 @@ impl HumanPrinter {
     }
 
     fn flush_partial(&self, state: &mut PrinterState, job: &str, node: u32) {
+        let head = self.head(state, job, node);
         if let Some(buf) = state.partial.get_mut(&(job.to_string(), node))
             && !buf.is_empty()
         {
             let line = String::from_utf8_lossy(buf).into_owned();
             buf.clear();
-            self.write(&format!("{}{line}\n", self.head(job, node)));
+            self.write(&format!("{head}{line}\n"));
         }
     }
 }
@@ -154,12 +158,16 @@ impl EventSink for HumanPrinter {
             Err(p) => p.into_inner(),
         };
         let Event { job, node, kind } = event;
-        let head = self.head(&job, node);
+        if let EventKind::JobStarted { nodes, .. } = &kind {
+            state.nodes.insert(job.clone(), *nodes);
+        }
+        let head = self.head(&state, &job, node);
+        let total = state.nodes.get(&job).copied();
         match kind {
-            EventKind::JobStarted { executor } => self.write(&format!(
+            EventKind::JobStarted { executor, .. } => self.write(&format!(
                 "{head}{} {} {}\n",
                 "●".bold(),
-                label(&job, node, Some(if self.prefix { 2 } else { 1 })).bold(),
+                label(&job, node, total).bold(),
                 format!("({executor})").dimmed()
             )),
             EventKind::Progress { message, done } => {
@@ -266,7 +274,7 @@ impl EventSink for HumanPrinter {
                 self.write(&format!(
                     "{head}{} {} {} in {}{why}\n",
                     "■".bold(),
-                    label(&job, node, Some(if self.prefix { 2 } else { 1 })).bold(),
+                    label(&job, node, total).bold(),
                     status_text(status),
                     human_duration(Duration::from_millis(duration_ms))
                 ));

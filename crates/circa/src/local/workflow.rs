@@ -146,6 +146,12 @@ pub async fn run(
     slots: usize,
     approvals: Approvals,
 ) -> anyhow::Result<ExitCode> {
+    for s in &planned.skipped {
+        session.say(
+            &format!("skipped {}: {}", s.name, s.reason),
+            json!({"event": "job_skipped", "job": s.name, "reason": s.reason}),
+        );
+    }
     if !planned.runs {
         let why = planned.reason.clone().unwrap_or_default();
         session.say(
@@ -156,12 +162,6 @@ pub async fn run(
             json!({"event": "workflow_skipped", "workflow": planned.name, "reason": why}),
         );
         return Ok(ExitCode::from(1));
-    }
-    for s in &planned.skipped {
-        session.say(
-            &format!("skipped {}: {}", s.name, s.reason),
-            json!({"event": "job_skipped", "job": s.name, "reason": s.reason}),
-        );
     }
     let runner = runner(session.clone(), slots);
     let workflow_id = format!(

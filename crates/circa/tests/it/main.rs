@@ -7,6 +7,7 @@ mod agent;
 mod bad_input;
 mod corpus;
 mod language_server;
+mod local;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,269 @@
+//! `circa local execute` end to end through the binary, on the shell executor: a workflow
+//! with a workspace across three jobs and an approval, caches across two runs, secrets from an
+//! env file, the JSON event stream, exit codes and the errors for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A git repository with `config` as its `.circleci/config.yml`, committed on `main`.
+pub struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    pub fn new(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".circleci")).unwrap();
+        std::fs::write(dir.path().join(".circleci/config.yml"), config).unwrap();
+        std::fs::write(dir.path().join(".gitignore"), ".circa/\n").unwrap();
+        let repo = Self { dir };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["add", "."]);
+        repo.git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "init",
+        ]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(self.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs `circa local execute ARGS` in the repository.
+    pub fn execute(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_circa"))
+            .arg("local")
+            .arg("execute")
+            .args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CIRCA_LOCAL_DIR")
+            .output()
+            .unwrap()
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.path().join(".circa/local")
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+const WORKFLOW: &str = r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - checkout
+      - run: mkdir -p out && cat README > out/one.txt
+      - persist_to_workspace: {root: out, paths: [one.txt]}
+  test:
+    machine: true
+    steps:
+      - attach_workspace: {at: ws}
+      - run: echo two >> ws/one.txt && cp ws/one.txt ws/two.txt
+      - persist_to_workspace: {root: ws, paths: [two.txt]}
+      - run: mkdir -p report && echo "report $API_KEY" > report/r.txt
+      - store_artifacts: {path: report}
+  deploy:
+    machine: true
+    steps:
+      - attach_workspace: {at: ws}
+      - run: cat ws/one.txt ws/two.txt && echo "deploy with $API_KEY"
+workflows:
+  main:
+    jobs:
+      - build
+      - test: {requires: [build]}
+      - hold: {type: approval, requires: [test]}
+      - deploy: {requires: [hold]}
+"#;
+
+#[test]
+fn a_workflow_passes_its_workspace_through_three_jobs_and_an_approval() {
+    let repo = Repo::new(WORKFLOW);
+    std::fs::write(repo.path().join("README"), "from-readme\n").unwrap();
+    repo.git(&["add", "README"]);
+    repo.git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "readme",
+    ]);
+    let env_file = repo.path().join("secrets.env");
+    std::fs::write(&env_file, "API_KEY=sup3r-s3cret-key\n").unwrap();
+
+    // Without the approval the workflow stops on hold and exits 1.
+    let out = repo.execute(&[
+        "--workflow",
+        "main",
+        "--env-file",
+        env_file.to_str().unwrap(),
+    ]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("pass --approve hold"), "{log}");
+    assert!(log.contains("Workflow main: on_hold"), "{log}");
+    assert!(!log.contains("deploy with"), "{log}");
+
+    let out = repo.execute(&[
+        "--workflow",
+        "main",
+        "--approve",
+        "hold",
+        "--env-file",
+        env_file.to_str().unwrap(),
+    ]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("deploy| from-readme\ndeploy| from-readme\ndeploy| two\n"),
+        "{log}"
+    );
+    assert!(log.contains("deploy with ********"), "{log}");
+    assert!(!log.contains("sup3r"), "{log}");
+    assert!(log.contains("Workflow main: success"), "{log}");
+    // The artifact is listed at the end and is on disk.
+    let artifact = repo.data().join("artifacts/test/node-0/report/r.txt");
+    assert!(log.contains(&artifact.display().to_string()), "{log}");
+    assert!(
+        std::fs::read_to_string(&artifact)
+            .unwrap()
+            .starts_with("report ")
+    );
+}
+
+#[test]
+fn caches_survive_between_runs_and_the_json_stream_says_so() {
+    let repo = Repo::new(
+        r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - restore_cache: {keys: ['deps-{{ .Branch }}-', 'deps-']}
+      - run: test -f ~/deps/stamp && echo "restored $(cat ~/deps/stamp)" || (mkdir -p ~/deps && date +%s%N > ~/deps/stamp && echo fresh)
+      - save_cache: {key: 'deps-{{ .Branch }}-{{ epoch }}', paths: [~/deps]}
+"#,
+    );
+    let first = repo.execute(&["build"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(text(&first).contains("fresh"));
+    let second = repo.execute(&["build", "--json"]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&second.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let output: String = events
+        .iter()
+        .filter(|e| e["event"] == "output")
+        .map(|e| e["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(output.contains("restored "), "{output}");
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["status"], "success");
+    assert_eq!(last["jobs"][0]["job"], "build");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "job_finished" && e["status"] == "success")
+    );
+}
+
+#[test]
+fn a_failing_job_exits_1_with_its_status() {
+    let repo = Repo::new(
+        "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n      - run: exit 4\n",
+    );
+    let out = repo.execute(&["build"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("exited with code 4"), "{log}");
+    assert!(log.contains("Job: failed"), "{log}");
+}
+
+#[test]
+fn an_unknown_job_or_workflow_lists_what_there_is() {
+    let repo = Repo::new(WORKFLOW);
+    let out = repo.execute(&["nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("no job named `nope`; the config has: build, test, deploy"),
+        "{}",
+        text(&out)
+    );
+    let out = repo.execute(&["--workflow", "nightly"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no workflow named `nightly`; the config has: main"));
+    let out = repo.execute(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("the config has jobs: build, test, deploy"));
+}
+
+#[test]
+fn a_broken_config_is_refused_with_its_position() {
+    let repo = Repo::new(
+        "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n      - run: {}\n",
+    );
+    let out = repo.execute(&["build"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains(".circleci/config.yml:6:"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn filters_decide_whether_a_workflow_runs_for_the_branch() {
+    let repo = Repo::new(
+        r#"
+version: 2.1
+jobs:
+  build: {machine: true, steps: [{run: echo built}]}
+workflows:
+  release:
+    jobs:
+      - build: {filters: {branches: {only: release}}}
+"#,
+    );
+    let out = repo.execute(&["--workflow", "release"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("skipped build"), "{}", text(&out));
+    let out = repo.execute(&["--workflow", "release", "--branch", "release"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("built"));
+}
