@@ -68,6 +68,7 @@ impl Harness {
                 test_results_dir: self.path().join("test-results").join(job),
             },
             upstream: Vec::new(),
+            timings: None,
             agent: AgentDir::at(self.path().join("agent")),
             task_dir: self.path().join(format!("task-{n}")),
             cancel: CancellationToken::new(),

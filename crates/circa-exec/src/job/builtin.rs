@@ -565,26 +565,25 @@ impl<E: Executor> Builtin<'_, E> {
     }
 }
 
-/// Writes the timings of the job's previous test results into the task folder and clears
-/// this node's stored results for the new run.
+/// Writes the timings the node was given into its task folder.
 pub(super) fn write_timings(ctx: &JobContext) {
-    let dir = &ctx.stores.test_results_dir;
-    let mut reports: Vec<TestReport> = Vec::new();
-    for file in xml_files(dir) {
-        if let Ok(bytes) = std::fs::read(&file)
-            && let Ok(r) = junit::parse(&bytes)
-        {
-            reports.push(r);
-        }
-    }
-    let _ = std::fs::remove_dir_all(dir.join(format!("node-{}", ctx.node)));
-    if reports.is_empty() {
-        return;
-    }
-    let timings = Timings::from_reports(&reports);
-    if let Ok(json) = serde_json::to_vec(&timings) {
+    if let Some(timings) = &ctx.timings
+        && let Ok(json) = serde_json::to_vec(timings)
+    {
         let _ = std::fs::write(ctx.task_dir.join(crate::agent::TIMINGS_FILE), json);
     }
+}
+
+/// The timings of the test results a job's previous run stored under `dir` (every node's), for
+/// `circleci tests split --split-by=timings`. Read once per run, before its nodes start, so
+/// every node splits with the same data.
+pub fn load_timings(dir: &Path) -> Option<Timings> {
+    let reports: Vec<TestReport> = xml_files(dir)
+        .into_iter()
+        .filter_map(|f| std::fs::read(f).ok())
+        .filter_map(|b| junit::parse(&b).ok())
+        .collect();
+    (!reports.is_empty()).then(|| Timings::from_reports(&reports))
 }
 
 /// Every `.xml` file at `path` (a file) or under it (a folder), sorted.

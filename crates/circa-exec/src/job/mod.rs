@@ -5,6 +5,7 @@
 //! executor, where caches, workspaces, artifacts and test results live, which secrets to mask.
 
 mod builtin;
+pub use builtin::load_timings;
 pub mod env;
 mod run;
 
@@ -75,8 +76,7 @@ pub struct Stores {
     pub workspaces: WorkspaceStore,
     /// This node's artifact folder.
     pub artifacts_dir: PathBuf,
-    /// This job's test results folder (all nodes); each node writes `node-N/` in it, and the
-    /// results found there at start give the timings for `circleci tests split`.
+    /// This job's test results folder (all nodes); each node writes `node-N/` in it.
     pub test_results_dir: PathBuf,
 }
 
@@ -105,6 +105,9 @@ pub struct JobContext {
     pub stores: Stores,
     /// The jobs whose workspace layers `attach_workspace` sees (this job's ancestors).
     pub upstream: Vec<String>,
+    /// Timings from the job's previous test results ([`load_timings`]), the same for every
+    /// node, for `circleci tests split --split-by=timings`.
+    pub timings: Option<crate::split::Timings>,
     /// The staged in-job `circleci` command.
     pub agent: AgentDir,
     /// A host folder for this node's task files (created, then removed at the end).

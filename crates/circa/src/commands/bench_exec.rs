@@ -62,6 +62,7 @@ fn context(dir: &Path, config: &str, n: usize) -> anyhow::Result<JobContext> {
             test_results_dir: dir.join("test-results"),
         },
         upstream: Vec::new(),
+        timings: None,
         agent: AgentDir::at(dir.join("agent")),
         task_dir: dir.join(format!("task-{n}")),
         cancel: CancellationToken::new(),

@@ -73,15 +73,18 @@ pub struct Runner {
 impl Runner {
     /// Runs every node of `run` and returns the job's summary row.
     pub async fn run(self: &Arc<Self>, run: JobRun) -> SummaryRow {
-        let run = Arc::new(run);
         let total = run.spec.parallelism.max(1);
+        let results = self.test_results_dir(&run.name);
+        let timings = circa_exec::job::load_timings(&results);
+        let _ = std::fs::remove_dir_all(&results);
+        let run = Arc::new((run, timings));
         let mut tasks = tokio::task::JoinSet::new();
         for node in 0..total {
             let this = Arc::clone(self);
             let run = Arc::clone(&run);
             tasks.spawn(async move {
                 let _permit = this.slots.acquire().await;
-                this.run_node(&run, node).await
+                this.run_node(&run.0, run.1.clone(), node).await
             });
         }
         let mut outcomes: Vec<JobOutcome> = Vec::new();
@@ -103,7 +106,7 @@ impl Runner {
             .filter_map(|o| o.tests)
             .reduce(|a, b| (a.0 + b.0, a.1 + b.1));
         SummaryRow {
-            job: run.name.clone(),
+            job: run.0.name.clone(),
             status,
             nodes: total,
             duration: outcomes
@@ -117,11 +120,23 @@ impl Runner {
         }
     }
 
-    async fn run_node(&self, run: &JobRun, node: u32) -> JobOutcome {
+    fn test_results_dir(&self, job: &str) -> std::path::PathBuf {
+        self.session
+            .data_dir
+            .join("test-results")
+            .join(sanitize(job))
+    }
+
+    async fn run_node(
+        &self,
+        run: &JobRun,
+        timings: Option<circa_exec::split::Timings>,
+        node: u32,
+    ) -> JobOutcome {
         let s = &self.session;
         let reporter = Reporter::new(s.sink.clone(), run.name.clone(), node);
         let run_id = format!("{}-{}-{node}", unique_id(), sanitize(&run.name));
-        let ctx = match self.context(run, node, &run_id) {
+        let ctx = match self.context(run, node, &run_id, timings) {
             Ok(c) => c,
             Err(e) => return failed_before_start(&reporter, e),
         };
@@ -149,7 +164,13 @@ impl Runner {
         outcome
     }
 
-    fn context(&self, run: &JobRun, node: u32, run_id: &str) -> Result<JobContext, String> {
+    fn context(
+        &self,
+        run: &JobRun,
+        node: u32,
+        run_id: &str,
+        timings: Option<circa_exec::split::Timings>,
+    ) -> Result<JobContext, String> {
         let s = &self.session;
         let (project_username, project_reponame) = s.repo.project_names();
         let artifacts_dir = s
@@ -199,8 +220,9 @@ impl Runner {
                 caches,
                 workspaces,
                 artifacts_dir,
-                test_results_dir: s.data_dir.join("test-results").join(sanitize(&run.name)),
+                test_results_dir: self.test_results_dir(&run.name),
             },
+            timings,
             upstream: run.upstream.clone(),
             agent: s.agent.clone(),
             task_dir: s.data_dir.join("tasks").join(run_id),

@@ -267,3 +267,45 @@ workflows:
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("built"));
 }
+
+/// The README's example, run from the top of this checkout, twice: the second run restores the
+/// first one's cache and splits tests by its timings; both cover every test exactly once.
+#[test]
+fn the_readme_example_runs() {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = tempfile::tempdir().unwrap();
+    for run in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_circa"))
+            .args(["local", "execute", "-c", "examples/local/config.yml"])
+            .args(["--workflow", "demo", "--approve-all", "--data-dir"])
+            .arg(data.path())
+            .current_dir(&top)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let log = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{log}");
+        assert!(log.contains("Workflow demo: success"), "{log}");
+        if run == 1 {
+            assert!(
+                log.contains("dependencies restored from the cache"),
+                "{log}"
+            );
+        }
+        let mut tests: Vec<&str> = log
+            .lines()
+            .filter_map(|l| l.split(" runs: ").nth(1))
+            .flat_map(str::split_whitespace)
+            .collect();
+        tests.sort();
+        assert_eq!(
+            tests,
+            ["alpha", "beta", "delta", "epsilon", "gamma"]
+                .map(|t| format!("tests/test_{t}.txt"))
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            "{log}"
+        );
+    }
+}
