@@ -518,6 +518,79 @@ async fn a_job_can_add_a_value_to_mask() {
     assert!(!log.contains("-token"), "{log}");
 }
 
+/// A zstd tar whose one entry is named `name` raw (the builder would refuse `..`).
+fn hostile_archive(name: &str) -> Vec<u8> {
+    let data = b"pwned";
+    let mut header = tar::Header::new_old();
+    header.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(data.len() as u64);
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, &data[..]).unwrap();
+    zstd::encode_all(&builder.into_inner().unwrap()[..], 3).unwrap()
+}
+
+#[tokio::test]
+async fn a_hostile_cache_archive_is_refused_and_writes_nothing_outside() {
+    let h = Harness::new();
+    let ctx = h.ctx(&job("      - restore_cache: {key: evil}\n"), "build");
+    ctx.stores
+        .caches
+        .save(
+            "evil-1",
+            &hostile_archive("../../../../escaped-cache.txt")[..],
+        )
+        .unwrap();
+    let (out, rec) = h.run(&ctx).await;
+    assert_eq!(out.status, JobStatus::Failed, "{:?}", rec.events());
+    assert!(out.message.unwrap().contains("evil-1"));
+    let found = walk(h.path())
+        .into_iter()
+        .find(|p| p.ends_with("escaped-cache.txt"));
+    assert_eq!(found, None);
+    assert!(!Path::new("/escaped-cache.txt").exists());
+}
+
+#[tokio::test]
+async fn a_hostile_workspace_layer_is_refused_and_writes_nothing_outside() {
+    let h = Harness::new();
+    let mut ctx = h.ctx(&job("      - attach_workspace: {at: ws}\n"), "build");
+    ctx.upstream = vec!["evil".into()];
+    // Persist a real layer for job `evil`, then replace its contents with a hostile archive.
+    let src = h.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), "x").unwrap();
+    let layer = ctx
+        .stores
+        .workspaces
+        .persist("wf-1", "evil", &src, &["f".to_string()])
+        .unwrap();
+    std::fs::write(&layer.path, hostile_archive("../../escaped-layer.txt")).unwrap();
+    let (out, rec) = h.run(&ctx).await;
+    assert_eq!(out.status, JobStatus::Failed, "{:?}", rec.events());
+    let found = walk(h.path())
+        .into_iter()
+        .find(|p| p.ends_with("escaped-layer.txt"));
+    assert_eq!(found, None);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn corpus_junit() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/junit");
     assert!(p.is_dir(), "the corpus is expected at {}", p.display());

@@ -69,17 +69,29 @@ fn runner(session: Arc<Session>, slots: usize) -> Arc<Runner> {
     });
     let cancel = runner.cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupted().await {
             eprintln!(
                 "\ncanceling: stopping jobs and removing their containers (Ctrl-C again to quit at once)"
             );
             cancel.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupted().await {
                 std::process::exit(130);
             }
         }
     });
     runner
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM; false if neither can be listened for.
+async fn interrupted() -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return tokio::signal::ctrl_c().await.is_ok();
+    };
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.is_ok(),
+        r = term.recv() => r.is_some(),
+    }
 }
 
 /// Runs one job (every node).
