@@ -6,6 +6,7 @@ pub mod agent;
 pub mod archive;
 pub mod artifacts;
 pub mod cache;
+pub mod docker;
 pub mod events;
 pub mod executor;
 pub mod junit;
