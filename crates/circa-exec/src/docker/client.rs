@@ -61,8 +61,9 @@ impl DockerClient {
             reason,
         };
         let (docker, socket) = if let Some(path) = endpoint.strip_prefix("unix://") {
-            let docker = Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-                .map_err(|e| unavailable(e.to_string()))?;
+            let docker =
+                Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                    .map_err(|e| unavailable(e.to_string()))?;
             (docker, Some(PathBuf::from(path)))
         } else {
             let docker =

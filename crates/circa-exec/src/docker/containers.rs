@@ -23,8 +23,14 @@ pub const TASK_DIR: &str = "/.circa-task";
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
 /// The keep-alive command of a primary container whose config sets neither `entrypoint` nor
-/// `command`: a shell reading a stdin that never ends.
+/// `command`: a shell reading the stdin Circa holds open (see [`super::keepalive`]).
 const KEEP_ALIVE: &str = "/bin/sh";
+
+/// Whether the primary container runs Circa's keep-alive shell (the config gives neither
+/// `entrypoint` nor `command`).
+pub(crate) fn keeps_alive(image: &DockerImage) -> bool {
+    image.entrypoint.is_none() && image.command.is_none()
+}
 
 /// A bind mount.
 pub(crate) struct Bind {
@@ -51,7 +57,7 @@ fn labels(run_id: &str) -> HashMap<String, String> {
 }
 
 /// The primary container: the config's `entrypoint`/`command` when it gives either, else the
-/// image's are replaced by [`KEEP_ALIVE`] with stdin held open.
+/// image's are replaced by [`KEEP_ALIVE`], whose stdin closes when Circa's attachment ends.
 pub(crate) fn primary_body(
     run_id: &str,
     reference: &str,
@@ -59,10 +65,11 @@ pub(crate) fn primary_body(
     binds: Vec<Bind>,
     extra_hosts: Vec<String>,
 ) -> ContainerCreateBody {
-    let (entrypoint, cmd) = if image.entrypoint.is_some() || image.command.is_some() {
-        (image.entrypoint.clone(), image.command.clone())
-    } else {
+    let keep_alive = keeps_alive(image);
+    let (entrypoint, cmd) = if keep_alive {
         (Some(vec![KEEP_ALIVE.to_owned()]), None)
+    } else {
+        (image.entrypoint.clone(), image.command.clone())
     };
     let mounts = binds
         .into_iter()
@@ -81,6 +88,7 @@ pub(crate) fn primary_body(
         user: image.user.clone(),
         env: Some(environment(image)),
         open_stdin: Some(true),
+        stdin_once: Some(keep_alive),
         labels: Some(labels(run_id)),
         host_config: Some(HostConfig {
             mounts: Some(mounts),
@@ -114,10 +122,22 @@ pub(crate) fn service_body(
     }
 }
 
-/// Creates and starts a container named `name`; its id goes into `created` as soon as the
-/// engine returns it. A leftover container of the same name (an earlier run that was killed)
-/// is removed and the creation tried once more.
+/// Creates and starts a container named `name` (see [`create`]).
 pub(crate) async fn create_and_start(
+    client: &DockerClient,
+    name: &str,
+    body: ContainerCreateBody,
+    created: &Mutex<Vec<String>>,
+) -> Result<String, ExecError> {
+    let id = create(client, name, body, created).await?;
+    start(client, &id, name).await?;
+    Ok(id)
+}
+
+/// Creates a container named `name`; its id goes into `created` as soon as the engine returns
+/// it. A leftover container of the same name (an earlier run that was killed) is removed and
+/// the creation tried once more.
+pub(crate) async fn create(
     client: &DockerClient,
     name: &str,
     body: ContainerCreateBody,
@@ -141,12 +161,16 @@ pub(crate) async fn create_and_start(
     .map_err(|e| ExecError::Docker(format!("creating container {name}: {}", describe(&e))))?;
     let id = response.id;
     lock(created).push(id.clone());
+    Ok(id)
+}
+
+/// Starts the created container `id` (called `name` in messages).
+pub(crate) async fn start(client: &DockerClient, id: &str, name: &str) -> Result<(), ExecError> {
     client
         .api()
-        .start_container(&id, None)
+        .start_container(id, None)
         .await
-        .map_err(|e| ExecError::Docker(format!("starting container {name}: {}", describe(&e))))?;
-    Ok(id)
+        .map_err(|e| ExecError::Docker(format!("starting container {name}: {}", describe(&e))))
 }
 
 /// Force-removes a container (and its anonymous volumes); one that is gone already is fine.
@@ -179,10 +203,7 @@ pub async fn list_run_containers(
     client: &DockerClient,
     run_id: &str,
 ) -> Result<Vec<String>, ExecError> {
-    let filters = HashMap::from([(
-        "label".to_owned(),
-        vec![format!("{RUN_LABEL}={run_id}")],
-    )]);
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{RUN_LABEL}={run_id}")])]);
     let options = ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&filters)
@@ -197,7 +218,10 @@ pub async fn list_run_containers(
 
 /// Removes every container labelled `circa.run=<run_id>` (a safety net when a job was
 /// interrupted before its executor could stop). Returns how many there were.
-pub async fn remove_run_containers(client: &DockerClient, run_id: &str) -> Result<usize, ExecError> {
+pub async fn remove_run_containers(
+    client: &DockerClient,
+    run_id: &str,
+) -> Result<usize, ExecError> {
     let ids = list_run_containers(client, run_id).await?;
     remove_all(client, &ids).await?;
     Ok(ids.len())

@@ -25,6 +25,8 @@ pub(crate) struct Target<'a> {
     pub client: &'a DockerClient,
     pub container: &'a str,
     pub user: Option<&'a str>,
+    /// The uid and gid copied-in files get.
+    pub owner: (u64, u64),
     pub limits: &'a ArchiveLimits,
 }
 
@@ -169,9 +171,7 @@ pub(crate) fn glob_script(root: &str, globs: &[Vec<String>]) -> Result<String, S
                 ));
             } else {
                 script.push_str(&format!("{var}={prefix}/{}; ", shell_quote(component)));
-                script.push_str(&format!(
-                    "if [ -e \"${var}\" ] || [ -L \"${var}\" ]; then "
-                ));
+                script.push_str(&format!("if [ -e \"${var}\" ] || [ -L \"${var}\" ]; then "));
             }
             if i < last {
                 script.push_str(&format!(
@@ -410,7 +410,12 @@ pub(crate) async fn copy_in(target: &Target<'_>, src: &Path, dest: &str) -> Resu
         target.client,
         target.container,
         Command {
-            argv: vec!["mkdir".to_owned(), "-p".to_owned(), "--".to_owned(), dest.to_owned()],
+            argv: vec![
+                "mkdir".to_owned(),
+                "-p".to_owned(),
+                "--".to_owned(),
+                dest.to_owned(),
+            ],
             env: Vec::new(),
             workdir: None,
             user: target.user.map(str::to_owned),
@@ -427,19 +432,28 @@ pub(crate) async fn copy_in(target: &Target<'_>, src: &Path, dest: &str) -> Resu
     let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHUNKS);
     let src_owned = src.to_path_buf();
     let limits = target.limits.clone();
+    let owner = target.owner;
     let packer = tokio::task::spawn_blocking(move || {
         let mut writer = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK_BYTES),
         };
-        let result = archive::pack_tar(&src_owned, &[src_owned.clone()], &mut writer, &limits)
-            .and_then(|stats| {
-                writer.flush().map_err(|source| archive::ArchiveError::Stream {
+        let result = archive::pack_tar_owned(
+            &src_owned,
+            &[src_owned.clone()],
+            &mut writer,
+            &limits,
+            owner,
+        )
+        .and_then(|stats| {
+            writer
+                .flush()
+                .map_err(|source| archive::ArchiveError::Stream {
                     entry: None,
                     source,
                 })?;
-                Ok(stats)
-            });
+            Ok(stats)
+        });
         if let Err(e) = &result {
             // The upload must not look complete: end it with an error.
             let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
@@ -451,13 +465,16 @@ pub(crate) async fn copy_in(target: &Target<'_>, src: &Path, dest: &str) -> Resu
     });
     let options = UploadToContainerOptions {
         path: dest.to_owned(),
-        copy_uidgid: target.user.map(|_| "true".to_owned()),
         ..Default::default()
     };
     let uploaded = target
         .client
         .uploads()
-        .upload_to_container(target.container, Some(options), bollard::body_try_stream(body))
+        .upload_to_container(
+            target.container,
+            Some(options),
+            bollard::body_try_stream(body),
+        )
         .await;
     let packed = packer
         .await

@@ -93,8 +93,7 @@ pub(crate) async fn stream(
                 Ok(chunk) => {
                     let bytes = chunk.into_bytes();
                     // A reader that went away does not stop the command: the rest is drained.
-                    if !reader_gone && !bytes.is_empty() && tx.send(bytes.to_vec()).await.is_err()
-                    {
+                    if !reader_gone && !bytes.is_empty() && tx.send(bytes.to_vec()).await.is_err() {
                         reader_gone = true;
                     }
                 }

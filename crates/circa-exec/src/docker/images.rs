@@ -74,9 +74,7 @@ async fn ensure(
         ..Default::default()
     };
     reporter.progress(format!("pulling {}", wanted.image), false);
-    let mut stream = client
-        .api()
-        .create_image(Some(options), None, credentials);
+    let mut stream = client.api().create_image(Some(options), None, credentials);
     let mut last_report = Instant::now();
     let mut last_status = String::new();
     while let Some(item) = stream.next().await {
@@ -121,9 +119,7 @@ pub(crate) fn full_reference(image: &str) -> String {
 /// The registry an image reference is pulled from, as the engine's credentials name it.
 pub(crate) fn registry_of(reference: &str) -> String {
     match reference.split_once('/') {
-        Some((first, _))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
             first.to_owned()
         }
         _ => "https://index.docker.io/v1/".to_owned(),
@@ -143,7 +139,9 @@ pub(crate) fn expand_password(
         Some(value) => value.clone(),
         None => {
             reporter.notice(
-                format!("image auth password names ${name}, which is not set; using an empty password"),
+                format!(
+                    "image auth password names ${name}, which is not set; using an empty password"
+                ),
                 true,
             );
             String::new()

@@ -20,6 +20,7 @@ mod containers;
 mod copy;
 mod exec;
 mod images;
+mod keepalive;
 mod start;
 
 use std::collections::BTreeMap;
@@ -36,7 +37,9 @@ pub use containers::{
 
 use crate::archive::ArchiveLimits;
 use crate::events::Reporter;
-use crate::executor::{CopiedOut, ExecError, ExecRequest, Executor, Running, StartRequest, Started};
+use crate::executor::{
+    CopiedOut, ExecError, ExecRequest, Executor, Running, StartRequest, Started,
+};
 use containers::lock;
 
 /// Settings of the docker executor that come from the command line.
@@ -60,6 +63,8 @@ pub struct DockerExecutor {
     /// Set once `start` has finished: every container is then in `created`.
     complete: bool,
     primary: Option<Primary>,
+    /// The stdin of the primary's keep-alive shell, closed by `stop`.
+    held: Mutex<Option<keepalive::Held>>,
 }
 
 /// The started primary container.
@@ -67,6 +72,7 @@ pub struct DockerExecutor {
 struct Primary {
     id: String,
     user: Option<String>,
+    owner: (u64, u64),
 }
 
 impl std::fmt::Debug for DockerExecutor {
@@ -90,6 +96,7 @@ impl DockerExecutor {
             run_id: None,
             complete: false,
             primary: None,
+            held: Mutex::new(None),
         }
     }
 
@@ -118,6 +125,7 @@ impl DockerExecutor {
             client: &self.client,
             container: &primary.id,
             user: primary.user.as_deref(),
+            owner: primary.owner,
             limits: &self.options.archive_limits,
         })
     }
@@ -145,9 +153,11 @@ impl Executor for DockerExecutor {
             &self.created,
         )
         .await?;
+        *lock(&self.held) = started.held;
         self.primary = Some(Primary {
             id: started.primary_id,
             user: self.images.first().and_then(|i| i.user.clone()),
+            owner: started.owner,
         });
         self.complete = true;
         Ok(started.started)
@@ -191,9 +201,18 @@ impl Executor for DockerExecutor {
 
     async fn stop(&mut self) -> Result<(), ExecError> {
         self.primary = None;
+        let held = lock(&self.held).take();
         let ids = lock(&self.created).clone();
         // Services first (they live in the primary's network namespace), then the primary.
-        let services = containers::remove_all(&self.client, ids.get(1..).unwrap_or_default()).await;
+        // Meanwhile the primary's keep-alive shell is told its input ended: a container that
+        // exits by itself is removed faster than one that must be killed.
+        let closing = async {
+            if let (Some(held), Some(primary)) = (held, ids.first()) {
+                held.close(&self.client, primary).await;
+            }
+        };
+        let services = containers::remove_all(&self.client, ids.get(1..).unwrap_or_default());
+        let (services, ()) = tokio::join!(services, closing);
         let primary = containers::remove_all(&self.client, ids.get(..1).unwrap_or_default()).await;
         services?;
         primary?;

@@ -1,5 +1,7 @@
-//! Starting a job's containers: images, the primary, the services, and the one setup command
-//! that learns `$HOME` and `PATH`, looks for bash and creates the working directory.
+//! Starting a job's containers: images, the primary, the services, and the one setup script
+//! that learns `$HOME` and `PATH`, looks for bash and creates the working directory (run by
+//! the primary's keep-alive shell, or as an exec when the config gives the primary its own
+//! `entrypoint` or `command`).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -9,26 +11,47 @@ use futures_util::future::try_join_all;
 
 use super::client::DockerClient;
 use super::containers::{self, Bind, DOCKER_SOCKET, TASK_DIR, container_name};
+use super::copy::shell_quote;
 use super::exec::{self, Command};
 use super::images::{self, Wanted};
+use super::keepalive::{Held, KeepAlive};
 use crate::agent::CONTAINER_DIR;
 use crate::events::Reporter;
 use crate::executor::{ExecError, StartRequest, Started, resolve_path};
 
 /// `PATH` when the container has none.
-pub(crate) const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Prints `$HOME`, `$PATH` and whether `/bin/bash` is executable, one per line, then creates
-/// the working directory `$1` (`~` and `~/…` against `$HOME`; nothing when empty).
-const SETUP_SCRIPT: &str = r#"printf '%s\n' "$HOME" "$PATH"
+/// The line the setup script ends with, followed by its status.
+pub(crate) const SETUP_END: &str = "__circa_setup_end__";
+
+/// The setup script: prints `$HOME`, `$PATH`, whether `/bin/bash` is executable and the user's
+/// uid and gid, one per line; then creates the working directory `working` (`~` and `~/…`
+/// against `$HOME`; nothing when empty), with any complaint on stdout; last [`SETUP_END`] and
+/// the status. It runs in the keep-alive shell itself, so it never exits.
+pub(crate) fn setup_script(working: &str) -> String {
+    format!(
+        r#"printf '%s\n' "$HOME" "$PATH"
 if [ -x /bin/bash ]; then echo yes; else echo no; fi
-case $1 in "~") d=$HOME ;; "~/"*) d=$HOME/${1#??} ;; *) d=$1 ;; esac
-if [ -n "$d" ]; then mkdir -p -- "$d"; fi
-"#;
+id -u 2>/dev/null || echo
+id -g 2>/dev/null || echo
+set -- {working}
+case $1 in "~") d=$HOME ;; "~/"*) d=$HOME/${{1#??}} ;; *) d=$1 ;; esac
+if [ -n "$d" ]; then mkdir -p -- "$d" 2>&1; fi
+echo "{SETUP_END} $?"
+"#,
+        working = shell_quote(working)
+    )
+}
 
 /// What [`start`] made.
 pub(crate) struct Outcome {
     pub primary_id: String,
+    /// The keep-alive shell's stdin, when the primary runs one.
+    pub held: Option<Held>,
+    /// The uid and gid the primary's commands run as (root when `id` is missing).
+    pub owner: (u64, u64),
     pub started: Started,
 }
 
@@ -59,51 +82,63 @@ pub(crate) async fn start(
     let (binds, agent_mounted) = primary_binds(client, request, reporter)?;
     let hosts = extra_hosts(images, reporter);
     let body = containers::primary_body(&request.run_id, primary_ref, primary, binds, hosts);
-    let primary_id = containers::create_and_start(
-        client,
-        &container_name(&request.run_id, 0),
-        body,
-        created,
-    )
-    .await?;
+    let primary_name = container_name(&request.run_id, 0);
+    let primary_id = containers::create(client, &primary_name, body, created).await?;
+    let keep_alive = if containers::keeps_alive(primary) {
+        Some(KeepAlive::attach(client, &primary_id).await?)
+    } else {
+        None
+    };
+    containers::start(client, &primary_id, &primary_name).await?;
 
-    let services = images
-        .iter()
-        .zip(references)
-        .enumerate()
-        .skip(1)
-        .map(|(index, (image, reference))| {
-            let body = containers::service_body(&request.run_id, reference, image, &primary_id);
-            let name = container_name(&request.run_id, index);
-            async move { containers::create_and_start(client, &name, body, created).await }
-        });
+    let services =
+        images
+            .iter()
+            .zip(references)
+            .enumerate()
+            .skip(1)
+            .map(|(index, (image, reference))| {
+                let body = containers::service_body(&request.run_id, reference, image, &primary_id);
+                let name = container_name(&request.run_id, index);
+                async move { containers::create_and_start(client, &name, body, created).await }
+            });
     let working_arg = working_dir_arg(&request.working_directory);
-    let setup = exec::capture(
-        client,
-        &primary_id,
-        Command {
-            argv: vec![
-                "/bin/sh".to_owned(),
-                "-c".to_owned(),
-                SETUP_SCRIPT.to_owned(),
-                "sh".to_owned(),
-                working_arg.clone().unwrap_or_default(),
-            ],
-            env: Vec::new(),
-            workdir: None,
-            user: primary.user.clone(),
-        },
-    );
+    let script = setup_script(working_arg.as_deref().unwrap_or_default());
+    let setup = async {
+        match keep_alive {
+            Some(mut shell) => {
+                let out = shell.run(&script, SETUP_END).await?;
+                Ok((out, Some(shell.hold())))
+            }
+            None => {
+                let captured = exec::capture(
+                    client,
+                    &primary_id,
+                    Command {
+                        argv: vec!["/bin/sh".to_owned(), "-c".to_owned(), script.clone()],
+                        env: Vec::new(),
+                        workdir: None,
+                        user: primary.user.clone(),
+                    },
+                )
+                .await?;
+                Ok::<_, ExecError>((captured.stdout, None))
+            }
+        }
+    };
     let (services, setup) = tokio::join!(try_join_all(services), setup);
     services?;
-    let setup = setup?;
-    let facts = parse_setup(&setup.stdout);
+    let (out, held) = setup?;
+    let setup = parse_setup(&out);
+    let facts = setup.facts;
     let working_directory = resolve_path(&request.working_directory, &facts.home, &facts.home);
-    if setup.code != 0 {
-        return Err(ExecError::Other(format!(
-            "cannot create the working directory {working_directory} in the primary container: {}",
-            setup.stderr_text()
-        )));
+    let cannot_create = |message: &str| {
+        ExecError::Other(format!(
+            "cannot create the working directory {working_directory} in the primary container: {message}"
+        ))
+    };
+    if setup.status != Some(0) {
+        return Err(cannot_create(&setup.message));
     }
     if working_arg.is_none() {
         let mkdir = exec::capture(
@@ -123,10 +158,7 @@ pub(crate) async fn start(
         )
         .await?;
         if mkdir.code != 0 {
-            return Err(ExecError::Other(format!(
-                "cannot create the working directory {working_directory} in the primary container: {}",
-                mkdir.stderr_text()
-            )));
+            return Err(cannot_create(&mkdir.stderr_text()));
         }
     }
 
@@ -143,6 +175,8 @@ pub(crate) async fn start(
     };
     Ok(Outcome {
         primary_id,
+        held,
+        owner: facts.owner.unwrap_or((0, 0)),
         started: Started {
             home: facts.home,
             working_directory,
@@ -218,7 +252,9 @@ fn extra_hosts(images: &[DockerImage], reporter: &Reporter) -> Vec<String> {
             hosts.push(format!("{name}:127.0.0.1"));
         } else {
             reporter.notice(
-                format!("docker image name {name:?} is not a usable host name; it is not resolvable"),
+                format!(
+                    "docker image name {name:?} is not a usable host name; it is not resolvable"
+                ),
                 true,
             );
         }
@@ -260,25 +296,49 @@ pub(crate) struct Facts {
     pub home: String,
     pub path: String,
     pub has_bash: bool,
+    pub owner: Option<(u64, u64)>,
 }
 
-pub(crate) fn parse_setup(stdout: &[u8]) -> Facts {
-    let text = String::from_utf8_lossy(stdout);
+/// The setup script's output, read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Setup {
+    pub facts: Facts,
+    /// The status of creating the working directory; `None` when the script did not finish.
+    pub status: Option<i64>,
+    /// What the script printed besides the facts (complaints), trimmed.
+    pub message: String,
+}
+
+pub(crate) fn parse_setup(out: &[u8]) -> Setup {
+    let text = String::from_utf8_lossy(out);
     let mut lines = text.lines();
-    let home = lines.next().unwrap_or_default().trim();
-    let path = lines.next().unwrap_or_default().trim();
-    let has_bash = lines.next().is_some_and(|l| l.trim() == "yes");
-    Facts {
+    let mut next = || lines.next().unwrap_or_default().trim().to_owned();
+    let (home, path, bash, uid, gid) = (next(), next(), next(), next(), next());
+    let mut status = None;
+    let mut message = Vec::new();
+    for line in lines {
+        match line.strip_prefix(SETUP_END) {
+            Some(code) => status = code.trim().parse().ok(),
+            None => message.push(line),
+        }
+    }
+    let facts = Facts {
         home: if home.starts_with('/') {
-            home.to_owned()
+            home
         } else {
             "/".to_owned()
         },
         path: if path.is_empty() {
             DEFAULT_PATH.to_owned()
         } else {
-            path.to_owned()
+            path
         },
-        has_bash,
+        has_bash: bash == "yes",
+        owner: uid.parse().ok().zip(gid.parse().ok()),
+    };
+    Setup {
+        facts,
+        status,
+        message: message.join("\n").trim().to_owned(),
     }
 }

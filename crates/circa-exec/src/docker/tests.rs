@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::copy::{Pattern, case_pattern, glob_script, parse_glob_output, parse_pattern};
 use super::images::{expand_password, full_reference, registry_of, variable_name};
-use super::start::{DEFAULT_PATH, Facts, parse_setup, working_dir_arg};
+use super::start::{DEFAULT_PATH, Facts, Setup, parse_setup, setup_script, working_dir_arg};
 use crate::events::{EventKind, Recorder, Reporter};
 
 #[test]
@@ -55,7 +55,10 @@ fn passwords_naming_a_variable_are_looked_up() {
 fn patterns_are_checked_and_classified() {
     assert_eq!(parse_pattern("/w", "."), Ok(Pattern::Root));
     assert_eq!(parse_pattern("/w", "/w"), Ok(Pattern::Root));
-    assert_eq!(parse_pattern("/w/", "./a//b/"), Ok(Pattern::Plain("a/b".into())));
+    assert_eq!(
+        parse_pattern("/w/", "./a//b/"),
+        Ok(Pattern::Plain("a/b".into()))
+    );
     assert_eq!(parse_pattern("/w", "/w/a"), Ok(Pattern::Plain("a".into())));
     assert_eq!(
         parse_pattern("/w", "a/*.xml"),
@@ -113,7 +116,14 @@ fn the_glob_script_is_valid_shell() {
 fn the_glob_script_matches_like_go() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for f in ["a/x.xml", "a/.h.xml", "a/y.txt", "b c/q", "d/e/f.xml", "it's"] {
+    for f in [
+        "a/x.xml",
+        "a/.h.xml",
+        "a/y.txt",
+        "b c/q",
+        "d/e/f.xml",
+        "it's",
+    ] {
         let p = root.join(f);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, "").unwrap();
@@ -160,21 +170,58 @@ fn working_directories_are_folded_for_the_setup_script() {
 #[test]
 fn setup_output_is_read_with_defaults() {
     assert_eq!(
-        parse_setup(b"/home/u\n/bin:/usr/bin\nyes\n"),
-        Facts {
-            home: "/home/u".into(),
-            path: "/bin:/usr/bin".into(),
-            has_bash: true
+        parse_setup(b"/home/u\n/bin:/usr/bin\nyes\n3434\n3435\n__circa_setup_end__ 0\n"),
+        Setup {
+            facts: Facts {
+                home: "/home/u".into(),
+                path: "/bin:/usr/bin".into(),
+                has_bash: true,
+                owner: Some((3434, 3435)),
+            },
+            status: Some(0),
+            message: String::new(),
         }
     );
     assert_eq!(
-        parse_setup(b"\n\nno\n"),
-        Facts {
-            home: "/".into(),
-            path: DEFAULT_PATH.into(),
-            has_bash: false
+        parse_setup(b"\n\nno\n\n\nmkdir: denied\n__circa_setup_end__ 1\n"),
+        Setup {
+            facts: Facts {
+                home: "/".into(),
+                path: DEFAULT_PATH.into(),
+                has_bash: false,
+                owner: None,
+            },
+            status: Some(1),
+            message: "mkdir: denied".into(),
         }
     );
+    assert_eq!(parse_setup(b"/root\n").status, None);
+}
+
+#[test]
+fn the_setup_script_runs_in_a_shell_that_keeps_reading() {
+    let home = tempfile::tempdir().unwrap();
+    let script = format!("{}echo still-reading\n", setup_script("~/a b/c"));
+    let out = std::process::Command::new("sh")
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(script.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let setup = parse_setup(text.as_bytes());
+    assert_eq!(setup.status, Some(0), "{text}");
+    assert_eq!(setup.facts.home, home.path().to_str().unwrap());
+    assert_eq!(setup.facts.path, "/usr/bin:/bin");
+    assert!(setup.facts.owner.is_some());
+    assert!(home.path().join("a b/c").is_dir());
+    assert!(text.ends_with("still-reading\n"), "{text}");
 }
 
 #[test]
