@@ -287,6 +287,17 @@ async fn a_configured_user_runs_the_commands() {
     assert_eq!(code, 0);
     assert_eq!(out, "3434\ncircleci\n3434\n/home/circleci\n");
 
+    // The task folder is usable by the user.
+    fs::write(job.task.path().join("script"), "echo from-task\n").unwrap();
+    let (out, code) = job
+        .sh("sh /.circa-task/script && echo x > /.circa-task/halt && echo ok")
+        .await;
+    assert_eq!((out.as_str(), code), ("from-task\nok\n", 0));
+    assert_eq!(
+        fs::read_to_string(job.task.path().join("halt")).unwrap(),
+        "x\n"
+    );
+
     // What is copied in belongs to the user.
     let src = tempfile::tempdir().unwrap();
     fs::create_dir(src.path().join("d")).unwrap();
@@ -718,4 +729,37 @@ async fn overhead_benchmark() {
          docker run --rm median {docker_run:?}, ratio {:.2}",
         executor.as_secs_f64() / docker_run.as_secs_f64()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn working_directories_outside_home_are_created() {
+    let client = client().await;
+    let job = start_with(&client, "workdir", vec![image(BUSYBOX)], |r| {
+        r.working_directory = "~/../srv/./app/".to_owned();
+    })
+    .await;
+    assert_eq!(job.started.working_directory, "/srv/app");
+    let (out, code) = job.sh("pwd").await;
+    assert_eq!((out.as_str(), code), ("/srv/app\n", 0));
+    job.stop(&client).await;
+
+    let job = start_with(&client, "workdir-abs", vec![image(BUSYBOX)], |r| {
+        r.working_directory = "/deep/er/app".to_owned();
+    })
+    .await;
+    assert_eq!(job.started.working_directory, "/deep/er/app");
+    let (out, code) = job.sh("pwd").await;
+    assert_eq!((out.as_str(), code), ("/deep/er/app\n", 0));
+    let mut executor = job.executor;
+    executor.stop().await.unwrap();
+    let err = executor
+        .exec(ExecRequest {
+            argv: vec!["true".into()],
+            env: BTreeMap::new(),
+            workdir: "/".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not started"), "{err}");
+    assert_gone(&client, &job.run_id).await;
 }

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::client::{DockerClient, describe, docker_err, is_not_found};
-use super::exec::{self, Command};
+use super::exec;
 use crate::archive::{self, ArchiveLimits, UnpackStats};
 use crate::executor::{CopiedOut, ExecError};
 
@@ -157,11 +157,12 @@ pub(crate) fn glob_script(root: &str, globs: &[Vec<String>]) -> Result<String, S
     // A root that cannot be entered has no matches.
     let mut script = format!("cd -- {} 2>/dev/null || exit 0\n", shell_quote(root));
     for components in globs {
-        let mut depth = 0usize;
         let mut prefix = String::from("'.'");
-        let last = components.len() - 1;
+        let last = components.len().saturating_sub(1);
+        // What closes each opened `for` (`done`) or `if` (`fi`), innermost last.
+        let mut closers = Vec::new();
         for (i, component) in components.iter().enumerate() {
-            let var = format!("e{depth}");
+            let var = format!("e{i}");
             if has_meta(component) {
                 let pattern = case_pattern(component)?;
                 script.push_str(&format!(
@@ -169,27 +170,21 @@ pub(crate) fn glob_script(root: &str, globs: &[Vec<String>]) -> Result<String, S
                      {{ [ -e \"${var}\" ] || [ -L \"${var}\" ]; }} || continue; \
                      case \"${{{var}##*/}}\" in {pattern}) ;; *) continue ;; esac; "
                 ));
+                closers.push("done");
             } else {
                 script.push_str(&format!("{var}={prefix}/{}; ", shell_quote(component)));
                 script.push_str(&format!("if [ -e \"${var}\" ] || [ -L \"${var}\" ]; then "));
+                closers.push("fi");
             }
             if i < last {
                 script.push_str(&format!(
                     "if [ -d \"${var}\" ] && [ ! -L \"${var}\" ]; then "
                 ));
+                closers.push("fi");
             } else {
                 script.push_str(&format!("printf '%s\\0' \"${var}\"; "));
             }
             prefix = format!("\"${var}\"");
-            depth += 1;
-        }
-        // Close what was opened, innermost first: a `for` ends with `done`, an `if` with `fi`.
-        let mut closers = Vec::new();
-        for (i, component) in components.iter().enumerate() {
-            closers.push(if has_meta(component) { "done" } else { "fi" });
-            if i < last {
-                closers.push("fi");
-            }
         }
         for closer in closers.iter().rev() {
             script.push_str(closer);
@@ -283,17 +278,8 @@ async fn expand_globs(
     globs: &[Vec<String>],
 ) -> Result<Vec<Vec<String>>, ExecError> {
     let script = glob_script(root, globs).map_err(ExecError::Other)?;
-    let captured = exec::capture(
-        target.client,
-        target.container,
-        Command {
-            argv: vec!["/bin/sh".to_owned(), "-c".to_owned(), script],
-            env: Vec::new(),
-            workdir: None,
-            user: target.user.map(str::to_owned),
-        },
-    )
-    .await?;
+    let argv = vec!["/bin/sh".to_owned(), "-c".to_owned(), script];
+    let captured = exec::capture_as(target.client, target.container, target.user, argv).await?;
     if captured.code != 0 {
         return Err(ExecError::Other(format!(
             "expanding paths under {root} failed (exit code {}): {}",
@@ -406,28 +392,7 @@ fn ensure_real_dir(dest: &Path, rel: &Path) -> Result<PathBuf, ExecError> {
 
 /// See [`crate::executor::Executor::copy_in`].
 pub(crate) async fn copy_in(target: &Target<'_>, src: &Path, dest: &str) -> Result<(), ExecError> {
-    let mkdir = exec::capture(
-        target.client,
-        target.container,
-        Command {
-            argv: vec![
-                "mkdir".to_owned(),
-                "-p".to_owned(),
-                "--".to_owned(),
-                dest.to_owned(),
-            ],
-            env: Vec::new(),
-            workdir: None,
-            user: target.user.map(str::to_owned),
-        },
-    )
-    .await?;
-    if mkdir.code != 0 {
-        return Err(ExecError::Other(format!(
-            "cannot create {dest} in the container: {}",
-            mkdir.stderr_text()
-        )));
-    }
+    exec::mkdir_p(target.client, target.container, target.user, dest).await?;
 
     let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHUNKS);
     let src_owned = src.to_path_buf();
@@ -440,7 +405,7 @@ pub(crate) async fn copy_in(target: &Target<'_>, src: &Path, dest: &str) -> Resu
         };
         let result = archive::pack_tar_owned(
             &src_owned,
-            &[src_owned.clone()],
+            std::slice::from_ref(&src_owned),
             &mut writer,
             &limits,
             owner,

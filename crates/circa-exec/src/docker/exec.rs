@@ -164,6 +164,40 @@ pub(crate) async fn capture(
     Ok(captured)
 }
 
+/// Runs `argv` as `user`, with the container's environment and working directory, captured.
+pub(crate) async fn capture_as(
+    client: &DockerClient,
+    container: &str,
+    user: Option<&str>,
+    argv: Vec<String>,
+) -> Result<Captured, ExecError> {
+    let command = Command {
+        argv,
+        env: Vec::new(),
+        workdir: None,
+        user: user.map(str::to_owned),
+    };
+    capture(client, container, command).await
+}
+
+/// `mkdir -p -- path` as `user`.
+pub(crate) async fn mkdir_p(
+    client: &DockerClient,
+    container: &str,
+    user: Option<&str>,
+    path: &str,
+) -> Result<(), ExecError> {
+    let argv = ["mkdir", "-p", "--", path].map(str::to_owned).to_vec();
+    let made = capture_as(client, container, user, argv).await?;
+    if made.code != 0 {
+        return Err(ExecError::Other(format!(
+            "cannot create {path} in the primary container: {}",
+            made.stderr_text()
+        )));
+    }
+    Ok(())
+}
+
 /// The exit code of a command whose output has ended. The engine may close the output a
 /// moment before it records the exit, so a command still marked running is looked at again.
 async fn exit_code(client: &DockerClient, exec_id: &str) -> Result<i64, ExecError> {

@@ -78,7 +78,13 @@ async fn ensure(
     let mut last_report = Instant::now();
     let mut last_status = String::new();
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| unavailable(describe(&e)))?;
+        let info = match item {
+            Ok(info) => info,
+            Err(e) => {
+                reporter.progress(format!("pulling {} failed", wanted.image), true);
+                return Err(unavailable(describe(&e)));
+            }
+        };
         let Some(status) = info.status else { continue };
         let changed = status != last_status;
         if changed || last_report.elapsed() >= PROGRESS_EVERY {

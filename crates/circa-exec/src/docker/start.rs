@@ -12,7 +12,7 @@ use futures_util::future::try_join_all;
 use super::client::DockerClient;
 use super::containers::{self, Bind, DOCKER_SOCKET, TASK_DIR, container_name};
 use super::copy::shell_quote;
-use super::exec::{self, Command};
+use super::exec;
 use super::images::{self, Wanted};
 use super::keepalive::{Held, KeepAlive};
 use crate::agent::CONTAINER_DIR;
@@ -111,17 +111,9 @@ pub(crate) async fn start(
                 Ok((out, Some(shell.hold())))
             }
             None => {
-                let captured = exec::capture(
-                    client,
-                    &primary_id,
-                    Command {
-                        argv: vec!["/bin/sh".to_owned(), "-c".to_owned(), script.clone()],
-                        env: Vec::new(),
-                        workdir: None,
-                        user: primary.user.clone(),
-                    },
-                )
-                .await?;
+                let argv = vec!["/bin/sh".to_owned(), "-c".to_owned(), script.clone()];
+                let captured =
+                    exec::capture_as(client, &primary_id, primary.user.as_deref(), argv).await?;
                 Ok::<_, ExecError>((captured.stdout, None))
             }
         }
@@ -132,34 +124,24 @@ pub(crate) async fn start(
     let setup = parse_setup(&out);
     let facts = setup.facts;
     let working_directory = resolve_path(&request.working_directory, &facts.home, &facts.home);
-    let cannot_create = |message: &str| {
-        ExecError::Other(format!(
-            "cannot create the working directory {working_directory} in the primary container: {message}"
-        ))
-    };
     if setup.status != Some(0) {
-        return Err(cannot_create(&setup.message));
+        return Err(ExecError::Other(format!(
+            "cannot create the working directory {working_directory} in the primary container: {}",
+            setup.message
+        )));
     }
     if working_arg.is_none() {
-        let mkdir = exec::capture(
+        exec::mkdir_p(
             client,
             &primary_id,
-            Command {
-                argv: vec![
-                    "mkdir".to_owned(),
-                    "-p".to_owned(),
-                    "--".to_owned(),
-                    working_directory.clone(),
-                ],
-                env: Vec::new(),
-                workdir: None,
-                user: primary.user.clone(),
-            },
+            primary.user.as_deref(),
+            &working_directory,
         )
         .await?;
-        if mkdir.code != 0 {
-            return Err(cannot_create(&mkdir.stderr_text()));
-        }
+    }
+
+    if let Some(owner) = facts.owner {
+        share_task_dir(&request.task_dir_host, owner, reporter);
     }
 
     let path = if agent_mounted {
@@ -226,6 +208,33 @@ fn primary_binds(
         }
     }
     Ok((binds, agent_mounted))
+}
+
+/// Lets the primary's user (`owner`, uid and gid) use the task folder: it becomes theirs when
+/// Circa may give it away (it runs as root), else open to all (it is the job's own folder).
+fn share_task_dir(dir: &Path, owner: (u64, u64), reporter: &Reporter) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return;
+    };
+    if owner == (0, 0) || (u64::from(meta.uid()), u64::from(meta.gid())) == owner {
+        return;
+    }
+    let ids = u32::try_from(owner.0).ok().zip(u32::try_from(owner.1).ok());
+    if let Some((uid, gid)) = ids
+        && std::os::unix::fs::chown(dir, Some(uid), Some(gid)).is_ok()
+    {
+        return;
+    }
+    if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)) {
+        reporter.notice(
+            format!(
+                "the task folder {} may not be usable by the container's user: {e}",
+                dir.display()
+            ),
+            true,
+        );
+    }
 }
 
 /// A host path as the engine takes it: absolute, UTF-8.
