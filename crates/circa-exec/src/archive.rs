@@ -269,6 +269,18 @@ pub fn pack_tar(
     out: impl Write,
     limits: &ArchiveLimits,
 ) -> Result<PackStats, ArchiveError> {
+    pack_tar_owned(root, paths, out, limits, (0, 0))
+}
+
+/// [`pack_tar`] with every entry owned by `owner` (uid, gid) instead of root: for a stream
+/// extracted by a process that keeps owners, such as the Docker Engine's archive upload.
+pub fn pack_tar_owned(
+    root: &Path,
+    paths: &[PathBuf],
+    out: impl Write,
+    limits: &ArchiveLimits,
+    owner: (u64, u64),
+) -> Result<PackStats, ArchiveError> {
     let mut rels = paths
         .iter()
         .map(|p| relative_to_root(root, p))
@@ -289,6 +301,7 @@ pub fn pack_tar(
     let mut packer = Packer {
         builder: tar::Builder::new(out),
         root,
+        owner,
         limits,
         stats: PackStats::default(),
         entries: 0,
@@ -325,6 +338,7 @@ fn relative_to_root(root: &Path, path: &Path) -> Result<PathBuf, ArchiveError> {
 struct Packer<'a, W: Write> {
     builder: tar::Builder<W>,
     root: &'a Path,
+    owner: (u64, u64),
     limits: &'a ArchiveLimits,
     stats: PackStats,
     entries: u64,
@@ -339,7 +353,7 @@ impl<W: Write> Packer<'_, W> {
         if ft.is_dir() {
             if !rel.as_os_str().is_empty() {
                 self.count(rel, 0)?;
-                let mut header = base_header(&meta, EntryType::Directory, 0o755);
+                let mut header = base_header(&meta, EntryType::Directory, 0o755, self.owner);
                 self.builder
                     .append_data(&mut header, rel, io::empty())
                     .map_err(stream_err(Some(&rel.to_string_lossy())))?;
@@ -364,7 +378,7 @@ impl<W: Write> Packer<'_, W> {
                     limit: self.limits.max_path_len,
                 });
             }
-            let mut header = base_header(&meta, EntryType::Symlink, 0o777);
+            let mut header = base_header(&meta, EntryType::Symlink, 0o777, self.owner);
             self.builder
                 .append_link(&mut header, rel, &target)
                 .map_err(stream_err(Some(&rel.to_string_lossy())))?;
@@ -377,7 +391,7 @@ impl<W: Write> Packer<'_, W> {
             } else {
                 0o644
             };
-            let mut header = base_header(&meta, EntryType::Regular, mode);
+            let mut header = base_header(&meta, EntryType::Regular, mode, self.owner);
             header.set_size(size);
             let file = fs::File::open(&full).map_err(io_err(&full))?;
             let mut reader = ExactReader {
@@ -424,13 +438,13 @@ impl<W: Write> Packer<'_, W> {
     }
 }
 
-fn base_header(meta: &fs::Metadata, kind: EntryType, mode: u32) -> Header {
+fn base_header(meta: &fs::Metadata, kind: EntryType, mode: u32, owner: (u64, u64)) -> Header {
     let mut header = Header::new_gnu();
     header.set_entry_type(kind);
     header.set_mode(mode);
     header.set_size(0);
-    header.set_uid(0);
-    header.set_gid(0);
+    header.set_uid(owner.0);
+    header.set_gid(owner.1);
     let mtime = meta
         .modified()
         .ok()
