@@ -53,6 +53,7 @@ impl DockerSlot {
             images,
             circa_exec::docker::DockerOptions {
                 image_map: image_map.clone(),
+                ..circa_exec::docker::DockerOptions::default()
             },
         ))
     }
