@@ -309,3 +309,91 @@ fn the_readme_example_runs() {
         );
     }
 }
+
+const DOCKER_JOB: &str = r#"
+version: 2.1
+jobs:
+  build:
+    docker:
+      - image: circa-test/busybox:latest
+    steps:
+      - run: echo container-started && sleep 60
+"#;
+
+fn test_images() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-images.sh");
+        assert!(Command::new(script).status().unwrap().success());
+    });
+}
+
+#[test]
+fn docker_down_suggests_the_shell_executor() {
+    let repo = Repo::new(DOCKER_JOB);
+    let out = Command::new(env!("CARGO_BIN_EXE_circa"))
+        .args(["local", "execute", "build"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("infrastructure_fail"), "{log}");
+    assert!(log.contains("cannot reach the Docker Engine"), "{log}");
+    assert!(log.contains("--executor shell"), "{log}");
+}
+
+#[test]
+fn ctrl_c_removes_the_jobs_containers() {
+    test_images();
+    let repo = Repo::new(DOCKER_JOB);
+    let child = Command::new(env!("CARGO_BIN_EXE_circa"))
+        .args(["local", "execute", "build", "--json"])
+        .current_dir(repo.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let child_id = child.id();
+    // Wait for the step to run, then interrupt.
+    let mut stdout = std::io::BufReader::new(child.stdout.unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert!(n > 0, "circa ended before the step ran: {seen}");
+        seen.push_str(&line);
+        if line.contains("container-started") {
+            break;
+        }
+    }
+    let pid_hex = format!("{child_id:x}");
+    let ours = || {
+        let out = Command::new("docker")
+            .args(["ps", "-a", "--filter", "label=circa.run"])
+            .args(["--format", "{{.Label \"circa.run\"}}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(&format!("-{pid_hex}-build-")))
+            .count()
+    };
+    assert_eq!(ours(), 1, "the job's container is running: {seen}");
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let summary = rest.lines().last().unwrap_or_default().to_string();
+    assert!(summary.contains("\"canceled\""), "{rest}");
+    // No container of this process is left.
+    assert_eq!(ours(), 0, "containers left behind");
+}
