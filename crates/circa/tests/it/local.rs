@@ -349,7 +349,7 @@ fn docker_down_suggests_the_shell_executor() {
 fn ctrl_c_removes_the_jobs_containers() {
     test_images();
     let repo = Repo::new(DOCKER_JOB);
-    let child = Command::new(env!("CARGO_BIN_EXE_circa"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_circa"))
         .args(["local", "execute", "build", "--json"])
         .current_dir(repo.path())
         .stdout(std::process::Stdio::piped())
@@ -359,7 +359,7 @@ fn ctrl_c_removes_the_jobs_containers() {
     let pid = child.id().to_string();
     let child_id = child.id();
     // Wait for the step to run, then interrupt.
-    let mut stdout = std::io::BufReader::new(child.stdout.unwrap());
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut seen = String::new();
     loop {
         let mut line = String::new();
@@ -394,6 +394,7 @@ fn ctrl_c_removes_the_jobs_containers() {
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let summary = rest.lines().last().unwrap_or_default().to_string();
     assert!(summary.contains("\"canceled\""), "{rest}");
+    assert_eq!(child.wait().unwrap().code(), Some(1));
     // No container of this process is left.
     assert_eq!(ours(), 0, "containers left behind");
 }
