@@ -492,6 +492,36 @@ pub fn unpack(
     unpack_tar(decoder, root, limits)
 }
 
+/// Copies `paths` (relative to `root`) into `dest` on this host, through a tar stream in a
+/// temporary file: the same rules as [`pack_tar`] going out and [`unpack_tar`] coming in, so
+/// symlinks stay symlinks and nothing lands outside `dest`.
+pub fn copy_paths(
+    root: &Path,
+    paths: &[PathBuf],
+    dest: &Path,
+    limits: &ArchiveLimits,
+) -> Result<UnpackStats, ArchiveError> {
+    use std::io::Seek;
+    let mut tar = tempfile::tempfile().map_err(io_err(dest))?;
+    pack_tar(root, paths, &mut tar, limits)?;
+    tar.rewind().map_err(io_err(dest))?;
+    unpack_tar(tar, dest, limits)
+}
+
+/// [`copy_paths`] of everything in the folder `src`.
+pub fn copy_dir(
+    src: &Path,
+    dest: &Path,
+    limits: &ArchiveLimits,
+) -> Result<UnpackStats, ArchiveError> {
+    let children = fs::read_dir(src)
+        .map_err(io_err(src))?
+        .map(|e| e.map(|e| PathBuf::from(e.file_name())))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io_err(src))?;
+    copy_paths(src, &children, dest, limits)
+}
+
 /// [`unpack`] for a plain (uncompressed) tar stream.
 pub fn unpack_tar(
     input: impl Read,

@@ -201,33 +201,14 @@ impl Executor for ShellExecutor {
                 selected.push(f);
             }
         }
-        if selected.is_empty() {
-            return Ok(out);
+        if !selected.is_empty() {
+            archive::copy_paths(root, &selected, dest, &ArchiveLimits::default())?;
         }
-        std::fs::create_dir_all(dest).map_err(io_err(dest))?;
-        let limits = ArchiveLimits::default();
-        let mut tar = tempfile::tempfile().map_err(io_err(dest))?;
-        archive::pack_tar(root, &selected, &mut tar, &limits)?;
-        use std::io::Seek;
-        tar.rewind().map_err(io_err(dest))?;
-        archive::unpack_tar(tar, dest, &limits)?;
         Ok(out)
     }
 
     async fn copy_in(&self, src: &Path, dest: &str) -> Result<(), ExecError> {
-        let dest = Path::new(dest);
-        std::fs::create_dir_all(dest).map_err(io_err(dest))?;
-        let entries = std::fs::read_dir(src)
-            .map_err(io_err(src))?
-            .filter_map(Result::ok)
-            .map(|e| PathBuf::from(e.file_name()))
-            .collect::<Vec<_>>();
-        let limits = ArchiveLimits::default();
-        let mut tar = tempfile::tempfile().map_err(io_err(src))?;
-        archive::pack_tar(src, &entries, &mut tar, &limits)?;
-        use std::io::Seek;
-        tar.rewind().map_err(io_err(src))?;
-        archive::unpack_tar(tar, dest, &limits)?;
+        archive::copy_dir(src, Path::new(dest), &ArchiveLimits::default())?;
         Ok(())
     }
 

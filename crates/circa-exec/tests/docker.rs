@@ -712,25 +712,6 @@ async fn overhead_is_measured() {
     assert!(overhead.executor_median() > std::time::Duration::ZERO);
 }
 
-/// `cargo test -p circa-exec --test docker -- --ignored --nocapture overhead_benchmark`
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a benchmark; run alone"]
-async fn overhead_benchmark() {
-    let client = client().await;
-    let runs = std::env::var("CIRCA_BENCH_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(20);
-    let overhead = measure_overhead(&client, BUSYBOX, runs).await.unwrap();
-    let executor = overhead.executor_median();
-    let docker_run = overhead.docker_run_median();
-    println!(
-        "{runs} runs on {BUSYBOX}: executor (start + exec true + stop) median {executor:?}, \
-         docker run --rm median {docker_run:?}, ratio {:.2}",
-        executor.as_secs_f64() / docker_run.as_secs_f64()
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn working_directories_outside_home_are_created() {
     let client = client().await;

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,13 +12,10 @@ use std::sync::{Arc, Once};
 
 use circa_config::yaml::{Limits, load};
 use circa_exec::agent::AgentDir;
-use circa_exec::cache::CacheStore;
 use circa_exec::docker::{DockerClient, DockerExecutor, DockerOptions};
 use circa_exec::events::{Recorder, Reporter};
-use circa_exec::job::{Ids, JobContext, JobOutcome, Stores, Vcs, run_job};
-use circa_exec::workspace::WorkspaceStore;
+use circa_exec::job::{JobContext, JobOutcome, run_job};
 use circa_model::{ExecutorSpec, JobSpec, JobStatus};
-use tokio_util::sync::CancellationToken;
 
 static IMAGES: Once = Once::new();
 static RUN: AtomicU32 = AtomicU32::new(0);
@@ -62,36 +58,14 @@ impl Harness {
         let root = load(config, &Limits::default()).root.unwrap();
         let spec = JobSpec::from_processed(&root, job).unwrap();
         let n = RUN.fetch_add(1, Ordering::SeqCst);
-        JobContext {
-            spec,
-            job_name: job.to_string(),
-            node: 0,
-            run_id: format!("dockerjob-{}-{n}", std::process::id()),
-            vcs: Vcs {
-                branch: Some("main".into()),
-                sha1: "0123456789abcdef0123456789abcdef01234567".into(),
-                ..Vcs::default()
-            },
-            ids: Ids {
-                workflow_id: "wf-docker".into(),
-                build_num: 3,
-                ..Ids::default()
-            },
-            project_env: BTreeMap::new(),
-            context_env: BTreeMap::new(),
-            secrets: Vec::new(),
-            stores: Stores {
-                caches: CacheStore::new(self.path().join("caches")).unwrap(),
-                workspaces: WorkspaceStore::new(self.path().join("workspaces")).unwrap(),
-                artifacts_dir: self.path().join("artifacts").join(job),
-                test_results_dir: self.path().join("test-results").join(job),
-            },
-            upstream: Vec::new(),
-            timings: None,
-            agent: self.agent.clone(),
-            task_dir: self.path().join(format!("task-{n}")),
-            cancel: CancellationToken::new(),
-        }
+        let run_id = format!("dockerjob-{}-{n}", std::process::id());
+        let mut ctx = JobContext::standalone(spec, self.path(), &run_id).unwrap();
+        ctx.vcs.branch = Some("main".into());
+        ctx.vcs.sha1 = "0123456789abcdef0123456789abcdef01234567".into();
+        ctx.ids.workflow_id = "wf-docker".into();
+        ctx.ids.build_num = 3;
+        ctx.agent = self.agent.clone();
+        ctx
     }
 
     async fn run(&self, ctx: &JobContext) -> (JobOutcome, Arc<Recorder>) {

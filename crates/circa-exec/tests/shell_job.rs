@@ -3,20 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use circa_config::yaml::{Limits, load};
 use circa_exec::agent::AgentDir;
-use circa_exec::cache::CacheStore;
 use circa_exec::events::{EventKind, Recorder, Reporter, StepStatus};
-use circa_exec::job::{Ids, JobContext, JobOutcome, Stores, Vcs, run_job};
+use circa_exec::job::{JobContext, JobOutcome, Vcs, run_job};
 use circa_exec::shell::ShellExecutor;
-use circa_exec::workspace::WorkspaceStore;
 use circa_model::{JobSpec, JobStatus};
-use tokio_util::sync::CancellationToken;
 
 static RUN: AtomicU32 = AtomicU32::new(0);
 
@@ -39,40 +35,20 @@ impl Harness {
         let root = load(config, &Limits::default()).root.unwrap();
         let spec = JobSpec::from_processed(&root, job).unwrap();
         let n = RUN.fetch_add(1, Ordering::SeqCst);
-        JobContext {
-            spec,
-            job_name: job.to_string(),
-            node: 0,
-            run_id: format!("test-{}-{n}", std::process::id()),
-            vcs: Vcs {
-                branch: Some("main".into()),
-                sha1: "0123456789abcdef0123456789abcdef01234567".into(),
-                repository_url: "https://example.com/acme/app.git".into(),
-                project_username: "acme".into(),
-                project_reponame: "app".into(),
-                username: "dev".into(),
-                ..Vcs::default()
-            },
-            ids: Ids {
-                workflow_id: "wf-1".into(),
-                build_num: 7,
-                ..Ids::default()
-            },
-            project_env: BTreeMap::new(),
-            context_env: BTreeMap::new(),
-            secrets: Vec::new(),
-            stores: Stores {
-                caches: CacheStore::new(self.path().join("caches")).unwrap(),
-                workspaces: WorkspaceStore::new(self.path().join("workspaces")).unwrap(),
-                artifacts_dir: self.path().join("artifacts").join(job),
-                test_results_dir: self.path().join("test-results").join(job),
-            },
-            upstream: Vec::new(),
-            timings: None,
-            agent: AgentDir::at(self.path().join("agent")),
-            task_dir: self.path().join(format!("task-{n}")),
-            cancel: CancellationToken::new(),
-        }
+        let run_id = format!("test-{}-{n}", std::process::id());
+        let mut ctx = JobContext::standalone(spec, self.path(), &run_id).unwrap();
+        ctx.vcs = Vcs {
+            branch: Some("main".into()),
+            sha1: "0123456789abcdef0123456789abcdef01234567".into(),
+            repository_url: "https://example.com/acme/app.git".into(),
+            project_username: "acme".into(),
+            project_reponame: "app".into(),
+            username: "dev".into(),
+            ..Vcs::default()
+        };
+        ctx.ids.workflow_id = "wf-1".into();
+        ctx.ids.build_num = 7;
+        ctx
     }
 
     async fn run(&self, ctx: &JobContext) -> (JobOutcome, Arc<Recorder>) {

@@ -172,24 +172,28 @@ impl<E: Executor> Builtin<'_, E> {
             );
         };
         let dest = self.resolve(path.unwrap_or("."));
-        if let Some(host) = self.executor.host_path(&dest)
-            && host.join(".git").exists()
-        {
-            self.reporter.notice(
-                "checkout: the directory is already a git repository; updating it",
-                false,
-            );
-        } else if let Some(host) = self.executor.host_path(&dest)
-            && std::fs::read_dir(&host).is_ok_and(|mut d| d.next().is_some())
-        {
-            return Err(format!(
-                "checkout: directory {dest} is not empty and not a git repository"
-            ));
+        if let Some(host) = self.executor.host_path(&dest) {
+            let is_git = host.join(".git").exists();
+            if !is_git && std::fs::read_dir(&host).is_ok_and(|mut d| d.next().is_some()) {
+                return Err(format!(
+                    "checkout: directory {dest} is not empty and not a git repository"
+                ));
+            }
+            if is_git {
+                self.reporter.notice(
+                    "checkout: the directory is already a git repository; updating it",
+                    false,
+                );
+            }
         }
         let temp = temp_dir()?;
         let clone = temp.path().join("repo");
         let vcs = &self.ctx.vcs;
-        git(&["clone", "--quiet", "--no-checkout"], Some(repo), &clone)?;
+        let mut cmd = std::process::Command::new("git");
+        cmd.args(["clone", "--quiet", "--no-checkout"])
+            .arg(repo)
+            .arg(&clone);
+        finish_git(cmd)?;
         let mut checkout: Vec<&str> = vec!["checkout", "--quiet", "--force"];
         let branch;
         if let Some(b) = &vcs.branch {
@@ -207,7 +211,12 @@ impl<E: Executor> Builtin<'_, E> {
             )?;
         }
         run_git(&clone, &["config", "gc.auto", "0"])?;
-        self.bring_in(&dest, |host| copy_tree(&clone, host)).await?;
+        self.bring_in(&dest, |host| {
+            archive::copy_dir(&clone, host, &ArchiveLimits::default())
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .await?;
         self.reporter
             .notice(format!("checked out {} at {dest}", short(&vcs.sha1)), false);
         Ok(())
@@ -638,16 +647,6 @@ fn split_parent(abs: &str) -> (String, String) {
     }
 }
 
-fn git(args: &[&str], src: Option<&Path>, dest: &Path) -> Result<(), String> {
-    let mut cmd = std::process::Command::new("git");
-    cmd.args(args);
-    if let Some(src) = src {
-        cmd.arg(src);
-    }
-    cmd.arg(dest);
-    finish_git(cmd)
-}
-
 fn run_git(dir: &Path, args: &[&str]) -> Result<(), String> {
     let mut cmd = std::process::Command::new("git");
     cmd.arg("-C").arg(dir).args(args);
@@ -666,21 +665,6 @@ fn finish_git(mut cmd: std::process::Command) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
-}
-
-/// Copies the tree `src` into `dest` (through a tar, so symlinks stay symlinks).
-fn copy_tree(src: &Path, dest: &Path) -> Result<(), String> {
-    let entries: Vec<PathBuf> = std::fs::read_dir(src)
-        .map_err(|e| format!("{}: {e}", src.display()))?
-        .filter_map(Result::ok)
-        .map(|e| PathBuf::from(e.file_name()))
-        .collect();
-    let limits = ArchiveLimits::default();
-    let mut tar = tempfile::tempfile().map_err(|e| e.to_string())?;
-    archive::pack_tar(src, &entries, &mut tar, &limits).map_err(|e| e.to_string())?;
-    tar.rewind().map_err(|e| e.to_string())?;
-    archive::unpack_tar(tar, dest, &limits).map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 fn short(sha: &str) -> &str {

@@ -10,7 +10,7 @@ pub mod env;
 mod run;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use circa_model::{JobSpec, JobStatus, StepAction, When};
@@ -114,6 +114,52 @@ pub struct JobContext {
     pub task_dir: PathBuf,
     /// Cancels the node.
     pub cancel: CancellationToken,
+}
+
+/// Why [`JobContext::standalone`] could not open its stores.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// The cache folder.
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+    /// The workspace folder.
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+}
+
+impl JobContext {
+    /// A context for running `spec` on its own: stores under `data_dir` (`caches/`,
+    /// `workspaces/`, `artifacts/JOB`, `test-results/JOB`), the task folder
+    /// `data_dir/tasks/RUN_ID`, workflow id `local`, no repository, no variables, no secrets,
+    /// and the in-job command not staged. Callers set what they need on top.
+    pub fn standalone(spec: JobSpec, data_dir: &Path, run_id: &str) -> Result<Self, ContextError> {
+        let job = spec.name.clone();
+        Ok(JobContext {
+            job_name: job.clone(),
+            node: 0,
+            run_id: run_id.to_string(),
+            vcs: Vcs::default(),
+            ids: Ids {
+                workflow_id: "local".to_string(),
+                ..Ids::default()
+            },
+            project_env: BTreeMap::new(),
+            context_env: BTreeMap::new(),
+            secrets: Vec::new(),
+            stores: Stores {
+                caches: CacheStore::new(data_dir.join("caches"))?,
+                workspaces: WorkspaceStore::new(data_dir.join("workspaces"))?,
+                artifacts_dir: data_dir.join("artifacts").join(&job),
+                test_results_dir: data_dir.join("test-results").join(&job),
+            },
+            upstream: Vec::new(),
+            timings: None,
+            agent: AgentDir::at(data_dir.join("agent")),
+            task_dir: data_dir.join("tasks").join(run_id),
+            cancel: CancellationToken::new(),
+            spec,
+        })
+    }
 }
 
 /// How a node ended.
@@ -285,7 +331,11 @@ async fn run_steps<E: Executor>(
                     index,
                 };
                 if run.background {
-                    step_ctx.start_background(run, &mut background).await
+                    match step_ctx.start_background(run, &mut background).await {
+                        Some(failed) => failed,
+                        // It reports its own end.
+                        None => continue,
+                    }
                 } else {
                     step_ctx.run(run).await
                 }
@@ -304,10 +354,6 @@ async fn run_steps<E: Executor>(
                 .await
             }
         };
-        if result.status == StepStatus::Skipped {
-            // A background step reports its own end.
-            continue;
-        }
         if std::path::Path::new(&ctx.task_dir)
             .join(crate::agent::HALT_FILE)
             .exists()

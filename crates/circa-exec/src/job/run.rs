@@ -166,11 +166,12 @@ impl<E: Executor> StepRun<'_, E> {
         }
     }
 
-    /// Starts a background step; its end is reported when it comes.
-    pub async fn start_background(&self, run: &RunStep, bg: &mut Background) -> StepResult {
+    /// Starts a background step; its end is reported when it comes. `Some` only when it could
+    /// not start.
+    pub async fn start_background(&self, run: &RunStep, bg: &mut Background) -> Option<StepResult> {
         let mut running = match self.start(run).await {
             Ok(r) => r,
-            Err(e) => return StepResult::failed(e),
+            Err(e) => return Some(StepResult::failed(e)),
         };
         let kill = running.kill.take();
         let reporter = self.reporter.clone();
@@ -210,11 +211,7 @@ impl<E: Executor> StepRun<'_, E> {
             });
         });
         bg.running.push((handle, kill));
-        StepResult {
-            status: StepStatus::Skipped,
-            exit_code: None,
-            message: None,
-        }
+        None
     }
 }
 

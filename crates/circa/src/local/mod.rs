@@ -19,7 +19,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use circa_config::yaml::Node;
 use circa_config::{CompileOptions, Span, diag};
-use circa_model::{JobSpec, TaskError, Trigger, TriggerSource};
+use circa_model::{JobSpec, Trigger, TriggerSource};
 
 use crate::cli::{ExecuteArgs, ExecutorChoice};
 use crate::engine;
@@ -225,11 +225,7 @@ pub fn execute(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
             runtime.block_on(workflow::run(session, planned, args.jobs.max(1), approvals))
         }
         (None, Some(job)) => {
-            let spec = match JobSpec::from_processed(&session.config, job) {
-                Ok(s) => s,
-                Err(e @ TaskError::UnknownJob { .. }) => bail!("{e}"),
-                Err(e) => bail!("{e}"),
-            };
+            let spec = JobSpec::from_processed(&session.config, job)?;
             runtime.block_on(workflow::run_single(session, spec, args.jobs.max(1)))
         }
         (None, None) => {

@@ -23,6 +23,8 @@ struct PrinterState {
     step_names: HashMap<(String, u32, usize), String>,
     partial: HashMap<(String, u32), Vec<u8>>,
     nodes: HashMap<String, u32>,
+    /// Without prefixes: whether the last output written ended a line.
+    mid_line: bool,
 }
 
 /// Prints events as JSON lines.
@@ -120,6 +122,9 @@ impl HumanPrinter {
 
     fn output(&self, state: &mut PrinterState, job: &str, node: u32, text: &[u8]) {
         if !self.prefix {
+            if let Some(last) = text.last() {
+                state.mid_line = *last != b'\n';
+            }
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text);
             let _ = out.flush();
@@ -203,9 +208,9 @@ impl EventSink for HumanPrinter {
                 message,
             } => {
                 self.flush_partial(&mut state, &job, node);
-                if !self.prefix {
-                    // Output may have ended without a newline.
-                    self.write("");
+                if std::mem::take(&mut state.mid_line) {
+                    // The step's output ended without a newline.
+                    self.write("\n");
                 }
                 let name = state
                     .step_names

@@ -68,6 +68,10 @@ pub struct Runner {
     pub numbers: BuildNumbers,
     /// The Docker Engine, connected on first use.
     pub docker: super::workflow::DockerSlot,
+    /// Caches, shared by every job.
+    pub caches: CacheStore,
+    /// Workspaces, shared by every job.
+    pub workspaces: WorkspaceStore,
 }
 
 impl Runner {
@@ -136,10 +140,7 @@ impl Runner {
         let s = &self.session;
         let reporter = Reporter::new(s.sink.clone(), run.name.clone(), node);
         let run_id = format!("{}-{}-{node}", unique_id(), sanitize(&run.name));
-        let ctx = match self.context(run, node, &run_id, timings) {
-            Ok(c) => c,
-            Err(e) => return failed_before_start(&reporter, e),
-        };
+        let ctx = self.context(run, node, &run_id, timings);
         let machine = matches!(run.spec.executor, ExecutorSpec::Machine { .. });
         if machine || s.executor == ExecutorChoice::Shell {
             if !machine {
@@ -170,7 +171,7 @@ impl Runner {
         node: u32,
         run_id: &str,
         timings: Option<circa_exec::split::Timings>,
-    ) -> Result<JobContext, String> {
+    ) -> JobContext {
         let s = &self.session;
         let (project_username, project_reponame) = s.repo.project_names();
         let artifacts_dir = s
@@ -179,11 +180,8 @@ impl Runner {
             .join(&run.name)
             .join(format!("node-{node}"));
         let _ = std::fs::remove_dir_all(&artifacts_dir);
-        let caches = CacheStore::new(s.data_dir.join("caches")).map_err(|e| e.to_string())?;
-        let workspaces =
-            WorkspaceStore::new(s.data_dir.join("workspaces")).map_err(|e| e.to_string())?;
         let build_num = self.numbers.take();
-        Ok(JobContext {
+        JobContext {
             spec: run.spec.clone(),
             job_name: run.name.clone(),
             node,
@@ -217,8 +215,8 @@ impl Runner {
             context_env: Default::default(),
             secrets: s.secrets.clone(),
             stores: Stores {
-                caches,
-                workspaces,
+                caches: self.caches.clone(),
+                workspaces: self.workspaces.clone(),
                 artifacts_dir,
                 test_results_dir: self.test_results_dir(&run.name),
             },
@@ -227,7 +225,7 @@ impl Runner {
             agent: s.agent.clone(),
             task_dir: s.data_dir.join("tasks").join(run_id),
             cancel: self.cancel.child_token(),
-        })
+        }
     }
 }
 

@@ -59,9 +59,14 @@ impl DockerSlot {
     }
 }
 
-fn runner(session: Arc<Session>, slots: usize) -> Arc<Runner> {
+fn runner(session: Arc<Session>, slots: usize) -> anyhow::Result<Arc<Runner>> {
     let numbers = BuildNumbers::load(&session.data_dir);
+    let caches = circa_exec::cache::CacheStore::new(session.data_dir.join("caches"))?;
+    let workspaces =
+        circa_exec::workspace::WorkspaceStore::new(session.data_dir.join("workspaces"))?;
     let runner = Arc::new(Runner {
+        caches,
+        workspaces,
         session,
         slots: Arc::new(Semaphore::new(slots)),
         cancel: CancellationToken::new(),
@@ -80,7 +85,7 @@ fn runner(session: Arc<Session>, slots: usize) -> Arc<Runner> {
             }
         }
     });
-    runner
+    Ok(runner)
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM; false if neither can be listened for.
@@ -101,7 +106,7 @@ pub async fn run_single(
     spec: JobSpec,
     slots: usize,
 ) -> anyhow::Result<ExitCode> {
-    let runner = runner(session.clone(), slots);
+    let runner = runner(session.clone(), slots)?;
     let row = runner
         .run(JobRun {
             name: spec.name.clone(),
@@ -176,7 +181,7 @@ pub async fn run(
         );
         return Ok(ExitCode::from(1));
     }
-    let runner = runner(session.clone(), slots);
+    let runner = runner(session.clone(), slots)?;
     let workflow_id = format!(
         "{}-{}",
         super::run::sanitize(&planned.name),
