@@ -10,8 +10,10 @@
 
 pub mod advance;
 pub mod config_eval;
+pub mod engine;
 pub mod pattern;
 pub mod plan;
+pub mod protocol;
 pub mod status;
 pub mod task;
 pub mod trigger;

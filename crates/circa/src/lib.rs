@@ -9,7 +9,7 @@
 
 pub mod cli;
 pub mod commands;
-pub mod engine;
+pub use circa_model::engine;
 pub mod local;
 pub mod orb_cmd;
 pub mod orb_dir;

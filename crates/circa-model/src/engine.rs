@@ -3,7 +3,7 @@
 
 use circa_config::pipeline::PipelineValues;
 use circa_config::{CompileOptions, Compiled, Diagnostic, Diagnostics, compile};
-use circa_model::{ConfigEval, Plan, PlannedWorkflow, Trigger, Workflow, plan, read_workflows};
+use crate::{ConfigEval, Plan, PlannedWorkflow, Trigger, Workflow, plan, read_workflows};
 
 /// A processed config with its workflows and every diagnostic of both stages.
 #[derive(Debug)]

@@ -1,0 +1,275 @@
+//! The runner API: what a runner sends to the server and what it gets back, as JSON.
+//!
+//! Routes (all under `/api/runner/v1`, JSON bodies):
+//!
+//! | route | token | body → answer |
+//! |---|---|---|
+//! | `POST /claim` | runner | [`ClaimRequest`] → 200 [`TaskAssignment`], or 204 when `wait_ms` passed with nothing to run |
+//! | `POST /tasks/{id}/heartbeat` | task | [`HeartbeatRequest`] → [`HeartbeatReply`] (held up to `hold_ms`, answered at once on cancel) |
+//! | `POST /tasks/{id}/events` | task | [`EventBatch`] → [`EventAck`] |
+//! | `PUT /tasks/{id}/artifacts/{path}` | task | the file's bytes → 204 |
+//! | `PUT /tasks/{id}/test-results/{path}` | task | a JUnit file's bytes → 204 |
+//! | `PUT /tasks/{id}/workspace/{layer}` | task | a workspace layer (tar + zstd) → 204 |
+//! | `GET /tasks/{id}/workspace/{layer}` | task | → the layer's bytes (only layers named in the assignment) |
+//! | `POST /tasks/{id}/complete` | task | [`CompleteRequest`] → 204 |
+//!
+//! A runner token belongs to one resource class and can only claim; a task token (given in the
+//! assignment) reaches only that task's routes. Tokens travel as `Authorization: Bearer`.
+//!
+//! Events carry sequence numbers from 1 upwards per task. The server stores an event only if
+//! it is the next one it expects, and acknowledges the highest number stored, so a resend after
+//! a lost answer or a server restart never duplicates a log line.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::JobStatus;
+use crate::task::JobSpec;
+
+/// The longest lease a task may have; heartbeats extend it.
+pub const LEASE_MAX_MS: u64 = 60_000;
+
+/// The longest a claim may wait for work.
+pub const CLAIM_WAIT_MAX_MS: u64 = 60_000;
+
+/// Prefix of the runner API's routes.
+pub const RUNNER_API_PREFIX: &str = "/api/runner/v1";
+
+/// A runner asks for work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRequest {
+    /// The runner's name (shown in the UI and in a job's details).
+    pub runner: String,
+    /// How long the server may hold the request when nothing is queued (at most
+    /// [`CLAIM_WAIT_MAX_MS`]).
+    pub wait_ms: u64,
+}
+
+/// The code a task builds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskVcs {
+    /// The branch (`CIRCLE_BRANCH`), unless a tag is built.
+    pub branch: Option<String>,
+    /// The tag (`CIRCLE_TAG`).
+    pub tag: Option<String>,
+    /// The commit (`CIRCLE_SHA1`).
+    pub sha1: String,
+    /// Where `checkout` fetches from (`CIRCLE_REPOSITORY_URL`): a URL or a path on the runner.
+    pub repository_url: String,
+    /// `CIRCLE_PROJECT_USERNAME`.
+    pub project_username: String,
+    /// `CIRCLE_PROJECT_REPONAME`.
+    pub project_reponame: String,
+    /// `CIRCLE_USERNAME`: who started the pipeline.
+    pub username: String,
+    /// `CIRCLE_PULL_REQUEST`, when building a pull request.
+    pub pull_request: Option<String>,
+}
+
+/// Identifiers of what a task belongs to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskIds {
+    /// `CIRCLE_PIPELINE_ID`.
+    pub pipeline_id: String,
+    /// `CIRCLE_WORKFLOW_ID` (also names the workspace).
+    pub workflow_id: String,
+    /// `CIRCLE_WORKFLOW_JOB_ID`.
+    pub workflow_job_id: String,
+    /// `CIRCLE_PROJECT_ID`.
+    pub project_id: String,
+    /// `CIRCLE_ORGANIZATION_ID`.
+    pub organization_id: String,
+    /// `CIRCLE_BUILD_NUM`.
+    pub build_num: u64,
+    /// `CIRCLE_BUILD_URL`.
+    pub build_url: String,
+}
+
+/// One task: one node of one job, as a runner receives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskAssignment {
+    /// The task's id.
+    pub task_id: String,
+    /// The token for this task's routes (and nothing else).
+    pub task_token: String,
+    /// How long the lease lasts without a heartbeat, in milliseconds.
+    pub lease_ms: u64,
+    /// The job.
+    pub spec: JobSpec,
+    /// The job's name in its workflow (`CIRCLE_JOB`).
+    pub job_name: String,
+    /// This node's index (`CIRCLE_NODE_INDEX`).
+    pub node: u32,
+    /// The code.
+    pub vcs: TaskVcs,
+    /// Identifiers.
+    pub ids: TaskIds,
+    /// Project variables (lowest precedence).
+    pub project_env: BTreeMap<String, String>,
+    /// Context variables, later contexts merged over earlier ones.
+    pub context_env: BTreeMap<String, String>,
+    /// Extra variables the server sets (`CIRCLE_CONTINUATION_KEY` in a setup workflow).
+    pub extra_env: BTreeMap<String, String>,
+    /// Values to mask in all output.
+    pub secrets: Vec<String>,
+    /// The jobs whose workspace layers `attach_workspace` sees (this job's ancestors).
+    pub upstream: Vec<String>,
+    /// Workspace layers of the upstream jobs, oldest first, by file name
+    /// (`<time>-<job hash>.tar.zst`), to fetch before the job starts.
+    pub workspace_layers: Vec<String>,
+    /// The largest log a step may keep, in bytes; output past it is dropped with a marker.
+    pub step_log_limit: u64,
+}
+
+/// A runner's heartbeat for a running task.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatRequest {
+    /// How long the server may hold the answer waiting for a cancel, in milliseconds.
+    pub hold_ms: u64,
+}
+
+/// The server's answer to a heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatReply {
+    /// Whether the task must stop now.
+    pub cancel: bool,
+    /// The lease, renewed from when the heartbeat arrived, in milliseconds.
+    pub lease_ms: u64,
+}
+
+/// Events of one task, in sequence order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventBatch {
+    /// The events; their `seq` numbers are consecutive.
+    pub events: Vec<TaskEvent>,
+}
+
+/// One event with its sequence number.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskEvent {
+    /// 1 for the task's first event, then one more for each.
+    pub seq: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: TaskEventKind,
+}
+
+/// What happened in a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TaskEventKind {
+    /// Something slow is under way or done (an image pull, a cache upload).
+    Progress {
+        /// What, in a few words.
+        message: String,
+        /// Whether this closes the progress line.
+        done: bool,
+    },
+    /// The environment is ready.
+    EnvironmentReady {
+        /// A one-line description (`docker: image (+1 service)`).
+        description: String,
+    },
+    /// A step began.
+    StepStarted {
+        /// The step's index in the job (0-based).
+        step: u32,
+        /// Its display name.
+        name: String,
+        /// Whether it runs in the background.
+        background: bool,
+    },
+    /// Output of a step, masked, as UTF-8 (invalid bytes replaced).
+    Output {
+        /// The step's index.
+        step: u32,
+        /// The text.
+        text: String,
+    },
+    /// A step ended.
+    StepFinished {
+        /// The step's index.
+        step: u32,
+        /// `success`, `failed`, `timedout`, `canceled` or `skipped`.
+        status: String,
+        /// The exit code of a `run` step.
+        exit_code: Option<i64>,
+        /// Wall time in milliseconds.
+        duration_ms: u64,
+        /// Why it failed, when it is not a plain exit code.
+        message: Option<String>,
+    },
+    /// Something the person should know.
+    Notice {
+        /// The message.
+        message: String,
+        /// Whether it is a warning rather than information.
+        warning: bool,
+    },
+    /// Test results were stored.
+    TestResults {
+        /// The step's index.
+        step: u32,
+        /// Test cases found.
+        tests: u64,
+        /// Failed or errored.
+        failures: u64,
+        /// Skipped.
+        skipped: u64,
+    },
+}
+
+/// The server's answer to an [`EventBatch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventAck {
+    /// The highest sequence number stored; everything up to it may be forgotten.
+    pub acked: u64,
+}
+
+/// A task ended on the runner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteRequest {
+    /// How it ended.
+    pub status: JobStatus,
+    /// Why, when not success.
+    pub message: Option<String>,
+    /// The number of the task's last event (the server checks it has them all).
+    pub last_seq: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_travel_with_their_sequence_number_and_tag() {
+        let batch = EventBatch {
+            events: vec![TaskEvent {
+                seq: 7,
+                kind: TaskEventKind::Output {
+                    step: 2,
+                    text: "hello\n".into(),
+                },
+            }],
+        };
+        let json = serde_json::to_string(&batch).unwrap();
+        assert_eq!(
+            json,
+            r#"{"events":[{"seq":7,"event":"output","step":2,"text":"hello\n"}]}"#
+        );
+        let back: EventBatch = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, batch);
+    }
+
+    #[test]
+    fn completion_names_the_status_as_circleci_does() {
+        let done = CompleteRequest {
+            status: JobStatus::InfrastructureFail,
+            message: None,
+            last_seq: 3,
+        };
+        let json = serde_json::to_value(&done).unwrap();
+        assert_eq!(json["status"], "infrastructure_fail");
+    }
+}

@@ -1,0 +1,189 @@
+//! The `Store` trait: everything the server keeps, behind one interface with a SQLite and a
+//! PostgreSQL implementation.
+
+use async_trait::async_trait;
+use circa_model::{JobStatus, WorkflowStatus};
+
+use crate::error::StoreError;
+use crate::records::*;
+
+/// A shorthand for the store's results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The server's state. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- projects ---
+
+    /// Adds a project; [`StoreError::Conflict`] if the slug is taken.
+    async fn create_project(&self, project: NewProject, now: Millis) -> StoreResult<Project>;
+    /// A project by id.
+    async fn project(&self, id: &str) -> StoreResult<Option<Project>>;
+    /// A project by slug.
+    async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>>;
+    /// Every project, by slug.
+    async fn projects(&self) -> StoreResult<Vec<Project>>;
+    /// Replaces a project's settings; false if there is no such project.
+    async fn update_project_settings(&self, id: &str, settings: &ProjectSettings)
+    -> StoreResult<bool>;
+
+    // --- tokens ---
+
+    /// Stores a token's hash.
+    async fn create_token(&self, token: NewToken, now: Millis) -> StoreResult<Token>;
+    /// The token with this hash, revoked or not.
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<Token>>;
+    /// Revokes a token; false if there is no such token.
+    async fn revoke_token(&self, id: &str) -> StoreResult<bool>;
+    /// Every token, oldest first.
+    async fn tokens(&self) -> StoreResult<Vec<Token>>;
+
+    // --- pipelines ---
+
+    /// Creates a pipeline with the next number of its project, and its workflows and jobs (jobs
+    /// that are not approvals get the project's next build numbers, in order).
+    async fn create_pipeline(
+        &self,
+        pipeline: NewPipeline,
+        workflows: Vec<NewWorkflow>,
+        now: Millis,
+    ) -> StoreResult<(Pipeline, Vec<Workflow>, Vec<Job>)>;
+    /// Adds workflows to a pipeline (a rerun, a continuation).
+    async fn add_workflows(
+        &self,
+        pipeline_id: &str,
+        workflows: Vec<NewWorkflow>,
+        now: Millis,
+    ) -> StoreResult<(Vec<Workflow>, Vec<Job>)>;
+    /// Sets a pipeline's state and errors.
+    async fn set_pipeline_state(
+        &self,
+        pipeline_id: &str,
+        state: PipelineState,
+        errors: &[PipelineError],
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// Moves a `setup-pending` pipeline whose continuation deadline has not passed to `setup`,
+    /// recording the continued config. True for the one caller that wins; false if the pipeline
+    /// was already continued, is not a setup pipeline, or the deadline passed.
+    async fn continue_pipeline(
+        &self,
+        pipeline_id: &str,
+        config_source: &str,
+        config_compiled: &str,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    /// A pipeline by id.
+    async fn pipeline(&self, id: &str) -> StoreResult<Option<Pipeline>>;
+    /// A pipeline by its project and number.
+    async fn pipeline_by_number(&self, project_id: &str, number: i64)
+    -> StoreResult<Option<Pipeline>>;
+    /// A project's pipelines, newest first, optionally on one branch; `page.before` is a
+    /// pipeline number.
+    async fn pipelines(
+        &self,
+        project_id: &str,
+        branch: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Vec<Pipeline>>;
+    /// The config cached for a commit.
+    async fn cached_config(&self, project_id: &str, sha: &str) -> StoreResult<Option<String>>;
+    /// Caches the config read at a commit.
+    async fn cache_config(&self, project_id: &str, sha: &str, config: &str) -> StoreResult<()>;
+
+    // --- workflows and jobs ---
+
+    /// A workflow by id.
+    async fn workflow(&self, id: &str) -> StoreResult<Option<Workflow>>;
+    /// A pipeline's workflows, in creation order.
+    async fn workflows_of_pipeline(&self, pipeline_id: &str) -> StoreResult<Vec<Workflow>>;
+    /// Workflows not yet finished in a project's pipelines on `branch`, oldest first.
+    async fn active_workflows_on_branch(
+        &self,
+        project_id: &str,
+        branch: &str,
+    ) -> StoreResult<Vec<Workflow>>;
+    /// A job by id.
+    async fn job(&self, id: &str) -> StoreResult<Option<Job>>;
+    /// A job by its project and build number.
+    async fn job_by_number(&self, project_id: &str, number: i64) -> StoreResult<Option<Job>>;
+    /// A workflow's jobs, in creation order.
+    async fn jobs_of_workflow(&self, workflow_id: &str) -> StoreResult<Vec<Job>>;
+    /// Applies job changes, queues tasks and sets the workflow's status, all or nothing. False
+    /// (and nothing applied) when a job no longer had its `from` status. A job moving to
+    /// `queued` gets `queued_at`, to `running` `started_at`, to a finished status `stopped_at`;
+    /// the workflow gets `stopped_at` when its status is final.
+    async fn update_workflow(&self, update: WorkflowUpdate) -> StoreResult<bool>;
+
+    // --- the queue ---
+
+    /// Claims the oldest queued task of a resource class in one atomic statement, so two
+    /// runners never get the same task.
+    async fn claim_task(&self, claim: Claim) -> StoreResult<Option<Task>>;
+    /// A task by id.
+    async fn task(&self, id: &str) -> StoreResult<Option<Task>>;
+    /// A job's tasks, by node.
+    async fn tasks_of_job(&self, job_id: &str) -> StoreResult<Vec<Task>>;
+    /// Renews a running task's lease; the task as it is now, or `None` if it is not running.
+    async fn heartbeat(
+        &self,
+        task_id: &str,
+        now: Millis,
+        lease_expires_at: Millis,
+    ) -> StoreResult<Option<Task>>;
+    /// Asks a job's tasks to stop: running ones get `cancel_requested`, queued ones finish as
+    /// `canceled` at once. Returns the tasks changed.
+    async fn cancel_tasks(&self, job_id: &str, now: Millis) -> StoreResult<Vec<Task>>;
+    /// Finishes a running task; `None` if it was not running (already finished or lost).
+    async fn finish_task(
+        &self,
+        task_id: &str,
+        result: JobStatus,
+        message: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<Option<Task>>;
+    /// Running tasks whose lease ended before `now`.
+    async fn expired_tasks(&self, now: Millis) -> StoreResult<Vec<Task>>;
+    /// Puts a running task back in the queue (its runner was lost); false if it was not running.
+    async fn requeue_task(&self, task_id: &str, now: Millis) -> StoreResult<bool>;
+    /// Queued tasks per resource class.
+    async fn queued_tasks(&self) -> StoreResult<Vec<Task>>;
+
+    // --- events, logs, steps ---
+
+    /// Stores a task's events: each is kept only if its `seq` is the next one expected (one
+    /// more than the task's `last_seq`), the rest are ignored. Returns the task's `last_seq`
+    /// after.
+    async fn append_events(&self, task_id: &str, events: &[StoredEvent]) -> StoreResult<u64>;
+    /// A task's events after `after_seq`, at most `limit`, in order.
+    async fn events(&self, task_id: &str, after_seq: u64, limit: u32)
+    -> StoreResult<Vec<StoredEvent>>;
+    /// A step's events, in order.
+    async fn step_events(&self, task_id: &str, step: u32) -> StoreResult<Vec<StoredEvent>>;
+    /// Records a finished step, and drops its output events (its log is now in Blobs).
+    async fn record_step(&self, step: StepRecord) -> StoreResult<()>;
+    /// A task's recorded steps, by index.
+    async fn steps(&self, task_id: &str) -> StoreResult<Vec<StepRecord>>;
+
+    // --- runners, artifacts ---
+
+    /// Notes that a runner of a resource class asked for work.
+    async fn runner_seen(&self, name: &str, resource_class: &str, now: Millis) -> StoreResult<()>;
+    /// How many runners of a resource class asked for work since `since`.
+    async fn runners_seen(&self, resource_class: &str, since: Millis) -> StoreResult<u64>;
+    /// Records an artifact.
+    async fn add_artifact(&self, artifact: Artifact) -> StoreResult<()>;
+    /// A job's artifacts, by node and path.
+    async fn artifacts(&self, job_id: &str) -> StoreResult<Vec<Artifact>>;
+
+    /// Sets a workflow's status directly (a workflow with no jobs, an errored plan).
+    async fn set_workflow_status(
+        &self,
+        workflow_id: &str,
+        status: WorkflowStatus,
+        now: Millis,
+    ) -> StoreResult<()>;
+}
