@@ -1,9 +1,9 @@
 //! The config engine end to end: compile a config, then read and check its workflows (requires,
 //! cycles), and plan them for a trigger.
 
+use crate::{ConfigEval, Plan, PlannedWorkflow, Trigger, Workflow, plan, read_workflows};
 use circa_config::pipeline::PipelineValues;
 use circa_config::{CompileOptions, Compiled, Diagnostic, Diagnostics, compile};
-use crate::{ConfigEval, Plan, PlannedWorkflow, Trigger, Workflow, plan, read_workflows};
 
 /// A processed config with its workflows and every diagnostic of both stages.
 #[derive(Debug)]

@@ -1,1 +1,21 @@
-//! Placeholder.
+//! Circa's server: the runner API, the client API (CircleCI's API v2 routes and Circa's own),
+//! webhooks, and the orchestrator that turns triggers into pipelines and moves workflows on as
+//! jobs finish.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod hooks;
+pub mod live;
+pub mod logs;
+pub mod orchestrator;
+pub mod queue_reason;
+pub mod runner_api;
+pub mod serve;
+pub mod state;
+pub mod uploads;
+pub mod vcs;
+
+pub use config::{BlobConfig, ServerConfig};
+pub use serve::{Server, StartError, create_runner_token, ensure_admin_token, start};

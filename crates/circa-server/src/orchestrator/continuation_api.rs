@@ -1,0 +1,122 @@
+//! `POST /api/v2/pipeline/continue`: a setup workflow hands over the config to run, once,
+//! before the key's deadline.
+
+use circa_model::{Trigger, TriggerSource};
+use circa_store::{Pipeline, PipelineState};
+
+use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
+use super::continuation::pipeline_of;
+use super::trigger::start_workflows;
+use crate::auth::{hash_token, same_hash};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, now_ms};
+
+/// Continues the pipeline a continuation key belongs to with `configuration`.
+pub async fn continue_pipeline(
+    state: &AppState,
+    key: &str,
+    configuration: String,
+    parameters: serde_json::Map<String, serde_json::Value>,
+) -> ApiResult<Pipeline> {
+    let invalid = || ApiError::forbidden("the continuation key is not valid");
+    let pipeline_id = pipeline_of(key).ok_or_else(invalid)?;
+    let pipeline = state
+        .store
+        .pipeline(pipeline_id)
+        .await?
+        .ok_or_else(invalid)?;
+    let expected = pipeline
+        .continuation_key_hash
+        .as_deref()
+        .ok_or_else(invalid)?;
+    if !same_hash(expected, &hash_token(key)) {
+        return Err(invalid());
+    }
+    if pipeline.state != PipelineState::SetupPending {
+        return Err(ApiError::conflict(
+            "this pipeline was already continued; a pipeline can be continued only once",
+        ));
+    }
+    if pipeline
+        .continuation_deadline
+        .is_some_and(|deadline| deadline < now_ms())
+    {
+        return Err(ApiError::conflict(
+            "the continuation key has expired; a pipeline must be continued within its time limit",
+        ));
+    }
+    let project = state
+        .store
+        .project(&pipeline.project_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    let t = &pipeline.trigger;
+    let mut all_parameters = t.parameters.clone();
+    all_parameters.extend(parameters);
+    let input = CompileInput {
+        source: configuration.clone(),
+        pipeline: super::trigger::values_for(&project, &pipeline),
+        parameters: all_parameters,
+        trigger: Trigger {
+            branch: t.branch.clone(),
+            tag: t.tag.clone(),
+            revision: t.revision.clone(),
+            parameters: Vec::new(),
+            source: TriggerSource::Api,
+            default_branch: Some(project.default_branch.clone()),
+        },
+        orbs: state.config.orbs.clone(),
+    };
+    let outcome = tokio::task::spawn_blocking(move || compile_and_plan(input))
+        .await
+        .map_err(|e| ApiError::conflict(format!("the config compiler stopped: {e}")))?;
+    let compiled = match &outcome {
+        CompileOutcome::Errors(errors) => {
+            let message = errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Err(ApiError::bad_request(format!(
+                "the continuation config is not valid:\n{message}"
+            )));
+        }
+        CompileOutcome::Planned { setup: true, .. } => {
+            return Err(ApiError::bad_request(
+                "a continuation config cannot itself be a setup config (`setup: true`)",
+            ));
+        }
+        CompileOutcome::Planned { compiled, .. } => compiled.clone(),
+    };
+    if !state
+        .store
+        .continue_pipeline(&pipeline.id, &configuration, &compiled, now_ms())
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "this pipeline was already continued; a pipeline can be continued only once",
+        ));
+    }
+    let outcome = match outcome {
+        CompileOutcome::Planned {
+            compiled,
+            workflows,
+            ..
+        } => CompileOutcome::Planned {
+            compiled,
+            setup: false,
+            workflows,
+        },
+        other => other,
+    };
+    start_workflows_continued(state, &project, pipeline, outcome).await
+}
+
+async fn start_workflows_continued(
+    state: &AppState,
+    project: &circa_store::Project,
+    pipeline: Pipeline,
+    outcome: CompileOutcome,
+) -> ApiResult<Pipeline> {
+    start_workflows(state, project, pipeline, outcome).await
+}

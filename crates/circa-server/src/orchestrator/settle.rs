@@ -1,0 +1,243 @@
+//! Applying a change to a workflow and everything it sets off: the model decides which jobs
+//! become queued, on hold, not run or canceled; the store applies it all at once; tasks are
+//! queued and waiting runners woken; watchers told.
+
+use std::collections::{BTreeMap, HashMap};
+
+use circa_config::Span;
+use circa_model::{
+    AdvanceRequest, JobStatus, PlannedJobState, Requirement, WorkflowStatus, advance,
+};
+use circa_store::{Job, JobChange, NewTask, WorkflowUpdate};
+
+use super::assign::{AssignContext, assignment};
+use super::continuation;
+use crate::error::{ApiError, ApiResult};
+use crate::live::StatusUpdate;
+use crate::state::{AppState, now_ms};
+
+/// How many times a settle is retried when another writer changed the workflow meanwhile.
+const ATTEMPTS: usize = 8;
+
+/// What a settle did.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Whether the caller's own changes applied (false: a job no longer had the expected
+    /// status, and nothing was done).
+    pub applied: bool,
+    /// Every job change made.
+    pub changes: Vec<JobChange>,
+    /// The workflow's status after.
+    pub status: Option<WorkflowStatus>,
+}
+
+fn states(jobs: &[Job], overrides: &HashMap<String, JobStatus>) -> Vec<PlannedJobState> {
+    jobs.iter()
+        .map(|j| PlannedJobState {
+            name: j.name.clone(),
+            status: overrides.get(&j.id).copied().unwrap_or(j.status),
+            requires: j
+                .requires
+                .iter()
+                .map(|r| Requirement {
+                    name: r.name.clone(),
+                    statuses: r.statuses.clone(),
+                    span: Span::NONE,
+                })
+                .collect(),
+            approval: j.approval,
+        })
+        .collect()
+}
+
+/// Applies `first` (each only if the job still has its `from` status), then propagates with
+/// `request`, all under the workflow's lock.
+pub async fn settle(
+    state: &AppState,
+    workflow_id: &str,
+    first: Vec<JobChange>,
+    request: AdvanceRequest,
+) -> ApiResult<Settled> {
+    let lock = state.locks.get(workflow_id);
+    let _held = lock.lock().await;
+    for _ in 0..ATTEMPTS {
+        let workflow = state
+            .store
+            .workflow(workflow_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("workflow"))?;
+        let jobs = state.store.jobs_of_workflow(workflow_id).await?;
+        let by_id: HashMap<&str, &Job> = jobs.iter().map(|j| (j.id.as_str(), j)).collect();
+        let mut overrides = HashMap::new();
+        let mut changes: Vec<JobChange> = Vec::new();
+        for change in &first {
+            if by_id.get(change.job_id.as_str()).map(|j| j.status) == Some(change.from) {
+                overrides.insert(change.job_id.clone(), change.to);
+                changes.push(change.clone());
+            }
+        }
+        if !first.is_empty() && changes.is_empty() {
+            return Ok(Settled::default());
+        }
+        let advanced = advance(&states(&jobs, &overrides), request);
+        let by_name: HashMap<&str, &Job> = jobs.iter().map(|j| (j.name.as_str(), j)).collect();
+        for change in &advanced.changes {
+            let Some(job) = by_name.get(change.name.as_str()) else {
+                continue;
+            };
+            if let Some(existing) = changes.iter_mut().find(|c| c.job_id == job.id) {
+                existing.to = change.to;
+            } else {
+                changes.push(JobChange {
+                    job_id: job.id.clone(),
+                    from: job.status,
+                    to: change.to,
+                    message: None,
+                    actor: None,
+                });
+            }
+        }
+        changes.retain(|c| c.from != c.to);
+        let new_tasks = tasks_for(state, &workflow, &jobs, &changes).await?;
+        let update = WorkflowUpdate {
+            workflow_id: workflow_id.to_string(),
+            changes: changes.clone(),
+            new_tasks,
+            status: advanced.workflow_status,
+            now: now_ms(),
+        };
+        let classes: Vec<String> = update
+            .new_tasks
+            .iter()
+            .map(|t| t.resource_class.clone())
+            .collect();
+        if !state.store.update_workflow(update).await? {
+            continue;
+        }
+        after(
+            state,
+            &workflow,
+            &jobs,
+            &changes,
+            advanced.workflow_status,
+            classes,
+        )
+        .await;
+        return Ok(Settled {
+            applied: true,
+            changes,
+            status: Some(advanced.workflow_status),
+        });
+    }
+    Err(ApiError::conflict(
+        "the workflow kept changing while this change was applied; try again",
+    ))
+}
+
+/// Tasks for the jobs that become queued.
+async fn tasks_for(
+    state: &AppState,
+    workflow: &circa_store::Workflow,
+    jobs: &[Job],
+    changes: &[JobChange],
+) -> ApiResult<Vec<NewTask>> {
+    let queued: Vec<&Job> = changes
+        .iter()
+        .filter(|c| c.to == JobStatus::Queued)
+        .filter_map(|c| jobs.iter().find(|j| j.id == c.job_id))
+        .collect();
+    if queued.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pipeline = state
+        .store
+        .pipeline(&workflow.pipeline_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("pipeline"))?;
+    let project = state
+        .store
+        .project(&workflow.project_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    let mut extra_env = BTreeMap::new();
+    let mut secrets = Vec::new();
+    if workflow.setup {
+        let key = continuation::key_for(&state.secret, &pipeline.id);
+        extra_env.insert("CIRCLE_CONTINUATION_KEY".to_string(), key.clone());
+        secrets.push(key);
+    }
+    let cx = AssignContext {
+        project: &project,
+        pipeline: &pipeline,
+        workflow,
+        jobs,
+        base_url: &state.base_url,
+        step_log_limit: state.config.step_log_limit,
+        extra_env,
+        secrets,
+    };
+    let mut tasks = Vec::new();
+    for job in queued {
+        for node in 0..job.parallelism.max(1) {
+            let payload = assignment(&cx, job, node).map_err(ApiError::bad_request)?;
+            let payload =
+                serde_json::to_value(&payload).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            tasks.push(NewTask {
+                job_id: job.id.clone(),
+                node,
+                resource_class: job.resource_class.clone(),
+                payload,
+            });
+        }
+    }
+    Ok(tasks)
+}
+
+/// Side effects once a settle is stored.
+async fn after(
+    state: &AppState,
+    workflow: &circa_store::Workflow,
+    jobs: &[Job],
+    changes: &[JobChange],
+    status: WorkflowStatus,
+    classes: Vec<String>,
+) {
+    for class in classes {
+        state.queue.wake(&class);
+    }
+    for change in changes {
+        let Some(job) = jobs.iter().find(|j| j.id == change.job_id) else {
+            continue;
+        };
+        if change.to == JobStatus::Canceled
+            && matches!(change.from, JobStatus::Running | JobStatus::Queued)
+        {
+            match state.store.cancel_tasks(&job.id, now_ms()).await {
+                Ok(tasks) => {
+                    for task in tasks {
+                        state.cancels.wake(&task.id);
+                    }
+                }
+                Err(e) => tracing::error!("cancel tasks of job {}: {e}", job.id),
+            }
+        }
+        let _ = state.updates.send(StatusUpdate {
+            kind: "job",
+            pipeline_id: workflow.pipeline_id.clone(),
+            workflow_id: Some(workflow.id.clone()),
+            job_id: Some(job.id.clone()),
+            name: job.name.clone(),
+            status: change.to.as_str().to_string(),
+        });
+    }
+    if status != workflow.status {
+        let _ = state.updates.send(StatusUpdate {
+            kind: "workflow",
+            pipeline_id: workflow.pipeline_id.clone(),
+            workflow_id: Some(workflow.id.clone()),
+            job_id: None,
+            name: workflow.name.clone(),
+            status: status.as_str().to_string(),
+        });
+    }
+}

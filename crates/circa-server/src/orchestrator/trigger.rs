@@ -1,0 +1,339 @@
+//! Starting a pipeline: fetch the code, read the config at the commit, compile and plan it,
+//! store the pipeline with its workflows, queue the first jobs.
+
+use circa_config::pipeline::PipelineValues;
+use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
+use circa_store::{NewPipeline, Pipeline, PipelineError, PipelineState, PipelineTrigger, Project};
+
+use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
+use super::settle::settle;
+use crate::error::{ApiError, ApiResult};
+use crate::live::StatusUpdate;
+use crate::state::{AppState, now_ms};
+use crate::vcs::{ConfigAt, valid_sha};
+
+/// What to build.
+#[derive(Clone, Debug, Default)]
+pub struct TriggerRequest {
+    /// `webhook`, `api`, `schedule` or `explicit`.
+    pub kind: String,
+    /// Who.
+    pub actor: String,
+    /// The branch (the project's default branch when neither branch nor tag is given).
+    pub branch: Option<String>,
+    /// The tag.
+    pub tag: Option<String>,
+    /// The commit, when the caller knows it (a webhook); else the branch's or tag's head.
+    pub revision: Option<String>,
+    /// The commit's subject, when the caller knows it.
+    pub subject: Option<String>,
+    /// The pull request's URL.
+    pub pull_request: Option<String>,
+    /// Pipeline parameters.
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The `pipeline.*` values of a pipeline.
+pub fn values_for(project: &Project, pipeline: &Pipeline) -> PipelineValues {
+    let t = &pipeline.trigger;
+    let mut pv = PipelineValues::new();
+    pv.set("id", pipeline.id.as_str());
+    pv.set("number", pipeline.number);
+    pv.set("project.git_url", project.repo_url.as_str());
+    let vcs = project.slug.split('/').next().unwrap_or("gh");
+    let kind = match vcs {
+        "bb" | "bitbucket" => "bitbucket",
+        "gl" | "gitlab" => "gitlab",
+        _ => "github",
+    };
+    pv.set("project.type", kind);
+    pv.set("git.revision", t.revision.as_str());
+    pv.set("git.base_revision", t.revision.as_str());
+    if let Some(tag) = &t.tag {
+        pv.set("git.tag", tag.as_str());
+    }
+    if let Some(branch) = &t.branch {
+        pv.set("git.branch", branch.as_str());
+    }
+    let source = match t.kind.as_str() {
+        "webhook" => "webhook",
+        "schedule" => "scheduled_pipeline",
+        _ => "api",
+    };
+    pv.set("trigger_source", source);
+    pv.set(
+        "trigger.type",
+        if source == "webhook" {
+            "webhook"
+        } else {
+            "api"
+        },
+    );
+    if let Some(subject) = &t.subject {
+        pv.set(
+            "trigger_parameters.circleci.commit_subject",
+            subject.as_str(),
+        );
+    }
+    pv.set("trigger_parameters.circleci.actor_id", t.actor.as_str());
+    pv
+}
+
+/// Starts a pipeline for `project`. Config problems give an `errored` pipeline, not an error.
+pub async fn trigger_pipeline(
+    state: &AppState,
+    project: &Project,
+    request: TriggerRequest,
+) -> ApiResult<Pipeline> {
+    let branch = match (&request.branch, &request.tag) {
+        (None, None) => Some(project.default_branch.clone()),
+        (b, _) => b.clone(),
+    };
+    let mut errors: Vec<PipelineError> = Vec::new();
+    let mut revision = request.revision.clone().filter(|r| valid_sha(r));
+    let mut config = None;
+    match state.vcs.fetch(&project.id, &project.repo_url).await {
+        Err(e) => errors.push(PipelineError {
+            kind: "config-fetch".into(),
+            message: format!("the repository could not be fetched: {e}"),
+        }),
+        Ok(_) => {
+            if revision.is_none() {
+                match state
+                    .vcs
+                    .resolve(&project.id, branch.as_deref(), request.tag.as_deref())
+                    .await
+                {
+                    Ok(sha) => revision = Some(sha),
+                    Err(e) => {
+                        return Err(ApiError::bad_request(format!(
+                            "cannot build {}: {e}",
+                            request
+                                .tag
+                                .as_deref()
+                                .map(|t| format!("tag `{t}`"))
+                                .unwrap_or_else(|| format!(
+                                    "branch `{}`",
+                                    branch.as_deref().unwrap_or_default()
+                                ))
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    let revision = revision.unwrap_or_default();
+    if errors.is_empty() {
+        config = read_config(state, project, &revision, &mut errors).await;
+    }
+    let subject = match request.subject.clone() {
+        Some(s) => Some(s),
+        None => state.vcs.subject(&project.id, &revision).await,
+    };
+    let trigger = PipelineTrigger {
+        kind: request.kind.clone(),
+        actor: request.actor.clone(),
+        branch: if request.tag.is_some() {
+            None
+        } else {
+            branch.clone()
+        },
+        tag: request.tag.clone(),
+        revision: revision.clone(),
+        subject,
+        pull_request: request.pull_request.clone(),
+        parameters: request.parameters.clone(),
+    };
+    let now = now_ms();
+    let (pipeline, _, _) = state
+        .store
+        .create_pipeline(
+            NewPipeline {
+                project_id: project.id.clone(),
+                state: if errors.is_empty() {
+                    PipelineState::Created
+                } else {
+                    PipelineState::Errored
+                },
+                trigger: trigger.clone(),
+                errors: errors.clone(),
+                config_source: config.clone(),
+                config_compiled: None,
+                continuation_key_hash: None,
+                continuation_deadline: None,
+            },
+            Vec::new(),
+            now,
+        )
+        .await?;
+    let Some(source) = config else {
+        notify_pipeline(state, &pipeline, PipelineState::Errored);
+        return Ok(pipeline);
+    };
+    let model_trigger = Trigger {
+        branch: trigger.branch.clone(),
+        tag: trigger.tag.clone(),
+        revision: revision.clone(),
+        parameters: Vec::new(),
+        source: match request.kind.as_str() {
+            "webhook" => TriggerSource::Webhook,
+            _ => TriggerSource::Api,
+        },
+        default_branch: Some(project.default_branch.clone()),
+    };
+    let input = CompileInput {
+        source,
+        pipeline: values_for(project, &pipeline),
+        parameters: request.parameters.clone(),
+        trigger: model_trigger,
+        orbs: state.config.orbs.clone(),
+    };
+    let outcome = tokio::task::spawn_blocking(move || compile_and_plan(input))
+        .await
+        .map_err(|e| ApiError::conflict(format!("the config compiler stopped: {e}")))?;
+    start_workflows(state, project, pipeline, outcome).await
+}
+
+/// Stores a compile's outcome on a pipeline: its errors, or its workflows (queued at once).
+pub async fn start_workflows(
+    state: &AppState,
+    project: &Project,
+    pipeline: Pipeline,
+    outcome: CompileOutcome,
+) -> ApiResult<Pipeline> {
+    let now = now_ms();
+    match outcome {
+        CompileOutcome::Errors(errors) => {
+            state
+                .store
+                .set_pipeline_state(&pipeline.id, PipelineState::Errored, &errors, now)
+                .await?;
+            notify_pipeline(state, &pipeline, PipelineState::Errored);
+        }
+        CompileOutcome::Planned {
+            compiled,
+            setup,
+            workflows,
+        } => {
+            let continuation = setup.then(|| {
+                let key = super::continuation::key_for(&state.secret, &pipeline.id);
+                (
+                    crate::auth::hash_token(&key),
+                    now + state.config.continuation_ttl.as_millis() as i64,
+                )
+            });
+            state
+                .store
+                .set_pipeline_compiled(&pipeline.id, &compiled, continuation, now)
+                .await?;
+            if setup {
+                state
+                    .store
+                    .set_pipeline_state(&pipeline.id, PipelineState::SetupPending, &[], now)
+                    .await?;
+            }
+            auto_cancel(state, project, &pipeline).await;
+            let (created, _) = state
+                .store
+                .add_workflows(&pipeline.id, workflows, now)
+                .await?;
+            for workflow in created {
+                let _ = state.updates.send(StatusUpdate {
+                    kind: "workflow",
+                    pipeline_id: pipeline.id.clone(),
+                    workflow_id: Some(workflow.id.clone()),
+                    job_id: None,
+                    name: workflow.name.clone(),
+                    status: WorkflowStatus::Running.as_str().to_string(),
+                });
+                settle(state, &workflow.id, Vec::new(), AdvanceRequest::Propagate).await?;
+            }
+            notify_pipeline(
+                state,
+                &pipeline,
+                if setup {
+                    PipelineState::SetupPending
+                } else {
+                    PipelineState::Created
+                },
+            );
+        }
+    }
+    Ok(state
+        .store
+        .pipeline(&pipeline.id)
+        .await?
+        .unwrap_or(pipeline))
+}
+
+async fn read_config(
+    state: &AppState,
+    project: &Project,
+    revision: &str,
+    errors: &mut Vec<PipelineError>,
+) -> Option<String> {
+    if let Ok(Some(text)) = state.store.cached_config(&project.id, revision).await {
+        return Some(text);
+    }
+    match state.vcs.config_at(&project.id, revision).await {
+        Ok(ConfigAt::Found(text)) => {
+            if let Err(e) = state.store.cache_config(&project.id, revision, &text).await {
+                tracing::warn!("config cache: {e}");
+            }
+            Some(text)
+        }
+        Ok(ConfigAt::Missing) => {
+            errors.push(PipelineError {
+                kind: "config-fetch".into(),
+                message: format!(
+                    "{} was not found at commit {revision}",
+                    crate::vcs::CONFIG_PATH
+                ),
+            });
+            None
+        }
+        Err(e) => {
+            errors.push(PipelineError {
+                kind: "config-fetch".into(),
+                message: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// Cancels older running workflows on the same non-default branch, when the project asks.
+async fn auto_cancel(state: &AppState, project: &Project, pipeline: &Pipeline) {
+    if !project.settings.auto_cancel_redundant {
+        return;
+    }
+    let Some(branch) = pipeline.trigger.branch.as_deref() else {
+        return;
+    };
+    if branch == project.default_branch {
+        return;
+    }
+    let Ok(active) = state
+        .store
+        .active_workflows_on_branch(&project.id, branch)
+        .await
+    else {
+        return;
+    };
+    for workflow in active.iter().filter(|w| w.pipeline_id != pipeline.id) {
+        if let Err(e) = settle(state, &workflow.id, Vec::new(), AdvanceRequest::Cancel).await {
+            tracing::warn!("auto-cancel of workflow {}: {e}", workflow.id);
+        }
+    }
+}
+
+fn notify_pipeline(state: &AppState, pipeline: &Pipeline, st: PipelineState) {
+    let _ = state.updates.send(StatusUpdate {
+        kind: "pipeline",
+        pipeline_id: pipeline.id.clone(),
+        workflow_id: None,
+        job_id: None,
+        name: pipeline.number.to_string(),
+        status: st.as_str().to_string(),
+    });
+}

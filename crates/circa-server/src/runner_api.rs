@@ -1,0 +1,331 @@
+//! The runner API (see `circa_model::protocol`): claim by long-poll, heartbeats that carry
+//! cancels, events with sequence numbers, uploads, completion.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use circa_model::protocol::{
+    CLAIM_WAIT_MAX_MS, ClaimRequest, CompleteRequest, EventAck, EventBatch, HeartbeatReply,
+    HeartbeatRequest, TaskAssignment, TaskEventKind,
+};
+use circa_store::{Artifact, Claim, StoredEvent, Task, TaskState};
+
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::logs::compact_steps;
+use crate::orchestrator::actions;
+use crate::state::{AppState, now_ms};
+use crate::uploads::{job_hash, layer_job_hash, receive, safe_relative, workflow_key};
+
+/// The runner API's routes, to be nested under `RUNNER_API_PREFIX`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/claim", post(claim))
+        .route("/tasks/{id}/heartbeat", post(heartbeat))
+        .route("/tasks/{id}/events", post(events))
+        .route("/tasks/{id}/complete", post(complete))
+        .route("/tasks/{id}/artifacts/{*path}", put(put_artifact))
+        .route("/tasks/{id}/test-results/{*path}", put(put_test_result))
+        .route(
+            "/tasks/{id}/workspace/{layer}",
+            put(put_layer).get(get_layer),
+        )
+}
+
+fn gone() -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        "this task is no longer running here (it finished, was cancelled, or its lease ran out)",
+    )
+}
+
+async fn claim(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(request): Json<ClaimRequest>,
+) -> ApiResult<Response> {
+    let (_, class) = auth::runner(&state, &headers).await?;
+    let runner: String = request.runner.chars().take(100).collect();
+    state.store.runner_seen(&runner, &class, now_ms()).await?;
+    let wait = Duration::from_millis(request.wait_ms.min(CLAIM_WAIT_MAX_MS));
+    let deadline = tokio::time::Instant::now() + wait;
+    let signal = state.queue.get(&class);
+    loop {
+        let notified = signal.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let token = auth::new_token("circa_task_");
+        let now = now_ms();
+        let lease = state.config.lease.as_millis() as i64;
+        let claimed = state
+            .store
+            .claim_task(Claim {
+                resource_class: class.clone(),
+                runner: runner.clone(),
+                token_hash: auth::hash_token(&token),
+                now,
+                lease_expires_at: now + lease,
+            })
+            .await?;
+        if let Some(task) = claimed {
+            match assignment_for(&state, &task, token).await {
+                Ok(assignment) => {
+                    if let Err(e) = actions::task_started(&state, &task).await {
+                        tracing::warn!("task {} started: {e}", task.id);
+                    }
+                    return Ok(Json(assignment).into_response());
+                }
+                Err(e) => {
+                    tracing::error!("task {} cannot be assigned: {e}", task.id);
+                    let message =
+                        format!("the task could not be handed to a runner: {}", e.message);
+                    if let Some(done) = state
+                        .store
+                        .finish_task(
+                            &task.id,
+                            circa_model::JobStatus::InfrastructureFail,
+                            Some(&message),
+                            now_ms(),
+                        )
+                        .await?
+                    {
+                        actions::task_finished(&state, &done).await?;
+                    }
+                    continue;
+                }
+            }
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
+}
+
+async fn assignment_for(state: &AppState, task: &Task, token: String) -> ApiResult<TaskAssignment> {
+    let mut assignment: TaskAssignment = serde_json::from_value(task.payload.clone())
+        .map_err(|e| ApiError::bad_request(format!("stored task is unreadable: {e}")))?;
+    assignment.task_id = task.id.clone();
+    assignment.task_token = token;
+    assignment.lease_ms = state.config.lease.as_millis() as u64;
+    let prefix = workflow_key(state, &task.workflow_id).await?;
+    let wanted: Vec<String> = assignment.upstream.iter().map(|j| job_hash(j)).collect();
+    let mut layers: Vec<String> = state
+        .blobs
+        .list(&prefix)
+        .await?
+        .into_iter()
+        .filter_map(|(key, _)| key.rsplit('/').next().map(str::to_string))
+        .filter(|name| layer_job_hash(name).is_some_and(|h| wanted.iter().any(|w| w == h)))
+        .collect();
+    layers.sort();
+    assignment.workspace_layers = layers;
+    Ok(assignment)
+}
+
+async fn running_task(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResult<Task> {
+    let task = auth::task(state, headers, id).await?;
+    if task.state != TaskState::Running {
+        return Err(gone());
+    }
+    Ok(task)
+}
+
+async fn heartbeat(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(request): Json<HeartbeatRequest>,
+) -> ApiResult<Json<HeartbeatReply>> {
+    running_task(&state, &headers, &id).await?;
+    let signal = state.cancels.get(&id);
+    let notified = signal.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    let lease = state.config.lease;
+    let now = now_ms();
+    let task = state
+        .store
+        .heartbeat(&id, now, now + lease.as_millis() as i64)
+        .await?
+        .ok_or_else(gone)?;
+    let reply = |cancel| {
+        Json(HeartbeatReply {
+            cancel,
+            lease_ms: lease.as_millis() as u64,
+        })
+    };
+    if task.cancel_requested {
+        return Ok(reply(true));
+    }
+    let hold = Duration::from_millis(request.hold_ms).min(lease / 2);
+    if tokio::time::timeout(hold, notified).await.is_ok() {
+        let cancel = state
+            .store
+            .task(&id)
+            .await?
+            .is_some_and(|t| t.cancel_requested);
+        return Ok(reply(cancel));
+    }
+    Ok(reply(false))
+}
+
+fn step_of(kind: &TaskEventKind) -> Option<u32> {
+    match kind {
+        TaskEventKind::StepStarted { step, .. }
+        | TaskEventKind::Output { step, .. }
+        | TaskEventKind::StepFinished { step, .. }
+        | TaskEventKind::TestResults { step, .. } => Some(*step),
+        _ => None,
+    }
+}
+
+async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(batch): Json<EventBatch>,
+) -> ApiResult<Json<EventAck>> {
+    let task = running_task(&state, &headers, &id).await?;
+    let mut stored = Vec::with_capacity(batch.events.len());
+    let mut finished_steps = Vec::new();
+    for event in &batch.events {
+        if event.seq <= task.last_seq {
+            continue;
+        }
+        if let TaskEventKind::StepFinished { step, .. } = &event.kind {
+            finished_steps.push(*step);
+        }
+        stored.push(StoredEvent {
+            seq: event.seq,
+            step: step_of(&event.kind),
+            body: serde_json::to_string(&event.kind)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        });
+    }
+    if stored.is_empty() {
+        return Ok(Json(EventAck {
+            acked: task.last_seq,
+        }));
+    }
+    let acked = state.store.append_events(&id, &stored).await?;
+    stored.retain(|e| e.seq <= acked);
+    state.live.publish(&id, stored);
+    if !finished_steps.is_empty() {
+        compact_steps(&state, &id).await?;
+    }
+    Ok(Json(EventAck { acked }))
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(request): Json<CompleteRequest>,
+) -> ApiResult<StatusCode> {
+    let task = running_task(&state, &headers, &id).await?;
+    if task.last_seq < request.last_seq {
+        return Err(ApiError::conflict(format!(
+            "events {}..={} have not arrived; send them before completing",
+            task.last_seq + 1,
+            request.last_seq
+        )));
+    }
+    compact_steps(&state, &id).await?;
+    let done = state
+        .store
+        .finish_task(&id, request.status, request.message.as_deref(), now_ms())
+        .await?
+        .ok_or_else(gone)?;
+    state.live.close(&id);
+    state.cancels.forget(&id);
+    actions::task_finished(&state, &done).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn put_artifact(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let task = running_task(&state, &headers, &id).await?;
+    let path = safe_relative(&path)?;
+    let key = format!("artifacts/{}/{}/{path}", task.job_id, task.node);
+    let size = receive(&state, &key, body).await?;
+    state
+        .store
+        .add_artifact(Artifact {
+            job_id: task.job_id.clone(),
+            node: task.node,
+            path,
+            blob_key: key,
+            size,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn put_test_result(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let task = running_task(&state, &headers, &id).await?;
+    let path = safe_relative(&path)?;
+    let key = format!("test-results/{}/{}/{path}", task.job_id, task.node);
+    receive(&state, &key, body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn put_layer(
+    State(state): State<AppState>,
+    Path((id, layer)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let task = running_task(&state, &headers, &id).await?;
+    let job = state
+        .store
+        .job(&task.job_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    if layer_job_hash(&layer) != Some(job_hash(&job.name).as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "{layer:?} is not a workspace layer of job `{}`",
+            job.name
+        )));
+    }
+    let key = format!("{}{layer}", workflow_key(&state, &task.workflow_id).await?);
+    receive(&state, &key, body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_layer(
+    State(state): State<AppState>,
+    Path((id, layer)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let task = running_task(&state, &headers, &id).await?;
+    let assignment: TaskAssignment = serde_json::from_value(task.payload.clone())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let allowed = layer_job_hash(&layer)
+        .is_some_and(|h| assignment.upstream.iter().any(|j| job_hash(j) == h));
+    if !allowed {
+        return Err(ApiError::not_found("workspace layer"));
+    }
+    let key = format!("{}{layer}", workflow_key(&state, &task.workflow_id).await?);
+    let Some((size, stream)) = state.blobs.get_stream(&key).await? else {
+        return Err(ApiError::not_found("workspace layer"));
+    };
+    Ok((
+        [(axum::http::header::CONTENT_LENGTH, size.to_string())],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

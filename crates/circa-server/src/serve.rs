@@ -1,0 +1,245 @@
+//! Starting and stopping a server.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use circa_model::protocol::RUNNER_API_PREFIX;
+use circa_store::{Blobs, NewToken, TokenKind};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth;
+use crate::config::{BlobConfig, ServerConfig};
+use crate::state::{AppState, Locks, Signals, now_ms};
+use crate::vcs::Mirrors;
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] circa_store::StoreError),
+    /// The object storage.
+    #[error(transparent)]
+    Blobs(#[from] circa_store::BlobError),
+    /// A file or the listening socket.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
+    let what = what.into();
+    move |source| StartError::Io { what, source }
+}
+
+/// A running server.
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state (tests and the embedded runner use it).
+    pub state: AppState,
+    stop: CancellationToken,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The URL it is reached at.
+    pub fn url(&self) -> String {
+        self.state.base_url.clone()
+    }
+
+    /// Stops accepting requests and waits for the server to finish.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.serving.await;
+    }
+
+    /// Waits until the server stops (it stops on `shutdown` or an error).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.serving
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Stops it on `token`.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+}
+
+/// Reads the server secret from `DATA/server.secret`, creating it (mode 0600) on first start.
+fn server_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
+    let path = data_dir.join("server.secret");
+    if let Ok(bytes) = std::fs::read(&path)
+        && bytes.len() >= 32
+    {
+        return Ok(bytes);
+    }
+    let secret = auth::new_token("").into_bytes();
+    write_private(&path, &secret)?;
+    Ok(secret)
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StartError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(format!("writing {}", tmp.display())))?;
+    file.write_all(bytes)
+        .map_err(io(format!("writing {}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(io(format!("writing {}", path.display())))
+}
+
+/// Connects the store and blobs, binds the socket and starts serving.
+pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(io(format!("creating {}", config.data_dir.display())))?;
+    let store = circa_store::connect(&config.database_url).await?;
+    let blobs = match &config.blobs {
+        BlobConfig::Local(dir) => Blobs::local(dir)?,
+        BlobConfig::S3(s3) => Blobs::s3(s3.clone())?,
+    };
+    let secret = server_secret(&config.data_dir)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(io(format!("listening on {}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io("reading the listening address"))?;
+    let base_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
+    let (updates, _) = broadcast::channel(4096);
+    let state = AppState {
+        store,
+        blobs,
+        vcs: Arc::new(Mirrors::new(config.data_dir.join("git"))),
+        config: Arc::new(config),
+        queue: Arc::new(Signals::default()),
+        cancels: Arc::new(Signals::default()),
+        live: Arc::default(),
+        updates,
+        locks: Arc::new(Locks::default()),
+        base_url,
+        secret: Arc::new(secret),
+    };
+    let stop = CancellationToken::new();
+    tokio::spawn(crate::orchestrator::lease::watch_leases(
+        state.clone(),
+        stop.clone(),
+    ));
+    let app = router(state.clone());
+    let shutdown = stop.clone();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    });
+    Ok(Server {
+        addr,
+        state,
+        stop,
+        serving,
+    })
+}
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(crate::api::routes())
+        .merge(crate::hooks::routes())
+        .nest(RUNNER_API_PREFIX, crate::runner_api::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database does not answer",
+        ),
+    }
+}
+
+/// Makes sure `DATA/admin.token` holds a valid admin token; returns the token when it was
+/// created now (first start), `None` when the file already held a valid one.
+pub async fn ensure_admin_token(state: &AppState) -> Result<Option<String>, StartError> {
+    let path = state.config.data_dir.join("admin.token");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if let Some(token) = state
+            .store
+            .token_by_hash(&auth::hash_token(existing))
+            .await?
+            && token.kind == TokenKind::Admin
+            && !token.revoked
+        {
+            return Ok(None);
+        }
+    }
+    let token = auth::new_token("circa_admin_");
+    state
+        .store
+        .create_token(
+            NewToken {
+                kind: TokenKind::Admin,
+                name: "admin".to_string(),
+                resource_class: None,
+                hash: auth::hash_token(&token),
+            },
+            now_ms(),
+        )
+        .await?;
+    write_private(&path, format!("{token}\n").as_bytes())?;
+    Ok(Some(token))
+}
+
+/// Creates a runner token for a resource class (the embedded runner's, or a test's).
+pub async fn create_runner_token(
+    state: &AppState,
+    name: &str,
+    resource_class: &str,
+) -> Result<String, StartError> {
+    let token = auth::new_token("circa_runner_");
+    state
+        .store
+        .create_token(
+            NewToken {
+                kind: TokenKind::Runner,
+                name: name.to_string(),
+                resource_class: Some(resource_class.to_string()),
+                hash: auth::hash_token(&token),
+            },
+            now_ms(),
+        )
+        .await?;
+    Ok(token)
+}

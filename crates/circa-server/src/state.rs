@@ -1,0 +1,92 @@
+//! The state every handler shares.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use circa_store::{Blobs, Millis, Store};
+use tokio::sync::{Notify, broadcast};
+
+use crate::config::ServerConfig;
+use crate::live::{LiveHub, StatusUpdate};
+use crate::vcs::Mirrors;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or_default()
+}
+
+/// One [`Notify`] per key, made on first use.
+#[derive(Debug, Default)]
+pub struct Signals {
+    map: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+impl Signals {
+    /// The signal for `key`.
+    pub fn get(&self, key: &str) -> Arc<Notify> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry(key.to_string()).or_default())
+    }
+
+    /// Wakes everyone waiting on `key`.
+    pub fn wake(&self, key: &str) {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get(key) {
+            n.notify_waiters();
+        }
+    }
+
+    /// Forgets `key` (its waiters keep their handle).
+    pub fn forget(&self, key: &str) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(key);
+    }
+}
+
+/// One async mutex per workflow: changes to a workflow's jobs are made one at a time.
+#[derive(Debug, Default)]
+pub struct Locks {
+    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Locks {
+    /// The lock of `key`.
+    pub fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        Arc::clone(map.entry(key.to_string()).or_default())
+    }
+}
+
+/// Everything handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Logs, artifacts, workspaces, test results.
+    pub blobs: Blobs,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Wakes claims waiting on a resource class.
+    pub queue: Arc<Signals>,
+    /// Wakes heartbeats of a task that is to be cancelled.
+    pub cancels: Arc<Signals>,
+    /// Live task events for subscribers.
+    pub live: Arc<LiveHub>,
+    /// Status changes of pipelines, workflows and jobs.
+    pub updates: broadcast::Sender<StatusUpdate>,
+    /// Per-workflow locks.
+    pub locks: Arc<Locks>,
+    /// Git mirrors of the projects.
+    pub vcs: Arc<Mirrors>,
+    /// The URL the server is reached at.
+    pub base_url: String,
+    /// The server's secret (continuation keys).
+    pub secret: Arc<Vec<u8>>,
+}
