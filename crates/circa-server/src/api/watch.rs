@@ -123,14 +123,7 @@ pub async fn pipeline_watch(
         .pipeline(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("pipeline"))?;
-    let mut snapshot = vec![crate::live::StatusUpdate {
-        kind: "pipeline",
-        pipeline_id: pipeline.id.clone(),
-        workflow_id: None,
-        job_id: None,
-        name: pipeline.number.to_string(),
-        status: pipeline.state.as_str().to_string(),
-    }];
+    let mut snapshot = Vec::new();
     for w in state.store.workflows_of_pipeline(&id).await? {
         for j in state.store.jobs_of_workflow(&w.id).await? {
             snapshot.push(crate::live::StatusUpdate {
@@ -151,6 +144,14 @@ pub async fn pipeline_watch(
             status: w.status.as_str().to_string(),
         });
     }
+    snapshot.push(crate::live::StatusUpdate {
+        kind: "pipeline",
+        pipeline_id: pipeline.id.clone(),
+        workflow_id: None,
+        job_id: None,
+        name: pipeline.number.to_string(),
+        status: pipeline.state.as_str().to_string(),
+    });
     snapshot.reverse();
     let s = futures_util::stream::unfold(
         (rx, snapshot, id),
