@@ -1,10 +1,87 @@
-//! Webhook routes: one URL per project, `POST /hooks/{project_id}`.
+//! Webhook routes: one URL per project, `POST /hooks/{project_id}`. The forge is told apart by
+//! its headers, the request verified its way, then parsed into a trigger.
 
-use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
 
+use crate::error::{ApiError, ApiResult};
+use crate::orchestrator::trigger::{TriggerRequest, trigger_pipeline};
 use crate::state::AppState;
+use crate::webhooks::{Headers, WebhookOutcome, detect, parse, verify};
+
+/// The largest webhook body accepted (GitHub caps its payloads at 25 MiB).
+pub const MAX_HOOK_BYTES: usize = 25 * 1024 * 1024;
 
 /// The webhook routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route(
+        "/hooks/{project_id}",
+        post(receive).layer(axum::extract::DefaultBodyLimit::max(MAX_HOOK_BYTES)),
+    )
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let project = state
+        .store
+        .project(&project_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+        .collect();
+    let headers = Headers::from_pairs(&pairs);
+    let forge = detect(&headers).ok_or_else(|| {
+        ApiError::bad_request(
+            "not a webhook Circa knows: no X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event or X-Event-Key header",
+        )
+    })?;
+    verify(forge, &headers, &body, &project.webhook_secret).map_err(|e| {
+        if e.is_unauthorized() {
+            ApiError::new(StatusCode::UNAUTHORIZED, e.to_string())
+        } else {
+            ApiError::bad_request(e.to_string())
+        }
+    })?;
+    let outcome = parse(forge, &headers, &body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    match outcome {
+        WebhookOutcome::Ignored { reason } => Ok((
+            StatusCode::OK,
+            Json(json!({ "message": reason, "pipeline": null })),
+        )),
+        WebhookOutcome::Build(trigger) => {
+            let pipeline = trigger_pipeline(
+                &state,
+                &project,
+                TriggerRequest {
+                    kind: "webhook".into(),
+                    actor: trigger.actor,
+                    branch: trigger.branch,
+                    tag: trigger.tag,
+                    revision: Some(trigger.revision),
+                    subject: trigger.subject,
+                    pull_request: trigger.pull_request.map(|p| p.url),
+                    parameters: serde_json::Map::new(),
+                },
+            )
+            .await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(json!({
+                    "message": format!("{} event from {forge}", trigger.event),
+                    "pipeline": { "id": pipeline.id, "number": pipeline.number, "state": pipeline.state.as_str() },
+                })),
+            ))
+        }
+        _ => Ok((StatusCode::OK, Json(json!({ "message": "ignored" })))),
+    }
 }

@@ -168,6 +168,22 @@ impl Mirrors {
         Ok(String::from_utf8_lossy(&out).trim().to_string())
     }
 
+    /// The full id of a commit given by a prefix (some forges send abbreviated ids).
+    pub async fn full_sha(&self, project_id: &str, sha: &str) -> Result<String, VcsError> {
+        if !valid_sha(sha) {
+            return Err(VcsError::InvalidRef(sha.to_string()));
+        }
+        let spec = format!("{sha}^{{commit}}");
+        let out = git(
+            Some(&self.path(project_id)),
+            &["rev-parse", "--verify", "--quiet", &spec],
+            "rev-parse",
+        )
+        .await
+        .map_err(|_| VcsError::UnknownRef(sha.to_string()))?;
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    }
+
     /// Whether the mirror has a commit.
     pub async fn has_commit(&self, project_id: &str, sha: &str) -> bool {
         if !valid_sha(sha) {

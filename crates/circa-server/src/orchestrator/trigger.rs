@@ -98,6 +98,15 @@ pub async fn trigger_pipeline(
             message: format!("the repository could not be fetched: {e}"),
         }),
         Ok(_) => {
+            if let Some(given) = revision.clone() {
+                match state.vcs.full_sha(&project.id, &given).await {
+                    Ok(full) => revision = Some(full),
+                    Err(e) => errors.push(PipelineError {
+                        kind: "config-fetch".into(),
+                        message: format!("commit {given}: {e}"),
+                    }),
+                }
+            }
             if revision.is_none() {
                 match state
                     .vcs
