@@ -16,6 +16,7 @@ pub mod serve;
 pub mod state;
 pub mod uploads;
 pub mod vcs;
+pub mod webhooks;
 
 pub use config::{BlobConfig, ServerConfig};
 pub use serve::{Server, StartError, create_runner_token, ensure_admin_token, start};
