@@ -44,6 +44,10 @@ pub struct ClaimRequest {
     /// How long the server may hold the request when nothing is queued (at most
     /// [`CLAIM_WAIT_MAX_MS`]).
     pub wait_ms: u64,
+    /// The resource class the runner means to serve; when given it must be its token's
+    /// (the token decides; this catches a runner started with the wrong token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_class: Option<String>,
 }
 
 /// The code a task builds.

@@ -82,6 +82,5 @@ async fn receive(
                 })),
             ))
         }
-        _ => Ok((StatusCode::OK, Json(json!({ "message": "ignored" })))),
     }
 }

@@ -50,6 +50,13 @@ async fn claim(
     Json(request): Json<ClaimRequest>,
 ) -> ApiResult<Response> {
     let (_, class) = auth::runner(&state, &headers).await?;
+    if let Some(wanted) = &request.resource_class
+        && wanted != &class
+    {
+        return Err(ApiError::forbidden(format!(
+            "this runner token belongs to resource class `{class}`, not `{wanted}`"
+        )));
+    }
     let runner: String = request.runner.chars().take(100).collect();
     state.store.runner_seen(&runner, &class, now_ms()).await?;
     let wait = Duration::from_millis(request.wait_ms.min(CLAIM_WAIT_MAX_MS));
