@@ -52,7 +52,8 @@ async fn receive(
             ApiError::bad_request(e.to_string())
         }
     })?;
-    let outcome = parse(forge, &headers, &body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let outcome =
+        parse(forge, &headers, &body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     match outcome {
         WebhookOutcome::Ignored { reason } => Ok((
             StatusCode::OK,

@@ -29,6 +29,22 @@ pub enum Command {
     /// Run jobs and workflows on this machine.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// Start everything on this machine: server, an embedded runner, SQLite and a blob folder
+    /// under --data-dir.
+    Up(crate::service::up::UpArgs),
+    /// Start the server alone (runners connect with `circa runner`).
+    Server(crate::service::settings::ServerArgs),
+    /// Run tasks for a server.
+    Runner(crate::service::up::RunnerArgs),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Start and follow pipelines.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+    /// Create API and runner tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The in-job `circleci` command (`circa __agent circleci tests split ...`); the staged
     /// `circleci` scripts run this.
     #[command(name = "__agent", hide = true, disable_help_flag = true)]
@@ -36,6 +52,70 @@ pub enum Command {
         /// The program name as typed, then its arguments, passed on untouched.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+}
+
+/// `circa project ...`
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Add a project: a slug such as gh/acme/app and its repository.
+    Add {
+        /// `VCS/ORG/REPO`, e.g. gh/acme/app.
+        slug: String,
+        /// A git URL, or a path to a repository on the server.
+        #[arg(long)]
+        repo: String,
+        /// The branch built when none is named [default: main].
+        #[arg(long)]
+        default_branch: Option<String>,
+        /// Cancel older running workflows on the same non-default branch.
+        #[arg(long)]
+        auto_cancel: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+}
+
+/// `circa pipeline ...`
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Start a pipeline on a branch or a tag.
+    Trigger {
+        /// The project's slug.
+        slug: String,
+        /// The branch [default: the project's default branch].
+        #[arg(long, conflicts_with = "tag")]
+        branch: Option<String>,
+        /// The tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// A pipeline parameter (repeatable): KEY=VALUE.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Follow the pipeline, print each job's end, exit 0 only if every workflow succeeded.
+        #[arg(long)]
+        wait: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+}
+
+/// `circa token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (it is shown only once).
+    Create {
+        /// A label for it.
+        #[arg(long, default_value = "token")]
+        name: String,
+        /// Make a runner token for this resource class (else a personal API token).
+        #[arg(long, value_name = "RESOURCE_CLASS")]
+        runner: Option<String>,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
     },
 }
 
@@ -154,6 +234,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         iterations: usize,
     },
+    /// W2, W3, W4, W6: the server and its runners (starts `circa up` / `circa server`).
+    Server {
+        /// Which workloads (default: all).
+        #[arg(long = "workload", value_enum)]
+        workloads: Vec<crate::commands::bench_server::Workload>,
+        /// W2: pipelines to trigger.
+        #[arg(long, default_value_t = 500)]
+        pipelines: usize,
+        /// W4: MiB the step writes.
+        #[arg(long, default_value_t = 256)]
+        log_mib: u64,
+        /// W6: runner agents polling.
+        #[arg(long, default_value_t = 1000)]
+        runners: usize,
+        /// W6: seconds they poll.
+        #[arg(long, default_value_t = 60)]
+        poll_secs: u64,
+    },
     /// W7 and shell-step overhead: what the executors add to the commands they run.
     Exec {
         /// The image for W7 (a local image; the default is built by scripts/test-images.sh).
@@ -261,7 +359,67 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             steps,
             skip_docker,
         }) => commands::bench_exec::exec(&image, jobs, steps, skip_docker),
+        Command::Bench(BenchCommand::Server {
+            workloads,
+            pipelines,
+            log_mib,
+            runners,
+            poll_secs,
+        }) => {
+            use crate::commands::bench_server::{Sizes, Workload, run};
+            let all = [Workload::W2, Workload::W3, Workload::W4, Workload::W6];
+            let chosen = if workloads.is_empty() {
+                all.to_vec()
+            } else {
+                workloads
+            };
+            run(
+                &chosen,
+                &Sizes {
+                    pipelines,
+                    log_bytes: log_mib * 1024 * 1024,
+                    runners,
+                    poll_secs,
+                },
+            )
+        }
         Command::Local(LocalCommand::Execute(args)) => crate::local::execute(&args),
+        Command::Up(args) => crate::service::up::up(&args),
+        Command::Server(args) => crate::service::up::server(&args),
+        Command::Runner(args) => crate::service::up::runner(&args),
+        Command::Project(ProjectCommand::Add {
+            slug,
+            repo,
+            default_branch,
+            auto_cancel,
+            client,
+        }) => crate::service::client::project_add(
+            &client,
+            &slug,
+            &repo,
+            default_branch.as_deref(),
+            auto_cancel,
+        ),
+        Command::Pipeline(PipelineCommand::Trigger {
+            slug,
+            branch,
+            tag,
+            params,
+            wait,
+            client,
+        }) => crate::service::client::pipeline_trigger(
+            &client,
+            &slug,
+            branch.as_deref(),
+            tag.as_deref(),
+            &params,
+            wait,
+        ),
+        Command::Token(TokenCommand::Create {
+            name,
+            runner,
+            client,
+        }) => crate::service::client::token_create(&client, &name, runner.as_deref()),
         Command::Agent { args } => {
             let code = circa_exec::agent::main(&args);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))

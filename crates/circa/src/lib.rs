@@ -13,3 +13,4 @@ pub use circa_model::engine;
 pub mod local;
 pub mod orb_cmd;
 pub mod orb_dir;
+pub mod service;

@@ -2,4 +2,5 @@
 
 pub mod bench;
 pub mod bench_exec;
+pub mod bench_server;
 pub mod config;

@@ -8,6 +8,8 @@ mod bad_input;
 mod corpus;
 mod language_server;
 mod local;
+mod server;
+mod server_harness;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,643 @@
+//! `circa bench server`: the server and its runners on the workloads of shared/docs/bench.md.
+//!
+//! - W2 dispatch: `circa up` (embedded runner, 4 slots, shell executor); N pipelines of one
+//!   `run: "true"` job triggered through the API. Jobs per second end to end, trigger-to-first-
+//!   step latency p50/p99, peak RSS of the `circa up` process; the floor is N × `sh -c true`.
+//! - W3 fan-out: one workflow 1 → 50 → 1; wall time minus the floor on its critical path, and
+//!   the scheduling gap between a job's end and its dependents' start, p50/p99.
+//! - W4 logs: one step writes 256 MiB of lines while an SSE client follows; MB/s into the
+//!   store, peak RSS; the baseline is the same command writing to /dev/null.
+//! - W6 runners: R agents long-polling an empty queue of `circa server` for D seconds; server
+//!   RSS and CPU against the idle server.
+//!
+//! Every figure prints as `name: value unit`. Circa itself runs as child processes (this
+//! binary), measured through /proc.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+/// Which workloads to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// W2 dispatch.
+    W2,
+    /// W3 fan-out.
+    W3,
+    /// W4 logs.
+    W4,
+    /// W6 idle runners.
+    W6,
+}
+
+/// Sizes of the workloads.
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    /// W2: pipelines.
+    pub pipelines: usize,
+    /// W4: bytes the step writes.
+    pub log_bytes: u64,
+    /// W6: runner agents.
+    pub runners: usize,
+    /// W6: seconds they poll.
+    pub poll_secs: u64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let i = ((values.len() as f64 - 1.0) * p).round() as usize;
+    values[i.min(values.len() - 1)]
+}
+
+/// A `circa up` or `circa server` child process.
+struct Circa {
+    child: Child,
+    url: String,
+    token: String,
+    _data: tempfile::TempDir,
+}
+
+impl Circa {
+    fn start(args: &[&str]) -> anyhow::Result<Circa> {
+        let data = tempfile::tempdir()?;
+        let exe = std::env::current_exe().context("finding the circa binary")?;
+        let mut child = Command::new(exe)
+            .args(args)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("CIRCA_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting circa")?;
+        let stdout = child.stdout.take().context("circa's output")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
+            .next()
+            .context("circa printed nothing")?
+            .context("reading circa's output")?;
+        let url = first
+            .rsplit(' ')
+            .next()
+            .context("no URL in circa's first line")?
+            .to_string();
+        std::thread::spawn(move || for _ in lines {});
+        let token = std::fs::read_to_string(data.path().join("admin.token"))?
+            .trim()
+            .to_string();
+        Ok(Circa {
+            child,
+            url,
+            token,
+            _data: data,
+        })
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Peak resident memory, MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        self.status_kib("VmHWM:") as f64 / 1024.0
+    }
+
+    /// Resident memory now, MiB.
+    fn rss_mib(&self) -> f64 {
+        self.status_kib("VmRSS:") as f64 / 1024.0
+    }
+
+    /// CPU time used so far (user + system), seconds; clock ticks are 100 per second on Linux.
+    fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    fn api(&self) -> Api {
+        Api {
+            url: self.url.clone(),
+            token: self.token.clone(),
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(2048)
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl Drop for Circa {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Clone)]
+struct Api {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("POST {path}: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        Ok(r.json().await?)
+    }
+
+    /// Waits for every workflow of a pipeline to finish, by following its watch stream; when.
+    async fn wait_pipeline(&self, id: &str) -> anyhow::Result<i64> {
+        let finals = [
+            "success",
+            "failed",
+            "error",
+            "canceled",
+            "not_run",
+            "unauthorized",
+        ];
+        let r = self
+            .http
+            .get(format!("{}/api/circa/pipelines/{id}/watch", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let mut stream = r.bytes_stream();
+        let mut buffer = Vec::new();
+        let mut workflows = std::collections::HashMap::new();
+        let mut seen_pipeline = false;
+        while let Some(chunk) = stream.next().await {
+            buffer.extend_from_slice(&chunk?);
+            while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buffer.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line);
+                let Some(data) = line.trim_end().strip_prefix("data:") else {
+                    continue;
+                };
+                let event: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+                match event["kind"].as_str() {
+                    Some("pipeline") => seen_pipeline = true,
+                    Some("workflow") => {
+                        workflows.insert(
+                            event["workflow_id"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            event["status"].as_str().unwrap_or_default().to_string(),
+                        );
+                    }
+                    _ => {}
+                }
+                if seen_pipeline
+                    && !workflows.is_empty()
+                    && workflows.values().all(|s| finals.contains(&s.as_str()))
+                {
+                    return Ok(now_ms());
+                }
+            }
+        }
+        bail!("the watch stream of pipeline {id} ended early")
+    }
+
+    async fn jobs_of_pipeline(&self, id: &str) -> anyhow::Result<Vec<Value>> {
+        let mut jobs = Vec::new();
+        for wf in self.get(&format!("/api/v2/pipeline/{id}/workflow")).await?["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let wf_id = wf["id"].as_str().unwrap_or_default();
+            let list = self.get(&format!("/api/v2/workflow/{wf_id}/job")).await?;
+            jobs.extend(list["items"].as_array().cloned().unwrap_or_default());
+        }
+        Ok(jobs)
+    }
+
+    async fn job_details(&self, job_id: &str) -> anyhow::Result<Value> {
+        self.get(&format!("/api/circa/jobs/{job_id}")).await
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.com",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()?;
+    if !out.status.success() {
+        bail!("git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+/// A temp git repository holding `config`.
+fn repo(config: &str) -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join(".circleci"))?;
+    std::fs::write(dir.path().join(".circleci/config.yml"), config)?;
+    git(dir.path(), &["init", "-q", "-b", "main"])?;
+    git(dir.path(), &["add", "-A"])?;
+    git(dir.path(), &["commit", "-q", "-m", "bench"])?;
+    Ok(dir)
+}
+
+async fn project(api: &Api, slug: &str, repo: &Path) -> anyhow::Result<()> {
+    api.post(
+        "/api/circa/projects",
+        json!({ "slug": slug, "repo": repo, "default_branch": "main" }),
+    )
+    .await?;
+    Ok(())
+}
+
+fn floor_ms(n: usize) -> anyhow::Result<f64> {
+    let t0 = Instant::now();
+    for _ in 0..n {
+        Command::new("sh").args(["-c", "true"]).status()?;
+    }
+    Ok(t0.elapsed().as_secs_f64() * 1000.0 / n as f64)
+}
+
+fn started_ms(details: &Value) -> Option<i64> {
+    details["tasks"]
+        .as_array()?
+        .iter()
+        .filter_map(|t| t["steps"].as_array()?.first()?["started_at"].as_i64())
+        .min()
+}
+
+async fn w2(pipelines: usize) -> anyhow::Result<()> {
+    let circa = Circa::start(&["up", "--executor", "shell", "--slots", "4"])?;
+    let api = circa.api();
+    let repo = repo(
+        "version: 2.1\njobs:\n  one:\n    machine: true\n    steps:\n      - run: \"true\"\nworkflows:\n  main:\n    jobs: [one]\n",
+    )?;
+    project(&api, "gh/bench/w2", repo.path()).await?;
+    // One warm-up pipeline: the mirror is cloned and the config cached.
+    let warm = api
+        .post("/api/v2/project/gh/bench/w2/pipeline", json!({}))
+        .await?;
+    api.wait_pipeline(warm["id"].as_str().unwrap_or_default())
+        .await?;
+    let start = now_ms();
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..pipelines {
+        let api = api.clone();
+        let semaphore = semaphore.clone();
+        tasks.spawn(async move {
+            let permit = semaphore.acquire_owned().await;
+            let sent = now_ms();
+            let created = api
+                .post("/api/v2/project/gh/bench/w2/pipeline", json!({}))
+                .await?;
+            drop(permit);
+            let id = created["id"].as_str().unwrap_or_default().to_string();
+            let done = api.wait_pipeline(&id).await?;
+            anyhow::Ok((id, sent, done))
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        results.push(r??);
+    }
+    let end = results.iter().map(|r| r.2).max().unwrap_or(start);
+    let mut latencies = Vec::new();
+    let mut failed = 0;
+    for (id, sent, _) in &results {
+        for job in api.jobs_of_pipeline(id).await? {
+            if job["status"] != "success" {
+                failed += 1;
+            }
+            let details = api
+                .job_details(job["id"].as_str().unwrap_or_default())
+                .await?;
+            if let Some(first) = started_ms(&details) {
+                latencies.push((first - sent) as f64);
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("W2: {failed} jobs did not succeed");
+    }
+    let secs = (end - start) as f64 / 1000.0;
+    let jobs_per_sec = pipelines as f64 / secs.max(0.001);
+    let floor = floor_ms(pipelines)?;
+    println!("w2_pipelines: {pipelines}");
+    println!("w2_jobs_per_sec: {jobs_per_sec:.1} jobs/s");
+    println!(
+        "w2_trigger_to_first_step_p50: {:.1} ms",
+        percentile(&mut latencies, 0.5)
+    );
+    println!(
+        "w2_trigger_to_first_step_p99: {:.1} ms",
+        percentile(&mut latencies, 0.99)
+    );
+    println!("w2_peak_rss: {:.1} MiB", circa.peak_rss_mib());
+    println!("w2_floor_per_job: {floor:.2} ms");
+    println!(
+        "w2_per_job_ratio: {:.2}",
+        (1000.0 / jobs_per_sec) / floor.max(0.001)
+    );
+    Ok(())
+}
+
+async fn w3() -> anyhow::Result<()> {
+    let circa = Circa::start(&["up", "--executor", "shell", "--slots", "4"])?;
+    let api = circa.api();
+    let mut config = String::from(
+        "version: 2.1\njobs:\n  one:\n    machine: true\n    steps:\n      - run: \"true\"\nworkflows:\n  fan:\n    jobs:\n      - one: { name: first }\n",
+    );
+    for i in 1..=50 {
+        config.push_str(&format!(
+            "      - one: {{ name: mid-{i}, requires: [first] }}\n"
+        ));
+    }
+    let mids: Vec<String> = (1..=50).map(|i| format!("mid-{i}")).collect();
+    config.push_str(&format!(
+        "      - one: {{ name: last, requires: [{}] }}\n",
+        mids.join(", ")
+    ));
+    let repo = repo(&config)?;
+    project(&api, "gh/bench/w3", repo.path()).await?;
+    let warm = api
+        .post("/api/v2/project/gh/bench/w3/pipeline", json!({}))
+        .await?;
+    api.wait_pipeline(warm["id"].as_str().unwrap_or_default())
+        .await?;
+    let sent = now_ms();
+    let created = api
+        .post("/api/v2/project/gh/bench/w3/pipeline", json!({}))
+        .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let done = api.wait_pipeline(&id).await?;
+    let jobs = api.jobs_of_pipeline(&id).await?;
+    let mut started = std::collections::HashMap::new();
+    let mut stopped = std::collections::HashMap::new();
+    for job in &jobs {
+        let details = api
+            .job_details(job["id"].as_str().unwrap_or_default())
+            .await?;
+        let name = job["name"].as_str().unwrap_or_default().to_string();
+        let parse = |v: &Value| {
+            v.as_str()
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_millisecond())
+        };
+        if let (Some(a), Some(b)) = (parse(&job["started_at"]), parse(&job["stopped_at"])) {
+            started.insert(name.clone(), a);
+            stopped.insert(name.clone(), b);
+        }
+        let _ = details;
+    }
+    let first_stop = stopped.get("first").copied().unwrap_or_default();
+    let mut gaps: Vec<f64> = mids
+        .iter()
+        .filter_map(|m| started.get(m))
+        .map(|s| (s - first_stop) as f64)
+        .collect();
+    let mids_done = mids
+        .iter()
+        .filter_map(|m| stopped.get(m))
+        .max()
+        .copied()
+        .unwrap_or_default();
+    if let Some(last) = started.get("last") {
+        gaps.push((last - mids_done) as f64);
+    }
+    let floor = floor_ms(50)?;
+    let wall = (done - sent) as f64;
+    println!("w3_jobs: {}", jobs.len());
+    println!("w3_wall: {wall:.1} ms");
+    println!("w3_floor_critical_path: {:.1} ms", floor * 3.0);
+    println!("w3_wall_minus_floor: {:.1} ms", wall - floor * 3.0);
+    println!(
+        "w3_scheduling_gap_p50: {:.1} ms",
+        percentile(&mut gaps, 0.5)
+    );
+    println!(
+        "w3_scheduling_gap_p99: {:.1} ms",
+        percentile(&mut gaps, 0.99)
+    );
+    Ok(())
+}
+
+async fn w4(bytes: u64) -> anyhow::Result<()> {
+    let circa = Circa::start(&["up", "--executor", "shell", "--slots", "1"])?;
+    let api = circa.api();
+    let command = format!("head -c {bytes} /dev/zero | tr '\\\\0' x | fold -w 99");
+    let config = format!(
+        "version: 2.1\njobs:\n  talk:\n    machine: true\n    steps:\n      - run: \"{command}\"\nworkflows:\n  main:\n    jobs: [talk]\n"
+    );
+    let repo = repo(&config)?;
+    project(&api, "gh/bench/w4", repo.path()).await?;
+    let created = api
+        .post("/api/v2/project/gh/bench/w4/pipeline", json!({}))
+        .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    // Follow the task's live stream as soon as it exists.
+    let follower = {
+        let api = api.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            let task = loop {
+                let jobs = api.jobs_of_pipeline(&id).await?;
+                if let Some(job) = jobs.first() {
+                    let details = api
+                        .job_details(job["id"].as_str().unwrap_or_default())
+                        .await?;
+                    if let Some(task) = details["tasks"][0]["id"].as_str() {
+                        break task.to_string();
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            let r = api
+                .http
+                .get(format!("{}/api/circa/tasks/{task}/live", api.url))
+                .bearer_auth(&api.token)
+                .send()
+                .await?;
+            let mut stream = r.bytes_stream();
+            let mut received = 0u64;
+            while let Some(chunk) = stream.next().await {
+                received += chunk?.len() as u64;
+            }
+            anyhow::Ok(received)
+        })
+    };
+    api.wait_pipeline(&id).await?;
+    let streamed = tokio::time::timeout(Duration::from_secs(120), follower)
+        .await
+        .context("the SSE follower did not finish")???;
+    let jobs = api.jobs_of_pipeline(&id).await?;
+    let job = jobs.first().context("no job")?;
+    if job["status"] != "success" {
+        bail!("W4: the job ended {}", job["status"]);
+    }
+    let details = api
+        .job_details(job["id"].as_str().unwrap_or_default())
+        .await?;
+    let step = &details["tasks"][0]["steps"][0];
+    let duration_ms = step["duration_ms"].as_f64().unwrap_or(1.0);
+    let log_bytes = step["log_bytes"].as_f64().unwrap_or(0.0);
+    let t0 = Instant::now();
+    Command::new("sh")
+        .args(["-c", &format!("{command} > /dev/null")])
+        .status()?;
+    let baseline_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let mb = log_bytes / 1e6;
+    println!("w4_log_bytes: {log_bytes:.0} bytes");
+    println!("w4_sse_bytes: {streamed} bytes");
+    println!("w4_throughput: {:.1} MB/s", mb / (duration_ms / 1000.0));
+    println!(
+        "w4_baseline_throughput: {:.1} MB/s",
+        mb / (baseline_ms / 1000.0)
+    );
+    println!("w4_ratio: {:.2}", duration_ms / baseline_ms.max(0.001));
+    println!("w4_peak_rss: {:.1} MiB", circa.peak_rss_mib());
+    Ok(())
+}
+
+async fn w6(runners: usize, secs: u64) -> anyhow::Result<()> {
+    let circa = Circa::start(&["server"])?;
+    let api = circa.api();
+    let token = api
+        .post(
+            "/api/circa/tokens",
+            json!({ "kind": "runner", "name": "w6", "resource_class": "idle" }),
+        )
+        .await?["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let idle = Duration::from_secs(secs.min(5));
+    let cpu0 = circa.cpu_secs();
+    tokio::time::sleep(idle).await;
+    let idle_cpu = (circa.cpu_secs() - cpu0) / idle.as_secs_f64();
+    let idle_rss = circa.rss_mib();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..runners {
+        let http = reqwest::Client::new();
+        let url = format!("{}/api/runner/v1/claim", circa.url);
+        let token = token.clone();
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            let mut claims = 0u64;
+            while !stop.is_cancelled() {
+                let request = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "runner": format!("w6-{i}"), "wait_ms": 30_000 }))
+                    .send();
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    r = request => {
+                        if r.is_err() {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        claims += 1;
+                    }
+                }
+            }
+            claims
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu1 = circa.cpu_secs();
+    let t1 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let busy_cpu = (circa.cpu_secs() - cpu1) / t1.elapsed().as_secs_f64();
+    let rss = circa.rss_mib();
+    stop.cancel();
+    let mut claims = 0;
+    while let Some(r) = tasks.join_next().await {
+        claims += r.unwrap_or(0);
+    }
+    println!("w6_runners: {runners}");
+    println!("w6_seconds: {secs}");
+    println!("w6_claim_requests: {claims}");
+    println!("w6_server_rss: {rss:.1} MiB");
+    println!("w6_server_peak_rss: {:.1} MiB", circa.peak_rss_mib());
+    println!("w6_server_cpu: {:.1} %", busy_cpu * 100.0);
+    println!("w6_idle_server_rss: {idle_rss:.1} MiB");
+    println!("w6_idle_server_cpu: {:.1} %", idle_cpu * 100.0);
+    println!("w6_rss_ratio: {:.2}", rss / idle_rss.max(0.001));
+    Ok(())
+}
+
+/// Runs the chosen workloads and prints their figures.
+pub fn run(workloads: &[Workload], sizes: &Sizes) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        for w in workloads {
+            match w {
+                Workload::W2 => w2(sizes.pipelines).await?,
+                Workload::W3 => w3().await?,
+                Workload::W4 => w4(sizes.log_bytes).await?,
+                Workload::W6 => w6(sizes.runners, sizes.poll_secs).await?,
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,5 @@
+//! The server side of the command line: `up`, `server`, `runner`, and the client commands.
+
+pub mod client;
+pub mod settings;
+pub mod up;

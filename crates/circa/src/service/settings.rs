@@ -1,0 +1,152 @@
+//! Server settings from the command line, `CIRCA_*` variables and a TOML file, in that order of
+//! precedence.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+use circa_server::{BlobConfig, ServerConfig};
+
+/// Options shared by `circa up` and `circa server`.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerArgs {
+    /// A TOML file with any of these settings (keys as the long options, e.g. `listen`).
+    #[arg(long, env = "CIRCA_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Where to listen [default: 127.0.0.1:8080].
+    #[arg(long, env = "CIRCA_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Where data lives: the SQLite file, blobs, git mirrors, the admin token [default: ./.circa].
+    #[arg(long, env = "CIRCA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The database: `sqlite://PATH` or `postgres://USER@HOST/DB` [default: DATA_DIR/circa.db].
+    #[arg(long, env = "CIRCA_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// An S3-compatible endpoint for blobs (instead of DATA_DIR/blobs).
+    #[arg(long, env = "CIRCA_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 bucket.
+    #[arg(long, env = "CIRCA_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// The S3 region [default: us-east-1].
+    #[arg(long, env = "CIRCA_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// The S3 access key id.
+    #[arg(long, env = "CIRCA_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+    /// The S3 secret access key.
+    #[arg(long, env = "CIRCA_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// The URL people and runners reach this server at [default: http://LISTEN].
+    #[arg(long, env = "CIRCA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds a task's lease lasts without a heartbeat (1 to 60) [default: 30].
+    #[arg(long, env = "CIRCA_LEASE_SECS")]
+    pub lease_secs: Option<u64>,
+    /// The largest log a step keeps, in bytes [default: 536870912].
+    #[arg(long, env = "CIRCA_STEP_LOG_LIMIT")]
+    pub step_log_limit: Option<u64>,
+    /// The orb registry folder (see `circa orb import`).
+    #[arg(long, env = "CIRCA_ORB_DIR")]
+    pub orb_dir: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    /// These settings over the config file's (if any).
+    pub fn merged(&self) -> anyhow::Result<ServerArgs> {
+        let Some(path) = &self.config else {
+            return Ok(self.clone());
+        };
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let file: ServerArgs = toml::from_str(&text)
+            .with_context(|| format!("{}: invalid settings", path.display()))?;
+        Ok(ServerArgs {
+            config: self.config.clone(),
+            listen: self.listen.or(file.listen),
+            data_dir: self.data_dir.clone().or(file.data_dir),
+            database_url: self.database_url.clone().or(file.database_url),
+            s3_endpoint: self.s3_endpoint.clone().or(file.s3_endpoint),
+            s3_bucket: self.s3_bucket.clone().or(file.s3_bucket),
+            s3_region: self.s3_region.clone().or(file.s3_region),
+            s3_access_key_id: self.s3_access_key_id.clone().or(file.s3_access_key_id),
+            s3_secret_access_key: self
+                .s3_secret_access_key
+                .clone()
+                .or(file.s3_secret_access_key),
+            public_url: self.public_url.clone().or(file.public_url),
+            lease_secs: self.lease_secs.or(file.lease_secs),
+            step_log_limit: self.step_log_limit.or(file.step_log_limit),
+            orb_dir: self.orb_dir.clone().or(file.orb_dir),
+        })
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".circa"))
+    }
+
+    /// The server's configuration.
+    pub fn server_config(&self) -> anyhow::Result<ServerConfig> {
+        let s = self.merged()?;
+        let data_dir = absolute(&s.data_dir())?;
+        let listen = s
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let orbs = s
+            .orb_dir
+            .clone()
+            .unwrap_or_else(crate::orb_dir::default_orb_dir);
+        let mut config = ServerConfig::new(
+            listen,
+            data_dir,
+            Arc::new(crate::orb_dir::OrbDir::new(orbs)),
+        );
+        if let Some(url) = s.database_url {
+            config.database_url = url;
+        }
+        if let Some(endpoint) = s.s3_endpoint {
+            config.blobs = BlobConfig::S3(circa_store::blobs::S3Config {
+                allow_http: endpoint.starts_with("http://"),
+                endpoint,
+                bucket: s
+                    .s3_bucket
+                    .context("--s3-bucket is required with --s3-endpoint")?,
+                region: s.s3_region.unwrap_or_else(|| "us-east-1".to_string()),
+                access_key_id: s.s3_access_key_id.unwrap_or_default(),
+                secret_access_key: s.s3_secret_access_key.unwrap_or_default(),
+            });
+        }
+        config.public_url = s.public_url;
+        if let Some(secs) = s.lease_secs {
+            anyhow::ensure!(
+                (1..=60).contains(&secs),
+                "--lease-secs must be between 1 and 60, not {secs}"
+            );
+            config.lease = Duration::from_secs(secs);
+        }
+        if let Some(limit) = s.step_log_limit {
+            config.step_log_limit = limit;
+        }
+        Ok(config)
+    }
+}
+
+/// `path` made absolute against the current folder.
+pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    Ok(std::env::current_dir()
+        .context("reading the current folder")?
+        .join(path))
+}

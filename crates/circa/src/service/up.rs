@@ -1,0 +1,219 @@
+//! `circa up`, `circa server` and `circa runner`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use super::settings::{ServerArgs, absolute};
+
+/// Which executor a runner uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunnerExecutor {
+    /// Docker for `docker:` jobs when a Docker Engine answers, else the shell.
+    Auto,
+    /// Every job on this machine.
+    Shell,
+    /// `docker:` jobs in containers (the Docker Engine must answer).
+    Docker,
+}
+
+/// Options of `circa up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Server settings.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The embedded runner's executor.
+    #[arg(long, value_enum, default_value_t = RunnerExecutor::Auto)]
+    pub executor: RunnerExecutor,
+    /// Tasks the embedded runner runs at once.
+    #[arg(long, default_value_t = 4)]
+    pub slots: u32,
+}
+
+/// Options of `circa runner`.
+#[derive(Debug, Args)]
+pub struct RunnerArgs {
+    /// The server's URL.
+    #[arg(long, env = "CIRCA_URL")]
+    pub url: String,
+    /// A runner token (`circa token create --runner --resource-class NAME`).
+    #[arg(long, env = "CIRCA_RUNNER_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The resource class this runner serves; it must be the token's.
+    #[arg(long, env = "CIRCA_RESOURCE_CLASS")]
+    pub resource_class: Option<String>,
+    /// The executor.
+    #[arg(long, value_enum, default_value_t = RunnerExecutor::Auto)]
+    pub executor: RunnerExecutor,
+    /// Tasks run at once.
+    #[arg(long, default_value_t = 1)]
+    pub slots: u32,
+    /// The runner's name [default: the host name].
+    #[arg(long, env = "CIRCA_RUNNER_NAME")]
+    pub name: Option<String>,
+    /// Where the runner keeps caches, workspaces and its spool.
+    #[arg(long, env = "CIRCA_RUNNER_DATA_DIR", default_value = ".circa-runner")]
+    pub data_dir: PathBuf,
+    /// Use image TO wherever a job names image FROM (repeatable): `FROM=TO`.
+    #[arg(long, value_name = "FROM=TO")]
+    pub image_map: Vec<String>,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CIRCA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+fn stop_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+        token.cancel();
+    });
+}
+
+async fn docker_answers() -> bool {
+    circa_exec::docker::DockerClient::connect().await.is_ok()
+}
+
+async fn executor_kind(choice: RunnerExecutor) -> anyhow::Result<circa_runner::ExecutorKind> {
+    Ok(match choice {
+        RunnerExecutor::Shell => circa_runner::ExecutorKind::Shell,
+        RunnerExecutor::Docker => {
+            anyhow::ensure!(
+                docker_answers().await,
+                "the Docker Engine does not answer; start it, or use --executor shell"
+            );
+            circa_runner::ExecutorKind::Docker
+        }
+        RunnerExecutor::Auto => {
+            if docker_answers().await {
+                circa_runner::ExecutorKind::Docker
+            } else {
+                circa_runner::ExecutorKind::Shell
+            }
+        }
+    })
+}
+
+fn parse_image_map(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|m| {
+            m.split_once('=')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .with_context(|| format!("--image-map {m:?}: expected FROM=TO"))
+        })
+        .collect()
+}
+
+/// `circa up`: the server with an embedded runner (resource class `default`).
+pub fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let config = args.server.server_config()?;
+        let data_dir = config.data_dir.clone();
+        let server = circa_server::start(config).await?;
+        let url = server.url();
+        let admin = circa_server::ensure_admin_token(&server.state).await?;
+        let token_file = data_dir.join("admin.token");
+        println!("Circa is up at {url}");
+        match admin {
+            Some(token) => println!("admin token (saved in {}): {token}", token_file.display()),
+            None => println!("admin token: in {}", token_file.display()),
+        }
+        let runner_token =
+            circa_server::create_runner_token(&server.state, "embedded", "default").await?;
+        let executor = executor_kind(args.executor).await?;
+        println!(
+            "embedded runner: resource class `default`, {} executor, {} slots",
+            match executor {
+                circa_runner::ExecutorKind::Docker => "docker",
+                circa_runner::ExecutorKind::Shell => "shell",
+            },
+            args.slots
+        );
+        let stop = server.stop_token();
+        stop_on_signals(stop.clone());
+        let mut runner_config =
+            circa_runner::RunnerConfig::new(url.clone(), runner_token, data_dir.join("runner"));
+        runner_config.name = "embedded".to_string();
+        runner_config.executor = executor;
+        runner_config.slots = args.slots.max(1);
+        let runner_stop = stop.child_token();
+        let runner = tokio::spawn(circa_runner::run(runner_config, runner_stop));
+        stop.cancelled().await;
+        let _ = runner.await;
+        server.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `circa server`: the server alone.
+pub fn server(args: &ServerArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let config = args.server_config()?;
+        let data_dir = config.data_dir.clone();
+        let server = circa_server::start(config).await?;
+        println!("Circa server is listening at {}", server.url());
+        if let Some(token) = circa_server::ensure_admin_token(&server.state).await? {
+            println!(
+                "admin token (saved in {}): {token}",
+                data_dir.join("admin.token").display()
+            );
+        }
+        stop_on_signals(server.stop_token());
+        server.wait().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `circa runner`: a runner for a remote server.
+pub fn runner(args: &RunnerArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let executor = executor_kind(args.executor).await?;
+        let mut config = circa_runner::RunnerConfig::new(
+            args.url.trim_end_matches('/').to_string(),
+            args.token.clone(),
+            absolute(&args.data_dir)?,
+        );
+        if let Some(name) = &args.name {
+            config.name = name.clone();
+        }
+        config.executor = executor;
+        config.slots = args.slots.max(1);
+        config.image_map = parse_image_map(&args.image_map)?;
+        config.resource_class = args.resource_class.clone();
+        let stop = CancellationToken::new();
+        stop_on_signals(stop.clone());
+        circa_runner::run(config, stop).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

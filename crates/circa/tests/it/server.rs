@@ -1,0 +1,622 @@
+//! The server and its runners end to end: real `circa server` and `circa runner` processes, real
+//! git repositories, webhooks replayed from the corpus.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, github_push, payload, sign};
+
+const LONG: Duration = Duration::from_secs(60);
+
+struct Setup {
+    server: ServerProc,
+    api: Api,
+    runner: Option<RunnerProc>,
+    _runner_dir: tempfile::TempDir,
+    _data: tempfile::TempDir,
+}
+
+async fn setup(lease_secs: u64, slots: u32) -> Setup {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(data.path(), lease_secs);
+    let api = server.client();
+    let runner_dir = tempfile::tempdir().unwrap();
+    let token = api.runner_token("default").await;
+    let runner = RunnerProc::start(&server.url, &token, runner_dir.path(), slots);
+    Setup {
+        server,
+        api,
+        runner: Some(runner),
+        _runner_dir: runner_dir,
+        _data: data,
+    }
+}
+
+const FAN: &str = r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - run: mkdir -p ws && echo built-by-build > ws/artifact.txt
+      - persist_to_workspace:
+          root: ws
+          paths: [artifact.txt]
+  test:
+    machine: true
+    parameters:
+      n: { type: integer }
+    steps:
+      - run: echo "test << parameters.n >>"
+  deploy:
+    machine: true
+    steps:
+      - attach_workspace: { at: got }
+      - run: cat got/artifact.txt
+workflows:
+  main:
+    jobs:
+      - build
+      - test: { name: test-1, n: 1, requires: [build] }
+      - test: { name: test-2, n: 2, requires: [build] }
+      - test: { name: test-3, n: 3, requires: [build] }
+      - deploy: { requires: [test-1, test-2, test-3] }
+"#;
+
+async fn pipelines_of(api: &Api, slug: &str) -> Vec<serde_json::Value> {
+    let (_, body) = api.get(&format!("/api/v2/project/{slug}/pipeline")).await;
+    body["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_push_runs_a_fan_out_fan_in_workflow_to_success() {
+    let s = setup(30, 4).await;
+    let repo = Repo::new(FAN);
+    let sha = repo.git(&["rev-parse", "HEAD"]);
+    let project = s
+        .api
+        .add_project("gh/acme/fan", repo.path(), json!({}))
+        .await;
+    let secret = project["webhook"]["secret"].as_str().unwrap();
+    let path = format!("/hooks/{}", project["id"].as_str().unwrap());
+    let body = github_push(repo.path(), "refs/heads/main", &sha, "add fan-out");
+    let status = s
+        .api
+        .hook(
+            &path,
+            &[
+                ("x-github-event", "push".into()),
+                (
+                    "x-hub-signature-256",
+                    format!("sha256={}", sign(secret, &body)),
+                ),
+            ],
+            body,
+        )
+        .await;
+    assert!((200..300).contains(&status), "webhook answered {status}");
+    let pipelines = pipelines_of(&s.api, "gh/acme/fan").await;
+    assert_eq!(pipelines.len(), 1);
+    assert_eq!(pipelines[0]["vcs"]["revision"], sha.as_str());
+    assert_eq!(pipelines[0]["trigger"]["type"], "webhook");
+    let id = pipelines[0]["id"].as_str().unwrap();
+    let workflows = s.api.finished(id, LONG).await;
+    assert_eq!(workflows[0]["status"], "success", "{workflows:?}");
+    let wf = workflows[0]["id"].as_str().unwrap();
+    let jobs = s.api.jobs(wf).await;
+    assert_eq!(jobs.len(), 5);
+    assert!(jobs.iter().all(|j| j["status"] == "success"), "{jobs:?}");
+    let deploy = s.api.job(wf, "deploy").await;
+    let log = s.api.job_log(deploy["id"].as_str().unwrap()).await;
+    assert!(log.contains("built-by-build"), "{log}");
+    let test2 = s.api.job(wf, "test-2").await;
+    assert!(
+        s.api
+            .job_log(test2["id"].as_str().unwrap())
+            .await
+            .contains("test 2")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_push_runs_only_tag_filtered_jobs() {
+    let s = setup(30, 2).await;
+    let repo = Repo::new(
+        r#"
+version: 2.1
+jobs:
+  job: { machine: true, parameters: { word: { type: string } }, steps: [ { run: "echo << parameters.word >>" } ] }
+workflows:
+  main:
+    jobs:
+      - job: { name: every-branch, word: branch }
+      - job:
+          name: release
+          word: release
+          filters: { tags: { only: /^v.*/ }, branches: { ignore: /.*/ } }
+"#,
+    );
+    repo.git(&["tag", "v1.0.0"]);
+    let sha = repo.git(&["rev-parse", "HEAD"]);
+    let project = s
+        .api
+        .add_project("gl/acme/tags", repo.path(), json!({}))
+        .await;
+    let secret = project["webhook"]["secret"].as_str().unwrap().to_string();
+    let mut p = payload("gitlab/tag-event.json");
+    p["ref"] = json!("refs/tags/v1.0.0");
+    p["after"] = json!(sha);
+    p["checkout_sha"] = json!(sha);
+    let body = serde_json::to_vec(&p).unwrap();
+    let path = format!("/hooks/{}", project["id"].as_str().unwrap());
+    let status = s
+        .api
+        .hook(
+            &path,
+            &[
+                ("x-gitlab-event", "Tag Push Hook".into()),
+                ("x-gitlab-token", secret),
+            ],
+            body,
+        )
+        .await;
+    assert!((200..300).contains(&status), "webhook answered {status}");
+    let pipelines = pipelines_of(&s.api, "gl/acme/tags").await;
+    assert_eq!(pipelines.len(), 1);
+    assert_eq!(pipelines[0]["vcs"]["tag"], "v1.0.0");
+    let workflows = s
+        .api
+        .finished(pipelines[0]["id"].as_str().unwrap(), LONG)
+        .await;
+    assert_eq!(workflows[0]["status"], "success");
+    let jobs = s.api.jobs(workflows[0]["id"].as_str().unwrap()).await;
+    let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["release"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_holds_until_approved_then_the_rest_runs() {
+    let s = setup(30, 2).await;
+    let repo = Repo::new(
+        r#"
+version: 2.1
+jobs:
+  build: { machine: true, steps: [ { run: echo build } ] }
+  deploy: { machine: true, steps: [ { run: echo deployed } ] }
+workflows:
+  main:
+    jobs:
+      - build
+      - hold: { type: approval, requires: [build] }
+      - deploy: { requires: [hold] }
+"#,
+    );
+    s.api
+        .add_project("gh/acme/hold", repo.path(), json!({}))
+        .await;
+    let id = s
+        .api
+        .trigger("gh/acme/hold", json!({ "branch": "main" }))
+        .await;
+    let wf = s
+        .api
+        .until(LONG, "the workflow to be on hold", || async {
+            let wfs = s.api.workflows(&id).await;
+            wfs.first()
+                .filter(|w| w["status"] == "on_hold")
+                .map(|w| w["id"].as_str().unwrap().to_string())
+        })
+        .await;
+    let hold = s.api.job(&wf, "hold").await;
+    assert_eq!(hold["status"], "on_hold");
+    assert_eq!(hold["type"], "approval");
+    assert_eq!(s.api.job(&wf, "deploy").await["status"], "blocked");
+    let request = hold["approval_request_id"].as_str().unwrap();
+    let (status, _) = s
+        .api
+        .post(
+            &format!("/api/v2/workflow/{wf}/approve/{request}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let workflows = s.api.finished(&id, LONG).await;
+    assert_eq!(workflows[0]["status"], "success");
+    assert_eq!(s.api.job(&wf, "deploy").await["status"], "success");
+    assert_eq!(s.api.job(&wf, "hold").await["status"], "success");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_from_failed_reruns_only_failed_jobs_and_their_dependents() {
+    let s = setup(30, 2).await;
+    let marker = tempfile::tempdir().unwrap();
+    let flag = marker.path().join("second-time");
+    let config = format!(
+        r#"
+version: 2.1
+jobs:
+  build: {{ machine: true, steps: [ {{ run: echo build }} ] }}
+  other: {{ machine: true, steps: [ {{ run: echo other }} ] }}
+  flaky:
+    machine: true
+    steps:
+      - run: if [ -f {flag} ]; then echo passed; else touch {flag}; echo failing; exit 1; fi
+  deploy: {{ machine: true, steps: [ {{ run: echo deploy }} ] }}
+workflows:
+  main:
+    jobs:
+      - build
+      - other: {{ requires: [build] }}
+      - flaky: {{ requires: [build] }}
+      - deploy: {{ requires: [flaky, other] }}
+"#,
+        flag = flag.display()
+    );
+    let repo = Repo::new(&config);
+    s.api
+        .add_project("gh/acme/rerun", repo.path(), json!({}))
+        .await;
+    let id = s.api.trigger("gh/acme/rerun", json!({})).await;
+    let workflows = s.api.finished(&id, LONG).await;
+    assert_eq!(workflows[0]["status"], "failed");
+    let first = workflows[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(s.api.job(&first, "flaky").await["status"], "failed");
+    assert_eq!(s.api.job(&first, "deploy").await["status"], "not_run");
+    let build_before = s.api.job(&first, "build").await;
+    let (status, body) = s
+        .api
+        .post(
+            &format!("/api/v2/workflow/{first}/rerun"),
+            json!({ "from_failed": true }),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let second = body["workflow_id"].as_str().unwrap().to_string();
+    let workflows = s.api.finished(&id, LONG).await;
+    let rerun = workflows
+        .iter()
+        .find(|w| w["id"] == second.as_str())
+        .unwrap();
+    assert_eq!(rerun["status"], "success");
+    let jobs = s.api.jobs(&second).await;
+    let by = |name: &str| jobs.iter().find(|j| j["name"] == name).unwrap().clone();
+    for name in ["build", "other"] {
+        let job = by(name);
+        assert_eq!(job["status"], "success");
+        let (_, details) = s
+            .api
+            .get(&format!("/api/circa/jobs/{}", job["id"].as_str().unwrap()))
+            .await;
+        assert!(
+            details["tasks"].as_array().unwrap().is_empty(),
+            "{name} ran again: {details}"
+        );
+    }
+    assert_ne!(by("build")["id"], build_before["id"]);
+    for name in ["flaky", "deploy"] {
+        let job = by(name);
+        assert_eq!(job["status"], "success");
+        let (_, details) = s
+            .api
+            .get(&format!("/api/circa/jobs/{}", job["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(details["tasks"].as_array().unwrap().len(), 1, "{name}");
+    }
+}
+
+async fn running_job(api: &Api, pipeline: &str) -> (String, String) {
+    api.until(LONG, "the job to run and print", || async {
+        let wf = api.workflows(pipeline).await.into_iter().next()?;
+        let wf_id = wf["id"].as_str()?.to_string();
+        let job = api.jobs(&wf_id).await.into_iter().next()?;
+        if job["status"] != "running" {
+            return None;
+        }
+        let job_id = job["id"].as_str()?.to_string();
+        let log = api.job_log(&job_id).await;
+        log.contains("started").then_some((wf_id, job_id))
+    })
+    .await
+}
+
+const SLEEPER: &str = r#"
+version: 2.1
+jobs:
+  sleeper: { machine: true, steps: [ { run: "echo started; sleep 60" } ] }
+workflows:
+  main: { jobs: [ sleeper ] }
+"#;
+
+async fn partial_log(api: &Api, job_id: &str) -> String {
+    let (_, details) = api.get(&format!("/api/circa/jobs/{job_id}")).await;
+    let task = details["tasks"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    api.text(&format!("/api/circa/tasks/{task}/steps/0/log"))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_a_running_job_within_two_seconds() {
+    let s = setup(30, 1).await;
+    let repo = Repo::new(SLEEPER);
+    s.api
+        .add_project("gh/acme/cancel", repo.path(), json!({}))
+        .await;
+    let id = s.api.trigger("gh/acme/cancel", json!({})).await;
+    let (wf, job_id) = s
+        .api
+        .until(LONG, "the job to print", || async {
+            let wf = s.api.workflows(&id).await.into_iter().next()?;
+            let wf_id = wf["id"].as_str()?.to_string();
+            let job = s.api.jobs(&wf_id).await.into_iter().next()?;
+            let job_id = job["id"].as_str()?.to_string();
+            partial_log(&s.api, &job_id)
+                .await
+                .contains("started")
+                .then_some((wf_id, job_id))
+        })
+        .await;
+    let asked = Instant::now();
+    let (status, _) = s
+        .api
+        .post(&format!("/api/v2/workflow/{wf}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 202);
+    s.api
+        .until(Duration::from_secs(10), "the task to stop", || async {
+            let (_, details) = s.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+            (details["tasks"][0]["state"] == "finished").then_some(())
+        })
+        .await;
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the job stopped after {took:?}"
+    );
+    let (_, details) = s.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+    assert_eq!(details["status"], "canceled");
+    assert_eq!(details["tasks"][0]["result"], "canceled");
+    let workflows = s.api.workflows(&id).await;
+    assert_eq!(workflows[0]["status"], "canceled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_mid_job_leaves_it_infrastructure_fail_within_its_lease() {
+    let lease = 3;
+    let mut s = setup(lease, 1).await;
+    let repo = Repo::new(SLEEPER);
+    s.api
+        .add_project("gh/acme/lost", repo.path(), json!({}))
+        .await;
+    let id = s.api.trigger("gh/acme/lost", json!({})).await;
+    let (_, job_id) = s
+        .api
+        .until(LONG, "the job to print", || async {
+            let wf = s.api.workflows(&id).await.into_iter().next()?;
+            let job = s.api.jobs(wf["id"].as_str()?).await.into_iter().next()?;
+            let job_id = job["id"].as_str()?.to_string();
+            partial_log(&s.api, &job_id)
+                .await
+                .contains("started")
+                .then_some(((), job_id))
+        })
+        .await;
+    let killed = Instant::now();
+    s.runner.take().unwrap().kill();
+    s.api
+        .until(
+            Duration::from_secs(lease * 3),
+            "the job to be declared lost",
+            || async {
+                let (_, details) = s.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+                (details["status"] == "infrastructure_fail").then_some(())
+            },
+        )
+        .await;
+    let took = killed.elapsed();
+    assert!(
+        took <= Duration::from_secs(lease + 2),
+        "declared lost after {took:?} with a lease of {lease} s"
+    );
+    let (_, details) = s.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+    assert!(
+        details["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("heartbeats"),
+        "{details}"
+    );
+    assert_eq!(s.api.workflows(&id).await[0]["status"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restarted_mid_job_loses_and_duplicates_no_log_line() {
+    let mut s = setup(30, 1).await;
+    let repo = Repo::new(
+        r#"
+version: 2.1
+jobs:
+  talker:
+    machine: true
+    steps:
+      - run: for i in $(seq 1 300); do echo "line $i"; sleep 0.02; done
+workflows:
+  main: { jobs: [ talker ] }
+"#,
+    );
+    s.api
+        .add_project("gh/acme/restart", repo.path(), json!({}))
+        .await;
+    let id = s.api.trigger("gh/acme/restart", json!({})).await;
+    let job_id = s
+        .api
+        .until(LONG, "the job to start talking", || async {
+            let wf = s.api.workflows(&id).await.into_iter().next()?;
+            let job = s.api.jobs(wf["id"].as_str()?).await.into_iter().next()?;
+            let job_id = job["id"].as_str()?.to_string();
+            partial_log(&s.api, &job_id)
+                .await
+                .contains("line 20\n")
+                .then_some(job_id)
+        })
+        .await;
+    s.server.restart();
+    let workflows = s.api.finished(&id, LONG).await;
+    assert_eq!(workflows[0]["status"], "success");
+    let log = s.api.job_log(&job_id).await;
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with("line ")).collect();
+    let expected: Vec<String> = (1..=300).map(|i| format!("line {i}")).collect();
+    assert_eq!(lines, expected, "lost or duplicated lines");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_config_continues_once_and_refuses_a_second_continuation() {
+    let s = setup(30, 2).await;
+    let repo = Repo::new(
+        r#"
+version: 2.1
+setup: true
+jobs:
+  generate:
+    machine: true
+    steps:
+      - run: |
+          base="${CIRCLE_BUILD_URL%%/gh/*}"
+          printf '{"continuation-key":"%s","configuration":"version: 2.1\\njobs:\\n  continued:\\n    machine: true\\n    steps:\\n      - run: echo continued-ran\\nworkflows:\\n  next:\\n    jobs: [continued]\\n"}' "$CIRCLE_CONTINUATION_KEY" > body.json
+          first=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data @body.json "$base/api/v2/pipeline/continue")
+          second=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data @body.json "$base/api/v2/pipeline/continue")
+          echo "first=$first second=$second"
+workflows:
+  setup:
+    jobs: [generate]
+"#,
+    );
+    s.api
+        .add_project("gh/acme/dynamic", repo.path(), json!({}))
+        .await;
+    let id = s.api.trigger("gh/acme/dynamic", json!({})).await;
+    let workflows = s
+        .api
+        .until(LONG, "both workflows to finish", || async {
+            let wfs = s.api.workflows(&id).await;
+            let done = wfs.len() == 2
+                && wfs
+                    .iter()
+                    .all(|w| w["status"] == "success" || w["status"] == "failed");
+            done.then_some(wfs)
+        })
+        .await;
+    let setup = workflows.iter().find(|w| w["name"] == "setup").unwrap();
+    let next = workflows.iter().find(|w| w["name"] == "next").unwrap();
+    assert_eq!(setup["status"], "success");
+    assert_eq!(next["status"], "success");
+    let generate = s.api.job(setup["id"].as_str().unwrap(), "generate").await;
+    let log = s.api.job_log(generate["id"].as_str().unwrap()).await;
+    assert!(log.contains("first=200 second=409"), "{log}");
+    let continued = s.api.job(next["id"].as_str().unwrap(), "continued").await;
+    assert!(
+        s.api
+            .job_log(continued["id"].as_str().unwrap())
+            .await
+            .contains("continued-ran")
+    );
+    let (_, pipeline) = s.api.get(&format!("/api/v2/pipeline/{id}")).await;
+    assert_eq!(pipeline["state"], "setup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_signatures_and_malformed_payloads_are_refused_without_a_pipeline() {
+    let s = setup(30, 1).await;
+    let repo = Repo::new(FAN);
+    let sha = repo.git(&["rev-parse", "HEAD"]);
+    let project = s
+        .api
+        .add_project("gh/acme/hooks", repo.path(), json!({}))
+        .await;
+    let secret = project["webhook"]["secret"].as_str().unwrap();
+    let path = format!("/hooks/{}", project["id"].as_str().unwrap());
+    let body = github_push(repo.path(), "refs/heads/main", &sha, "x");
+    let wrong = sign("not-the-secret", &body);
+    let status = s
+        .api
+        .hook(
+            &path,
+            &[
+                ("x-github-event", "push".into()),
+                ("x-hub-signature-256", format!("sha256={wrong}")),
+            ],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let status = s
+        .api
+        .hook(&path, &[("x-github-event", "push".into())], body)
+        .await;
+    assert_eq!(status, 401);
+    let garbage = b"{ this is not json".to_vec();
+    let status = s
+        .api
+        .hook(
+            &path,
+            &[
+                ("x-github-event", "push".into()),
+                (
+                    "x-hub-signature-256",
+                    format!("sha256={}", sign(secret, &garbage)),
+                ),
+            ],
+            garbage,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(pipelines_of(&s.api, "gh/acme/hooks").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_error_gives_an_errored_pipeline_with_its_diagnostics() {
+    let s = setup(30, 1).await;
+    let repo = Repo::new(
+        "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n      - run: { command: [oops }\n",
+    );
+    s.api
+        .add_project("gh/acme/broken", repo.path(), json!({}))
+        .await;
+    let id = s.api.trigger("gh/acme/broken", json!({})).await;
+    let (_, pipeline) = s.api.get(&format!("/api/v2/pipeline/{id}")).await;
+    assert_eq!(pipeline["state"], "errored", "{pipeline}");
+    let errors = pipeline["errors"].as_array().unwrap();
+    assert!(!errors.is_empty());
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains(".circleci/config.yml:6:"), "{message}");
+    assert!(s.api.workflows(&id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_job_says_why_it_waits() {
+    let s = setup(30, 1).await;
+    let repo = Repo::new(
+        "version: 2.1\njobs:\n  big:\n    machine: true\n    resource_class: big\n    steps: [ { run: echo hi } ]\nworkflows:\n  main: { jobs: [ big ] }\n",
+    );
+    s.api
+        .add_project("gh/acme/big", repo.path(), json!({}))
+        .await;
+    let id = s.api.trigger("gh/acme/big", json!({})).await;
+    let wf = s.api.workflows(&id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = s.api.job(&wf, "big").await;
+    assert_eq!(job["status"], "queued");
+    let (_, details) = s
+        .api
+        .get(&format!("/api/circa/jobs/{}", job["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        details["waiting_reason"],
+        "no runner with resource class `big` is connected"
+    );
+}

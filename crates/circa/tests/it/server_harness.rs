@@ -1,0 +1,392 @@
+//! A real `circa server` and real `circa runner` processes on loopback, real git repositories in
+//! temp folders, and an HTTP client for the API.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// A `circa server` process.
+pub struct ServerProc {
+    child: Option<Child>,
+    /// Its data folder.
+    pub data: PathBuf,
+    /// Its URL.
+    pub url: String,
+    /// The admin token.
+    pub token: String,
+    lease_secs: u64,
+}
+
+fn spawn_server(data: &Path, listen: &str, lease_secs: u64) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_circa"))
+        .args(["server", "--listen", listen, "--data-dir"])
+        .arg(data)
+        .args(["--lease-secs", &lease_secs.to_string()])
+        .env("CIRCA_ORB_DIR", data.join("orbs"))
+        .env("CIRCA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("circa server starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("the server prints its URL").unwrap();
+    let url = first
+        .rsplit(' ')
+        .next()
+        .expect("a URL at the end of the first line")
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+impl ServerProc {
+    /// Starts a server on a free port with a lease of `lease_secs`.
+    pub fn start(data: &Path, lease_secs: u64) -> ServerProc {
+        let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs);
+        let token = std::fs::read_to_string(data.join("admin.token"))
+            .unwrap()
+            .trim()
+            .to_string();
+        ServerProc {
+            child: Some(child),
+            data: data.to_path_buf(),
+            url,
+            token,
+            lease_secs,
+        }
+    }
+
+    /// Kills the server abruptly (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data folder.
+    pub fn restart(&mut self) {
+        self.kill();
+        let listen = self.url.trim_start_matches("http://").to_string();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // The port may linger for a moment.
+            if std::net::TcpListener::bind(&listen).is_ok() || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (child, url) = spawn_server(&self.data, &listen, self.lease_secs);
+        assert_eq!(url, self.url);
+        self.child = Some(child);
+    }
+
+    /// A client with the admin token.
+    pub fn client(&self) -> Api {
+        Api {
+            url: self.url.clone(),
+            token: self.token.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A `circa runner` process.
+pub struct RunnerProc {
+    child: Child,
+}
+
+impl RunnerProc {
+    /// Starts a shell-executor runner.
+    pub fn start(url: &str, token: &str, data: &Path, slots: u32) -> RunnerProc {
+        let child = Command::new(env!("CARGO_BIN_EXE_circa"))
+            .args([
+                "runner",
+                "--url",
+                url,
+                "--token",
+                token,
+                "--executor",
+                "shell",
+            ])
+            .args(["--slots", &slots.to_string(), "--name", "test-runner"])
+            .arg("--data-dir")
+            .arg(data)
+            .env("CIRCA_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("circa runner starts");
+        RunnerProc { child }
+    }
+
+    /// Kills it abruptly (SIGKILL): no goodbye to the server.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RunnerProc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The API, as a script would use it.
+#[derive(Clone)]
+pub struct Api {
+    /// The server's URL.
+    pub url: String,
+    /// The token.
+    pub token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    /// `GET` → (status, JSON).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET` → text.
+    pub async fn text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// `POST` JSON → (status, JSON).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST` raw bytes with headers (a webhook) → status.
+    pub async fn hook(&self, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> u16 {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body);
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        request.send().await.unwrap().status().as_u16()
+    }
+
+    /// Creates a runner token for `class`.
+    pub async fn runner_token(&self, class: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/circa/tokens",
+                json!({ "kind": "runner", "name": "test", "resource_class": class }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// Adds a project; its JSON (with `webhook.url`, `webhook.secret`).
+    pub async fn add_project(&self, slug: &str, repo: &Path, settings: Value) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/circa/projects",
+                json!({ "slug": slug, "repo": repo, "default_branch": "main", "settings": settings }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// Triggers a pipeline; its id.
+    pub async fn trigger(&self, slug: &str, body: Value) -> String {
+        let (status, created) = self
+            .post(&format!("/api/v2/project/{slug}/pipeline"), body)
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    /// A pipeline's workflows.
+    pub async fn workflows(&self, pipeline: &str) -> Vec<Value> {
+        let (_, body) = self
+            .get(&format!("/api/v2/pipeline/{pipeline}/workflow"))
+            .await;
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// A workflow's jobs.
+    pub async fn jobs(&self, workflow: &str) -> Vec<Value> {
+        let (_, body) = self.get(&format!("/api/v2/workflow/{workflow}/job")).await;
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until `check` returns something, or panics after `timeout` with `what`.
+    pub async fn until<T, F, Fut>(&self, timeout: Duration, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for a pipeline's workflows to finish; the workflows.
+    pub async fn finished(&self, pipeline: &str, timeout: Duration) -> Vec<Value> {
+        let finals = [
+            "success",
+            "failed",
+            "error",
+            "canceled",
+            "not_run",
+            "unauthorized",
+        ];
+        self.until(timeout, "the workflows to finish", || async {
+            let wfs = self.workflows(pipeline).await;
+            let done = !wfs.is_empty()
+                && wfs
+                    .iter()
+                    .all(|w| finals.contains(&w["status"].as_str().unwrap_or_default()));
+            done.then_some(wfs)
+        })
+        .await
+    }
+
+    /// A job by name in a workflow.
+    pub async fn job(&self, workflow: &str, name: &str) -> Value {
+        self.jobs(workflow)
+            .await
+            .into_iter()
+            .find(|j| j["name"] == name)
+            .unwrap_or_else(|| panic!("no job {name}"))
+    }
+
+    /// The whole log of a job's node 0: every step's output, in order.
+    pub async fn job_log(&self, job_id: &str) -> String {
+        let (_, details) = self.get(&format!("/api/circa/jobs/{job_id}")).await;
+        let task = &details["tasks"][0];
+        let task_id = task["id"].as_str().unwrap();
+        let mut out = String::new();
+        for step in task["steps"].as_array().cloned().unwrap_or_default() {
+            let n = step["step"].as_u64().unwrap();
+            out.push_str(
+                &self
+                    .text(&format!("/api/circa/tasks/{task_id}/steps/{n}/log"))
+                    .await,
+            );
+        }
+        out
+    }
+}
+
+/// A git repository in a temp folder with a `.circleci/config.yml` committed on `main`.
+pub struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    /// A repository whose first commit holds `config`.
+    pub fn new(config: &str) -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.commit(config, "first commit");
+        repo
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs git here.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Commits a new config; the commit's sha.
+    pub fn commit(&self, config: &str, message: &str) -> String {
+        let circleci = self.dir.path().join(".circleci");
+        std::fs::create_dir_all(&circleci).unwrap();
+        std::fs::write(circleci.join("config.yml"), config).unwrap();
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+/// HMAC-SHA256 of `body` with `secret`, hex.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A corpus webhook payload as JSON.
+pub fn payload(path: &str) -> Value {
+    let text = std::fs::read_to_string(crate::corpus().join("webhooks").join(path)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Points a GitHub push payload at `repo`'s commit `sha` on `git_ref`, with `message`.
+pub fn github_push(repo: &Path, git_ref: &str, sha: &str, message: &str) -> Vec<u8> {
+    let mut p = payload("github/push-with-new-branch.json");
+    p["ref"] = json!(git_ref);
+    p["after"] = json!(sha);
+    p["deleted"] = json!(false);
+    let url = repo.display().to_string();
+    p["repository"]["clone_url"] = json!(url);
+    p["repository"]["html_url"] = json!(url);
+    p["head_commit"] =
+        json!({ "id": sha, "message": message, "timestamp": "2026-11-24T00:00:00Z" });
+    serde_json::to_vec(&p).unwrap()
+}
