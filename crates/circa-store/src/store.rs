@@ -27,8 +27,11 @@ pub trait Store: Send + Sync + 'static {
     /// Every project, by slug.
     async fn projects(&self) -> StoreResult<Vec<Project>>;
     /// Replaces a project's settings; false if there is no such project.
-    async fn update_project_settings(&self, id: &str, settings: &ProjectSettings)
-    -> StoreResult<bool>;
+    async fn update_project_settings(
+        &self,
+        id: &str,
+        settings: &ProjectSettings,
+    ) -> StoreResult<bool>;
 
     // --- tokens ---
 
@@ -79,8 +82,11 @@ pub trait Store: Send + Sync + 'static {
     /// A pipeline by id.
     async fn pipeline(&self, id: &str) -> StoreResult<Option<Pipeline>>;
     /// A pipeline by its project and number.
-    async fn pipeline_by_number(&self, project_id: &str, number: i64)
-    -> StoreResult<Option<Pipeline>>;
+    async fn pipeline_by_number(
+        &self,
+        project_id: &str,
+        number: i64,
+    ) -> StoreResult<Option<Pipeline>>;
     /// A project's pipelines, newest first, optionally on one branch; `page.before` is a
     /// pipeline number.
     async fn pipelines(
@@ -159,8 +165,12 @@ pub trait Store: Send + Sync + 'static {
     /// after.
     async fn append_events(&self, task_id: &str, events: &[StoredEvent]) -> StoreResult<u64>;
     /// A task's events after `after_seq`, at most `limit`, in order.
-    async fn events(&self, task_id: &str, after_seq: u64, limit: u32)
-    -> StoreResult<Vec<StoredEvent>>;
+    async fn events(
+        &self,
+        task_id: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>>;
     /// A step's events, in order.
     async fn step_events(&self, task_id: &str, step: u32) -> StoreResult<Vec<StoredEvent>>;
     /// Records a finished step, and drops its output events (its log is now in Blobs).
