@@ -22,7 +22,7 @@ mod sql;
 pub mod sqlite;
 pub mod store;
 
-pub use blobs::{Blobs, S3Config};
+pub use blobs::{BlobStream, Blobs, S3Config};
 pub use error::{BlobError, StoreError};
 pub use postgres::PostgresStore;
 pub use records::*;

@@ -44,6 +44,14 @@ pub(crate) fn continuing(last_seq: u64, batch: &[StoredEvent]) -> Vec<EventInser
 /// The `event` tag of an event body (`circa_model::protocol::TaskEventKind` as JSON), or an
 /// empty string when the body has none.
 pub(crate) fn kind_of(body: &str) -> String {
+    // serde writes an internally tagged enum's tag first: read it without parsing a 64 KiB
+    // output text. Anything else (escapes, other key orders) takes the full parse.
+    if let Some(rest) = body.strip_prefix(r#"{"event":""#)
+        && let Some(end) = rest.find(['"', '\\'])
+        && rest[end..].starts_with('"')
+    {
+        return rest[..end].to_string();
+    }
     #[derive(Deserialize)]
     struct Tag {
         event: String,
@@ -85,5 +93,7 @@ mod tests {
             "step_started"
         );
         assert_eq!(kind_of("not json"), "");
+        assert_eq!(kind_of(r#"{"event":"out\u0070ut","step":1}"#), "output");
+        assert_eq!(kind_of(r#"{"event":"notice"}"#), "notice");
     }
 }
