@@ -7,6 +7,10 @@ pub enum StoreError {
     /// A row with the same unique key exists (a project slug).
     #[error("{0} already exists")]
     Conflict(String),
+    /// A row the operation needs does not exist (the project of a new pipeline, the task of
+    /// new events).
+    #[error("{0} not found")]
+    NotFound(String),
     /// The database refused or could not be reached.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),

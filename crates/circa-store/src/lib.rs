@@ -2,18 +2,47 @@
 //! (the embedded default) and a PostgreSQL backend (production), each with its own migrations
 //! and one conformance suite run against both; the job queue; and [`Blobs`] over the
 //! object_store crate (a local folder by default, S3-compatible in production).
+//!
+//! # Layout
+//! - `store` and `records`: the trait and the rows it speaks in.
+//! - `sql`: what both backends share that does not depend on the database kind (row
+//!   decoding, value codecs).
+//! - `queries`: the trait's implementation, written once and compiled into each backend
+//!   module, where `super::Db` is that backend's sqlx database.
+//! - `sqlite`, `postgres`: connections, pools, migrations and the few statements that differ
+//!   (the queue claim, bulk event inserts).
+
+use std::sync::Arc;
 
 pub mod blobs;
 pub mod error;
+pub mod postgres;
 pub mod records;
+mod sql;
+pub mod sqlite;
 pub mod store;
 
-pub use blobs::Blobs;
+pub use blobs::{BlobStream, Blobs, S3Config};
 pub use error::{BlobError, StoreError};
+pub use postgres::PostgresStore;
 pub use records::*;
+pub use sqlite::SqliteStore;
 pub use store::{Store, StoreResult};
 
-/// Opens the store a URL names (`sqlite://PATH` or `postgres://…`) and runs its migrations.
-pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+/// Opens the store a URL names and brings its schema up to date: `sqlite://PATH` (the file is
+/// created if missing), `sqlite::memory:` (a private in-memory database, for tests), or
+/// `postgres://…` / `postgresql://…`.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url == "sqlite::memory:" {
+        return Ok(Arc::new(SqliteStore::in_memory().await?));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && !path.is_empty()
+    {
+        return Ok(Arc::new(SqliteStore::open(path.as_ref()).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::connect(url).await?));
+    }
     Err(StoreError::UnsupportedUrl(url.to_string()))
 }

@@ -1,0 +1,89 @@
+//! The PostgreSQL backend, for production and for several server replicas.
+//!
+//! One pool serves reads and writes. The queue claim skips rows other claimers hold
+//! (`FOR UPDATE SKIP LOCKED`), so claimers never wait on each other; events are inserted with
+//! one `UNNEST` statement per batch.
+
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::sql::columns::task_columns;
+use crate::sql::events::EventInsert;
+use crate::store::StoreResult;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "../queries/mod.rs"]
+mod queries;
+
+/// The database the shared queries are compiled for.
+type Db = Postgres;
+/// The store the shared queries implement [`crate::Store`] for.
+type Backend = PostgresStore;
+
+/// Connections in the pool.
+const CONNECTIONS: u32 = 10;
+
+/// The oldest queued task of a resource class that no other claimer holds becomes running, in
+/// one statement.
+const CLAIM_SQL: &str = concat!(
+    "UPDATE tasks SET state = 'running', runner = $2, token_hash = $3, started_at = $4, \
+     lease_expires_at = $5, attempts = attempts + 1 \
+     WHERE state = 'queued' AND id = (SELECT id FROM tasks \
+     WHERE state = 'queued' AND resource_class = $1 \
+     ORDER BY queued_at, ord LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING ",
+    task_columns!()
+);
+
+/// The store in a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://…`) and brings its schema up to date.
+    pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+}
+
+/// Inserts a batch of events in one statement.
+async fn insert_events(
+    conn: &mut PgConnection,
+    task_id: &str,
+    events: &[EventInsert<'_>],
+) -> Result<(), sqlx::Error> {
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let steps: Vec<Option<i64>> = events.iter().map(|e| e.step).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let bodies: Vec<&str> = events.iter().map(|e| e.body).collect();
+    sqlx::query(
+        "INSERT INTO events (task_id, seq, step, kind, body) \
+         SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[])",
+    )
+    .bind(task_id)
+    .bind(seqs)
+    .bind(steps)
+    .bind(kinds)
+    .bind(bodies)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

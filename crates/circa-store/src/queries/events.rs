@@ -1,0 +1,124 @@
+//! A task's events and its recorded steps.
+
+use super::{Backend, missing_parent};
+use crate::error::StoreError;
+use crate::records::{StepRecord, StoredEvent};
+use crate::sql::codec::{to_i64, to_u64};
+use crate::sql::columns::{event_columns, step_columns};
+use crate::sql::events::{OUTPUT_KIND, continuing};
+use crate::sql::rows::{EventRow, StepRow, decode_all};
+use crate::store::StoreResult;
+
+pub(super) async fn append(
+    store: &Backend,
+    task_id: &str,
+    batch: &[StoredEvent],
+) -> StoreResult<u64> {
+    let mut tx = store.begin().await?;
+    // A no-op UPDATE reads `last_seq` and locks the task's row (PostgreSQL), so concurrent
+    // appends to one task take turns.
+    let last: Option<i64> =
+        sqlx::query_scalar("UPDATE tasks SET last_seq = last_seq WHERE id = $1 RETURNING last_seq")
+            .bind(task_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(last) = last else {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound(format!("task {task_id}")));
+    };
+    let last = to_u64(last, "task last_seq")?;
+    let kept = continuing(last, batch);
+    let Some(new_last) = kept.last().map(|e| e.seq) else {
+        tx.rollback().await?;
+        return Ok(last);
+    };
+    super::insert_events(&mut tx, task_id, &kept).await?;
+    sqlx::query("UPDATE tasks SET last_seq = $2 WHERE id = $1")
+        .bind(task_id)
+        .bind(new_last)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    to_u64(new_last, "task last_seq")
+}
+
+pub(super) async fn after(
+    store: &Backend,
+    task_id: &str,
+    after_seq: u64,
+    limit: u32,
+) -> StoreResult<Vec<StoredEvent>> {
+    let rows = sqlx::query_as::<_, EventRow>(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+    ))
+    .bind(task_id)
+    .bind(to_i64(after_seq))
+    .bind(i64::from(limit))
+    .fetch_all(store.reader())
+    .await?;
+    decode_all(rows, EventRow::decode)
+}
+
+pub(super) async fn of_step(
+    store: &Backend,
+    task_id: &str,
+    step: u32,
+) -> StoreResult<Vec<StoredEvent>> {
+    let rows = sqlx::query_as::<_, EventRow>(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE task_id = $1 AND step = $2 ORDER BY seq"
+    ))
+    .bind(task_id)
+    .bind(i64::from(step))
+    .fetch_all(store.reader())
+    .await?;
+    decode_all(rows, EventRow::decode)
+}
+
+pub(super) async fn record_step(store: &Backend, step: StepRecord) -> StoreResult<()> {
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "INSERT INTO steps (task_id, step, name, status, exit_code, duration_ms, started_at, \
+         log_key, log_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (task_id, step) DO UPDATE SET name = excluded.name, \
+         status = excluded.status, exit_code = excluded.exit_code, \
+         duration_ms = excluded.duration_ms, started_at = excluded.started_at, \
+         log_key = excluded.log_key, log_bytes = excluded.log_bytes",
+    )
+    .bind(&step.task_id)
+    .bind(i64::from(step.step))
+    .bind(&step.name)
+    .bind(&step.status)
+    .bind(step.exit_code)
+    .bind(to_i64(step.duration_ms))
+    .bind(step.started_at)
+    .bind(&step.log_key)
+    .bind(to_i64(step.log_bytes))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| missing_parent(e, || format!("task {}", step.task_id)))?;
+    // The step's log is in Blobs now: its output events are no longer needed.
+    sqlx::query("DELETE FROM events WHERE task_id = $1 AND step = $2 AND kind = $3")
+        .bind(&step.task_id)
+        .bind(i64::from(step.step))
+        .bind(OUTPUT_KIND)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn steps(store: &Backend, task_id: &str) -> StoreResult<Vec<StepRecord>> {
+    let rows = sqlx::query_as::<_, StepRow>(concat!(
+        "SELECT ",
+        step_columns!(),
+        " FROM steps WHERE task_id = $1 ORDER BY step"
+    ))
+    .bind(task_id)
+    .fetch_all(store.reader())
+    .await?;
+    decode_all(rows, StepRow::decode)
+}

@@ -1,0 +1,106 @@
+//! Jobs.
+
+use super::{Backend, Conn, Db};
+use crate::records::Job;
+use crate::sql::codec::to_json;
+use crate::sql::columns::job_columns;
+use crate::sql::rows::{JobRow, decode_all};
+use crate::store::StoreResult;
+
+/// Inserts a job record; `copied_from` is the job a rerun copied it from.
+pub(super) async fn insert(
+    conn: &mut Conn,
+    job: &Job,
+    copied_from: Option<&str>,
+) -> StoreResult<()> {
+    let spec = job
+        .spec
+        .as_ref()
+        .map(|spec| to_json(spec, "job spec"))
+        .transpose()?;
+    sqlx::query(
+        "INSERT INTO jobs (id, workflow_id, pipeline_id, project_id, name, job_key, number, \
+         status, approval, requires, contexts, spec, resource_class, parallelism, \
+         approval_request_id, actor, message, copied_from, created_at, queued_at, started_at, \
+         stopped_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22)",
+    )
+    .bind(&job.id)
+    .bind(&job.workflow_id)
+    .bind(&job.pipeline_id)
+    .bind(&job.project_id)
+    .bind(&job.name)
+    .bind(&job.job_key)
+    .bind(job.number)
+    .bind(job.status.as_str())
+    .bind(job.approval)
+    .bind(to_json(&job.requires, "job requires")?)
+    .bind(to_json(&job.contexts, "job contexts")?)
+    .bind(spec)
+    .bind(&job.resource_class)
+    .bind(i64::from(job.parallelism))
+    .bind(&job.approval_request_id)
+    .bind(&job.actor)
+    .bind(&job.message)
+    .bind(copied_from)
+    .bind(job.created_at)
+    .bind(job.queued_at)
+    .bind(job.started_at)
+    .bind(job.stopped_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A job by id, read through any executor (a pool, or a transaction's connection).
+pub(super) async fn fetch<'e, E>(executor: E, id: &str) -> StoreResult<Option<Job>>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    sqlx::query_as::<_, JobRow>(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?
+    .map(JobRow::decode)
+    .transpose()
+}
+
+pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Job>> {
+    fetch(store.reader(), id).await
+}
+
+pub(super) async fn by_number(
+    store: &Backend,
+    project_id: &str,
+    number: i64,
+) -> StoreResult<Option<Job>> {
+    // A rerun's copies share their source's number; the source comes first.
+    sqlx::query_as::<_, JobRow>(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs WHERE project_id = $1 AND number = $2 ORDER BY ord LIMIT 1"
+    ))
+    .bind(project_id)
+    .bind(number)
+    .fetch_optional(store.reader())
+    .await?
+    .map(JobRow::decode)
+    .transpose()
+}
+
+pub(super) async fn of_workflow(store: &Backend, workflow_id: &str) -> StoreResult<Vec<Job>> {
+    let rows = sqlx::query_as::<_, JobRow>(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs WHERE workflow_id = $1 ORDER BY ord"
+    ))
+    .bind(workflow_id)
+    .fetch_all(store.reader())
+    .await?;
+    decode_all(rows, JobRow::decode)
+}

@@ -1,0 +1,287 @@
+//! The [`Store`] implementation, written once and compiled into each backend module: `sqlite`
+//! and `postgres` both declare `#[path = "../queries/mod.rs"] mod queries;`, and in each copy
+//! `super::Db` is that backend's sqlx database and `super::Backend` its store type, so the code
+//! is checked against concrete types (no generic bounds over sqlx's traits).
+//!
+//! The SQL here is portable: `$N` placeholders, `RETURNING`, `ON CONFLICT`, booleans as
+//! `TRUE`/`FALSE`. What differs stays in the backend module: `super::CLAIM_SQL` (PostgreSQL
+//! adds `FOR UPDATE SKIP LOCKED`), `super::insert_events` (one statement per event on SQLite,
+//! one `UNNEST` on PostgreSQL), and `Backend::begin` (SQLite's `BEGIN IMMEDIATE` on its one
+//! writer connection).
+//!
+//! Every write is one transaction, or one statement. Reads go to `Backend::reader`, writes to
+//! `Backend::writer`/`Backend::begin`.
+
+use async_trait::async_trait;
+use circa_model::{JobStatus, WorkflowStatus};
+
+use super::{Backend, CLAIM_SQL, Db, insert_events};
+use crate::error::StoreError;
+use crate::records::*;
+use crate::store::{Store, StoreResult};
+
+mod artifacts;
+mod events;
+mod jobs;
+mod pipelines;
+mod projects;
+mod queue;
+mod runners;
+mod tokens;
+mod workflows;
+
+/// The backend's connection type, which transactions deref to.
+type Conn = <Db as sqlx::Database>::Connection;
+
+/// A database error, with foreign-key violations (a row naming one that does not exist) as
+/// [`StoreError::NotFound`] of `what`.
+fn missing_parent(error: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match &error {
+        sqlx::Error::Database(e) if e.is_foreign_key_violation() => StoreError::NotFound(what()),
+        _ => StoreError::Database(error),
+    }
+}
+
+#[async_trait]
+impl Store for Backend {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+
+    async fn create_project(&self, project: NewProject, now: Millis) -> StoreResult<Project> {
+        projects::create(self, project, now).await
+    }
+
+    async fn project(&self, id: &str) -> StoreResult<Option<Project>> {
+        projects::by_id(self, id).await
+    }
+
+    async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>> {
+        projects::by_slug(self, slug).await
+    }
+
+    async fn projects(&self) -> StoreResult<Vec<Project>> {
+        projects::all(self).await
+    }
+
+    async fn update_project_settings(
+        &self,
+        id: &str,
+        settings: &ProjectSettings,
+    ) -> StoreResult<bool> {
+        projects::set_settings(self, id, settings).await
+    }
+
+    async fn create_token(&self, token: NewToken, now: Millis) -> StoreResult<Token> {
+        tokens::create(self, token, now).await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<Token>> {
+        tokens::by_hash(self, hash).await
+    }
+
+    async fn revoke_token(&self, id: &str) -> StoreResult<bool> {
+        tokens::revoke(self, id).await
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<Token>> {
+        tokens::all(self).await
+    }
+
+    async fn create_pipeline(
+        &self,
+        pipeline: NewPipeline,
+        workflows: Vec<NewWorkflow>,
+        now: Millis,
+    ) -> StoreResult<(Pipeline, Vec<Workflow>, Vec<Job>)> {
+        pipelines::create(self, pipeline, workflows, now).await
+    }
+
+    async fn add_workflows(
+        &self,
+        pipeline_id: &str,
+        workflows: Vec<NewWorkflow>,
+        now: Millis,
+    ) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
+        pipelines::add_workflows(self, pipeline_id, workflows, now).await
+    }
+
+    async fn set_pipeline_state(
+        &self,
+        pipeline_id: &str,
+        state: PipelineState,
+        errors: &[PipelineError],
+        now: Millis,
+    ) -> StoreResult<()> {
+        pipelines::set_state(self, pipeline_id, state, errors, now).await
+    }
+
+    async fn continue_pipeline(
+        &self,
+        pipeline_id: &str,
+        config_source: &str,
+        config_compiled: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        pipelines::continue_setup(self, pipeline_id, config_source, config_compiled, now).await
+    }
+
+    async fn pipeline(&self, id: &str) -> StoreResult<Option<Pipeline>> {
+        pipelines::by_id(self, id).await
+    }
+
+    async fn pipeline_by_number(
+        &self,
+        project_id: &str,
+        number: i64,
+    ) -> StoreResult<Option<Pipeline>> {
+        pipelines::by_number(self, project_id, number).await
+    }
+
+    async fn pipelines(
+        &self,
+        project_id: &str,
+        branch: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Vec<Pipeline>> {
+        pipelines::list(self, project_id, branch, page).await
+    }
+
+    async fn cached_config(&self, project_id: &str, sha: &str) -> StoreResult<Option<String>> {
+        pipelines::cached_config(self, project_id, sha).await
+    }
+
+    async fn cache_config(&self, project_id: &str, sha: &str, config: &str) -> StoreResult<()> {
+        pipelines::cache_config(self, project_id, sha, config).await
+    }
+
+    async fn workflow(&self, id: &str) -> StoreResult<Option<Workflow>> {
+        workflows::by_id(self, id).await
+    }
+
+    async fn workflows_of_pipeline(&self, pipeline_id: &str) -> StoreResult<Vec<Workflow>> {
+        workflows::of_pipeline(self, pipeline_id).await
+    }
+
+    async fn active_workflows_on_branch(
+        &self,
+        project_id: &str,
+        branch: &str,
+    ) -> StoreResult<Vec<Workflow>> {
+        workflows::active_on_branch(self, project_id, branch).await
+    }
+
+    async fn job(&self, id: &str) -> StoreResult<Option<Job>> {
+        jobs::by_id(self, id).await
+    }
+
+    async fn job_by_number(&self, project_id: &str, number: i64) -> StoreResult<Option<Job>> {
+        jobs::by_number(self, project_id, number).await
+    }
+
+    async fn jobs_of_workflow(&self, workflow_id: &str) -> StoreResult<Vec<Job>> {
+        jobs::of_workflow(self, workflow_id).await
+    }
+
+    async fn update_workflow(&self, update: WorkflowUpdate) -> StoreResult<bool> {
+        workflows::update(self, update).await
+    }
+
+    async fn claim_task(&self, claim: Claim) -> StoreResult<Option<Task>> {
+        queue::claim(self, claim).await
+    }
+
+    async fn task(&self, id: &str) -> StoreResult<Option<Task>> {
+        queue::by_id(self, id).await
+    }
+
+    async fn tasks_of_job(&self, job_id: &str) -> StoreResult<Vec<Task>> {
+        queue::of_job(self, job_id).await
+    }
+
+    async fn heartbeat(
+        &self,
+        task_id: &str,
+        _now: Millis,
+        lease_expires_at: Millis,
+    ) -> StoreResult<Option<Task>> {
+        queue::heartbeat(self, task_id, lease_expires_at).await
+    }
+
+    async fn cancel_tasks(&self, job_id: &str, now: Millis) -> StoreResult<Vec<Task>> {
+        queue::cancel(self, job_id, now).await
+    }
+
+    async fn finish_task(
+        &self,
+        task_id: &str,
+        result: JobStatus,
+        message: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<Option<Task>> {
+        queue::finish(self, task_id, result, message, now).await
+    }
+
+    async fn expired_tasks(&self, now: Millis) -> StoreResult<Vec<Task>> {
+        queue::expired(self, now).await
+    }
+
+    async fn requeue_task(&self, task_id: &str, now: Millis) -> StoreResult<bool> {
+        queue::requeue(self, task_id, now).await
+    }
+
+    async fn queued_tasks(&self) -> StoreResult<Vec<Task>> {
+        queue::queued(self).await
+    }
+
+    async fn append_events(&self, task_id: &str, events: &[StoredEvent]) -> StoreResult<u64> {
+        events::append(self, task_id, events).await
+    }
+
+    async fn events(
+        &self,
+        task_id: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        events::after(self, task_id, after_seq, limit).await
+    }
+
+    async fn step_events(&self, task_id: &str, step: u32) -> StoreResult<Vec<StoredEvent>> {
+        events::of_step(self, task_id, step).await
+    }
+
+    async fn record_step(&self, step: StepRecord) -> StoreResult<()> {
+        events::record_step(self, step).await
+    }
+
+    async fn steps(&self, task_id: &str) -> StoreResult<Vec<StepRecord>> {
+        events::steps(self, task_id).await
+    }
+
+    async fn runner_seen(&self, name: &str, resource_class: &str, now: Millis) -> StoreResult<()> {
+        runners::seen(self, name, resource_class, now).await
+    }
+
+    async fn runners_seen(&self, resource_class: &str, since: Millis) -> StoreResult<u64> {
+        runners::count_since(self, resource_class, since).await
+    }
+
+    async fn add_artifact(&self, artifact: Artifact) -> StoreResult<()> {
+        artifacts::add(self, artifact).await
+    }
+
+    async fn artifacts(&self, job_id: &str) -> StoreResult<Vec<Artifact>> {
+        artifacts::of_job(self, job_id).await
+    }
+
+    async fn set_workflow_status(
+        &self,
+        workflow_id: &str,
+        status: WorkflowStatus,
+        now: Millis,
+    ) -> StoreResult<()> {
+        workflows::set_status(self, workflow_id, status, now).await
+    }
+}

@@ -1,0 +1,240 @@
+//! Pipelines and the config cache.
+
+use super::{Backend, missing_parent, workflows};
+use crate::error::StoreError;
+use crate::records::{
+    Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError, PipelineState, Workflow,
+};
+use crate::sql::codec::{new_id, to_json};
+use crate::sql::columns::pipeline_columns;
+use crate::sql::jobs::Parent;
+use crate::sql::rows::{PipelineRow, decode_all};
+use crate::store::StoreResult;
+
+/// Page size when none is asked for, and the most a page holds.
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+pub(super) async fn create(
+    store: &Backend,
+    new: NewPipeline,
+    workflows: Vec<NewWorkflow>,
+    now: Millis,
+) -> StoreResult<(Pipeline, Vec<Workflow>, Vec<Job>)> {
+    let mut tx = store.begin().await?;
+    // Numbers come from a counter on the project, bumped in this transaction: the row lock
+    // (PostgreSQL) or the single writer (SQLite) keeps them unique and gapless.
+    let number: Option<i64> = sqlx::query_scalar(
+        "UPDATE projects SET pipeline_counter = pipeline_counter + 1 WHERE id = $1 \
+         RETURNING pipeline_counter",
+    )
+    .bind(&new.project_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(number) = number else {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound(format!("project {}", new.project_id)));
+    };
+    let pipeline = Pipeline {
+        id: new_id(),
+        project_id: new.project_id,
+        number,
+        state: new.state,
+        trigger: new.trigger,
+        errors: new.errors,
+        config_source: new.config_source,
+        config_compiled: new.config_compiled,
+        continuation_key_hash: new.continuation_key_hash,
+        continuation_deadline: new.continuation_deadline,
+        created_at: now,
+        updated_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO pipelines (id, project_id, number, state, trigger_json, branch, errors, \
+         config_source, config_compiled, continuation_key_hash, continuation_deadline, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(&pipeline.id)
+    .bind(&pipeline.project_id)
+    .bind(pipeline.number)
+    .bind(pipeline.state.as_str())
+    .bind(to_json(&pipeline.trigger, "pipeline trigger")?)
+    .bind(&pipeline.trigger.branch)
+    .bind(to_json(&pipeline.errors, "pipeline errors")?)
+    .bind(&pipeline.config_source)
+    .bind(&pipeline.config_compiled)
+    .bind(&pipeline.continuation_key_hash)
+    .bind(pipeline.continuation_deadline)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let parent = Parent {
+        pipeline_id: &pipeline.id,
+        project_id: &pipeline.project_id,
+        now,
+    };
+    let (workflows, jobs) = workflows::insert(&mut tx, &parent, workflows).await?;
+    tx.commit().await?;
+    Ok((pipeline, workflows, jobs))
+}
+
+pub(super) async fn add_workflows(
+    store: &Backend,
+    pipeline_id: &str,
+    workflows: Vec<NewWorkflow>,
+    now: Millis,
+) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
+    let mut tx = store.begin().await?;
+    let project_id: Option<String> =
+        sqlx::query_scalar("SELECT project_id FROM pipelines WHERE id = $1")
+            .bind(pipeline_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(project_id) = project_id else {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound(format!("pipeline {pipeline_id}")));
+    };
+    let parent = Parent {
+        pipeline_id,
+        project_id: &project_id,
+        now,
+    };
+    let added = workflows::insert(&mut tx, &parent, workflows).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+pub(super) async fn set_state(
+    store: &Backend,
+    pipeline_id: &str,
+    state: PipelineState,
+    errors: &[PipelineError],
+    now: Millis,
+) -> StoreResult<()> {
+    let changed =
+        sqlx::query("UPDATE pipelines SET state = $2, errors = $3, updated_at = $4 WHERE id = $1")
+            .bind(pipeline_id)
+            .bind(state.as_str())
+            .bind(to_json(errors, "pipeline errors")?)
+            .bind(now)
+            .execute(store.writer())
+            .await?
+            .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("pipeline {pipeline_id}")));
+    }
+    Ok(())
+}
+
+pub(super) async fn continue_setup(
+    store: &Backend,
+    pipeline_id: &str,
+    config_source: &str,
+    config_compiled: &str,
+    now: Millis,
+) -> StoreResult<bool> {
+    // One conditional UPDATE: of concurrent callers, exactly one sees a changed row.
+    let changed = sqlx::query(
+        "UPDATE pipelines SET state = 'setup', config_source = $2, config_compiled = $3, \
+         updated_at = $4 \
+         WHERE id = $1 AND state = 'setup-pending' AND continuation_deadline >= $4",
+    )
+    .bind(pipeline_id)
+    .bind(config_source)
+    .bind(config_compiled)
+    .bind(now)
+    .execute(store.writer())
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
+pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Pipeline>> {
+    sqlx::query_as::<_, PipelineRow>(concat!(
+        "SELECT ",
+        pipeline_columns!(),
+        " FROM pipelines WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(store.reader())
+    .await?
+    .map(PipelineRow::decode)
+    .transpose()
+}
+
+pub(super) async fn by_number(
+    store: &Backend,
+    project_id: &str,
+    number: i64,
+) -> StoreResult<Option<Pipeline>> {
+    sqlx::query_as::<_, PipelineRow>(concat!(
+        "SELECT ",
+        pipeline_columns!(),
+        " FROM pipelines WHERE project_id = $1 AND number = $2"
+    ))
+    .bind(project_id)
+    .bind(number)
+    .fetch_optional(store.reader())
+    .await?
+    .map(PipelineRow::decode)
+    .transpose()
+}
+
+pub(super) async fn list(
+    store: &Backend,
+    project_id: &str,
+    branch: Option<&str>,
+    page: Page,
+) -> StoreResult<Vec<Pipeline>> {
+    let limit = match page.limit {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
+    };
+    let rows = sqlx::query_as::<_, PipelineRow>(concat!(
+        "SELECT ",
+        pipeline_columns!(),
+        " FROM pipelines WHERE project_id = $1 AND ($2 IS NULL OR branch = $2) \
+         AND ($3 IS NULL OR number < $3) ORDER BY number DESC LIMIT $4"
+    ))
+    .bind(project_id)
+    .bind(branch)
+    .bind(page.before)
+    .bind(i64::from(limit))
+    .fetch_all(store.reader())
+    .await?;
+    decode_all(rows, PipelineRow::decode)
+}
+
+pub(super) async fn cached_config(
+    store: &Backend,
+    project_id: &str,
+    sha: &str,
+) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT config FROM config_cache WHERE project_id = $1 AND sha = $2")
+            .bind(project_id)
+            .bind(sha)
+            .fetch_optional(store.reader())
+            .await?,
+    )
+}
+
+pub(super) async fn cache_config(
+    store: &Backend,
+    project_id: &str,
+    sha: &str,
+    config: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO config_cache (project_id, sha, config) VALUES ($1, $2, $3) \
+         ON CONFLICT (project_id, sha) DO UPDATE SET config = excluded.config",
+    )
+    .bind(project_id)
+    .bind(sha)
+    .bind(config)
+    .execute(store.writer())
+    .await
+    .map_err(|e| missing_parent(e, || format!("project {project_id}")))?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! API and runner tokens (their hashes).
+
+use super::Backend;
+use crate::error::StoreError;
+use crate::records::{Millis, NewToken, Token};
+use crate::sql::codec::new_id;
+use crate::sql::columns::token_columns;
+use crate::sql::rows::{TokenRow, decode_all};
+use crate::store::StoreResult;
+
+pub(super) async fn create(store: &Backend, new: NewToken, now: Millis) -> StoreResult<Token> {
+    let token = Token {
+        id: new_id(),
+        kind: new.kind,
+        name: new.name,
+        resource_class: new.resource_class,
+        created_at: now,
+        revoked: false,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO tokens (id, kind, name, resource_class, hash, created_at, revoked) \
+         VALUES ($1, $2, $3, $4, $5, $6, FALSE)",
+    )
+    .bind(&token.id)
+    .bind(token.kind.as_str())
+    .bind(&token.name)
+    .bind(&token.resource_class)
+    .bind(&new.hash)
+    .bind(token.created_at)
+    .execute(store.writer())
+    .await;
+    match inserted {
+        Ok(_) => Ok(token),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(StoreError::Conflict("a token with this hash".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn by_hash(store: &Backend, hash: &str) -> StoreResult<Option<Token>> {
+    sqlx::query_as::<_, TokenRow>(concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM tokens WHERE hash = $1"
+    ))
+    .bind(hash)
+    .fetch_optional(store.reader())
+    .await?
+    .map(TokenRow::decode)
+    .transpose()
+}
+
+pub(super) async fn revoke(store: &Backend, id: &str) -> StoreResult<bool> {
+    let changed = sqlx::query("UPDATE tokens SET revoked = TRUE WHERE id = $1")
+        .bind(id)
+        .execute(store.writer())
+        .await?
+        .rows_affected();
+    Ok(changed > 0)
+}
+
+pub(super) async fn all(store: &Backend) -> StoreResult<Vec<Token>> {
+    let rows = sqlx::query_as::<_, TokenRow>(concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM tokens ORDER BY ord"
+    ))
+    .fetch_all(store.reader())
+    .await?;
+    decode_all(rows, TokenRow::decode)
+}

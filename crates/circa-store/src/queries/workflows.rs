@@ -1,0 +1,248 @@
+//! Workflows: creating them with their jobs, reading them, and the all-or-nothing update the
+//! orchestrator drives them with.
+
+use std::collections::HashMap;
+
+use circa_model::{JobStatus, WorkflowStatus};
+
+use super::{Backend, Conn, jobs, missing_parent};
+use crate::error::StoreError;
+use crate::records::{Job, JobChange, Millis, NewTask, NewWorkflow, Workflow, WorkflowUpdate};
+use crate::sql::codec::{new_id, to_json};
+use crate::sql::columns::workflow_columns;
+use crate::sql::jobs::{self as new_jobs, Parent};
+use crate::sql::rows::{WorkflowRow, decode_all};
+use crate::store::StoreResult;
+
+/// Inserts workflows and their jobs. Jobs that take a build number get the project's next
+/// ones, in order; a job copied by a rerun keeps its source's number and times.
+pub(super) async fn insert(
+    conn: &mut Conn,
+    parent: &Parent<'_>,
+    workflows: Vec<NewWorkflow>,
+) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
+    let mut sources: HashMap<String, Job> = HashMap::new();
+    for id in workflows
+        .iter()
+        .flat_map(|w| &w.jobs)
+        .filter_map(|j| j.copied_from.as_ref())
+    {
+        if !sources.contains_key(id)
+            && let Some(source) = jobs::fetch(&mut *conn, id).await?
+        {
+            sources.insert(id.clone(), source);
+        }
+    }
+    let source_of =
+        |copied_from: &Option<String>| copied_from.as_ref().and_then(|id| sources.get(id));
+    let needed: i64 = workflows
+        .iter()
+        .flat_map(|w| &w.jobs)
+        .filter(|j| new_jobs::takes_number(j, source_of(&j.copied_from)))
+        .count()
+        .try_into()
+        .unwrap_or(i64::MAX);
+    let mut next_number = if needed > 0 {
+        let last: i64 = sqlx::query_scalar(
+            "UPDATE projects SET build_counter = build_counter + $2 WHERE id = $1 \
+             RETURNING build_counter",
+        )
+        .bind(parent.project_id)
+        .bind(needed)
+        .fetch_one(&mut *conn)
+        .await?;
+        last - needed + 1
+    } else {
+        0
+    };
+
+    let mut created = Vec::with_capacity(workflows.len());
+    let mut created_jobs = Vec::new();
+    for new in workflows {
+        let workflow = new_jobs::workflow(parent, &new);
+        sqlx::query(
+            "INSERT INTO workflows \
+             (id, pipeline_id, project_id, name, status, setup, rerun_of, created_at, stopped_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&workflow.id)
+        .bind(&workflow.pipeline_id)
+        .bind(&workflow.project_id)
+        .bind(&workflow.name)
+        .bind(workflow.status.as_str())
+        .bind(workflow.setup)
+        .bind(&workflow.rerun_of)
+        .bind(workflow.created_at)
+        .bind(workflow.stopped_at)
+        .execute(&mut *conn)
+        .await?;
+        for job in new.jobs {
+            let copied_from = job.copied_from.clone();
+            let source = source_of(&copied_from);
+            let number = new_jobs::takes_number(&job, source).then(|| {
+                next_number += 1;
+                next_number - 1
+            });
+            let job = new_jobs::job(parent, &workflow.id, job, number, source);
+            jobs::insert(&mut *conn, &job, copied_from.as_deref()).await?;
+            created_jobs.push(job);
+        }
+        created.push(workflow);
+    }
+    Ok((created, created_jobs))
+}
+
+pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Workflow>> {
+    sqlx::query_as::<_, WorkflowRow>(concat!(
+        "SELECT ",
+        workflow_columns!(),
+        " FROM workflows WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(store.reader())
+    .await?
+    .map(WorkflowRow::decode)
+    .transpose()
+}
+
+pub(super) async fn of_pipeline(store: &Backend, pipeline_id: &str) -> StoreResult<Vec<Workflow>> {
+    let rows = sqlx::query_as::<_, WorkflowRow>(concat!(
+        "SELECT ",
+        workflow_columns!(),
+        " FROM workflows WHERE pipeline_id = $1 ORDER BY ord"
+    ))
+    .bind(pipeline_id)
+    .fetch_all(store.reader())
+    .await?;
+    decode_all(rows, WorkflowRow::decode)
+}
+
+pub(super) async fn active_on_branch(
+    store: &Backend,
+    project_id: &str,
+    branch: &str,
+) -> StoreResult<Vec<Workflow>> {
+    // `stopped_at` is set exactly when the status is final.
+    let rows = sqlx::query_as::<_, WorkflowRow>(concat!(
+        "SELECT ",
+        workflow_columns!(),
+        " FROM workflows WHERE stopped_at IS NULL AND pipeline_id IN \
+         (SELECT id FROM pipelines WHERE project_id = $1 AND branch = $2) ORDER BY ord"
+    ))
+    .bind(project_id)
+    .bind(branch)
+    .fetch_all(store.reader())
+    .await?;
+    decode_all(rows, WorkflowRow::decode)
+}
+
+pub(super) async fn set_status(
+    store: &Backend,
+    workflow_id: &str,
+    status: WorkflowStatus,
+    now: Millis,
+) -> StoreResult<()> {
+    let mut tx = store.begin().await?;
+    write_status(&mut tx, workflow_id, status, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn update(store: &Backend, update: WorkflowUpdate) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    write_status(&mut tx, &update.workflow_id, update.status, update.now).await?;
+    for change in &update.changes {
+        if !change_job(&mut tx, &update.workflow_id, change, update.now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+    }
+    for task in &update.new_tasks {
+        insert_task(&mut tx, &update.workflow_id, task, update.now).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Sets a workflow's status, and `stopped_at` exactly when the status is final (keeping the
+/// first stop time).
+async fn write_status(
+    conn: &mut Conn,
+    workflow_id: &str,
+    status: WorkflowStatus,
+    now: Millis,
+) -> StoreResult<()> {
+    let changed = sqlx::query(
+        "UPDATE workflows SET status = $2, \
+         stopped_at = CASE WHEN $3 THEN COALESCE(stopped_at, $4) ELSE NULL END \
+         WHERE id = $1",
+    )
+    .bind(workflow_id)
+    .bind(status.as_str())
+    .bind(status.is_terminal())
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("workflow {workflow_id}")));
+    }
+    Ok(())
+}
+
+/// Applies one job change if the job is in the workflow and still has its `from` status.
+async fn change_job(
+    conn: &mut Conn,
+    workflow_id: &str,
+    change: &JobChange,
+    now: Millis,
+) -> StoreResult<bool> {
+    let to = change.to;
+    let changed = sqlx::query(
+        "UPDATE jobs SET status = $4, \
+         queued_at = COALESCE($5, queued_at), \
+         started_at = COALESCE(started_at, $6), \
+         stopped_at = COALESCE($7, stopped_at), \
+         message = COALESCE($8, message), \
+         actor = COALESCE($9, actor) \
+         WHERE id = $1 AND workflow_id = $2 AND status = $3",
+    )
+    .bind(&change.job_id)
+    .bind(workflow_id)
+    .bind(change.from.as_str())
+    .bind(to.as_str())
+    .bind((to == JobStatus::Queued).then_some(now))
+    .bind((to == JobStatus::Running).then_some(now))
+    .bind(to.is_terminal().then_some(now))
+    .bind(&change.message)
+    .bind(&change.actor)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+/// Queues a task.
+async fn insert_task(
+    conn: &mut Conn,
+    workflow_id: &str,
+    task: &NewTask,
+    now: Millis,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tasks (id, job_id, workflow_id, node, resource_class, state, attempts, \
+         last_seq, cancel_requested, payload, queued_at) \
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, FALSE, $6, $7)",
+    )
+    .bind(new_id())
+    .bind(&task.job_id)
+    .bind(workflow_id)
+    .bind(i64::from(task.node))
+    .bind(&task.resource_class)
+    .bind(to_json(&task.payload, "task payload")?)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map_err(|e| missing_parent(e, || format!("job {}", task.job_id)))?;
+    Ok(())
+}

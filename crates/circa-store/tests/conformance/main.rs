@@ -1,0 +1,18 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The conformance suite: each test is written once against the `Store` trait and runs twice,
+//! as `<test>::sqlite` on a fresh SQLite file and as `<test>::postgres` on a fresh database of a
+//! PostgreSQL server this binary starts (see `pg_server`). Without PostgreSQL installed the
+//! `postgres` halves print a note and pass, unless `CI_REQUIRE_PG=1`. Blobs run on a local
+//! folder, and on S3 through `moto_server` when `CIRCA_TEST_MOTO` names it.
+
+mod backends;
+mod blobs;
+mod events;
+mod fixtures;
+mod misc;
+mod pg_server;
+mod pipelines;
+mod projects;
+mod queue;
+mod sqlite_only;
+mod workflows;

@@ -1,0 +1,66 @@
+//! What only the SQLite backend needs showing: two stores (two server processes, say) on one
+//! file still never share a task, and wait for each other instead of failing with
+//! `SQLITE_BUSY`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use circa_model::JobStatus;
+use circa_store::{SqliteStore, Store};
+
+use crate::fixtures::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_share_the_queue() {
+    const TASKS: u32 = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("circa.db");
+    let first: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let second: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let p = project(first.as_ref(), "gh/acme/app").await;
+    let (_, _, jobs) = pipeline(
+        first.as_ref(),
+        &p.id,
+        "main",
+        vec![job("a", JobStatus::Blocked)],
+    )
+    .await;
+    queue(first.as_ref(), &jobs[0], JobStatus::Blocked, TASKS, T0).await;
+
+    let claimers: Vec<_> = (0..6)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            tokio::spawn(async move {
+                let runner = format!("runner-{i}");
+                let mut mine = Vec::new();
+                while let Some(task) = store
+                    .claim_task(claim("docker", &runner, T0))
+                    .await
+                    .unwrap()
+                {
+                    // A write through the same store between claims, like a heartbeat.
+                    store
+                        .heartbeat(&task.id, T0, T0 + 1)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    mine.push(task.id);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.unwrap());
+    }
+    let unique: BTreeSet<_> = claimed.iter().collect();
+    assert_eq!(
+        (claimed.len(), unique.len()),
+        (TASKS as usize, TASKS as usize)
+    );
+}

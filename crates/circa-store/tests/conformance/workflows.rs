@@ -1,0 +1,274 @@
+//! Workflow updates: all or nothing, job times, workflow status, active workflows.
+
+use circa_model::{JobStatus, WorkflowStatus};
+use circa_store::*;
+
+use crate::backends::{TestStore, on_both_backends};
+use crate::fixtures::*;
+
+on_both_backends!(
+    an_update_applies_all_or_nothing,
+    updates_set_job_and_workflow_times,
+    active_workflows_are_unfinished_ones_on_the_branch,
+);
+
+fn update(workflow: &Workflow, changes: Vec<JobChange>, now: Millis) -> WorkflowUpdate {
+    WorkflowUpdate {
+        workflow_id: workflow.id.clone(),
+        changes,
+        new_tasks: vec![],
+        status: WorkflowStatus::Running,
+        now,
+    }
+}
+
+async fn an_update_applies_all_or_nothing(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/app").await;
+    let (_, wf, jobs) = pipeline(
+        store,
+        &p.id,
+        "main",
+        vec![job("a", JobStatus::Blocked), job("b", JobStatus::Blocked)],
+    )
+    .await;
+    let (_, other_wf, other_jobs) =
+        pipeline(store, &p.id, "main", vec![job("c", JobStatus::Blocked)]).await;
+    let (a, b) = (&jobs[0], &jobs[1]);
+
+    // `b` is not queued: nothing happens, not even `a`'s change, the task or the status.
+    let stale = WorkflowUpdate {
+        new_tasks: vec![task(a, 0, "docker")],
+        status: WorkflowStatus::Failing,
+        ..update(
+            &wf,
+            vec![
+                change(a, JobStatus::Blocked, JobStatus::Queued),
+                change(b, JobStatus::Queued, JobStatus::Running),
+            ],
+            T0 + 10,
+        )
+    };
+    assert!(!store.update_workflow(stale).await.unwrap());
+    assert_eq!(store.jobs_of_workflow(&wf.id).await.unwrap(), jobs);
+    assert!(store.tasks_of_job(&a.id).await.unwrap().is_empty());
+    assert_eq!(store.workflow(&wf.id).await.unwrap(), Some(wf.clone()));
+
+    // A job of another workflow is not this workflow's to change.
+    let foreign = update(
+        &wf,
+        vec![change(
+            &other_jobs[0],
+            JobStatus::Blocked,
+            JobStatus::Queued,
+        )],
+        T0,
+    );
+    assert!(!store.update_workflow(foreign).await.unwrap());
+    assert_eq!(store.workflow(&other_wf.id).await.unwrap(), Some(other_wf));
+
+    let good = WorkflowUpdate {
+        new_tasks: vec![task(a, 0, "docker"), task(a, 1, "docker")],
+        ..update(
+            &wf,
+            vec![change(a, JobStatus::Blocked, JobStatus::Queued)],
+            T0 + 10,
+        )
+    };
+    assert!(store.update_workflow(good.clone()).await.unwrap());
+    // The same update again finds `a` queued already.
+    assert!(!store.update_workflow(good).await.unwrap());
+    let tasks = store.tasks_of_job(&a.id).await.unwrap();
+    assert_eq!(tasks.len(), 2);
+    let t = &tasks[1];
+    assert_eq!(
+        (t.node, t.state, t.attempts, t.last_seq),
+        (1, TaskState::Queued, 0, 0)
+    );
+    assert_eq!(
+        (t.queued_at, &t.workflow_id, &t.resource_class),
+        (T0 + 10, &wf.id, &"docker".to_string())
+    );
+    assert_eq!(t.payload, task(a, 1, "docker").payload);
+    assert_eq!(
+        (t.runner.as_ref(), t.result, t.cancel_requested),
+        (None, None, false)
+    );
+
+    let missing = store
+        .update_workflow(update(
+            &Workflow {
+                id: "nope".into(),
+                ..wf.clone()
+            },
+            vec![],
+            T0,
+        ))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+    let missing = store
+        .set_workflow_status("nope", WorkflowStatus::Success, T0)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+}
+
+async fn updates_set_job_and_workflow_times(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/app").await;
+    let (_, wf, jobs) = pipeline(
+        store,
+        &p.id,
+        "main",
+        vec![job("a", JobStatus::Blocked), approval("ok")],
+    )
+    .await;
+    let (a, ok) = (&jobs[0], &jobs[1]);
+    let steps = [
+        (JobStatus::Blocked, JobStatus::Queued, T0 + 10),
+        (JobStatus::Queued, JobStatus::Running, T0 + 20),
+        (JobStatus::Running, JobStatus::Queued, T0 + 25),
+        (JobStatus::Queued, JobStatus::Running, T0 + 30),
+    ];
+    for (from, to, now) in steps {
+        assert!(
+            store
+                .update_workflow(update(&wf, vec![change(a, from, to)], now))
+                .await
+                .unwrap()
+        );
+    }
+    let read = store.job(&a.id).await.unwrap().unwrap();
+    assert_eq!(read.status, JobStatus::Running);
+    assert_eq!(
+        (read.queued_at, read.started_at, read.stopped_at),
+        (Some(T0 + 25), Some(T0 + 20), None)
+    );
+
+    let failing = WorkflowUpdate {
+        status: WorkflowStatus::Failing,
+        ..update(
+            &wf,
+            vec![JobChange {
+                message: Some("exit code 1".into()),
+                ..change(a, JobStatus::Running, JobStatus::Failed)
+            }],
+            T0 + 40,
+        )
+    };
+    assert!(store.update_workflow(failing).await.unwrap());
+    let read = store.job(&a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read.status, read.stopped_at),
+        (JobStatus::Failed, Some(T0 + 40))
+    );
+    assert_eq!(read.message.as_deref(), Some("exit code 1"));
+    let read_wf = store.workflow(&wf.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read_wf.status, read_wf.stopped_at),
+        (WorkflowStatus::Failing, None)
+    );
+
+    let approved = WorkflowUpdate {
+        status: WorkflowStatus::Failed,
+        ..update(
+            &wf,
+            vec![JobChange {
+                actor: Some("bob".into()),
+                ..change(ok, JobStatus::OnHold, JobStatus::Success)
+            }],
+            T0 + 50,
+        )
+    };
+    assert!(store.update_workflow(approved).await.unwrap());
+    let read = store.job(&ok.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read.status, read.stopped_at, read.started_at),
+        (JobStatus::Success, Some(T0 + 50), None)
+    );
+    assert_eq!(
+        (read.actor.as_deref(), read.message.as_deref()),
+        (Some("bob"), None)
+    );
+    let read_wf = store.workflow(&wf.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read_wf.status, read_wf.stopped_at),
+        (WorkflowStatus::Failed, Some(T0 + 50))
+    );
+
+    // A final status keeps the first stop time; a status that is not final clears it.
+    store
+        .set_workflow_status(&wf.id, WorkflowStatus::Canceled, T0 + 60)
+        .await
+        .unwrap();
+    let read_wf = store.workflow(&wf.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read_wf.status, read_wf.stopped_at),
+        (WorkflowStatus::Canceled, Some(T0 + 50))
+    );
+    store
+        .set_workflow_status(&wf.id, WorkflowStatus::OnHold, T0 + 70)
+        .await
+        .unwrap();
+    let read_wf = store.workflow(&wf.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read_wf.status, read_wf.stopped_at),
+        (WorkflowStatus::OnHold, None)
+    );
+}
+
+async fn active_workflows_are_unfinished_ones_on_the_branch(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/app").await;
+    let other = project(store, "gh/acme/other").await;
+    let (_, first, _) = pipeline(store, &p.id, "main", vec![job("a", JobStatus::Queued)]).await;
+    let (_, done, _) = pipeline(store, &p.id, "main", vec![job("a", JobStatus::Queued)]).await;
+    let (_, second, _) = pipeline(store, &p.id, "main", vec![job("a", JobStatus::Queued)]).await;
+    pipeline(store, &p.id, "dev", vec![job("a", JobStatus::Queued)]).await;
+    pipeline(store, &other.id, "main", vec![job("a", JobStatus::Queued)]).await;
+    let mut tagged = new_pipeline(&p.id, "main");
+    tagged.trigger.branch = None;
+    tagged.trigger.tag = Some("v1".into());
+    store
+        .create_pipeline(tagged, vec![workflow("w", vec![])], T0)
+        .await
+        .unwrap();
+    store
+        .set_workflow_status(&done.id, WorkflowStatus::Success, T0 + 1)
+        .await
+        .unwrap();
+    store
+        .set_workflow_status(&second.id, WorkflowStatus::OnHold, T0 + 1)
+        .await
+        .unwrap();
+
+    let active = store
+        .active_workflows_on_branch(&p.id, "main")
+        .await
+        .unwrap();
+    let ids: Vec<_> = active.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, [first.id.as_str(), second.id.as_str()]);
+    assert!(
+        store
+            .active_workflows_on_branch(&p.id, "nope")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    store
+        .set_workflow_status(&first.id, WorkflowStatus::Canceled, T0 + 2)
+        .await
+        .unwrap();
+    let active = store
+        .active_workflows_on_branch(&p.id, "main")
+        .await
+        .unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].status, WorkflowStatus::OnHold);
+}
