@@ -14,7 +14,8 @@
 //! Shutdown: cancelling `shutdown` stops claiming at once (a waiting claim is dropped) and
 //! lets running tasks finish; [`run_with_abort`]'s `abort` also cancels running jobs, whose
 //! tasks are then completed as `infrastructure_fail`. A runner that restarts abandons the
-//! tasks it was running (their leases run out on the server); it clears their folders.
+//! tasks it was running (their leases run out on the server); it clears their folders. One
+//! runner at a time uses a data folder (`runner.lock`).
 
 pub mod api;
 pub mod backoff;
@@ -61,6 +62,7 @@ pub async fn run_with_abort(
 ) -> Result<(), RunnerError> {
     check(&config)?;
     let data = config.data_dir.clone();
+    let _lock = lock_data_dir(&data)?;
     for dir in ["spool", "tasks"] {
         let path = data.join(dir);
         // Left by a runner that stopped mid-task: those tasks are lost anyway.
@@ -116,6 +118,30 @@ pub async fn run_with_abort(
     result
 }
 
+/// Takes the data folder for this runner alone (held until the returned file is dropped).
+fn lock_data_dir(data: &Path) -> Result<std::fs::File, RunnerError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RunnerError::Io { path, source }
+    };
+    std::fs::create_dir_all(data).map_err(io(data))?;
+    let path = data.join("runner.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RunnerError::Config(format!(
+            "another runner is using the data folder {}",
+            data.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+    }
+}
+
 fn check(config: &RunnerConfig) -> Result<(), RunnerError> {
     let bad = |m: &str| Err(RunnerError::Config(m.to_string()));
     if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
@@ -157,6 +183,16 @@ async fn stage_agent(data: &Path, exe: Option<std::path::PathBuf>) -> AgentDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_runner_per_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock_data_dir(dir.path()).unwrap();
+        let err = lock_data_dir(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("another runner"), "{err}");
+        drop(first);
+        assert!(lock_data_dir(dir.path()).is_ok());
+    }
 
     #[test]
     fn settings_are_checked() {

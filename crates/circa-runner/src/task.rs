@@ -142,17 +142,25 @@ pub async fn run(shared: Arc<Shared>, a: TaskAssignment) {
     ));
     let finish = CancellationToken::new();
     let send_abort = signals.lost.child_token();
-    let mut sender = tokio::spawn(
-        Sender {
-            api: shared.api.clone(),
-            task_id: a.task_id.clone(),
-            token: a.task_token.clone(),
-            sink: Arc::clone(&sink),
-            finish: finish.clone(),
-            abort: send_abort.clone(),
+    let sender = Sender {
+        api: shared.api.clone(),
+        task_id: a.task_id.clone(),
+        token: a.task_token.clone(),
+        sink: Arc::clone(&sink),
+        finish: finish.clone(),
+        abort: send_abort.clone(),
+    };
+    let lost = signals.lost.clone();
+    let sender_task = a.task_id.clone();
+    let mut sender = tokio::spawn(async move {
+        let sent = sender.run().await;
+        if let Err(SendError::Refused(e)) = &sent {
+            // Nobody takes the job's reports any more: stop it now.
+            tracing::warn!(task = %sender_task, "{e}; stopping the task");
+            lost.cancel();
         }
-        .run(),
-    );
+        sent
+    });
 
     let ran = execute(&shared, &a, &sink, &root, &signals).await;
     let (mut status, mut message) = (ran.status, ran.message);
@@ -189,19 +197,12 @@ pub async fn run(shared: Arc<Shared>, a: TaskAssignment) {
         }
     };
     let sent = sent.unwrap_or_else(|e| {
-        Err(SendError::Spool(crate::spool::SpoolError::Io {
-            path: spool_path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        }))
+        tracing::error!(task = %a.task_id, "the event sender stopped: {e}");
+        Err(SendError::Aborted)
     });
     let last_seq = match sent {
         Ok(()) => Some(spool.last_seq()),
-        Err(SendError::Aborted) => None,
-        Err(SendError::Refused(e)) => {
-            tracing::warn!(task = %a.task_id, "{e}; not completing the task");
-            signals.lost.cancel();
-            None
-        }
+        Err(SendError::Aborted | SendError::Refused(_)) => None,
         Err(SendError::Spool(e)) => {
             tracing::error!(task = %a.task_id, "{e}");
             message.get_or_insert_with(|| e.to_string());

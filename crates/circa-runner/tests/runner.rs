@@ -44,6 +44,9 @@ struct Recorded {
     uploads: BTreeMap<String, Vec<u8>>,
     layers: BTreeMap<String, Vec<u8>>,
     bad_tokens: u32,
+    /// Keep only the length of output text (for the throughput test).
+    count_only: bool,
+    output_bytes: u64,
 }
 
 #[derive(Default)]
@@ -156,8 +159,14 @@ async fn events(
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     let acked = s.with(|r| {
-        for e in batch.events {
+        for mut e in batch.events {
             let expected = r.events.len() as u64 + 1;
+            if let (true, TaskEventKind::Output { text, .. }) = (r.count_only, &mut e.kind) {
+                if e.seq == expected {
+                    r.output_bytes += text.len() as u64;
+                }
+                *text = String::new();
+            }
             if e.seq == expected {
                 r.events.push(e);
             } else if e.seq > expected {
@@ -539,4 +548,55 @@ async fn a_refused_runner_token_stops_the_runner() {
         Err(RunnerError::Unauthorized { status: 401, .. }) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// Peak resident memory of this process, in MiB.
+fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib / 1024
+}
+
+/// How fast a step's output reaches the server, and that a 256 MiB log is not held in
+/// memory. Run with `cargo test --release -p circa-runner --test runner -- --ignored
+/// --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: 256 MiB of output"]
+async fn throughput_of_a_large_log() {
+    const SIZE: u64 = 256 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let mut task = assignment(spec(&format!(
+        "      - run: yes \"$(printf '%099d' 0)\" | head -c {SIZE} || true\n"
+    )));
+    task.step_log_limit = 2 * SIZE;
+    let server = Arc::new(Server::default());
+    server.with(|r| {
+        r.queue.push(task);
+        r.count_only = true;
+    });
+    let url = serve(Arc::clone(&server)).await;
+    let before = peak_rss_mib();
+    let t0 = Instant::now();
+    let runner = start(&url, RUNNER_TOKEN, &dir.path().join("data"));
+    server
+        .wait_for("the task's completion", Duration::from_secs(600), |r| {
+            r.complete.is_some()
+        })
+        .await;
+    let took = t0.elapsed();
+    runner.stop().await;
+    let (bytes, events, posts) = {
+        let r = server.rec.lock().unwrap();
+        assert_eq!(r.complete.as_ref().unwrap().status, JobStatus::Success);
+        (r.output_bytes, r.events.len(), r.event_posts)
+    };
+    assert_eq!(bytes, SIZE);
+    let peak = peak_rss_mib();
+    println!(
+        "{} MiB in {took:.2?}: {:.0} MiB/s; {events} events in {posts} requests; peak RSS {before} -> {peak} MiB",
+        SIZE >> 20,
+        (SIZE >> 20) as f64 / took.as_secs_f64()
+    );
+    assert!(peak < 200, "peak RSS {peak} MiB");
 }
