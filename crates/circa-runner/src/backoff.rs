@@ -8,7 +8,7 @@ pub const INITIAL: Duration = Duration::from_millis(100);
 /// The longest delay unless a caller caps it lower.
 pub const MAX: Duration = Duration::from_secs(5);
 
-/// An exponential backoff: each [`Backoff::next`] doubles the delay up to the cap.
+/// An exponential backoff: each [`Backoff::next_delay`] doubles the delay up to the cap.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,

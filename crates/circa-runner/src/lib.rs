@@ -5,7 +5,7 @@
 //! again. A task's events are numbered, appended to a spool file and sent in batches until
 //! acknowledged ([`spool`], [`sink`], [`sender`]); heartbeats keep its lease and bring
 //! cancels ([`heartbeat`]); artifacts, test results and workspace layers are uploaded after the
-//! job ([`uploads`], [`layers`]); then the task is completed ([`task`]).
+//! job ([`uploads`], [`layers`]); then the task is completed.
 //!
 //! Data folder layout: `caches/` and `workspaces/<workflow>/` (shared by all tasks, as
 //! [`circa_exec`] keeps them), `agent/` (the staged in-job `circleci` command),
@@ -30,7 +30,7 @@ pub mod layers;
 pub mod sender;
 pub mod sink;
 pub mod spool;
-pub mod task;
+mod task;
 pub mod uploads;
 
 use std::path::Path;
