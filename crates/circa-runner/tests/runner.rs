@@ -1,6 +1,6 @@
 //! The runner against a small in-memory server speaking the runner API: a task runs end to
-//! end (events, uploads, completion) through a failed request, a cancel reaches a running
-//! job, and a refused token stops the runner.
+//! end (layers, checkout, events, uploads, completion) through failed requests, a cancel
+//! reaches a running job, and a refused token stops the runner.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -36,7 +36,8 @@ struct Recorded {
     /// Events received out of order (a gap) — must stay empty.
     gaps: Vec<u64>,
     event_posts: u32,
-    fail_first_events: bool,
+    /// How the next events POSTs fail, in order.
+    failures: Vec<Failure>,
     cancel: bool,
     heartbeats: u32,
     complete: Option<CompleteRequest>,
@@ -47,6 +48,15 @@ struct Recorded {
     /// Keep only the length of output text (for the throughput test).
     count_only: bool,
     output_bytes: u64,
+}
+
+/// A deliberately failed events POST.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Failure {
+    /// 503 without storing anything.
+    Refuse,
+    /// The events are stored, but the answer is a 503 (as if it were lost).
+    LoseAnswer,
 }
 
 #[derive(Default)]
@@ -110,7 +120,8 @@ async fn claim(
     if let Some(task) = s.with(|r| r.queue.pop()) {
         return Json(task).into_response();
     }
-    tokio::time::sleep(Duration::from_millis(req.wait_ms.min(300))).await;
+    // Held as long as asked: stopping the runner must not wait for it.
+    tokio::time::sleep(Duration::from_millis(req.wait_ms)).await;
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -153,9 +164,9 @@ async fn events(
     }
     let fail = s.with(|r| {
         r.event_posts += 1;
-        std::mem::take(&mut r.fail_first_events)
+        (!r.failures.is_empty()).then(|| r.failures.remove(0))
     });
-    if fail {
+    if fail == Some(Failure::Refuse) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     let acked = s.with(|r| {
@@ -175,6 +186,9 @@ async fn events(
         }
         r.events.len() as u64
     });
+    if fail == Some(Failure::LoseAnswer) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     Json(EventAck { acked }).into_response()
 }
 
@@ -299,7 +313,7 @@ struct Runner {
 fn start(url: &str, token: &str, data: &Path) -> Runner {
     let mut config = RunnerConfig::new(url, token, data.to_path_buf());
     config.name = "test-runner".into();
-    config.claim_wait = Duration::from_secs(1);
+    config.claim_wait = Duration::from_secs(20);
     // No in-job `circleci` command: staging it is not what these tests are about.
     config.agent_exe = Some(data.join("no-such-binary"));
     let shutdown = CancellationToken::new();
@@ -396,7 +410,7 @@ fn output(events: &[TaskEvent]) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_runs_end_to_end_through_a_failed_request() {
+async fn a_task_runs_end_to_end_through_failed_requests() {
     let dir = tempfile::tempdir().unwrap();
     let sha = repository(&dir.path().join("repo"));
     let (layer_name, layer_bytes) = upstream_layer(&dir.path().join("upstream"));
@@ -420,7 +434,7 @@ async fn a_task_runs_end_to_end_through_a_failed_request() {
     let server = Arc::new(Server::default());
     server.with(|r| {
         r.queue.push(task);
-        r.fail_first_events = true;
+        r.failures = vec![Failure::Refuse, Failure::LoseAnswer];
         r.layers.insert(layer_name.clone(), layer_bytes);
     });
     let url = serve(Arc::clone(&server)).await;
@@ -441,8 +455,9 @@ async fn a_task_runs_end_to_end_through_a_failed_request() {
     assert_eq!(done.last_seq, rec.events.len() as u64);
     assert!(rec.gaps.is_empty(), "{:?}", rec.gaps);
     assert_eq!(rec.bad_tokens, 0);
-    // The first POST failed, so at least one more came.
-    assert!(rec.event_posts >= 2);
+    // Both failed POSTs were sent again.
+    assert!(rec.event_posts >= 3);
+    assert!(rec.failures.is_empty());
     let seqs: Vec<u64> = rec.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=rec.events.len() as u64).collect::<Vec<_>>());
     assert_eq!(log.matches("line 1\nline 2\nline 3\n").count(), 1, "{log}");
