@@ -273,7 +273,8 @@ impl WorkspaceStore {
     }
 }
 
-fn job_hash(job: &str) -> String {
+/// The job part of a layer's file name: the first 16 bytes of `sha256(job)` in hex.
+pub fn job_hash(job: &str) -> String {
     Sha256::digest(job.as_bytes())[..16]
         .iter()
         .map(|b| format!("{b:02x}"))

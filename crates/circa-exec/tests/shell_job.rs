@@ -409,6 +409,69 @@ async fn checkout_clones_the_repository_at_the_commit() {
 }
 
 #[tokio::test]
+async fn checkout_fetches_from_the_repository_url_without_a_local_repository() {
+    let h = Harness::new();
+    let repo = h.path().join("remote");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let commit = |text: &str| {
+        std::fs::write(repo.join("README"), text).unwrap();
+        git(&["add", "."]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            text,
+        ]);
+        git(&["rev-parse", "HEAD"])
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let first = commit("first");
+    commit("second");
+    let mut ctx = h.ctx(
+        &job("      - checkout\n      - run: cat README && git rev-parse HEAD && git rev-parse --abbrev-ref HEAD\n"),
+        "build",
+    );
+    // An older commit than the branch head, from a URL rather than a local folder.
+    ctx.vcs.sha1 = first.clone();
+    ctx.vcs.repository_url = format!("file://{}", repo.display());
+    ctx.vcs.repo_dir = None;
+    let (out, rec) = h.run(&ctx).await;
+    assert_eq!(out.status, JobStatus::Success, "{:?}", rec.events());
+    let log = rec.output("build", 0);
+    assert!(
+        log.contains("first")
+            && !log.contains("second")
+            && log.contains(&first)
+            && log.contains("main"),
+        "{log}"
+    );
+
+    // A repository that cannot be reached fails the step with git's reason.
+    let mut ctx = h.ctx(&job("      - checkout\n"), "build");
+    ctx.vcs.repository_url = format!("file://{}", h.path().join("missing").display());
+    let (out, rec) = h.run(&ctx).await;
+    assert_eq!(out.status, JobStatus::Failed);
+    assert!(format!("{:?}", rec.events()).contains("checkout: git fetch failed"));
+}
+
+#[tokio::test]
 async fn cancel_stops_a_running_step() {
     let h = Harness::new();
     let ctx = h.ctx(&job("      - run: sleep 30\n"), "build");

@@ -165,12 +165,13 @@ impl<E: Executor> Builtin<'_, E> {
     }
 
     async fn checkout(&self, path: Option<&str>) -> Result<(), String> {
-        let Some(repo) = &self.ctx.vcs.repo_dir else {
+        let vcs = &self.ctx.vcs;
+        if vcs.repo_dir.is_none() && vcs.repository_url.is_empty() {
             return Err(
                 "checkout: no repository to check out from (run inside a git repository)"
                     .to_string(),
             );
-        };
+        }
         let dest = self.resolve(path.unwrap_or("."));
         if let Some(host) = self.executor.host_path(&dest) {
             let is_git = host.join(".git").exists();
@@ -188,12 +189,16 @@ impl<E: Executor> Builtin<'_, E> {
         }
         let temp = temp_dir()?;
         let clone = temp.path().join("repo");
-        let vcs = &self.ctx.vcs;
-        let mut cmd = std::process::Command::new("git");
-        cmd.args(["clone", "--quiet", "--no-checkout"])
-            .arg(repo)
-            .arg(&clone);
-        finish_git(cmd)?;
+        match &vcs.repo_dir {
+            Some(repo) => {
+                let mut cmd = std::process::Command::new("git");
+                cmd.args(["clone", "--quiet", "--no-checkout"])
+                    .arg(repo)
+                    .arg(&clone);
+                finish_git(cmd)?;
+            }
+            None => self.fetch(&clone).await?,
+        }
         let mut checkout: Vec<&str> = vec!["checkout", "--quiet", "--force"];
         let branch;
         if let Some(b) = &vcs.branch {
@@ -220,6 +225,68 @@ impl<E: Executor> Builtin<'_, E> {
         self.reporter
             .notice(format!("checked out {} at {dest}", short(&vcs.sha1)), false);
         Ok(())
+    }
+
+    /// Fetches `vcs.sha1` from `vcs.repository_url` into a new repository at `clone` on this
+    /// host: only that commit when the server allows it, else every branch and tag.
+    async fn fetch(&self, clone: &Path) -> Result<(), String> {
+        let vcs = &self.ctx.vcs;
+        if vcs.sha1.is_empty() {
+            return Err("checkout: no commit to check out".to_string());
+        }
+        std::fs::create_dir_all(clone).map_err(|e| format!("checkout: {e}"))?;
+        run_git(clone, &["init", "--quiet"])?;
+        run_git(clone, &["remote", "add", "origin", &vcs.repository_url])?;
+        self.reporter
+            .progress(format!("Fetching {}", vcs.repository_url), false);
+        let shallow = [
+            "fetch",
+            "--quiet",
+            "--depth",
+            "1",
+            "origin",
+            vcs.sha1.as_str(),
+        ];
+        if let Err(first) = self.git_cancellable(clone, &shallow).await {
+            if self.ctx.cancel.is_cancelled() {
+                return Err(first);
+            }
+            let full = [
+                "fetch",
+                "--quiet",
+                "origin",
+                "+refs/heads/*:refs/remotes/origin/*",
+                "+refs/tags/*:refs/tags/*",
+            ];
+            self.git_cancellable(clone, &full).await?;
+        }
+        self.reporter
+            .progress(format!("Fetched {}", short(&vcs.sha1)), true);
+        Ok(())
+    }
+
+    /// Runs git in `dir` without ever prompting for credentials, stopping it on cancel.
+    async fn git_cancellable(&self, dir: &Path, args: &[&str]) -> Result<(), String> {
+        let mut cmd = tokio::process::Command::new("git");
+        cmd.arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let out = tokio::select! {
+            out = cmd.output() => out.map_err(|e| format!("checkout: cannot run git: {e}"))?,
+            () = self.ctx.cancel.cancelled() => return Err("checkout: canceled".to_string()),
+        };
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "checkout: git {} failed: {}",
+                args.first().copied().unwrap_or_default(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
     }
 
     fn key_env(&self) -> BTreeMap<String, String> {
