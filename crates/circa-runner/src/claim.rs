@@ -21,6 +21,7 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
     let request = ClaimRequest {
         runner: shared.config.name.clone(),
         wait_ms: shared.config.claim_wait_ms(),
+        resource_class: shared.config.resource_class.clone(),
     };
     let mut backoff = Backoff::default();
     loop {

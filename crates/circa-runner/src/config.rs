@@ -39,6 +39,8 @@ pub struct RunnerConfig {
     pub claim_wait: Duration,
     /// The `circa` binary for the in-job `circleci` command; `None` for the running binary.
     pub agent_exe: Option<PathBuf>,
+    /// The resource class this runner means to serve; the server refuses a token of another.
+    pub resource_class: Option<String>,
 }
 
 impl RunnerConfig {
@@ -54,6 +56,7 @@ impl RunnerConfig {
             image_map: Vec::new(),
             claim_wait: DEFAULT_CLAIM_WAIT,
             agent_exe: None,
+            resource_class: None,
         }
     }
 

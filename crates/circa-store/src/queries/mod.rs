@@ -117,6 +117,16 @@ impl Store for Backend {
         pipelines::set_state(self, pipeline_id, state, errors, now).await
     }
 
+    async fn set_pipeline_compiled(
+        &self,
+        pipeline_id: &str,
+        compiled: &str,
+        continuation: Option<(String, Millis)>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        pipelines::set_compiled(self, pipeline_id, compiled, continuation, now).await
+    }
+
     async fn continue_pipeline(
         &self,
         pipeline_id: &str,

@@ -29,10 +29,10 @@ pub struct ServerArgs {
     /// The database: `sqlite://PATH` or `postgres://USER@HOST/DB` [default: DATA_DIR/circa.db].
     #[arg(long, env = "CIRCA_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// An S3-compatible endpoint for blobs (instead of DATA_DIR/blobs).
+    /// An S3-compatible endpoint for blobs (with --s3-bucket; AWS itself needs no endpoint).
     #[arg(long, env = "CIRCA_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
-    /// The S3 bucket.
+    /// Keep blobs in this S3 bucket instead of DATA_DIR/blobs.
     #[arg(long, env = "CIRCA_S3_BUCKET")]
     pub s3_bucket: Option<String>,
     /// The S3 region [default: us-east-1].
@@ -114,9 +114,12 @@ impl ServerArgs {
         if let Some(url) = s.database_url {
             config.database_url = url;
         }
-        if let Some(endpoint) = s.s3_endpoint {
+        if s.s3_endpoint.is_some() || s.s3_bucket.is_some() {
+            let endpoint = s.s3_endpoint;
             config.blobs = BlobConfig::S3(circa_store::blobs::S3Config {
-                allow_http: endpoint.starts_with("http://"),
+                allow_http: endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://")),
                 endpoint,
                 bucket: s
                     .s3_bucket

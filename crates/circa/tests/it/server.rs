@@ -305,21 +305,6 @@ workflows:
     }
 }
 
-async fn running_job(api: &Api, pipeline: &str) -> (String, String) {
-    api.until(LONG, "the job to run and print", || async {
-        let wf = api.workflows(pipeline).await.into_iter().next()?;
-        let wf_id = wf["id"].as_str()?.to_string();
-        let job = api.jobs(&wf_id).await.into_iter().next()?;
-        if job["status"] != "running" {
-            return None;
-        }
-        let job_id = job["id"].as_str()?.to_string();
-        let log = api.job_log(&job_id).await;
-        log.contains("started").then_some((wf_id, job_id))
-    })
-    .await
-}
-
 const SLEEPER: &str = r#"
 version: 2.1
 jobs:
