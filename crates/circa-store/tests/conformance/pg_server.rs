@@ -123,10 +123,10 @@ rm -rf "$root""#;
         .map_err(|e| format!("sh: {e}"))?;
     let lifeline = child.stdin.take().ok_or("no pipe to the watchdog")?;
     wait_until_ready(&data, &root)?;
-    eprintln!(
-        "PostgreSQL test server on 127.0.0.1:{port} in {}",
+    crate::backends::note(&format!(
+        "postgres: test server on 127.0.0.1:{port} in {}",
         root.display()
-    );
+    ));
     Ok(PgServer {
         port,
         _lifeline: lifeline,
