@@ -311,11 +311,21 @@ struct Runner {
 }
 
 fn start(url: &str, token: &str, data: &Path) -> Runner {
+    start_with(url, token, data, |_| {})
+}
+
+fn start_with(
+    url: &str,
+    token: &str,
+    data: &Path,
+    adjust: impl FnOnce(&mut RunnerConfig),
+) -> Runner {
     let mut config = RunnerConfig::new(url, token, data.to_path_buf());
     config.name = "test-runner".into();
     config.claim_wait = Duration::from_secs(20);
     // No in-job `circleci` command: staging it is not what these tests are about.
     config.agent_exe = Some(data.join("no-such-binary"));
+    adjust(&mut config);
     let shutdown = CancellationToken::new();
     let handle = tokio::spawn(circa_runner::run(config, shutdown.clone()));
     Runner {
@@ -548,6 +558,69 @@ async fn a_cancel_from_a_heartbeat_stops_the_job() {
         )));
     }
     runner.stop().await;
+}
+
+/// Builds the local test images (`scripts/test-images.sh`), as circa-exec's docker tests do.
+fn test_images() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-images.sh");
+    let out = std::process::Command::new(&script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_runner_runs_docker_jobs_in_containers() {
+    test_images();
+    let dir = tempfile::tempdir().unwrap();
+    let sha = repository(&dir.path().join("repo"));
+    let text = r#"jobs:
+  build:
+    docker:
+      - image: cimg/base:stable
+    steps:
+      - checkout
+      - run: cat README; test -f /.dockerenv && echo in-a-container; echo made-inside > out.txt
+      - store_artifacts: {path: out.txt}
+"#;
+    let root = circa_config::yaml::load(text, &circa_config::yaml::Limits::default())
+        .root
+        .unwrap();
+    let mut task = assignment(JobSpec::from_processed(&root, "build").unwrap());
+    task.vcs.sha1 = sha;
+    task.vcs.repository_url = dir.path().join("repo").display().to_string();
+    let server = Arc::new(Server::default());
+    server.with(|r| r.queue.push(task));
+    let url = serve(Arc::clone(&server)).await;
+    let runner = start_with(&url, RUNNER_TOKEN, &dir.path().join("data"), |c| {
+        c.executor = circa_runner::ExecutorKind::Docker;
+        c.image_map = vec![("cimg/base:stable".into(), "circa-test/bash:latest".into())];
+    });
+    server
+        .wait_for("the task's completion", Duration::from_secs(120), |r| {
+            r.complete.is_some()
+        })
+        .await;
+    runner.stop().await;
+    let rec = server.rec.lock().unwrap();
+    let log = output(&rec.events);
+    let done = rec.complete.clone().unwrap();
+    assert_eq!(done.status, JobStatus::Success, "{:?} {log}", done.message);
+    assert!(
+        log.contains("from the repository") && log.contains("in-a-container"),
+        "{log}"
+    );
+    assert!(rec.events.iter().any(|e| matches!(
+        &e.kind,
+        TaskEventKind::EnvironmentReady { description } if description.contains("circa-test/bash")
+    )));
+    assert_eq!(
+        rec.uploads.get("artifacts/out.txt").map(Vec::as_slice),
+        Some(&b"made-inside\n"[..])
+    );
 }
 
 #[tokio::test]

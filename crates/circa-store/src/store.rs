@@ -47,21 +47,25 @@ pub trait Store: Send + Sync + 'static {
     // --- pipelines ---
 
     /// Creates a pipeline with the next number of its project, and its workflows and jobs (jobs
-    /// that are not approvals get the project's next build numbers, in order).
+    /// that are not approvals get the project's next build numbers, in order; a job copied by a
+    /// rerun keeps its source's number and times). [`StoreError::NotFound`] if there is no such
+    /// project.
     async fn create_pipeline(
         &self,
         pipeline: NewPipeline,
         workflows: Vec<NewWorkflow>,
         now: Millis,
     ) -> StoreResult<(Pipeline, Vec<Workflow>, Vec<Job>)>;
-    /// Adds workflows to a pipeline (a rerun, a continuation).
+    /// Adds workflows to a pipeline (a rerun, a continuation); [`StoreError::NotFound`] if there
+    /// is no such pipeline.
     async fn add_workflows(
         &self,
         pipeline_id: &str,
         workflows: Vec<NewWorkflow>,
         now: Millis,
     ) -> StoreResult<(Vec<Workflow>, Vec<Job>)>;
-    /// Sets a pipeline's state and errors.
+    /// Sets a pipeline's state and errors; [`StoreError::NotFound`] if there is no such
+    /// pipeline.
     async fn set_pipeline_state(
         &self,
         pipeline_id: &str,
@@ -97,7 +101,7 @@ pub trait Store: Send + Sync + 'static {
         number: i64,
     ) -> StoreResult<Option<Pipeline>>;
     /// A project's pipelines, newest first, optionally on one branch; `page.before` is a
-    /// pipeline number.
+    /// pipeline number, `page.limit` 0 means 20, and a page holds at most 100.
     async fn pipelines(
         &self,
         project_id: &str,
@@ -106,7 +110,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Pipeline>>;
     /// The config cached for a commit.
     async fn cached_config(&self, project_id: &str, sha: &str) -> StoreResult<Option<String>>;
-    /// Caches the config read at a commit.
+    /// Caches the config read at a commit (replacing an older entry); [`StoreError::NotFound`]
+    /// if there is no such project.
     async fn cache_config(&self, project_id: &str, sha: &str, config: &str) -> StoreResult<()>;
 
     // --- workflows and jobs ---
@@ -130,7 +135,8 @@ pub trait Store: Send + Sync + 'static {
     /// Applies job changes, queues tasks and sets the workflow's status, all or nothing. False
     /// (and nothing applied) when a job no longer had its `from` status. A job moving to
     /// `queued` gets `queued_at`, to `running` `started_at`, to a finished status `stopped_at`;
-    /// the workflow gets `stopped_at` when its status is final.
+    /// the workflow gets `stopped_at` when its status is final. [`StoreError::NotFound`] if
+    /// there is no such workflow.
     async fn update_workflow(&self, update: WorkflowUpdate) -> StoreResult<bool>;
 
     // --- the queue ---
@@ -142,7 +148,8 @@ pub trait Store: Send + Sync + 'static {
     async fn task(&self, id: &str) -> StoreResult<Option<Task>>;
     /// A job's tasks, by node.
     async fn tasks_of_job(&self, job_id: &str) -> StoreResult<Vec<Task>>;
-    /// Renews a running task's lease; the task as it is now, or `None` if it is not running.
+    /// Renews a running task's lease (even one already past, until the task is requeued); the
+    /// task as it is now, or `None` if it is not running.
     async fn heartbeat(
         &self,
         task_id: &str,
@@ -150,7 +157,8 @@ pub trait Store: Send + Sync + 'static {
         lease_expires_at: Millis,
     ) -> StoreResult<Option<Task>>;
     /// Asks a job's tasks to stop: running ones get `cancel_requested`, queued ones finish as
-    /// `canceled` at once. Returns the tasks changed.
+    /// `canceled` at once. Returns the tasks changed, by node (a running task already asked is
+    /// not changed again).
     async fn cancel_tasks(&self, job_id: &str, now: Millis) -> StoreResult<Vec<Task>>;
     /// Finishes a running task; `None` if it was not running (already finished or lost).
     async fn finish_task(
@@ -162,7 +170,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Task>>;
     /// Running tasks whose lease ended before `now`.
     async fn expired_tasks(&self, now: Millis) -> StoreResult<Vec<Task>>;
-    /// Puts a running task back in the queue (its runner was lost); false if it was not running.
+    /// Puts a running task back in the queue (its runner was lost), at the back (`queued_at` is
+    /// `now`), keeping `attempts` and `last_seq`; false if it was not running.
     async fn requeue_task(&self, task_id: &str, now: Millis) -> StoreResult<bool>;
     /// Queued tasks per resource class.
     async fn queued_tasks(&self) -> StoreResult<Vec<Task>>;
@@ -171,7 +180,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a task's events: each is kept only if its `seq` is the next one expected (one
     /// more than the task's `last_seq`), the rest are ignored. Returns the task's `last_seq`
-    /// after.
+    /// after. [`StoreError::NotFound`] if there is no such task.
     async fn append_events(&self, task_id: &str, events: &[StoredEvent]) -> StoreResult<u64>;
     /// A task's events after `after_seq`, at most `limit`, in order.
     async fn events(
@@ -182,23 +191,27 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<StoredEvent>>;
     /// A step's events, in order.
     async fn step_events(&self, task_id: &str, step: u32) -> StoreResult<Vec<StoredEvent>>;
-    /// Records a finished step, and drops its output events (its log is now in Blobs).
+    /// Records a finished step (replacing an earlier record of it), and drops its output events
+    /// (its log is now in Blobs); [`StoreError::NotFound`] if there is no such task.
     async fn record_step(&self, step: StepRecord) -> StoreResult<()>;
     /// A task's recorded steps, by index.
     async fn steps(&self, task_id: &str) -> StoreResult<Vec<StepRecord>>;
 
     // --- runners, artifacts ---
 
-    /// Notes that a runner of a resource class asked for work.
+    /// Notes that a runner of a resource class asked for work (one row per runner name).
     async fn runner_seen(&self, name: &str, resource_class: &str, now: Millis) -> StoreResult<()>;
     /// How many runners of a resource class asked for work since `since`.
     async fn runners_seen(&self, resource_class: &str, since: Millis) -> StoreResult<u64>;
-    /// Records an artifact.
+    /// Records an artifact (replacing one of the same job, node and path);
+    /// [`StoreError::NotFound`] if there is no such job.
     async fn add_artifact(&self, artifact: Artifact) -> StoreResult<()>;
     /// A job's artifacts, by node and path.
     async fn artifacts(&self, job_id: &str) -> StoreResult<Vec<Artifact>>;
 
-    /// Sets a workflow's status directly (a workflow with no jobs, an errored plan).
+    /// Sets a workflow's status directly (a workflow with no jobs, an errored plan), with
+    /// `stopped_at` as in [`Store::update_workflow`]; [`StoreError::NotFound`] if there is no
+    /// such workflow.
     async fn set_workflow_status(
         &self,
         workflow_id: &str,

@@ -5,8 +5,8 @@
 //!
 //! The SQL here is portable: `$N` placeholders, `RETURNING`, `ON CONFLICT`, booleans as
 //! `TRUE`/`FALSE`. What differs stays in the backend module: `super::CLAIM_SQL` (PostgreSQL
-//! adds `FOR UPDATE SKIP LOCKED`), `super::insert_events` (one statement per event on SQLite,
-//! one `UNNEST` on PostgreSQL), and `Backend::begin` (SQLite's `BEGIN IMMEDIATE` on its one
+//! adds `FOR UPDATE SKIP LOCKED`), `super::insert_events` (multi-row inserts on SQLite,
+//! `UNNEST` on PostgreSQL), and `Backend::begin` (SQLite's `BEGIN IMMEDIATE` on its one
 //! writer connection).
 //!
 //! Every write is one transaction, or one statement. Reads go to `Backend::reader`, writes to

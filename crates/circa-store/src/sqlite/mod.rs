@@ -6,15 +6,17 @@
 //! lets run beside the writer. An in-memory database uses the writer connection for reads too
 //! (each connection would otherwise see its own database).
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 
 use crate::sql::columns::task_columns;
 use crate::sql::events::EventInsert;
@@ -55,9 +57,12 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database file at `path` and brings its schema up to
-    /// date.
+    /// Opens the database file at `path`, creating it and its folder if missing, and brings
+    /// its schema up to date.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+        }
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true);
@@ -118,14 +123,45 @@ async fn writer_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::
         .await
 }
 
-/// Inserts events, one prepared statement per event (SQLite statements are cheap; the
-/// transaction around them is what costs).
+/// Rows per multi-row event insert.
+const EVENTS_PER_INSERT: usize = 32;
+
+/// `INSERT INTO events … VALUES (…), …` for [`EVENTS_PER_INSERT`] rows: `$1` is the task,
+/// then four parameters per row. Built once from constants.
+static INSERT_EVENTS: LazyLock<String> = LazyLock::new(|| {
+    let rows: Vec<String> = (0..EVENTS_PER_INSERT)
+        .map(|row| {
+            let p = 2 + 4 * row;
+            format!("($1, ${p}, ${}, ${}, ${})", p + 1, p + 2, p + 3)
+        })
+        .collect();
+    format!(
+        "INSERT INTO events (task_id, seq, step, kind, body) VALUES {}",
+        rows.join(", ")
+    )
+});
+
+/// Inserts events: full chunks with one multi-row statement each, the rest one by one
+/// (SQLite statements are cheap, but a batch of one-line events has hundreds of them).
 async fn insert_events(
     conn: &mut SqliteConnection,
     task_id: &str,
     events: &[EventInsert<'_>],
 ) -> Result<(), sqlx::Error> {
-    for event in events {
+    let mut chunks = events.chunks_exact(EVENTS_PER_INSERT);
+    for chunk in &mut chunks {
+        let sql: &'static str = INSERT_EVENTS.as_str();
+        let mut insert = sqlx::query(AssertSqlSafe(Cow::Borrowed(sql))).bind(task_id);
+        for event in chunk {
+            insert = insert
+                .bind(event.seq)
+                .bind(event.step)
+                .bind(&event.kind)
+                .bind(event.body);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    for event in chunks.remainder() {
         sqlx::query(
             "INSERT INTO events (task_id, seq, step, kind, body) VALUES ($1, $2, $3, $4, $5)",
         )

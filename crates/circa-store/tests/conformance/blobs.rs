@@ -28,10 +28,11 @@ async fn blobs_in_an_s3_bucket() {
         if std::env::var("CI_REQUIRE_S3").is_ok_and(|v| v == "1") {
             panic!("CI_REQUIRE_S3=1 but CIRCA_TEST_MOTO does not name a moto_server");
         }
-        eprintln!("s3: skipped (set CIRCA_TEST_MOTO to a moto_server executable)");
+        crate::backends::note("s3: skipped (set CIRCA_TEST_MOTO to a moto_server executable)");
         return;
     };
     let server = Moto::start(Path::new(&moto));
+    crate::backends::note(&format!("s3: moto_server on 127.0.0.1:{}", server.port));
     let blobs = Blobs::s3(S3Config {
         endpoint: Some(format!("http://127.0.0.1:{}", server.port)),
         bucket: "circa".into(),

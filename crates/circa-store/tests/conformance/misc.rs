@@ -92,7 +92,7 @@ async fn damaged_rows_are_corrupt(db: &TestStore) {
 #[tokio::test]
 async fn connect_opens_what_the_url_names() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sub-less.db");
+    let path = dir.path().join("new/folder/circa.db");
     let store = connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();

@@ -2,7 +2,8 @@
 //! binaries on first use and shared by every test.
 //!
 //! How it is started and stopped:
-//! - `initdb` and `postgres` are found on `PATH` or in `/usr/lib/postgresql/<version>/bin`.
+//! - `initdb` and `postgres` are found in `$CIRCA_TEST_PG_BIN` if set, else on `PATH` or in
+//!   `/usr/lib/postgresql/<version>/bin`.
 //! - Everything lives in `$TMPDIR/circa-store-pg-<pid>/` (data, unix socket, log). PostgreSQL
 //!   refuses to run as root, so as root that folder is given to the `postgres` user, `initdb`
 //!   runs through `runuser -u postgres`, and the server through `setpriv` (which `exec`s it as
@@ -45,7 +46,9 @@ pub fn server() -> Result<&'static PgServer, &'static str> {
 }
 
 fn start() -> Result<PgServer, String> {
-    let bin = find_bin_dir().ok_or("initdb not found on PATH or in /usr/lib/postgresql/*/bin")?;
+    let bin = find_bin_dir().ok_or(
+        "initdb and postgres not found in $CIRCA_TEST_PG_BIN, on PATH or in /usr/lib/postgresql/*/bin",
+    )?;
     remove_stale_folders();
     let root = std::env::temp_dir().join(format!("circa-store-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
@@ -123,10 +126,10 @@ rm -rf "$root""#;
         .map_err(|e| format!("sh: {e}"))?;
     let lifeline = child.stdin.take().ok_or("no pipe to the watchdog")?;
     wait_until_ready(&data, &root)?;
-    eprintln!(
-        "PostgreSQL test server on 127.0.0.1:{port} in {}",
+    crate::backends::note(&format!(
+        "postgres: test server on 127.0.0.1:{port} in {}",
         root.display()
-    );
+    ));
     Ok(PgServer {
         port,
         _lifeline: lifeline,
@@ -162,6 +165,10 @@ fn run(command: &mut Command) -> Result<(), String> {
 
 /// The folder with `initdb` and `postgres`.
 fn find_bin_dir() -> Option<PathBuf> {
+    let has_both = |dir: &PathBuf| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Some(dir) = std::env::var_os("CIRCA_TEST_PG_BIN") {
+        return Some(PathBuf::from(dir)).filter(has_both);
+    }
     let on_path = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .unwrap_or_default();
@@ -178,7 +185,7 @@ fn find_bin_dir() -> Option<PathBuf> {
         .chain(debian)
         .map(|dir| dir.canonicalize().unwrap_or(dir))
         .map(|dir| resolve_links(&dir))
-        .find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file())
+        .find(has_both)
 }
 
 /// Debian links `/usr/local/bin/initdb` to the versioned folder: use the folder the link
