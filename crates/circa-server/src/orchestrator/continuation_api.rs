@@ -25,11 +25,13 @@ pub async fn continue_pipeline(
         .pipeline(pipeline_id)
         .await?
         .ok_or_else(invalid)?;
-    let expected = pipeline
-        .continuation_key_hash
-        .as_deref()
-        .ok_or_else(invalid)?;
-    if !same_hash(expected, &hash_token(key)) {
+    // The key is derived from the server secret, so it can be checked even after the
+    // continuation (when the store may no longer keep its hash): a second use is told so.
+    let expected = super::continuation::key_for(&state.secret, &pipeline.id);
+    if !same_hash(&hash_token(&expected), &hash_token(key)) {
+        return Err(invalid());
+    }
+    if pipeline.state == PipelineState::Created || pipeline.state == PipelineState::Errored {
         return Err(invalid());
     }
     if pipeline.state != PipelineState::SetupPending {
@@ -109,14 +111,5 @@ pub async fn continue_pipeline(
         },
         other => other,
     };
-    start_workflows_continued(state, &project, pipeline, outcome).await
-}
-
-async fn start_workflows_continued(
-    state: &AppState,
-    project: &circa_store::Project,
-    pipeline: Pipeline,
-    outcome: CompileOutcome,
-) -> ApiResult<Pipeline> {
-    start_workflows(state, project, pipeline, outcome).await
+    start_workflows(state, &project, pipeline, outcome).await
 }

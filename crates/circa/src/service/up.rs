@@ -181,8 +181,9 @@ pub fn server(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         let config = args.server_config()?;
         let data_dir = config.data_dir.clone();
         let server = circa_server::start(config).await?;
+        let admin = circa_server::ensure_admin_token(&server.state).await?;
         println!("Circa server is listening at {}", server.url());
-        if let Some(token) = circa_server::ensure_admin_token(&server.state).await? {
+        if let Some(token) = admin {
             println!(
                 "admin token (saved in {}): {token}",
                 data_dir.join("admin.token").display()
