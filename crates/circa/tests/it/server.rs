@@ -605,3 +605,72 @@ async fn a_queued_job_says_why_it_waits() {
         "no runner with resource class `big` is connected"
     );
 }
+
+/// The README's "Your first pipeline", as a newcomer types it: `circa up`, a new repository with
+/// the README's config, `circa project add`, `circa pipeline trigger --wait`.
+#[test]
+fn the_readme_walk_through_ends_in_a_green_workflow() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme.find("<<'YAML'\n").expect("the README's config") + "<<'YAML'\n".len();
+    let end = start + readme[start..].find("\nYAML\n").unwrap();
+    let config = &readme[start..=end];
+    let data = tempfile::tempdir().unwrap();
+    let mut up = Command::new(env!("CARGO_BIN_EXE_circa"))
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--executor",
+            "shell",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .env("CIRCA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    let _up = Kill(up);
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("Circa is up at http://"), "{first}");
+    let url = first.rsplit(' ').next().unwrap().to_string();
+    std::thread::spawn(move || for _ in lines {});
+    let repo = Repo::new(config);
+    let circa = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_circa"))
+            .args(args)
+            .current_dir(repo.path())
+            .env("CIRCA_URL", &url)
+            .env("CIRCA_DATA_DIR", data.path())
+            .output()
+            .unwrap()
+    };
+    let added = circa(&["project", "add", "gh/me/hello", "--repo", "."]);
+    assert!(added.status.success(), "{added:?}");
+    assert!(String::from_utf8_lossy(&added.stdout).contains("/hooks/"));
+    let run = circa(&["pipeline", "trigger", "gh/me/hello", "--wait"]);
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for line in [
+        "job build: success",
+        "job unit: success",
+        "job lint: success",
+        "workflow main: success",
+    ] {
+        assert!(out.contains(line), "{line:?} missing from:\n{out}");
+    }
+}
