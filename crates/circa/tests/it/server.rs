@@ -674,3 +674,180 @@ fn the_readme_walk_through_ends_in_a_green_workflow() {
         assert!(out.contains(line), "{line:?} missing from:\n{out}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallelism_runs_one_task_per_node_and_health_routes_answer() {
+    let s = setup(30, 3).await;
+    for route in ["/healthz", "/readyz"] {
+        let (status, _) = s.api.get(route).await;
+        assert_eq!(status, 200, "{route}");
+    }
+    let repo = Repo::new(
+        r#"
+version: 2.1
+jobs:
+  split:
+    machine: true
+    parallelism: 3
+    steps:
+      - run: echo "node $CIRCLE_NODE_INDEX of $CIRCLE_NODE_TOTAL"
+workflows:
+  main: { jobs: [ split ] }
+"#,
+    );
+    s.api
+        .add_project("gh/acme/par", repo.path(), json!({}))
+        .await;
+    let id = s.api.trigger("gh/acme/par", json!({})).await;
+    let workflows = s.api.finished(&id, LONG).await;
+    assert_eq!(workflows[0]["status"], "success");
+    let job = s
+        .api
+        .job(workflows[0]["id"].as_str().unwrap(), "split")
+        .await;
+    let (_, details) = s
+        .api
+        .get(&format!("/api/circa/jobs/{}", job["id"].as_str().unwrap()))
+        .await;
+    let tasks = details["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 3);
+    let mut seen = Vec::new();
+    for task in tasks {
+        assert_eq!(task["result"], "success");
+        let log = s
+            .api
+            .text(&format!(
+                "/api/circa/tasks/{}/steps/0/log",
+                task["id"].as_str().unwrap()
+            ))
+            .await;
+        seen.push(log.trim().to_string());
+    }
+    seen.sort();
+    assert_eq!(seen, ["node 0 of 3", "node 1 of 3", "node 2 of 3"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_pipeline_on_a_branch_cancels_the_redundant_one_when_the_project_asks() {
+    let s = setup(30, 2).await;
+    let repo = Repo::new(SLEEPER);
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    s.api
+        .add_project(
+            "gh/acme/auto",
+            repo.path(),
+            json!({ "auto_cancel_redundant": true }),
+        )
+        .await;
+    let first = s
+        .api
+        .trigger("gh/acme/auto", json!({ "branch": "feature" }))
+        .await;
+    let (_, job_id) = s
+        .api
+        .until(LONG, "the first pipeline's job to print", || async {
+            let wf = s.api.workflows(&first).await.into_iter().next()?;
+            let job = s.api.jobs(wf["id"].as_str()?).await.into_iter().next()?;
+            let job_id = job["id"].as_str()?.to_string();
+            partial_log(&s.api, &job_id)
+                .await
+                .contains("started")
+                .then_some(((), job_id))
+        })
+        .await;
+    let second = s
+        .api
+        .trigger("gh/acme/auto", json!({ "branch": "feature" }))
+        .await;
+    s.api
+        .until(
+            Duration::from_secs(10),
+            "the first workflow to be canceled",
+            || async {
+                let wfs = s.api.workflows(&first).await;
+                (wfs[0]["status"] == "canceled").then_some(())
+            },
+        )
+        .await;
+    s.api
+        .until(
+            Duration::from_secs(10),
+            "the first job's task to stop",
+            || async {
+                let (_, details) = s.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+                (details["tasks"][0]["state"] == "finished").then_some(())
+            },
+        )
+        .await;
+    let wfs = s.api.workflows(&second).await;
+    assert_ne!(wfs[0]["status"], "canceled");
+    let (status, _) = s
+        .api
+        .post(
+            &format!("/api/v2/workflow/{}/cancel", wfs[0]["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_task_is_queued_again_once_when_the_project_asks() {
+    let lease = 3;
+    let mut s = setup(lease, 1).await;
+    let repo = Repo::new(SLEEPER);
+    s.api
+        .add_project(
+            "gh/acme/requeue",
+            repo.path(),
+            json!({ "requeue_lost_tasks": true }),
+        )
+        .await;
+    let id = s.api.trigger("gh/acme/requeue", json!({})).await;
+    let job_id = s
+        .api
+        .until(LONG, "the job to print", || async {
+            let wf = s.api.workflows(&id).await.into_iter().next()?;
+            let job = s.api.jobs(wf["id"].as_str()?).await.into_iter().next()?;
+            let job_id = job["id"].as_str()?.to_string();
+            partial_log(&s.api, &job_id)
+                .await
+                .contains("started")
+                .then_some(job_id)
+        })
+        .await;
+    s.runner.take().unwrap().kill();
+    let (_, details) = s
+        .api
+        .until(
+            Duration::from_secs(lease * 4),
+            "the task to be queued again",
+            || async {
+                let (status, details) = s.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+                (details["tasks"][0]["state"] == "queued").then_some((status, details))
+            },
+        )
+        .await;
+    assert_eq!(details["status"], "running");
+    assert_eq!(details["tasks"][0]["attempts"], 1);
+    let token = s.api.runner_token("default").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut second = RunnerProc::start(&s.server.url, &token, dir.path(), 1);
+    s.api
+        .until(LONG, "the second attempt to start", || async {
+            let (_, details) = s.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+            (details["tasks"][0]["attempts"] == 2).then_some(())
+        })
+        .await;
+    second.kill();
+    s.api
+        .until(
+            Duration::from_secs(lease * 4),
+            "the job to be declared lost",
+            || async {
+                let (_, details) = s.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+                (details["status"] == "infrastructure_fail").then_some(())
+            },
+        )
+        .await;
+}

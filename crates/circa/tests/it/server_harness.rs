@@ -49,17 +49,19 @@ impl ServerProc {
     /// Starts a server on a free port with a lease of `lease_secs`.
     pub fn start(data: &Path, lease_secs: u64) -> ServerProc {
         let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs);
-        let token = std::fs::read_to_string(data.join("admin.token"))
-            .unwrap()
-            .trim()
-            .to_string();
-        ServerProc {
+        let mut server = ServerProc {
             child: Some(child),
             data: data.to_path_buf(),
             url,
-            token,
+            token: String::new(),
             lease_secs,
-        }
+        };
+        // On a panic from here on, dropping `server` stops the process.
+        server.token = std::fs::read_to_string(data.join("admin.token"))
+            .expect("the server wrote its admin token before saying it listens")
+            .trim()
+            .to_string();
+        server
     }
 
     /// Kills the server abruptly (SIGKILL).
