@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 /// Events buffered per subscriber before it lags (it then catches up from the store).
-const TASK_CHANNEL: usize = 1024;
+const TASK_CHANNEL: usize = 64;
 
 /// A status change, as pipeline watchers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

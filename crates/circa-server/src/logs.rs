@@ -1,7 +1,6 @@
 //! Step logs: while a step runs its output is in the store as events (and live to followers);
 //! when it ends the output becomes one zstd object in Blobs and the events are dropped.
 
-use bytes::Bytes;
 use circa_model::protocol::{TaskAssignment, TaskEventKind};
 use circa_store::{StepRecord, StoredEvent};
 
@@ -17,8 +16,9 @@ fn parse(event: &StoredEvent) -> Option<TaskEventKind> {
     serde_json::from_str(&event.body).ok()
 }
 
-/// Moves the logs of a task's finished steps that are not recorded yet into Blobs.
-pub async fn compact_steps(state: &AppState, task_id: &str) -> ApiResult<()> {
+/// Moves the logs of a task's finished steps that are not recorded yet into Blobs: the steps in
+/// `only`, or every step.
+pub async fn compact_steps(state: &AppState, task_id: &str, only: Option<&[u32]>) -> ApiResult<()> {
     let Some(task) = state.store.task(task_id).await? else {
         return Ok(());
     };
@@ -32,45 +32,75 @@ pub async fn compact_steps(state: &AppState, task_id: &str) -> ApiResult<()> {
         .iter()
         .map(|s| s.step)
         .collect();
-    for step in (0..steps).filter(|s| !recorded.contains(s)) {
-        let events = state.store.step_events(task_id, step).await?;
-        let kinds: Vec<TaskEventKind> = events.iter().filter_map(parse).collect();
-        let finished = kinds.iter().find_map(|k| match k {
-            TaskEventKind::StepFinished {
-                status,
-                exit_code,
-                duration_ms,
-                ..
-            } => Some((status.clone(), *exit_code, *duration_ms)),
-            _ => None,
-        });
-        let Some((status, exit_code, duration_ms)) = finished else {
-            continue;
-        };
-        let name = kinds
-            .iter()
-            .find_map(|k| match k {
-                TaskEventKind::StepStarted { name, .. } => Some(name.clone()),
-                _ => None,
-            })
-            .unwrap_or_default();
-        let mut text = String::new();
-        for kind in &kinds {
-            if let TaskEventKind::Output { text: t, .. } = kind {
-                text.push_str(t);
+    let wanted = |s: &u32| only.is_none_or(|o| o.contains(s));
+    for step in (0..steps).filter(|s| !recorded.contains(s) && wanted(s)) {
+        compact_step(state, task_id, step).await?;
+    }
+    Ok(())
+}
+
+/// What the non-output events of a step say.
+#[derive(Default)]
+struct StepSummary {
+    name: String,
+    finished: Option<(String, Option<i64>, u64)>,
+}
+
+/// Events read per page while compacting.
+const PAGE: u32 = 256;
+
+/// Streams one finished step's output from the store into a zstd object in Blobs, page by
+/// page, so memory stays bounded however long the log.
+async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<()> {
+    let io = |e: std::io::Error| ApiError::conflict(format!("log compaction: {e}"));
+    let tmp_dir = state.config.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir).await.map_err(io)?;
+    let tmp = tmp_dir.join(format!("log-{}", uuid::Uuid::new_v4()));
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut encoder = zstd::stream::write::Encoder::new(file, 3).map_err(io)?;
+    let mut summary = StepSummary::default();
+    let mut log_bytes = 0u64;
+    let mut after = 0u64;
+    let result = async {
+        loop {
+            let page = state.store.events(task_id, after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for event in page.iter().filter(|e| e.step == Some(step)) {
+                match parse(event) {
+                    Some(TaskEventKind::Output { text, .. }) => {
+                        log_bytes += text.len() as u64;
+                        tokio::task::block_in_place(|| {
+                            std::io::Write::write_all(&mut encoder, text.as_bytes())
+                        })
+                        .map_err(io)?;
+                    }
+                    Some(TaskEventKind::StepStarted { name, .. }) => summary.name = name,
+                    Some(TaskEventKind::StepFinished {
+                        status,
+                        exit_code,
+                        duration_ms,
+                        ..
+                    }) => summary.finished = Some((status, exit_code, duration_ms)),
+                    _ => {}
+                }
             }
         }
-        let log_bytes = text.len() as u64;
-        let log_key = if text.is_empty() {
+        Ok::<(), ApiError>(())
+    }
+    .await;
+    let finish = tokio::task::block_in_place(|| encoder.finish()).map_err(io);
+    let outcome = async {
+        result?;
+        finish?;
+        let Some((status, exit_code, duration_ms)) = summary.finished.clone() else {
+            return Ok(());
+        };
+        let log_key = if log_bytes == 0 {
             None
         } else {
-            let compressed =
-                tokio::task::spawn_blocking(move || zstd::encode_all(text.as_bytes(), 3))
-                    .await
-                    .map_err(|e| ApiError::conflict(e.to_string()))?
-                    .map_err(|e| ApiError::conflict(format!("log compression: {e}")))?;
             let key = log_key(task_id, step);
-            state.blobs.put(&key, Bytes::from(compressed)).await?;
+            state.blobs.put_file(&key, &tmp).await?;
             Some(key)
         };
         state
@@ -78,7 +108,7 @@ pub async fn compact_steps(state: &AppState, task_id: &str) -> ApiResult<()> {
             .record_step(StepRecord {
                 task_id: task_id.to_string(),
                 step,
-                name,
+                name: summary.name.clone(),
                 status,
                 exit_code,
                 duration_ms,
@@ -87,8 +117,11 @@ pub async fn compact_steps(state: &AppState, task_id: &str) -> ApiResult<()> {
                 log_bytes,
             })
             .await?;
+        Ok(())
     }
-    Ok(())
+    .await;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    outcome
 }
 
 /// A step's whole log so far: from Blobs once the step is recorded, else from its events.

@@ -223,7 +223,7 @@ async fn events(
     stored.retain(|e| e.seq <= acked);
     state.live.publish(&id, stored);
     if !finished_steps.is_empty() {
-        compact_steps(&state, &id).await?;
+        compact_steps(&state, &id, Some(&finished_steps)).await?;
     }
     Ok(Json(EventAck { acked }))
 }
@@ -242,7 +242,7 @@ async fn complete(
             request.last_seq
         )));
     }
-    compact_steps(&state, &id).await?;
+    compact_steps(&state, &id, None).await?;
     let done = state
         .store
         .finish_task(&id, request.status, request.message.as_deref(), now_ms())

@@ -51,6 +51,8 @@ pub enum VcsError {
 pub struct Mirrors {
     dir: PathBuf,
     locks: Locks,
+    /// When each project's last successful fetch started.
+    fetched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// What the config lookup found at a commit.
@@ -104,6 +106,7 @@ impl Mirrors {
         Mirrors {
             dir,
             locks: Locks::default(),
+            fetched: Default::default(),
         }
     }
 
@@ -112,10 +115,23 @@ impl Mirrors {
     }
 
     /// Brings a project's mirror up to date with `repo_url` (cloning it the first time).
+    ///
+    /// Callers arriving while a fetch runs wait for the next one; a fetch that started after a
+    /// caller arrived serves it too, so a burst of triggers costs one or two fetches.
     pub async fn fetch(&self, project_id: &str, repo_url: &str) -> Result<PathBuf, VcsError> {
+        let arrived = std::time::Instant::now();
         let lock = self.locks.get(project_id);
         let _held = lock.lock().await;
         let path = self.path(project_id);
+        let fresh = self
+            .fetched
+            .lock()
+            .map(|f| f.get(project_id).is_some_and(|started| *started >= arrived))
+            .unwrap_or(false);
+        if fresh && path.join("HEAD").exists() {
+            return Ok(path);
+        }
+        let started = std::time::Instant::now();
         if path.join("HEAD").exists() {
             git(
                 Some(&path),
@@ -139,6 +155,9 @@ impl Mirrors {
             tokio::fs::rename(&tmp, &path)
                 .await
                 .map_err(VcsError::Spawn)?;
+        }
+        if let Ok(mut fetched) = self.fetched.lock() {
+            fetched.insert(project_id.to_string(), started);
         }
         Ok(path)
     }

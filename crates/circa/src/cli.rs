@@ -242,6 +242,9 @@ pub enum BenchCommand {
         /// W2: pipelines to trigger.
         #[arg(long, default_value_t = 500)]
         pipelines: usize,
+        /// W2: triggers in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
         /// W4: MiB the step writes.
         #[arg(long, default_value_t = 256)]
         log_mib: u64,
@@ -362,6 +365,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Server {
             workloads,
             pipelines,
+            concurrency,
             log_mib,
             runners,
             poll_secs,
@@ -377,6 +381,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &chosen,
                 &Sizes {
                     pipelines,
+                    concurrency,
                     log_bytes: log_mib * 1024 * 1024,
                     runners,
                     poll_secs,

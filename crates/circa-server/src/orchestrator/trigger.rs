@@ -92,7 +92,19 @@ pub async fn trigger_pipeline(
     let mut errors: Vec<PipelineError> = Vec::new();
     let mut revision = request.revision.clone().filter(|r| valid_sha(r));
     let mut config = None;
-    match state.vcs.fetch(&project.id, &project.repo_url).await {
+    // A webhook names its commit: when the mirror has it already, no fetch is needed.
+    let known = match &revision {
+        Some(sha) if sha.len() == 40 || sha.len() == 64 => {
+            state.vcs.has_commit(&project.id, sha).await
+        }
+        _ => false,
+    };
+    let fetched = if known {
+        Ok(std::path::PathBuf::new())
+    } else {
+        state.vcs.fetch(&project.id, &project.repo_url).await
+    };
+    match fetched {
         Err(e) => errors.push(PipelineError {
             kind: "config-fetch".into(),
             message: format!("the repository could not be fetched: {e}"),

@@ -40,6 +40,8 @@ pub enum Workload {
 pub struct Sizes {
     /// W2: pipelines.
     pub pipelines: usize,
+    /// W2: triggers in flight at once.
+    pub concurrency: usize,
     /// W4: bytes the step writes.
     pub log_bytes: u64,
     /// W6: runner agents.
@@ -322,7 +324,7 @@ fn started_ms(details: &Value) -> Option<i64> {
         .min()
 }
 
-async fn w2(pipelines: usize) -> anyhow::Result<()> {
+async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
     let circa = Circa::start(&["up", "--executor", "shell", "--slots", "4"])?;
     let api = circa.api();
     let repo = repo(
@@ -336,7 +338,7 @@ async fn w2(pipelines: usize) -> anyhow::Result<()> {
     api.wait_pipeline(warm["id"].as_str().unwrap_or_default())
         .await?;
     let start = now_ms();
-    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..pipelines {
         let api = api.clone();
@@ -380,6 +382,7 @@ async fn w2(pipelines: usize) -> anyhow::Result<()> {
     let jobs_per_sec = pipelines as f64 / secs.max(0.001);
     let floor = floor_ms(pipelines)?;
     println!("w2_pipelines: {pipelines}");
+    println!("w2_triggers_in_flight: {concurrency}");
     println!("w2_jobs_per_sec: {jobs_per_sec:.1} jobs/s");
     println!(
         "w2_trigger_to_first_step_p50: {:.1} ms",
@@ -399,7 +402,8 @@ async fn w2(pipelines: usize) -> anyhow::Result<()> {
 }
 
 async fn w3() -> anyhow::Result<()> {
-    let circa = Circa::start(&["up", "--executor", "shell", "--slots", "4"])?;
+    // As many slots as the widest level: the gap measures scheduling, not waiting for a slot.
+    let circa = Circa::start(&["up", "--executor", "shell", "--slots", "50"])?;
     let api = circa.api();
     let mut config = String::from(
         "version: 2.1\njobs:\n  one:\n    machine: true\n    steps:\n      - run: \"true\"\nworkflows:\n  fan:\n    jobs:\n      - one: { name: first }\n",
@@ -631,7 +635,7 @@ pub fn run(workloads: &[Workload], sizes: &Sizes) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         for w in workloads {
             match w {
-                Workload::W2 => w2(sizes.pipelines).await?,
+                Workload::W2 => w2(sizes.pipelines, sizes.concurrency).await?,
                 Workload::W3 => w3().await?,
                 Workload::W4 => w4(sizes.log_bytes).await?,
                 Workload::W6 => w6(sizes.runners, sizes.poll_secs).await?,
