@@ -82,9 +82,13 @@ async fn claim(
         if let Some(task) = claimed {
             match assignment_for(&state, &task, token).await {
                 Ok(assignment) => {
-                    if let Err(e) = actions::task_started(&state, &task).await {
-                        tracing::warn!("task {} started: {e}", task.id);
-                    }
+                    // The job's move to `running` need not hold up the runner.
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = actions::task_started(&state, &task).await {
+                            tracing::warn!("task {} started: {e}", task.id);
+                        }
+                    });
                     return Ok(Json(assignment).into_response());
                 }
                 Err(e) => {

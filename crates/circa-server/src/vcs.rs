@@ -168,7 +168,7 @@ impl Mirrors {
         project_id: &str,
         branch: Option<&str>,
         tag: Option<&str>,
-    ) -> Result<String, VcsError> {
+    ) -> Result<(String, Option<String>), VcsError> {
         let (name, full) = match (tag, branch) {
             (Some(tag), _) => (tag, format!("refs/tags/{tag}^{{commit}}")),
             (None, Some(branch)) => (branch, format!("refs/heads/{branch}^{{commit}}")),
@@ -177,30 +177,46 @@ impl Mirrors {
         if !valid_ref(name) {
             return Err(VcsError::InvalidRef(name.to_string()));
         }
-        let out = git(
-            Some(&self.path(project_id)),
-            &["rev-parse", "--verify", "--quiet", &full],
-            "rev-parse",
-        )
-        .await
-        .map_err(|_| VcsError::UnknownRef(name.to_string()))?;
-        Ok(String::from_utf8_lossy(&out).trim().to_string())
+        self.commit(project_id, &full)
+            .await
+            .map_err(|_| VcsError::UnknownRef(name.to_string()))
     }
 
-    /// The full id of a commit given by a prefix (some forges send abbreviated ids).
-    pub async fn full_sha(&self, project_id: &str, sha: &str) -> Result<String, VcsError> {
+    /// A commit's full id and subject, in one `git log`.
+    async fn commit(
+        &self,
+        project_id: &str,
+        spec: &str,
+    ) -> Result<(String, Option<String>), VcsError> {
+        let out = git(
+            Some(&self.path(project_id)),
+            &["log", "-1", "--format=%H%n%s", spec, "--"],
+            "log",
+        )
+        .await?;
+        let text = String::from_utf8_lossy(&out);
+        let mut lines = text.lines();
+        let sha = lines.next().unwrap_or_default().trim().to_string();
+        if !valid_sha(&sha) {
+            return Err(VcsError::UnknownRef(spec.to_string()));
+        }
+        let subject = lines.next().map(|l| l.trim().to_string());
+        Ok((sha, subject))
+    }
+
+    /// The full id and subject of a commit given by a prefix (some forges send abbreviated
+    /// ids).
+    pub async fn full_sha(
+        &self,
+        project_id: &str,
+        sha: &str,
+    ) -> Result<(String, Option<String>), VcsError> {
         if !valid_sha(sha) {
             return Err(VcsError::InvalidRef(sha.to_string()));
         }
-        let spec = format!("{sha}^{{commit}}");
-        let out = git(
-            Some(&self.path(project_id)),
-            &["rev-parse", "--verify", "--quiet", &spec],
-            "rev-parse",
-        )
-        .await
-        .map_err(|_| VcsError::UnknownRef(sha.to_string()))?;
-        Ok(String::from_utf8_lossy(&out).trim().to_string())
+        self.commit(project_id, &format!("{sha}^{{commit}}"))
+            .await
+            .map_err(|_| VcsError::UnknownRef(sha.to_string()))
     }
 
     /// Whether the mirror has a commit.
@@ -216,21 +232,6 @@ impl Mirrors {
         )
         .await
         .is_ok()
-    }
-
-    /// The first line of a commit's message.
-    pub async fn subject(&self, project_id: &str, sha: &str) -> Option<String> {
-        if !valid_sha(sha) {
-            return None;
-        }
-        let out = git(
-            Some(&self.path(project_id)),
-            &["log", "-1", "--format=%s", sha],
-            "log",
-        )
-        .await
-        .ok()?;
-        Some(String::from_utf8_lossy(&out).trim().to_string())
     }
 
     /// `.circleci/config.yml` at a commit.

@@ -91,6 +91,7 @@ pub async fn trigger_pipeline(
     };
     let mut errors: Vec<PipelineError> = Vec::new();
     let mut revision = request.revision.clone().filter(|r| valid_sha(r));
+    let mut subject = request.subject.clone();
     let mut config = None;
     // A webhook names its commit: when the mirror has it already, no fetch is needed.
     let known = match &revision {
@@ -112,7 +113,10 @@ pub async fn trigger_pipeline(
         Ok(_) => {
             if let Some(given) = revision.clone() {
                 match state.vcs.full_sha(&project.id, &given).await {
-                    Ok(full) => revision = Some(full),
+                    Ok((full, found)) => {
+                        revision = Some(full);
+                        subject = subject.or(found);
+                    }
                     Err(e) => errors.push(PipelineError {
                         kind: "config-fetch".into(),
                         message: format!("commit {given}: {e}"),
@@ -125,7 +129,10 @@ pub async fn trigger_pipeline(
                     .resolve(&project.id, branch.as_deref(), request.tag.as_deref())
                     .await
                 {
-                    Ok(sha) => revision = Some(sha),
+                    Ok((sha, found)) => {
+                        revision = Some(sha);
+                        subject = subject.or(found);
+                    }
                     Err(e) => {
                         return Err(ApiError::bad_request(format!(
                             "cannot build {}: {e}",
@@ -147,10 +154,6 @@ pub async fn trigger_pipeline(
     if errors.is_empty() {
         config = read_config(state, project, &revision, &mut errors).await;
     }
-    let subject = match request.subject.clone() {
-        Some(s) => Some(s),
-        None => state.vcs.subject(&project.id, &revision).await,
-    };
     let trigger = PipelineTrigger {
         kind: request.kind.clone(),
         actor: request.actor.clone(),

@@ -349,20 +349,22 @@ async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
             let created = api
                 .post("/api/v2/project/gh/bench/w2/pipeline", json!({}))
                 .await?;
+            let answered = now_ms();
             drop(permit);
             let id = created["id"].as_str().unwrap_or_default().to_string();
             let done = api.wait_pipeline(&id).await?;
-            anyhow::Ok((id, sent, done))
+            anyhow::Ok((id, sent, answered, done))
         });
     }
     let mut results = Vec::new();
     while let Some(r) = tasks.join_next().await {
         results.push(r??);
     }
-    let end = results.iter().map(|r| r.2).max().unwrap_or(start);
+    let end = results.iter().map(|r| r.3).max().unwrap_or(start);
     let mut latencies = Vec::new();
+    let mut dispatch = Vec::new();
     let mut failed = 0;
-    for (id, sent, _) in &results {
+    for (id, sent, answered, _) in &results {
         for job in api.jobs_of_pipeline(id).await? {
             if job["status"] != "success" {
                 failed += 1;
@@ -372,6 +374,7 @@ async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
                 .await?;
             if let Some(first) = started_ms(&details) {
                 latencies.push((first - sent) as f64);
+                dispatch.push((first - answered) as f64);
             }
         }
     }
@@ -391,6 +394,14 @@ async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
     println!(
         "w2_trigger_to_first_step_p99: {:.1} ms",
         percentile(&mut latencies, 0.99)
+    );
+    println!(
+        "w2_created_to_first_step_p50: {:.1} ms",
+        percentile(&mut dispatch, 0.5)
+    );
+    println!(
+        "w2_created_to_first_step_p99: {:.1} ms",
+        percentile(&mut dispatch, 0.99)
     );
     println!("w2_peak_rss: {:.1} MiB", circa.peak_rss_mib());
     println!("w2_floor_per_job: {floor:.2} ms");
@@ -439,16 +450,14 @@ async fn w3() -> anyhow::Result<()> {
             .job_details(job["id"].as_str().unwrap_or_default())
             .await?;
         let name = job["name"].as_str().unwrap_or_default().to_string();
-        let parse = |v: &Value| {
-            v.as_str()
-                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-                .map(|t| t.as_millisecond())
-        };
-        if let (Some(a), Some(b)) = (parse(&job["started_at"]), parse(&job["stopped_at"])) {
+        let stop = job["stopped_at"]
+            .as_str()
+            .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_millisecond());
+        if let (Some(a), Some(b)) = (started_ms(&details), stop) {
             started.insert(name.clone(), a);
             stopped.insert(name.clone(), b);
         }
-        let _ = details;
     }
     let first_stop = stopped.get("first").copied().unwrap_or_default();
     let mut gaps: Vec<f64> = mids
