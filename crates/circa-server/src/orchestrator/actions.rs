@@ -59,25 +59,34 @@ pub async fn task_finished(state: &AppState, task: &Task) -> ApiResult<()> {
     if tasks.iter().any(|t| t.state != TaskState::Finished) {
         return Ok(());
     }
-    let Some(job) = state.store.job(&task.job_id).await? else {
-        return Ok(());
-    };
-    if !matches!(job.status, JobStatus::Running | JobStatus::Queued) {
-        return Ok(());
-    }
     let result = job_result(&tasks);
     let message = tasks
         .iter()
         .filter(|t| t.result != Some(JobStatus::Success))
         .find_map(|t| t.message.clone());
-    settle(
-        state,
-        &job.workflow_id,
-        vec![change(&job, result, message, None)],
-        AdvanceRequest::Propagate,
-    )
-    .await?;
-    Ok(())
+    // The job may move from `queued` to `running` meanwhile (the claim's own update runs on its
+    // own): read it again until the change applies or the job is no longer in progress.
+    for _ in 0..8 {
+        let Some(job) = state.store.job(&task.job_id).await? else {
+            return Ok(());
+        };
+        if !matches!(job.status, JobStatus::Running | JobStatus::Queued) {
+            return Ok(());
+        }
+        let settled = settle(
+            state,
+            &job.workflow_id,
+            vec![change(&job, result, message.clone(), None)],
+            AdvanceRequest::Propagate,
+        )
+        .await?;
+        if settled.applied {
+            return Ok(());
+        }
+    }
+    Err(ApiError::conflict(
+        "the job kept changing while it was finished",
+    ))
 }
 
 /// Approves an on-hold approval job of a workflow (by its approval request id).

@@ -199,8 +199,15 @@ impl Api {
         Ok(r.json().await?)
     }
 
-    /// Waits for every workflow of a pipeline to finish, by following its watch stream; when.
+    /// Waits (at most five minutes) for every workflow of a pipeline to finish, by following
+    /// its watch stream; when.
     async fn wait_pipeline(&self, id: &str) -> anyhow::Result<i64> {
+        tokio::time::timeout(Duration::from_secs(300), self.follow_pipeline(id))
+            .await
+            .with_context(|| format!("pipeline {id} did not finish within five minutes"))?
+    }
+
+    async fn follow_pipeline(&self, id: &str) -> anyhow::Result<i64> {
         let finals = [
             "success",
             "failed",

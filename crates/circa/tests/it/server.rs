@@ -851,3 +851,33 @@ async fn a_lost_task_is_queued_again_once_when_the_project_asks() {
         )
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wide_fan_out_with_a_slot_per_job_finishes() {
+    let s = setup(30, 20).await;
+    let mut config = String::from(
+        "version: 2.1\njobs:\n  one: { machine: true, steps: [ { run: \"true\" } ] }\nworkflows:\n  fan:\n    jobs:\n      - one: { name: first }\n",
+    );
+    let mids: Vec<String> = (1..=20).map(|i| format!("mid-{i}")).collect();
+    for m in &mids {
+        config.push_str(&format!(
+            "      - one: {{ name: {m}, requires: [first] }}\n"
+        ));
+    }
+    config.push_str(&format!(
+        "      - one: {{ name: last, requires: [{}] }}\n",
+        mids.join(", ")
+    ));
+    let repo = Repo::new(&config);
+    s.api
+        .add_project("gh/acme/wide", repo.path(), json!({}))
+        .await;
+    for _ in 0..3 {
+        let id = s.api.trigger("gh/acme/wide", json!({})).await;
+        let workflows = s.api.finished(&id, LONG).await;
+        assert_eq!(workflows[0]["status"], "success");
+        let jobs = s.api.jobs(workflows[0]["id"].as_str().unwrap()).await;
+        assert_eq!(jobs.len(), 22);
+        assert!(jobs.iter().all(|j| j["status"] == "success"));
+    }
+}
