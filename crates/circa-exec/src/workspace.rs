@@ -91,6 +91,17 @@ pub struct AttachStats {
     pub unpacked: UnpackStats,
 }
 
+/// Whether a workflow id can name its workspace folder: letters, digits, `-`, `_`, `.`, not
+/// starting with `.`, at most 128 characters.
+pub fn valid_workflow_id(workflow_id: &str) -> bool {
+    !workflow_id.is_empty()
+        && workflow_id.len() <= 128
+        && !workflow_id.starts_with('.')
+        && workflow_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Workspaces of all workflows, in a local folder.
 #[derive(Debug, Clone)]
 pub struct WorkspaceStore {
@@ -115,13 +126,7 @@ impl WorkspaceStore {
     }
 
     fn workflow_dir(&self, workflow_id: &str) -> Result<PathBuf, WorkspaceError> {
-        let ok = !workflow_id.is_empty()
-            && workflow_id.len() <= 128
-            && !workflow_id.starts_with('.')
-            && workflow_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !ok {
+        if !valid_workflow_id(workflow_id) {
             return Err(WorkspaceError::InvalidWorkflowId(workflow_id.to_owned()));
         }
         Ok(self.dir.join(workflow_id))

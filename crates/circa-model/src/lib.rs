@@ -23,7 +23,7 @@ pub use advance::{Advance, AdvanceRequest, PlannedJobState, StatusChange, advanc
 pub use config_eval::ConfigEval;
 pub use pattern::{BranchFilter, Pattern, PatternError, PatternFilter};
 pub use plan::{Plan, PlannedJob, PlannedWorkflow, SkippedJob, plan};
-pub use status::{JobStatus, UnknownStatus, WorkflowStatus};
+pub use status::{JobStatus, UnknownStatus, WorkflowStatus, worst};
 pub use task::{
     DockerImage, ExecutorSpec, JobSpec, RegistryAuth, RunStep, StepAction, StepSpec, TaskError,
     When,

@@ -208,6 +208,24 @@ fn spellings<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join(", ")
 }
 
+/// The status of a job from its nodes' statuses: `infrastructure_fail`, then `failed`,
+/// `timedout`, `canceled`, any other status, and `success` only when every node succeeded
+/// (or there are none).
+pub fn worst(statuses: impl IntoIterator<Item = JobStatus>) -> JobStatus {
+    let rank = |s: JobStatus| match s {
+        JobStatus::InfrastructureFail => 6,
+        JobStatus::Failed => 5,
+        JobStatus::Timedout => 4,
+        JobStatus::Canceled => 3,
+        JobStatus::Success => 1,
+        _ => 2,
+    };
+    statuses
+        .into_iter()
+        .max_by_key(|s| rank(*s))
+        .unwrap_or(JobStatus::Success)
+}
+
 impl serde::Serialize for JobStatus {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())

@@ -6,13 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use circa_exec::docker::{DockerClient, DockerExecutor, DockerOptions};
 use circa_exec::events::Reporter;
 use circa_exec::job::{JobContext, JobOutcome, run_job};
 use circa_exec::shell::ShellExecutor;
-use circa_model::{ExecutorSpec, JobStatus};
+use circa_model::ExecutorSpec;
 use tokio::sync::Mutex;
 
 use crate::config::ExecutorKind;
@@ -63,13 +62,7 @@ impl Executors {
             Err(message) => {
                 reporter.notice(&message, true);
                 tracing::warn!("{message}");
-                JobOutcome {
-                    status: JobStatus::InfrastructureFail,
-                    message: Some(message),
-                    duration: Duration::ZERO,
-                    artifacts: Vec::new(),
-                    tests: None,
-                }
+                JobOutcome::infrastructure_fail(message)
             }
         }
     }

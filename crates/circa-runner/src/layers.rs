@@ -25,13 +25,7 @@ pub fn is_layer_name(name: &str) -> bool {
 
 /// A workflow's layer folder, or why the workflow id cannot name one.
 pub fn workflow_dir(workspaces: &Path, workflow_id: &str) -> Result<PathBuf, String> {
-    let ok = !workflow_id.is_empty()
-        && workflow_id.len() <= 128
-        && !workflow_id.starts_with('.')
-        && workflow_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if circa_exec::workspace::valid_workflow_id(workflow_id) {
         Ok(workspaces.join(workflow_id))
     } else {
         Err(format!(

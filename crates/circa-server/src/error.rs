@@ -78,5 +78,30 @@ impl From<circa_store::BlobError> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::new(e.status(), format!("request body: {}", e.body_text()))
+    }
+}
+
+/// A JSON request body; a body that is not JSON, or not the expected fields, gets a 4xx with
+/// `{"message": …}` naming the problem (the field, line and column).
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// A JSON body that may be left out (CircleCI's clients send none for some calls): an empty
+/// body is `T::default()`.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+}
+
+/// The largest JSON request body (an event batch is well under 1 MiB); uploads stream and
+/// have their own limit.
+pub const MAX_JSON_BYTES: usize = 8 * 1024 * 1024;
+
 /// A shorthand for handler results.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -16,7 +16,7 @@ use circa_model::protocol::{
 use circa_store::{Artifact, Claim, StoredEvent, Task, TaskState};
 
 use crate::auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::logs::compact_steps;
 use crate::orchestrator::actions;
 use crate::state::{AppState, now_ms};
@@ -47,7 +47,7 @@ fn gone() -> ApiError {
 async fn claim(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(request): Json<ClaimRequest>,
+    ApiJson(request): ApiJson<ClaimRequest>,
 ) -> ApiResult<Response> {
     let (_, class) = auth::runner(&state, &headers).await?;
     if let Some(wanted) = &request.resource_class
@@ -150,7 +150,7 @@ async fn heartbeat(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(request): Json<HeartbeatRequest>,
+    ApiJson(request): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatReply>> {
     running_task(&state, &headers, &id).await?;
     let signal = state.cancels.get(&id);
@@ -199,7 +199,7 @@ async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(batch): Json<EventBatch>,
+    ApiJson(batch): ApiJson<EventBatch>,
 ) -> ApiResult<Json<EventAck>> {
     let task = running_task(&state, &headers, &id).await?;
     let mut stored = Vec::with_capacity(batch.events.len());
@@ -236,7 +236,7 @@ async fn complete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(request): Json<CompleteRequest>,
+    ApiJson(request): ApiJson<CompleteRequest>,
 ) -> ApiResult<StatusCode> {
     let task = running_task(&state, &headers, &id).await?;
     if task.last_seq < request.last_seq {
@@ -258,23 +258,38 @@ async fn complete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Streams a file a task uploads into Blobs at `FOLDER/JOB/NODE/PATH`; the task, the path and
+/// the key, and the size.
+async fn task_file(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    path: &str,
+    folder: &str,
+    body: Body,
+) -> ApiResult<(Task, String, String, u64)> {
+    let task = running_task(state, headers, id).await?;
+    let path = safe_relative(path)?;
+    let key = format!("{folder}/{}/{}/{path}", task.job_id, task.node);
+    let size = receive(state, &key, body).await?;
+    Ok((task, path, key, size))
+}
+
 async fn put_artifact(
     State(state): State<AppState>,
     Path((id, path)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<StatusCode> {
-    let task = running_task(&state, &headers, &id).await?;
-    let path = safe_relative(&path)?;
-    let key = format!("artifacts/{}/{}/{path}", task.job_id, task.node);
-    let size = receive(&state, &key, body).await?;
+    let (task, path, blob_key, size) =
+        task_file(&state, &headers, &id, &path, "artifacts", body).await?;
     state
         .store
         .add_artifact(Artifact {
-            job_id: task.job_id.clone(),
+            job_id: task.job_id,
             node: task.node,
             path,
-            blob_key: key,
+            blob_key,
             size,
         })
         .await?;
@@ -287,10 +302,7 @@ async fn put_test_result(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<StatusCode> {
-    let task = running_task(&state, &headers, &id).await?;
-    let path = safe_relative(&path)?;
-    let key = format!("test-results/{}/{}/{path}", task.job_id, task.node);
-    receive(&state, &key, body).await?;
+    task_file(&state, &headers, &id, &path, "test-results", body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

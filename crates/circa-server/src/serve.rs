@@ -173,7 +173,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::routes())
         .merge(crate::hooks::routes())
         .nest(RUNNER_API_PREFIX, crate::runner_api::routes())
-        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        // JSON bodies are read whole: a small limit. Uploads stream to disk under `limit`.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::error::MAX_JSON_BYTES,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .with_state(state)

@@ -57,25 +57,23 @@ pub async fn workflow_key(state: &AppState, workflow_id: &str) -> ApiResult<Stri
 
 /// Streams a request body into Blobs at `key`; its size.
 pub async fn receive(state: &AppState, key: &str, body: Body) -> ApiResult<u64> {
+    let disk = |e: std::io::Error| {
+        ApiError::new(
+            axum::http::StatusCode::INSUFFICIENT_STORAGE,
+            format!("the upload could not be kept: {e}"),
+        )
+    };
     let tmp_dir = state.config.data_dir.join("tmp");
-    tokio::fs::create_dir_all(&tmp_dir)
-        .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INSUFFICIENT_STORAGE, e.to_string()))?;
+    tokio::fs::create_dir_all(&tmp_dir).await.map_err(disk)?;
     let tmp = tmp_dir.join(uuid::Uuid::new_v4().to_string());
     let result = async {
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| {
-            ApiError::new(axum::http::StatusCode::INSUFFICIENT_STORAGE, e.to_string())
-        })?;
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(disk)?;
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| ApiError::bad_request(format!("upload: {e}")))?;
-            file.write_all(&chunk).await.map_err(|e| {
-                ApiError::new(axum::http::StatusCode::INSUFFICIENT_STORAGE, e.to_string())
-            })?;
+            file.write_all(&chunk).await.map_err(disk)?;
         }
-        file.flush().await.map_err(|e| {
-            ApiError::new(axum::http::StatusCode::INSUFFICIENT_STORAGE, e.to_string())
-        })?;
+        file.flush().await.map_err(disk)?;
         drop(file);
         Ok::<u64, ApiError>(state.blobs.put_file(key, &tmp).await?)
     }

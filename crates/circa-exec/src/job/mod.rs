@@ -177,6 +177,19 @@ pub struct JobOutcome {
     pub tests: Option<(u64, u64)>,
 }
 
+impl JobOutcome {
+    /// A node that could not run at all (no executor, a crashed task): `infrastructure_fail`.
+    pub fn infrastructure_fail(message: impl Into<String>) -> Self {
+        JobOutcome {
+            status: JobStatus::InfrastructureFail,
+            message: Some(message.into()),
+            duration: Duration::ZERO,
+            artifacts: Vec::new(),
+            tests: None,
+        }
+    }
+}
+
 /// The state of the step loop.
 #[derive(Debug, Default)]
 struct Progress {

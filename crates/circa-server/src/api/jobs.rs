@@ -7,31 +7,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::projects::project_at;
+use super::load;
 use super::render;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::actions;
 use crate::state::AppState;
-
-async fn job_at(
-    state: &AppState,
-    vcs: &str,
-    org: &str,
-    repo: &str,
-    number: &str,
-) -> ApiResult<(circa_store::Job, circa_store::Project)> {
-    let project = project_at(state, vcs, org, repo).await?;
-    let number: i64 = number
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("job number: {number:?} is not a number")))?;
-    let job = state
-        .store
-        .job_by_number(&project.id, number)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
-    Ok((job, project))
-}
 
 pub async fn get(
     State(state): State<AppState>,
@@ -39,7 +20,7 @@ pub async fn get(
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let (job, project) = job_at(&state, &vcs, &org, &repo, &number).await?;
+    let (job, project) = load::job_at(&state, &vcs, &org, &repo, &number).await?;
     let tasks = state.store.tasks_of_job(&job.id).await?;
     let workflow = state.store.workflow(&job.workflow_id).await?;
     let duration = match (job.started_at, job.stopped_at) {
@@ -87,7 +68,7 @@ pub async fn cancel(
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let caller = auth::user(&state, &headers, None).await?;
-    let (job, _) = job_at(&state, &vcs, &org, &repo, &number).await?;
+    let (job, _) = load::job_at(&state, &vcs, &org, &repo, &number).await?;
     actions::cancel_job(&state, &job, &caller.name).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -101,7 +82,7 @@ pub async fn artifacts(
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let (job, _) = job_at(&state, &vcs, &org, &repo, &number).await?;
+    let (job, _) = load::job_at(&state, &vcs, &org, &repo, &number).await?;
     let items: Vec<Value> = state
         .store
         .artifacts(&job.id)

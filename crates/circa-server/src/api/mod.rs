@@ -2,6 +2,7 @@
 //! `/api/circa` (projects, tokens, logs, live streams).
 
 mod jobs;
+mod load;
 mod pipelines;
 mod projects;
 pub mod render;

@@ -7,10 +7,10 @@ use circa_store::Page;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::projects::project_at;
+use super::load;
 use super::render;
 use crate::auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult, optional_json};
 use crate::orchestrator::continuation_api::continue_pipeline;
 use crate::orchestrator::trigger::{TriggerRequest, trigger_pipeline};
 use crate::state::AppState;
@@ -27,22 +27,15 @@ pub struct TriggerBody {
     parameters: Option<serde_json::Map<String, Value>>,
 }
 
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
-
 pub async fn trigger(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((vcs, org, repo)): Path<(String, String, String)>,
-    body: Option<Json<serde_json::Value>>,
+    body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let caller = auth::user(&state, &headers, None).await?;
-    let project = project_at(&state, &vcs, &org, &repo).await?;
-    let body: TriggerBody = match body {
-        Some(Json(v)) => {
-            serde_json::from_value(v).map_err(|e| ApiError::bad_request(e.to_string()))?
-        }
-        None => TriggerBody::default(),
-    };
+    let project = load::project_at(&state, &vcs, &org, &repo).await?;
+    let body: TriggerBody = optional_json(&body)?;
     if body.branch.is_some() && body.tag.is_some() {
         return Err(ApiError::bad_request("give a branch or a tag, not both"));
     }
@@ -85,7 +78,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let project = project_at(&state, &vcs, &org, &repo).await?;
+    let project = load::project_at(&state, &vcs, &org, &repo).await?;
     let before = match query.page_token.as_deref() {
         None | Some("") => None,
         Some(t) => Some(
@@ -108,30 +101,13 @@ pub async fn list(
     Ok(Json(json!({ "items": items, "next_page_token": next })))
 }
 
-async fn pipeline_and_project(
-    state: &AppState,
-    id: &str,
-) -> ApiResult<(circa_store::Pipeline, circa_store::Project)> {
-    let pipeline = state
-        .store
-        .pipeline(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("pipeline"))?;
-    let project = state
-        .store
-        .project(&pipeline.project_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("pipeline"))?;
-    Ok((pipeline, project))
-}
-
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let (pipeline, project) = pipeline_and_project(&state, &id).await?;
+    let (pipeline, project) = load::pipeline(&state, &id).await?;
     Ok(Json(render::pipeline(&pipeline, &project)))
 }
 
@@ -141,7 +117,7 @@ pub async fn config(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let (pipeline, _) = pipeline_and_project(&state, &id).await?;
+    let (pipeline, _) = load::pipeline(&state, &id).await?;
     Ok(Json(json!({
         "source": pipeline.config_source.unwrap_or_default(),
         "compiled": pipeline.config_compiled.unwrap_or_default(),
@@ -156,7 +132,7 @@ pub async fn workflows(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let (pipeline, project) = pipeline_and_project(&state, &id).await?;
+    let (pipeline, project) = load::pipeline(&state, &id).await?;
     let items: Vec<Value> = state
         .store
         .workflows_of_pipeline(&pipeline.id)
@@ -179,9 +155,8 @@ pub struct ContinueBody {
 
 pub async fn continue_(
     State(state): State<AppState>,
-    body: JsonBody<ContinueBody>,
+    ApiJson(body): ApiJson<ContinueBody>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     continue_pipeline(
         &state,
         &body.continuation_key,

@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use circa_store::{NewProject, NewToken, Project, ProjectSettings, TokenKind};
+use circa_store::{NewProject, NewToken, ProjectSettings, TokenKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::load;
 use super::render;
 use crate::auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::{AppState, now_ms};
 
 /// `POST /api/circa/projects`.
@@ -48,23 +49,12 @@ pub fn normal_slug(vcs: &str, org: &str, repo: &str) -> String {
     format!("{vcs}/{org}/{repo}")
 }
 
-/// The project a path names, if the caller may see it.
-pub async fn project_at(state: &AppState, vcs: &str, org: &str, repo: &str) -> ApiResult<Project> {
-    let slug = normal_slug(vcs, org, repo);
-    state
-        .store
-        .project_by_slug(&slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))
-}
-
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<CreateProject>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<CreateProject>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     auth::admin(&state, &headers).await?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let parts: Vec<&str> = body.slug.split('/').collect();
     if !valid_slug(&body.slug) {
         return Err(ApiError::bad_request(format!(
@@ -117,7 +107,7 @@ pub async fn get(
     Path((vcs, org, repo)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let project = project_at(&state, &vcs, &org, &repo).await?;
+    let project = load::project_at(&state, &vcs, &org, &repo).await?;
     Ok(Json(render::project(&project)))
 }
 
@@ -134,10 +124,9 @@ pub struct CreateToken {
 pub async fn create_token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<CreateToken>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     auth::admin(&state, &headers).await?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let class = match (body.kind, body.resource_class) {
         (TokenKind::Runner, Some(c)) if !c.trim().is_empty() => Some(c),
         (TokenKind::Runner, _) => {

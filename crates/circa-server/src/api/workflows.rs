@@ -6,37 +6,12 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::load;
 use super::render;
 use crate::auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, optional_json};
 use crate::orchestrator::actions;
 use crate::state::AppState;
-
-async fn load(
-    state: &AppState,
-    id: &str,
-) -> ApiResult<(
-    circa_store::Workflow,
-    circa_store::Pipeline,
-    circa_store::Project,
-)> {
-    let workflow = state
-        .store
-        .workflow(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("workflow"))?;
-    let pipeline = state
-        .store
-        .pipeline(&workflow.pipeline_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("workflow"))?;
-    let project = state
-        .store
-        .project(&workflow.project_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("workflow"))?;
-    Ok((workflow, pipeline, project))
-}
 
 pub async fn get(
     State(state): State<AppState>,
@@ -44,7 +19,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let (w, p, project) = load(&state, &id).await?;
+    let (w, p, project) = load::workflow(&state, &id).await?;
     Ok(Json(render::workflow(&w, &p, &project)))
 }
 
@@ -54,7 +29,7 @@ pub async fn jobs(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     auth::user(&state, &headers, None).await?;
-    let (w, _, project) = load(&state, &id).await?;
+    let (w, _, project) = load::workflow(&state, &id).await?;
     let jobs = state.store.jobs_of_workflow(&w.id).await?;
     let items: Vec<Value> = jobs
         .iter()
@@ -69,7 +44,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     auth::user(&state, &headers, None).await?;
-    let (w, _, _) = load(&state, &id).await?;
+    let (w, _, _) = load::workflow(&state, &id).await?;
     actions::cancel_workflow(&state, &w.id).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -94,10 +69,10 @@ pub async fn rerun(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Option<Json<RerunBody>>,
+    body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     auth::user(&state, &headers, None).await?;
-    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let body: RerunBody = optional_json(&body)?;
     if body.enable_ssh == Some(true) {
         return Err(ApiError::bad_request(
             "enable_ssh: rerun with SSH is not supported",
@@ -108,7 +83,7 @@ pub async fn rerun(
             "jobs: rerunning chosen jobs is not supported; use from_failed",
         ));
     }
-    let (w, _, _) = load(&state, &id).await?;
+    let (w, _, _) = load::workflow(&state, &id).await?;
     let new = actions::rerun(&state, &w, body.from_failed.unwrap_or(false)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "workflow_id": new.id }))))
 }
@@ -119,7 +94,7 @@ pub async fn approve(
     Path((id, request_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let caller = auth::user(&state, &headers, None).await?;
-    let (w, _, _) = load(&state, &id).await?;
+    let (w, _, _) = load::workflow(&state, &id).await?;
     actions::approve(&state, &w.id, &request_id, &caller.name).await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -2,21 +2,36 @@
 //! a workflow or job is cancelled, a workflow is rerun.
 
 use circa_model::{AdvanceRequest, JobStatus, WorkflowStatus};
-use circa_store::{Job, JobChange, NewJob, NewWorkflow, Task, TaskState, Workflow};
+use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow};
 
-use super::settle::{Settled, settle};
+use super::settle::{JobMove, Settled, settle};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-fn change(job: &Job, to: JobStatus, message: Option<String>, actor: Option<String>) -> JobChange {
-    JobChange {
-        job_id: job.id.clone(),
-        from: job.status,
+fn change_id(job_id: &str, from: &'static [JobStatus], to: JobStatus) -> JobMove {
+    JobMove {
+        job_id: job_id.to_string(),
+        from,
         to,
-        message,
-        actor,
+        message: None,
+        actor: None,
     }
 }
+
+fn change(job: &Job, from: &'static [JobStatus], to: JobStatus) -> JobMove {
+    change_id(&job.id, from, to)
+}
+
+/// Where a job is while a runner has it or is about to.
+const IN_PROGRESS: &[JobStatus] = &[JobStatus::Queued, JobStatus::Running];
+
+/// Every status a job can be cancelled from.
+const NOT_FINISHED: &[JobStatus] = &[
+    JobStatus::Blocked,
+    JobStatus::Queued,
+    JobStatus::Running,
+    JobStatus::OnHold,
+];
 
 /// A runner claimed one of the job's tasks: the job runs.
 pub async fn task_started(state: &AppState, task: &Task) -> ApiResult<()> {
@@ -27,7 +42,7 @@ pub async fn task_started(state: &AppState, task: &Task) -> ApiResult<()> {
         settle(
             state,
             &job.workflow_id,
-            vec![change(&job, JobStatus::Running, None, None)],
+            vec![change(&job, &[JobStatus::Queued], JobStatus::Running)],
             AdvanceRequest::Propagate,
         )
         .await?;
@@ -35,22 +50,14 @@ pub async fn task_started(state: &AppState, task: &Task) -> ApiResult<()> {
     Ok(())
 }
 
-/// The status of a job from its tasks' results: the worst one wins.
+/// The status of a job from its tasks' results: the worst one wins (a task without a result
+/// counts as lost).
 pub fn job_result(tasks: &[Task]) -> JobStatus {
-    let rank = |s: JobStatus| match s {
-        JobStatus::InfrastructureFail => 6,
-        JobStatus::Failed => 5,
-        JobStatus::Timedout => 4,
-        JobStatus::Canceled => 3,
-        JobStatus::Unauthorized => 2,
-        JobStatus::Success => 1,
-        _ => 0,
-    };
-    tasks
-        .iter()
-        .map(|t| t.result.unwrap_or(JobStatus::InfrastructureFail))
-        .max_by_key(|s| rank(*s))
-        .unwrap_or(JobStatus::Success)
+    circa_model::worst(
+        tasks
+            .iter()
+            .map(|t| t.result.unwrap_or(JobStatus::InfrastructureFail)),
+    )
 }
 
 /// A task ended: once every task of its job has, the job ends and the workflow moves on.
@@ -64,29 +71,21 @@ pub async fn task_finished(state: &AppState, task: &Task) -> ApiResult<()> {
         .iter()
         .filter(|t| t.result != Some(JobStatus::Success))
         .find_map(|t| t.message.clone());
-    // The job may move from `queued` to `running` meanwhile (the claim's own update runs on its
-    // own): read it again until the change applies or the job is no longer in progress.
-    for _ in 0..8 {
-        let Some(job) = state.store.job(&task.job_id).await? else {
-            return Ok(());
-        };
-        if !matches!(job.status, JobStatus::Running | JobStatus::Queued) {
-            return Ok(());
-        }
-        let settled = settle(
-            state,
-            &job.workflow_id,
-            vec![change(&job, result, message.clone(), None)],
-            AdvanceRequest::Propagate,
-        )
-        .await?;
-        if settled.applied {
-            return Ok(());
-        }
-    }
-    Err(ApiError::conflict(
-        "the job kept changing while it was finished",
-    ))
+    // Whether the job is still queued or already running is decided under the workflow's
+    // lock: the claim's own move to `running` may not have happened yet.
+    let mut finished = change_id(&task.job_id, IN_PROGRESS, result);
+    finished.message = message;
+    let Some(job) = state.store.job(&task.job_id).await? else {
+        return Ok(());
+    };
+    settle(
+        state,
+        &job.workflow_id,
+        vec![finished],
+        AdvanceRequest::Propagate,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Approves an on-hold approval job of a workflow (by its approval request id).
@@ -111,12 +110,10 @@ pub async fn approve(
     let settled = settle(
         state,
         workflow_id,
-        vec![change(
-            job,
-            JobStatus::Success,
-            None,
-            Some(actor.to_string()),
-        )],
+        vec![JobMove {
+            actor: Some(actor.to_string()),
+            ..change(job, &[JobStatus::OnHold], JobStatus::Success)
+        }],
         AdvanceRequest::Propagate,
     )
     .await?;
@@ -143,12 +140,11 @@ pub async fn cancel_job(state: &AppState, job: &Job, actor: &str) -> ApiResult<(
     settle(
         state,
         &job.workflow_id,
-        vec![change(
-            job,
-            JobStatus::Canceled,
-            Some(format!("canceled by {actor}")),
-            Some(actor.to_string()),
-        )],
+        vec![JobMove {
+            message: Some(format!("canceled by {actor}")),
+            actor: Some(actor.to_string()),
+            ..change(job, NOT_FINISHED, JobStatus::Canceled)
+        }],
         AdvanceRequest::Propagate,
     )
     .await?;

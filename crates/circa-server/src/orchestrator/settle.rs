@@ -50,12 +50,28 @@ fn states(jobs: &[Job], overrides: &HashMap<String, JobStatus>) -> Vec<PlannedJo
         .collect()
 }
 
-/// Applies `first` (each only if the job still has its `from` status), then propagates with
-/// `request`, all under the workflow's lock.
+/// A change a caller asks for: the job moves to `to` if, when the workflow's lock is held, its
+/// status is one of `from`.
+#[derive(Clone, Debug)]
+pub struct JobMove {
+    /// The job.
+    pub job_id: String,
+    /// The statuses it may move from.
+    pub from: &'static [JobStatus],
+    /// Its status after.
+    pub to: JobStatus,
+    /// Why (kept as the job's message).
+    pub message: Option<String>,
+    /// Who.
+    pub actor: Option<String>,
+}
+
+/// Applies `first` (each only if the job's status, read under the workflow's lock, is one it may
+/// move from), then propagates with `request`.
 pub async fn settle(
     state: &AppState,
     workflow_id: &str,
-    first: Vec<JobChange>,
+    first: Vec<JobMove>,
     request: AdvanceRequest,
 ) -> ApiResult<Settled> {
     let lock = state.locks.get(workflow_id);
@@ -70,10 +86,19 @@ pub async fn settle(
         let by_id: HashMap<&str, &Job> = jobs.iter().map(|j| (j.id.as_str(), j)).collect();
         let mut overrides = HashMap::new();
         let mut changes: Vec<JobChange> = Vec::new();
-        for change in &first {
-            if by_id.get(change.job_id.as_str()).map(|j| j.status) == Some(change.from) {
-                overrides.insert(change.job_id.clone(), change.to);
-                changes.push(change.clone());
+        for wanted in &first {
+            let Some(job) = by_id.get(wanted.job_id.as_str()) else {
+                continue;
+            };
+            if wanted.from.contains(&job.status) {
+                overrides.insert(job.id.clone(), wanted.to);
+                changes.push(JobChange {
+                    job_id: job.id.clone(),
+                    from: job.status,
+                    to: wanted.to,
+                    message: wanted.message.clone(),
+                    actor: wanted.actor.clone(),
+                });
             }
         }
         if !first.is_empty() && changes.is_empty() {

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use circa_exec::cache::CacheStore;
 use circa_exec::events::{EventKind, Reporter};
@@ -95,16 +94,12 @@ impl Runner {
         while let Some(res) = tasks.join_next().await {
             match res {
                 Ok(o) => outcomes.push(o),
-                Err(e) => outcomes.push(JobOutcome {
-                    status: JobStatus::InfrastructureFail,
-                    message: Some(format!("a node stopped unexpectedly: {e}")),
-                    duration: Duration::ZERO,
-                    artifacts: Vec::new(),
-                    tests: None,
-                }),
+                Err(e) => outcomes.push(JobOutcome::infrastructure_fail(format!(
+                    "a node stopped unexpectedly: {e}"
+                ))),
             }
         }
-        let status = worst(outcomes.iter().map(|o| o.status));
+        let status = circa_model::worst(outcomes.iter().map(|o| o.status));
         let tests = outcomes
             .iter()
             .filter_map(|o| o.tests)
@@ -243,28 +238,7 @@ fn failed_before_start(reporter: &Reporter, message: String) -> JobOutcome {
         duration_ms: 0,
         message: Some(message.clone()),
     });
-    JobOutcome {
-        status: JobStatus::InfrastructureFail,
-        message: Some(message),
-        duration: Duration::ZERO,
-        artifacts: Vec::new(),
-        tests: None,
-    }
-}
-
-/// The status of a job from its nodes' statuses: any failure wins over success.
-pub fn worst(statuses: impl Iterator<Item = JobStatus>) -> JobStatus {
-    let rank = |s: JobStatus| match s {
-        JobStatus::InfrastructureFail => 6,
-        JobStatus::Failed => 5,
-        JobStatus::Timedout => 4,
-        JobStatus::Canceled => 3,
-        JobStatus::Success => 1,
-        _ => 2,
-    };
-    statuses
-        .max_by_key(|s| rank(*s))
-        .unwrap_or(JobStatus::Success)
+    JobOutcome::infrastructure_fail(message)
 }
 
 /// A job name made safe for folder and container names.

@@ -48,11 +48,16 @@ impl Client {
                     .to_string()
             }
         };
-        Ok(Client {
-            url: args.url.trim_end_matches('/').to_string(),
-            token,
+        Ok(Client::with_token(&args.url, &token))
+    }
+
+    /// A client for `url` with `token`.
+    pub fn with_token(url: &str, token: &str) -> Client {
+        Client {
+            url: url.trim_end_matches('/').to_string(),
+            token: token.to_string(),
             http: reqwest::Client::new(),
-        })
+        }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
@@ -179,14 +184,58 @@ pub fn token_create(
     })
 }
 
-const FINAL_WORKFLOW: &[&str] = &[
-    "success",
-    "failed",
-    "error",
-    "canceled",
-    "not_run",
-    "unauthorized",
-];
+/// Whether a workflow status (CircleCI's spelling) is final.
+fn workflow_finished(status: &str) -> bool {
+    status
+        .parse::<circa_model::WorkflowStatus>()
+        .is_ok_and(|s| s.is_terminal())
+}
+
+/// A pipeline as its watch stream (`/api/circa/pipelines/{id}/watch`) tells it.
+#[derive(Debug, Default)]
+pub struct PipelineProgress {
+    /// Each workflow's name and status, by id.
+    pub workflows: std::collections::BTreeMap<String, (String, String)>,
+    /// Whether the pipeline's own state came (it follows its workflows' in the stream).
+    seen_pipeline: bool,
+    /// Whether the pipeline errored (its config could not be used).
+    pub errored: bool,
+}
+
+impl PipelineProgress {
+    /// Takes one event of the stream.
+    pub fn apply(&mut self, event: &Value) {
+        match event["kind"].as_str() {
+            Some("pipeline") => {
+                self.seen_pipeline = true;
+                self.errored |= event["status"] == "errored";
+            }
+            Some("workflow") => {
+                let id = event["workflow_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let name = event["name"].as_str().unwrap_or_default().to_string();
+                let status = event["status"].as_str().unwrap_or_default().to_string();
+                self.workflows.insert(id, (name, status));
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether nothing more will happen: it errored, or every workflow finished.
+    pub fn done(&self) -> bool {
+        self.errored
+            || (self.seen_pipeline && self.workflows.values().all(|(_, s)| workflow_finished(s)))
+    }
+
+    /// Whether it has workflows and every one succeeded.
+    pub fn succeeded(&self) -> bool {
+        !self.errored
+            && !self.workflows.is_empty()
+            && self.workflows.values().all(|(_, s)| s == "success")
+    }
+}
 
 /// `circa pipeline trigger`.
 pub fn pipeline_trigger(
@@ -229,65 +278,32 @@ pub fn pipeline_trigger(
         if !wait {
             return Ok(ExitCode::SUCCESS);
         }
-        let mut workflows: std::collections::BTreeMap<String, (String, String)> =
-            Default::default();
-        let mut errored = false;
-        let mut seen_pipeline = false;
+        let mut progress = PipelineProgress::default();
         client
             .follow(&format!("/api/circa/pipelines/{id}/watch"), |event| {
+                let name = event["name"].as_str().unwrap_or_default();
+                let status = event["status"].as_str().unwrap_or_default();
                 match event["kind"].as_str() {
-                    Some("pipeline") => {
-                        seen_pipeline = true;
-                        if event["status"] == "errored" {
-                            errored = true;
-                            return false;
-                        }
+                    Some("workflow") if workflow_finished(status) => {
+                        println!("workflow {name}: {status}");
                     }
-                    Some("workflow") => {
-                        let wid = event["workflow_id"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string();
-                        let name = event["name"].as_str().unwrap_or_default().to_string();
-                        let status = event["status"].as_str().unwrap_or_default().to_string();
-                        if FINAL_WORKFLOW.contains(&status.as_str()) {
-                            println!("workflow {name}: {status}");
-                        }
-                        workflows.insert(wid, (name, status));
+                    Some("job") if status == "on_hold" => {
+                        println!("  job {name}: on hold, waiting for approval");
                     }
-                    Some("job") => {
-                        let status = event["status"].as_str().unwrap_or_default();
-                        if matches!(
-                            status,
-                            "success"
-                                | "failed"
-                                | "canceled"
-                                | "infrastructure_fail"
-                                | "timedout"
-                                | "not_run"
-                                | "unauthorized"
-                        ) {
-                            println!(
-                                "  job {}: {status}",
-                                event["name"].as_str().unwrap_or_default()
-                            );
-                        } else if status == "on_hold" {
-                            println!(
-                                "  job {}: on hold, waiting for approval",
-                                event["name"].as_str().unwrap_or_default()
-                            );
-                        }
+                    Some("job")
+                        if status
+                            .parse::<circa_model::JobStatus>()
+                            .is_ok_and(|s| s.is_terminal()) =>
+                    {
+                        println!("  job {name}: {status}");
                     }
                     _ => {}
                 }
-                let done = seen_pipeline
-                    && workflows
-                        .values()
-                        .all(|(_, s)| FINAL_WORKFLOW.contains(&s.as_str()));
-                !done
+                progress.apply(&event);
+                !progress.done()
             })
             .await?;
-        if errored {
+        if progress.errored {
             let pipeline = client.get(&format!("/api/v2/pipeline/{id}")).await?;
             eprintln!("pipeline errored:");
             for e in pipeline["errors"].as_array().into_iter().flatten() {
@@ -295,8 +311,7 @@ pub fn pipeline_trigger(
             }
             return Ok(ExitCode::from(1));
         }
-        let ok = !workflows.is_empty() && workflows.values().all(|(_, s)| s == "success");
-        Ok(if ok {
+        Ok(if progress.succeeded() {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)

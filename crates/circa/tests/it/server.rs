@@ -313,6 +313,22 @@ workflows:
   main: { jobs: [ sleeper ] }
 "#;
 
+/// Waits until the first job of a pipeline's first workflow has printed `text`; the workflow's
+/// and the job's ids.
+async fn job_printing(api: &Api, pipeline: &str, text: &str) -> (String, String) {
+    api.until(LONG, &format!("the job to print {text:?}"), || async {
+        let wf = api.workflows(pipeline).await.into_iter().next()?;
+        let wf_id = wf["id"].as_str()?.to_string();
+        let job = api.jobs(&wf_id).await.into_iter().next()?;
+        let job_id = job["id"].as_str()?.to_string();
+        partial_log(api, &job_id)
+            .await
+            .contains(text)
+            .then_some((wf_id, job_id))
+    })
+    .await
+}
+
 async fn partial_log(api: &Api, job_id: &str) -> String {
     let (_, details) = api.get(&format!("/api/circa/jobs/{job_id}")).await;
     let task = details["tasks"][0]["id"]
@@ -331,19 +347,7 @@ async fn cancel_stops_a_running_job_within_two_seconds() {
         .add_project("gh/acme/cancel", repo.path(), json!({}))
         .await;
     let id = s.api.trigger("gh/acme/cancel", json!({})).await;
-    let (wf, job_id) = s
-        .api
-        .until(LONG, "the job to print", || async {
-            let wf = s.api.workflows(&id).await.into_iter().next()?;
-            let wf_id = wf["id"].as_str()?.to_string();
-            let job = s.api.jobs(&wf_id).await.into_iter().next()?;
-            let job_id = job["id"].as_str()?.to_string();
-            partial_log(&s.api, &job_id)
-                .await
-                .contains("started")
-                .then_some((wf_id, job_id))
-        })
-        .await;
+    let (wf, job_id) = job_printing(&s.api, &id, "started").await;
     let asked = Instant::now();
     let (status, _) = s
         .api
@@ -377,18 +381,7 @@ async fn a_runner_killed_mid_job_leaves_it_infrastructure_fail_within_its_lease(
         .add_project("gh/acme/lost", repo.path(), json!({}))
         .await;
     let id = s.api.trigger("gh/acme/lost", json!({})).await;
-    let (_, job_id) = s
-        .api
-        .until(LONG, "the job to print", || async {
-            let wf = s.api.workflows(&id).await.into_iter().next()?;
-            let job = s.api.jobs(wf["id"].as_str()?).await.into_iter().next()?;
-            let job_id = job["id"].as_str()?.to_string();
-            partial_log(&s.api, &job_id)
-                .await
-                .contains("started")
-                .then_some(((), job_id))
-        })
-        .await;
+    let (_, job_id) = job_printing(&s.api, &id, "started").await;
     let killed = Instant::now();
     s.runner.take().unwrap().kill();
     s.api
@@ -436,18 +429,7 @@ workflows:
         .add_project("gh/acme/restart", repo.path(), json!({}))
         .await;
     let id = s.api.trigger("gh/acme/restart", json!({})).await;
-    let job_id = s
-        .api
-        .until(LONG, "the job to start talking", || async {
-            let wf = s.api.workflows(&id).await.into_iter().next()?;
-            let job = s.api.jobs(wf["id"].as_str()?).await.into_iter().next()?;
-            let job_id = job["id"].as_str()?.to_string();
-            partial_log(&s.api, &job_id)
-                .await
-                .contains("line 20\n")
-                .then_some(job_id)
-        })
-        .await;
+    let job_id = job_printing(&s.api, &id, "line 20\n").await.1;
     s.server.restart();
     let workflows = s.api.finished(&id, LONG).await;
     assert_eq!(workflows[0]["status"], "success");
@@ -743,18 +725,7 @@ async fn a_new_pipeline_on_a_branch_cancels_the_redundant_one_when_the_project_a
         .api
         .trigger("gh/acme/auto", json!({ "branch": "feature" }))
         .await;
-    let (_, job_id) = s
-        .api
-        .until(LONG, "the first pipeline's job to print", || async {
-            let wf = s.api.workflows(&first).await.into_iter().next()?;
-            let job = s.api.jobs(wf["id"].as_str()?).await.into_iter().next()?;
-            let job_id = job["id"].as_str()?.to_string();
-            partial_log(&s.api, &job_id)
-                .await
-                .contains("started")
-                .then_some(((), job_id))
-        })
-        .await;
+    let (_, job_id) = job_printing(&s.api, &first, "started").await;
     let second = s
         .api
         .trigger("gh/acme/auto", json!({ "branch": "feature" }))
@@ -804,18 +775,7 @@ async fn a_lost_task_is_queued_again_once_when_the_project_asks() {
         )
         .await;
     let id = s.api.trigger("gh/acme/requeue", json!({})).await;
-    let job_id = s
-        .api
-        .until(LONG, "the job to print", || async {
-            let wf = s.api.workflows(&id).await.into_iter().next()?;
-            let job = s.api.jobs(wf["id"].as_str()?).await.into_iter().next()?;
-            let job_id = job["id"].as_str()?.to_string();
-            partial_log(&s.api, &job_id)
-                .await
-                .contains("started")
-                .then_some(job_id)
-        })
-        .await;
+    let job_id = job_printing(&s.api, &id, "started").await.1;
     s.runner.take().unwrap().kill();
     let (_, details) = s
         .api
@@ -880,4 +840,86 @@ async fn a_wide_fan_out_with_a_slot_per_job_finishes() {
         assert_eq!(jobs.len(), 22);
         assert!(jobs.iter().all(|j| j["status"] == "success"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_api_bodies_get_a_4xx_with_a_json_message() {
+    let s = setup(30, 1).await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Vec<u8>| {
+        http.post(format!("{}{path}", s.api.url))
+            .bearer_auth(&s.api.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "/api/circa/projects",
+            b"{ not json".to_vec(),
+            400,
+            "request body",
+        ),
+        (
+            "/api/circa/projects",
+            br#"{"slug": 3}"#.to_vec(),
+            422,
+            "slug",
+        ),
+        (
+            "/api/circa/projects",
+            br#"{"slug": "gh/a/b"}"#.to_vec(),
+            422,
+            "repo",
+        ),
+        (
+            "/api/circa/projects",
+            br#"{"slug": "a/b", "repo": "/x"}"#.to_vec(),
+            400,
+            "slug",
+        ),
+        (
+            "/api/circa/projects",
+            format!(r#"{{"slug": "{}"}}"#, "x".repeat(9 * 1024 * 1024)).into_bytes(),
+            413,
+            "",
+        ),
+        (
+            "/api/v2/pipeline/continue",
+            b"[]".to_vec(),
+            422,
+            "request body",
+        ),
+    ];
+    for (path, body, status, words) in cases {
+        let r = post(path, body).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let body: serde_json::Value = r.json().await.expect("a JSON error body");
+        let message = body["message"].as_str().expect("a message");
+        assert!(message.contains(words), "{path}: {message}");
+    }
+    let repo = Repo::new(FAN);
+    s.api
+        .add_project("gh/acme/bodies", repo.path(), json!({}))
+        .await;
+    let r = post(
+        "/api/v2/project/gh/acme/bodies/pipeline",
+        b"{\"branch\": ".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("line 1"),
+        "{body}"
+    );
+    let r = post("/api/v2/project/gh/acme/bodies/pipeline", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        201,
+        "an empty body builds the default branch"
+    );
 }

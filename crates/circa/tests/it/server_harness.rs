@@ -276,20 +276,15 @@ impl Api {
 
     /// Waits for a pipeline's workflows to finish; the workflows.
     pub async fn finished(&self, pipeline: &str, timeout: Duration) -> Vec<Value> {
-        let finals = [
-            "success",
-            "failed",
-            "error",
-            "canceled",
-            "not_run",
-            "unauthorized",
-        ];
+        let finished = |w: &Value| {
+            w["status"]
+                .as_str()
+                .and_then(|s| s.parse::<circa_model::WorkflowStatus>().ok())
+                .is_some_and(|s| s.is_terminal())
+        };
         self.until(timeout, "the workflows to finish", || async {
             let wfs = self.workflows(pipeline).await;
-            let done = !wfs.is_empty()
-                && wfs
-                    .iter()
-                    .all(|w| finals.contains(&w["status"].as_str().unwrap_or_default()));
+            let done = !wfs.is_empty() && wfs.iter().all(finished);
             done.then_some(wfs)
         })
         .await
