@@ -1,7 +1,9 @@
 //! Tokens: made at random, stored as SHA-256 hashes, read from `Authorization: Bearer`,
 //! `Circle-Token`, HTTP Basic (token as user name) or `?circle-token=`.
 
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use base64::Engine as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -9,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use circa_store::{Task, Token, TokenKind};
+use circa_store::{Project, Task, Token, TokenKind, User};
 
 /// A new random token: `PREFIX` followed by 43 URL-safe characters (256 bits).
 pub fn new_token(prefix: &str) -> String {
@@ -78,21 +80,77 @@ pub async fn caller(
     Ok(stored)
 }
 
-/// A person's token (admin or user): what the client API requires.
-pub async fn user(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> ApiResult<Token> {
-    let token = caller(state, headers, query).await?;
-    match token.kind {
-        TokenKind::Admin | TokenKind::User => Ok(token),
-        TokenKind::Runner => Err(ApiError::forbidden("a runner token cannot use this route")),
+/// A person calling the client API with a personal token, and the user it acts as.
+#[derive(Clone, Debug)]
+pub struct Person {
+    /// The token used.
+    pub token: Token,
+    /// Its user.
+    pub user: User,
+}
+
+impl Person {
+    /// Whether the user administers the server.
+    pub fn is_admin(&self) -> bool {
+        self.user.admin
+    }
+
+    /// The user's login: what pipelines and approvals record as the actor.
+    pub fn login(&self) -> &str {
+        &self.user.login
+    }
+
+    /// 403 unless the user is an admin.
+    pub fn require_admin(&self) -> ApiResult<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only an admin may do this"))
+        }
+    }
+
+    /// Whether the user may see a project: admins see all, others the projects they are
+    /// members of.
+    pub async fn can_see(&self, state: &AppState, project: &Project) -> ApiResult<bool> {
+        if self.is_admin() {
+            return Ok(true);
+        }
+        Ok(state
+            .store
+            .is_project_member(&project.id, &self.user.id)
+            .await?)
+    }
+
+    /// The project, or 404 (as CircleCI answers) when the user may not see it.
+    pub async fn visible(&self, state: &AppState, project: Project) -> ApiResult<Project> {
+        if self.can_see(state, &project).await? {
+            Ok(project)
+        } else {
+            Err(ApiError::not_found("project"))
+        }
     }
 }
 
-/// An admin token.
-pub async fn admin(state: &AppState, headers: &HeaderMap) -> ApiResult<Token> {
-    let token = caller(state, headers, None).await?;
-    match token.kind {
-        TokenKind::Admin => Ok(token),
-        _ => Err(ApiError::forbidden("only an admin token may do this")),
+/// The person a request's token acts as: 401 for no, unknown or revoked tokens, 403 for
+/// runner and task tokens.
+pub async fn user(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> ApiResult<Person> {
+    let token = caller(state, headers, query).await?;
+    if token.kind == TokenKind::Runner {
+        return Err(ApiError::forbidden("a runner token cannot use this route"));
+    }
+    let user = match &token.user_id {
+        Some(id) => state.store.user(id).await?,
+        None => None,
+    };
+    let user = user.ok_or_else(ApiError::unauthorized)?;
+    Ok(Person { token, user })
+}
+
+impl FromRequestParts<AppState> for Person {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        user(state, &parts.headers, parts.uri.query()).await
     }
 }
 

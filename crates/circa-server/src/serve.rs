@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use circa_model::protocol::RUNNER_API_PREFIX;
-use circa_store::{Blobs, NewToken, TokenKind};
+use circa_store::{Blobs, NewToken, NewUser, TokenKind, User};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -203,11 +203,13 @@ pub async fn ensure_admin_token(state: &AppState) -> Result<Option<String>, Star
             .token_by_hash(&auth::hash_token(existing))
             .await?
             && token.kind == TokenKind::Admin
+            && token.user_id.is_some()
             && !token.revoked
         {
             return Ok(None);
         }
     }
+    let admin = admin_user(state).await?;
     let token = auth::new_token("circa_admin_");
     state
         .store
@@ -217,6 +219,7 @@ pub async fn ensure_admin_token(state: &AppState) -> Result<Option<String>, Star
                 name: "admin".to_string(),
                 resource_class: None,
                 hash: auth::hash_token(&token),
+                user_id: Some(admin.id),
             },
             now_ms(),
         )
@@ -224,6 +227,28 @@ pub async fn ensure_admin_token(state: &AppState) -> Result<Option<String>, Star
     write_private(&path, format!("{token}\n").as_bytes())?;
     Ok(Some(token))
 }
+
+/// The `admin` user, created on first start.
+async fn admin_user(state: &AppState) -> Result<User, StartError> {
+    if let Some(user) = state.store.user_by_login(ADMIN_LOGIN).await? {
+        return Ok(user);
+    }
+    Ok(state
+        .store
+        .create_user(
+            NewUser {
+                login: ADMIN_LOGIN.to_string(),
+                name: "Administrator".to_string(),
+                admin: true,
+                password_hash: None,
+            },
+            now_ms(),
+        )
+        .await?)
+}
+
+/// The login of the administrator made on first start.
+pub const ADMIN_LOGIN: &str = "admin";
 
 /// Creates a runner token for a resource class (the embedded runner's, or a test's).
 pub async fn create_runner_token(
@@ -240,6 +265,7 @@ pub async fn create_runner_token(
                 name: name.to_string(),
                 resource_class: Some(resource_class.to_string()),
                 hash: auth::hash_token(&token),
+                user_id: None,
             },
             now_ms(),
         )

@@ -88,6 +88,8 @@ pub struct NewToken {
     pub resource_class: Option<String>,
     /// SHA-256 of the token, hex.
     pub hash: String,
+    /// For personal tokens: the user it acts as.
+    pub user_id: Option<String>,
 }
 
 /// A stored token (never the token itself).
@@ -101,10 +103,54 @@ pub struct Token {
     pub name: String,
     /// For runner tokens: the resource class.
     pub resource_class: Option<String>,
+    /// For personal tokens: the user it acts as.
+    pub user_id: Option<String>,
     /// When it was created.
     pub created_at: Millis,
     /// Whether it was revoked.
     pub revoked: bool,
+}
+
+/// A user to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    /// Sign-in name, unique.
+    pub login: String,
+    /// Display name.
+    pub name: String,
+    /// Whether the user administers the server (sees every project).
+    pub admin: bool,
+    /// Argon2 PHC string, when the user may sign in with a password.
+    pub password_hash: Option<String>,
+}
+
+/// A person who uses Circa.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Id.
+    pub id: String,
+    /// Sign-in name, unique.
+    pub login: String,
+    /// Display name.
+    pub name: String,
+    /// Whether the user administers the server (sees every project).
+    pub admin: bool,
+    /// Argon2 PHC string, when the user may sign in with a password.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    /// When the user was created.
+    pub created_at: Millis,
+}
+
+/// A named group of users (contexts can be restricted to one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Id.
+    pub id: String,
+    /// Name, unique.
+    pub name: String,
+    /// When the group was created.
+    pub created_at: Millis,
 }
 
 /// A pipeline's state, as CircleCI names it.

@@ -43,6 +43,37 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(&self, id: &str) -> StoreResult<bool>;
     /// Every token, oldest first.
     async fn tokens(&self) -> StoreResult<Vec<Token>>;
+    /// A user's tokens, oldest first.
+    async fn tokens_of_user(&self, user_id: &str) -> StoreResult<Vec<Token>>;
+
+    // --- users, groups, project members ---
+
+    /// Creates a user; [`crate::StoreError::Conflict`] when the login is taken.
+    async fn create_user(&self, user: NewUser, now: Millis) -> StoreResult<User>;
+    /// A user by id.
+    async fn user(&self, id: &str) -> StoreResult<Option<User>>;
+    /// A user by login.
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+    /// Every user, oldest first.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Sets or clears a user's password hash; false if there is no such user.
+    async fn set_user_password(&self, id: &str, password_hash: Option<&str>) -> StoreResult<bool>;
+    /// Lets a user see a project (idempotent).
+    async fn add_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Takes a project away from a user; false if they were not a member.
+    async fn remove_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// Whether a user is a member of a project.
+    async fn is_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// The projects a user is a member of, by slug.
+    async fn projects_of_user(&self, user_id: &str) -> StoreResult<Vec<Project>>;
+    /// Creates a group; [`crate::StoreError::Conflict`] when the name is taken.
+    async fn create_group(&self, name: &str, now: Millis) -> StoreResult<Group>;
+    /// Every group, oldest first.
+    async fn groups(&self) -> StoreResult<Vec<Group>>;
+    /// Adds a user to a group (idempotent).
+    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()>;
+    /// The groups a user belongs to.
+    async fn groups_of_user(&self, user_id: &str) -> StoreResult<Vec<Group>>;
 
     // --- pipelines ---
 

@@ -42,9 +42,12 @@ pub enum Command {
     /// Start and follow pipelines.
     #[command(subcommand)]
     Pipeline(PipelineCommand),
-    /// Create API and runner tokens.
+    /// Create and revoke API and runner tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// The in-job `circleci` command (`circa __agent circleci tests split ...`); the staged
     /// `circleci` scripts run this.
     #[command(name = "__agent", hide = true, disable_help_flag = true)]
@@ -71,6 +74,35 @@ pub enum ProjectCommand {
         /// Cancel older running workflows on the same non-default branch.
         #[arg(long)]
         auto_cancel: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// Let a user see and use a project.
+    Grant {
+        /// The project's slug.
+        slug: String,
+        /// The user's login.
+        login: String,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+}
+
+/// `circa user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        /// Sign-in name.
+        login: String,
+        /// Display name [default: the login].
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the user an administrator (sees every project).
+        #[arg(long)]
+        admin: bool,
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -111,8 +143,19 @@ pub enum TokenCommand {
         #[arg(long, default_value = "token")]
         name: String,
         /// Make a runner token for this resource class (else a personal API token).
-        #[arg(long, value_name = "RESOURCE_CLASS")]
+        #[arg(long, value_name = "RESOURCE_CLASS", conflicts_with = "user")]
         runner: Option<String>,
+        /// Make the personal token for this user (admins only) [default: yourself].
+        #[arg(long, value_name = "LOGIN")]
+        user: Option<String>,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token's id.
+        id: String,
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -423,8 +466,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(TokenCommand::Create {
             name,
             runner,
+            user,
             client,
-        }) => crate::service::client::token_create(&client, &name, runner.as_deref()),
+        }) => {
+            crate::service::client::token_create(&client, &name, runner.as_deref(), user.as_deref())
+        }
+        Command::Token(TokenCommand::Revoke { id, client }) => {
+            crate::service::client::token_revoke(&client, &id)
+        }
+        Command::User(UserCommand::Add {
+            login,
+            name,
+            admin,
+            client,
+        }) => crate::service::client::user_add(&client, &login, name.as_deref(), admin),
+        Command::Project(ProjectCommand::Grant {
+            slug,
+            login,
+            client,
+        }) => crate::service::client::project_grant(&client, &slug, &login),
         Command::Agent { args } => {
             let code = circa_exec::agent::main(&args);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))

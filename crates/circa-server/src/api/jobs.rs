@@ -3,24 +3,23 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::load;
 use super::render;
-use crate::auth;
+use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::actions;
 use crate::state::AppState;
 
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let (job, project) = load::job_at(&state, &vcs, &org, &repo, &number).await?;
+    let (job, project) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
     let tasks = state.store.tasks_of_job(&job.id).await?;
     let workflow = state.store.workflow(&job.workflow_id).await?;
     let duration = match (job.started_at, job.stopped_at) {
@@ -64,12 +63,11 @@ pub async fn get(
 
 pub async fn cancel(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let caller = auth::user(&state, &headers, None).await?;
-    let (job, _) = load::job_at(&state, &vcs, &org, &repo, &number).await?;
-    actions::cancel_job(&state, &job, &caller.name).await?;
+    let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
+    actions::cancel_job(&state, &job, &person.login()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "message": "Accepted." })),
@@ -78,11 +76,10 @@ pub async fn cancel(
 
 pub async fn artifacts(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let (job, _) = load::job_at(&state, &vcs, &org, &repo, &number).await?;
+    let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
     let items: Vec<Value> = state
         .store
         .artifacts(&job.id)
@@ -101,10 +98,10 @@ pub async fn artifacts(
 
 pub async fn artifact(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((job_id, node, path)): Path<(String, u32, String)>,
 ) -> ApiResult<Response> {
-    auth::user(&state, &headers, None).await?;
+    load::job(&state, &person, &job_id).await?;
     let artifact = state
         .store
         .artifacts(&job_id)
@@ -127,15 +124,10 @@ pub async fn artifact(
 
 pub async fn details(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let job = state
-        .store
-        .job(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
+    let (job, _) = load::job(&state, &person, &id).await?;
     let mut tasks = Vec::new();
     for task in state.store.tasks_of_job(&job.id).await? {
         let steps = state.store.steps(&task.id).await?;
@@ -164,10 +156,10 @@ pub async fn details(
 
 pub async fn step_log(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((task_id, step)): Path<(String, u32)>,
 ) -> ApiResult<Response> {
-    auth::user(&state, &headers, None).await?;
+    load::task(&state, &person, &task_id).await?;
     let text = crate::logs::step_log(&state, &task_id, step).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }

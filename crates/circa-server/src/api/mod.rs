@@ -3,6 +3,7 @@
 
 mod jobs;
 mod load;
+mod people;
 mod pipelines;
 mod projects;
 pub mod render;
@@ -10,7 +11,7 @@ mod watch;
 mod workflows;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::state::AppState;
 
@@ -21,7 +22,28 @@ pub fn routes() -> Router<AppState> {
             "/api/circa/projects",
             post(projects::create).get(projects::list),
         )
-        .route("/api/circa/tokens", post(projects::create_token))
+        .route(
+            "/api/circa/tokens",
+            post(people::create_token).get(people::list_tokens),
+        )
+        .route("/api/circa/tokens/{id}", delete(people::revoke_token))
+        .route(
+            "/api/circa/users",
+            post(people::create_user).get(people::list_users),
+        )
+        .route("/api/circa/groups", post(people::create_group))
+        .route(
+            "/api/circa/groups/{name}/members",
+            post(people::add_group_member),
+        )
+        .route(
+            "/api/circa/projects/{vcs}/{org}/{repo}/members",
+            post(people::add_member),
+        )
+        .route(
+            "/api/circa/projects/{vcs}/{org}/{repo}/members/{login}",
+            delete(people::remove_member),
+        )
         .route("/api/v2/project/{vcs}/{org}/{repo}", get(projects::get))
         .route(
             "/api/v2/project/{vcs}/{org}/{repo}/pipeline",

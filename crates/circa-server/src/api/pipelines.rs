@@ -2,14 +2,14 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use circa_store::Page;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::load;
 use super::render;
-use crate::auth;
+use crate::auth::Person;
 use crate::error::{ApiError, ApiJson, ApiResult, optional_json};
 use crate::orchestrator::continuation_api::continue_pipeline;
 use crate::orchestrator::trigger::{TriggerRequest, trigger_pipeline};
@@ -29,12 +29,11 @@ pub struct TriggerBody {
 
 pub async fn trigger(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((vcs, org, repo)): Path<(String, String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let caller = auth::user(&state, &headers, None).await?;
-    let project = load::project_at(&state, &vcs, &org, &repo).await?;
+    let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
     let body: TriggerBody = optional_json(&body)?;
     if body.branch.is_some() && body.tag.is_some() {
         return Err(ApiError::bad_request("give a branch or a tag, not both"));
@@ -44,7 +43,7 @@ pub async fn trigger(
         &project,
         TriggerRequest {
             kind: "api".into(),
-            actor: caller.name.clone(),
+            actor: person.login().to_string(),
             branch: body.branch,
             tag: body.tag,
             parameters: body.parameters.unwrap_or_default(),
@@ -73,12 +72,11 @@ pub struct ListQuery {
 
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((vcs, org, repo)): Path<(String, String, String)>,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let project = load::project_at(&state, &vcs, &org, &repo).await?;
+    let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
     let before = match query.page_token.as_deref() {
         None | Some("") => None,
         Some(t) => Some(
@@ -103,21 +101,19 @@ pub async fn list(
 
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let (pipeline, project) = load::pipeline(&state, &id).await?;
+    let (pipeline, project) = load::pipeline(&state, &person, &id).await?;
     Ok(Json(render::pipeline(&pipeline, &project)))
 }
 
 pub async fn config(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let (pipeline, _) = load::pipeline(&state, &id).await?;
+    let (pipeline, _) = load::pipeline(&state, &person, &id).await?;
     Ok(Json(json!({
         "source": pipeline.config_source.unwrap_or_default(),
         "compiled": pipeline.config_compiled.unwrap_or_default(),
@@ -128,11 +124,10 @@ pub async fn config(
 
 pub async fn workflows(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let (pipeline, project) = load::pipeline(&state, &id).await?;
+    let (pipeline, project) = load::pipeline(&state, &person, &id).await?;
     let items: Vec<Value> = state
         .store
         .workflows_of_pipeline(&pipeline.id)

@@ -1,15 +1,15 @@
-//! Projects and tokens.
+//! Projects.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use circa_store::{NewProject, NewToken, ProjectSettings, TokenKind};
+use axum::http::StatusCode;
+use circa_store::{NewProject, ProjectSettings};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::load;
 use super::render;
-use crate::auth;
+use crate::auth::{self, Person};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::{AppState, now_ms};
 
@@ -51,10 +51,10 @@ pub fn normal_slug(vcs: &str, org: &str, repo: &str) -> String {
 
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     ApiJson(body): ApiJson<CreateProject>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    auth::admin(&state, &headers).await?;
+    person.require_admin()?;
     let parts: Vec<&str> = body.slug.split('/').collect();
     if !valid_slug(&body.slug) {
         return Err(ApiError::bad_request(format!(
@@ -89,73 +89,21 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let items: Vec<Value> = state
-        .store
-        .projects()
-        .await?
-        .iter()
-        .map(render::project)
-        .collect();
+pub async fn list(State(state): State<AppState>, person: Person) -> ApiResult<Json<Value>> {
+    let projects = if person.is_admin() {
+        state.store.projects().await?
+    } else {
+        state.store.projects_of_user(&person.user.id).await?
+    };
+    let items: Vec<Value> = projects.iter().map(render::project).collect();
     Ok(Json(json!({ "items": items, "next_page_token": null })))
 }
 
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((vcs, org, repo)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let project = load::project_at(&state, &vcs, &org, &repo).await?;
+    let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
     Ok(Json(render::project(&project)))
-}
-
-/// `POST /api/circa/tokens`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    kind: TokenKind,
-    name: String,
-    #[serde(default)]
-    resource_class: Option<String>,
-}
-
-pub async fn create_token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<CreateToken>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    auth::admin(&state, &headers).await?;
-    let class = match (body.kind, body.resource_class) {
-        (TokenKind::Runner, Some(c)) if !c.trim().is_empty() => Some(c),
-        (TokenKind::Runner, _) => {
-            return Err(ApiError::bad_request(
-                "resource_class: a runner token needs a resource class",
-            ));
-        }
-        (_, _) => None,
-    };
-    let token = auth::new_token(match body.kind {
-        TokenKind::Runner => "circa_runner_",
-        _ => "circa_pat_",
-    });
-    let stored = state
-        .store
-        .create_token(
-            NewToken {
-                kind: body.kind,
-                name: body.name,
-                resource_class: class,
-                hash: auth::hash_token(&token),
-            },
-            now_ms(),
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            json!({ "id": stored.id, "token": token, "kind": stored.kind, "resource_class": stored.resource_class }),
-        ),
-    ))
 }

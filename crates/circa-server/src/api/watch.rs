@@ -10,8 +10,9 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth;
-use crate::error::{ApiError, ApiResult};
+use super::load;
+use crate::auth::Person;
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// Events read from the store per page when catching up.
@@ -31,16 +32,12 @@ fn keep_alive() -> KeepAlive {
 /// new ones as they arrive, until the task ends. Each SSE event's id is its sequence number.
 pub async fn task_live(
     State(state): State<AppState>,
+    person: Person,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<LiveQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    auth::user(&state, &headers, None).await?;
-    state
-        .store
-        .task(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("task"))?;
+    load::task(&state, &person, &id).await?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -113,16 +110,11 @@ pub async fn task_live(
 /// then every status change, as JSON events.
 pub async fn pipeline_watch(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    auth::user(&state, &headers, None).await?;
     let rx = state.updates.subscribe();
-    let pipeline = state
-        .store
-        .pipeline(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("pipeline"))?;
+    let (pipeline, _) = load::pipeline(&state, &person, &id).await?;
     let mut snapshot = Vec::new();
     for w in state.store.workflows_of_pipeline(&id).await? {
         for j in state.store.jobs_of_workflow(&w.id).await? {

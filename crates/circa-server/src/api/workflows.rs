@@ -2,34 +2,32 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::load;
 use super::render;
-use crate::auth;
+use crate::auth::Person;
 use crate::error::{ApiError, ApiResult, optional_json};
 use crate::orchestrator::actions;
 use crate::state::AppState;
 
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let (w, p, project) = load::workflow(&state, &id).await?;
+    let (w, p, project) = load::workflow(&state, &person, &id).await?;
     Ok(Json(render::workflow(&w, &p, &project)))
 }
 
 pub async fn jobs(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    auth::user(&state, &headers, None).await?;
-    let (w, _, project) = load::workflow(&state, &id).await?;
+    let (w, _, project) = load::workflow(&state, &person, &id).await?;
     let jobs = state.store.jobs_of_workflow(&w.id).await?;
     let items: Vec<Value> = jobs
         .iter()
@@ -40,11 +38,10 @@ pub async fn jobs(
 
 pub async fn cancel(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    auth::user(&state, &headers, None).await?;
-    let (w, _, _) = load::workflow(&state, &id).await?;
+    let (w, _, _) = load::workflow(&state, &person, &id).await?;
     actions::cancel_workflow(&state, &w.id).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -67,11 +64,10 @@ pub struct RerunBody {
 
 pub async fn rerun(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    auth::user(&state, &headers, None).await?;
     let body: RerunBody = optional_json(&body)?;
     if body.enable_ssh == Some(true) {
         return Err(ApiError::bad_request(
@@ -83,19 +79,18 @@ pub async fn rerun(
             "jobs: rerunning chosen jobs is not supported; use from_failed",
         ));
     }
-    let (w, _, _) = load::workflow(&state, &id).await?;
+    let (w, _, _) = load::workflow(&state, &person, &id).await?;
     let new = actions::rerun(&state, &w, body.from_failed.unwrap_or(false)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "workflow_id": new.id }))))
 }
 
 pub async fn approve(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    person: Person,
     Path((id, request_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let caller = auth::user(&state, &headers, None).await?;
-    let (w, _, _) = load::workflow(&state, &id).await?;
-    actions::approve(&state, &w.id, &request_id, &caller.name).await?;
+    let (w, _, _) = load::workflow(&state, &person, &id).await?;
+    actions::approve(&state, &w.id, &request_id, &person.login()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "message": "Accepted." })),

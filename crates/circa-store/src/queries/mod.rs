@@ -28,6 +28,7 @@ mod projects;
 mod queue;
 mod runners;
 mod tokens;
+mod users;
 mod workflows;
 
 /// The backend's connection type, which transactions deref to.
@@ -87,6 +88,62 @@ impl Store for Backend {
 
     async fn tokens(&self) -> StoreResult<Vec<Token>> {
         tokens::all(self).await
+    }
+
+    async fn tokens_of_user(&self, user_id: &str) -> StoreResult<Vec<Token>> {
+        users::tokens_of(self, user_id).await
+    }
+
+    async fn create_user(&self, user: NewUser, now: Millis) -> StoreResult<User> {
+        users::create(self, user, now).await
+    }
+
+    async fn user(&self, id: &str) -> StoreResult<Option<User>> {
+        users::by_id(self, id).await
+    }
+
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+        users::by_login(self, login).await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        users::all(self).await
+    }
+
+    async fn set_user_password(&self, id: &str, password_hash: Option<&str>) -> StoreResult<bool> {
+        users::set_password(self, id, password_hash).await
+    }
+
+    async fn add_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<()> {
+        users::add_member(self, project_id, user_id).await
+    }
+
+    async fn remove_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<bool> {
+        users::remove_member(self, project_id, user_id).await
+    }
+
+    async fn is_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<bool> {
+        users::is_member(self, project_id, user_id).await
+    }
+
+    async fn projects_of_user(&self, user_id: &str) -> StoreResult<Vec<Project>> {
+        users::projects_of(self, user_id).await
+    }
+
+    async fn create_group(&self, name: &str, now: Millis) -> StoreResult<Group> {
+        users::create_group(self, name, now).await
+    }
+
+    async fn groups(&self) -> StoreResult<Vec<Group>> {
+        users::groups(self).await
+    }
+
+    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
+        users::add_group_member(self, group_id, user_id).await
+    }
+
+    async fn groups_of_user(&self, user_id: &str) -> StoreResult<Vec<Group>> {
+        users::groups_of(self, user_id).await
     }
 
     async fn create_pipeline(

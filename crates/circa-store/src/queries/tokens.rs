@@ -14,18 +14,20 @@ pub(super) async fn create(store: &Backend, new: NewToken, now: Millis) -> Store
         kind: new.kind,
         name: new.name,
         resource_class: new.resource_class,
+        user_id: new.user_id,
         created_at: now,
         revoked: false,
     };
     let inserted = sqlx::query(
-        "INSERT INTO tokens (id, kind, name, resource_class, hash, created_at, revoked) \
-         VALUES ($1, $2, $3, $4, $5, $6, FALSE)",
+        "INSERT INTO tokens (id, kind, name, resource_class, hash, user_id, created_at, revoked) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE)",
     )
     .bind(&token.id)
     .bind(token.kind.as_str())
     .bind(&token.name)
     .bind(&token.resource_class)
     .bind(&new.hash)
+    .bind(&token.user_id)
     .bind(token.created_at)
     .execute(store.writer())
     .await;
@@ -34,7 +36,7 @@ pub(super) async fn create(store: &Backend, new: NewToken, now: Millis) -> Store
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             Err(StoreError::Conflict("a token with this hash".into()))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(super::missing_parent(e, || "user".into())),
     }
 }
 

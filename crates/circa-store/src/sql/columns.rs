@@ -12,7 +12,21 @@ macro_rules! project_columns {
 /// Columns of `TokenRow`.
 macro_rules! token_columns {
     () => {
-        "id, kind, name, resource_class, created_at, revoked"
+        "id, kind, name, resource_class, user_id, created_at, revoked"
+    };
+}
+
+/// Columns of `UserRow`.
+macro_rules! user_columns {
+    () => {
+        "id, login, name, admin, password_hash, created_at"
+    };
+}
+
+/// Columns of `GroupRow`.
+macro_rules! group_columns {
+    () => {
+        "id, name, created_at"
     };
 }
 
@@ -71,6 +85,6 @@ macro_rules! artifact_columns {
 }
 
 pub(crate) use {
-    artifact_columns, event_columns, job_columns, pipeline_columns, project_columns, step_columns,
-    task_columns, token_columns, workflow_columns,
+    artifact_columns, event_columns, group_columns, job_columns, pipeline_columns, project_columns,
+    step_columns, task_columns, token_columns, user_columns, workflow_columns,
 };

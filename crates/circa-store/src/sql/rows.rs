@@ -2,7 +2,7 @@
 //! generic over the database, so both backends read the same row types.
 
 use crate::records::{
-    Artifact, Job, Pipeline, Project, StepRecord, StoredEvent, Task, Token, Workflow,
+    Artifact, Group, Job, Pipeline, Project, StepRecord, StoredEvent, Task, Token, User, Workflow,
 };
 use crate::sql::codec::{
     from_json, job_status, pipeline_state, task_state, to_u32, to_u64, token_kind, workflow_status,
@@ -43,6 +43,7 @@ pub(crate) struct TokenRow {
     kind: String,
     name: String,
     resource_class: Option<String>,
+    user_id: Option<String>,
     created_at: i64,
     revoked: bool,
 }
@@ -55,9 +56,54 @@ impl TokenRow {
             id: self.id,
             name: self.name,
             resource_class: self.resource_class,
+            user_id: self.user_id,
             created_at: self.created_at,
             revoked: self.revoked,
         })
+    }
+}
+
+/// A `users` row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    login: String,
+    name: String,
+    admin: bool,
+    password_hash: Option<String>,
+    created_at: i64,
+}
+
+impl UserRow {
+    /// The record.
+    pub(crate) fn decode(self) -> User {
+        User {
+            id: self.id,
+            login: self.login,
+            name: self.name,
+            admin: self.admin,
+            password_hash: self.password_hash,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A `groups` row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct GroupRow {
+    id: String,
+    name: String,
+    created_at: i64,
+}
+
+impl GroupRow {
+    /// The record.
+    pub(crate) fn decode(self) -> Group {
+        Group {
+            id: self.id,
+            name: self.name,
+            created_at: self.created_at,
+        }
     }
 }
 

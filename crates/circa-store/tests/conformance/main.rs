@@ -15,4 +15,5 @@ mod pipelines;
 mod projects;
 mod queue;
 mod sqlite_only;
+mod users;
 mod workflows;

@@ -72,6 +72,7 @@ async fn tokens_round_trip(db: &TestStore) {
         name: name.into(),
         resource_class: (kind == TokenKind::Runner).then(|| "docker".into()),
         hash: hash.into(),
+        user_id: None,
     };
     let admin = store
         .create_token(new(TokenKind::Admin, "root", "h1"), T0)

@@ -87,6 +87,12 @@ impl Client {
             .await
     }
 
+    /// `DELETE`.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.delete(format!("{}{path}", self.url)))
+            .await
+    }
+
     /// Follows an SSE route, handing each `data:` payload to `on_event` until it returns false.
     pub async fn follow(
         &self,
@@ -171,15 +177,58 @@ pub fn token_create(
     client: &ClientArgs,
     name: &str,
     runner_class: Option<&str>,
+    user: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let client = Client::new(client)?;
         let body = match runner_class {
             Some(class) => json!({ "kind": "runner", "name": name, "resource_class": class }),
-            None => json!({ "kind": "user", "name": name }),
+            None => json!({ "kind": "user", "name": name, "user": user }),
         };
         let token = client.post("/api/circa/tokens", &body).await?;
         println!("{}", token["token"].as_str().unwrap_or_default());
+        eprintln!("token id: {}", token["id"].as_str().unwrap_or_default());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `circa token revoke`.
+pub fn token_revoke(client: &ClientArgs, id: &str) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let client = Client::new(client)?;
+        client.delete(&format!("/api/circa/tokens/{id}")).await?;
+        println!("revoked token {id}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `circa user add`.
+pub fn user_add(
+    client: &ClientArgs,
+    login: &str,
+    name: Option<&str>,
+    admin: bool,
+) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let client = Client::new(client)?;
+        let body = json!({ "login": login, "name": name, "admin": admin });
+        let user = client.post("/api/circa/users", &body).await?;
+        println!("added user {}", user["login"].as_str().unwrap_or(login));
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `circa project grant`.
+pub fn project_grant(client: &ClientArgs, slug: &str, login: &str) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let client = Client::new(client)?;
+        client
+            .post(
+                &format!("/api/circa/projects/{slug}/members"),
+                &json!({ "login": login }),
+            )
+            .await?;
+        println!("{login} may now use {slug}");
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -1,0 +1,111 @@
+//! Users, groups, project members and personal tokens.
+
+use circa_store::*;
+
+use crate::backends::{TestStore, on_both_backends};
+use crate::fixtures::{T0, project};
+
+on_both_backends!(users_round_trip, members_and_groups, personal_tokens);
+
+fn new_user(login: &str, admin: bool) -> NewUser {
+    NewUser {
+        login: login.into(),
+        name: format!("{login} person"),
+        admin,
+        password_hash: None,
+    }
+}
+
+async fn users_round_trip(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let ada = store.create_user(new_user("ada", true), T0).await.unwrap();
+    let bob = store.create_user(new_user("bob", false), T0).await.unwrap();
+    assert!(matches!(
+        store.create_user(new_user("ada", false), T0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.user(&ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(store.user_by_login("bob").await.unwrap(), Some(bob.clone()));
+    assert_eq!(store.user_by_login("eve").await.unwrap(), None);
+    assert_eq!(store.users().await.unwrap(), vec![ada.clone(), bob.clone()]);
+    assert!(
+        store
+            .set_user_password(&bob.id, Some("$argon2id$x"))
+            .await
+            .unwrap()
+    );
+    assert!(!store.set_user_password("nope", None).await.unwrap());
+    let bob = store.user(&bob.id).await.unwrap().unwrap();
+    assert_eq!(bob.password_hash.as_deref(), Some("$argon2id$x"));
+    assert!(!bob.admin && ada.admin);
+}
+
+async fn members_and_groups(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let a = project(store, "gh/acme/a").await;
+    let b = project(store, "gh/acme/b").await;
+    let bob = store.create_user(new_user("bob", false), T0).await.unwrap();
+    store.add_project_member(&b.id, &bob.id).await.unwrap();
+    store.add_project_member(&b.id, &bob.id).await.unwrap();
+    store.add_project_member(&a.id, &bob.id).await.unwrap();
+    assert!(store.is_project_member(&a.id, &bob.id).await.unwrap());
+    assert_eq!(
+        store.projects_of_user(&bob.id).await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+    assert!(store.remove_project_member(&a.id, &bob.id).await.unwrap());
+    assert!(!store.remove_project_member(&a.id, &bob.id).await.unwrap());
+    assert!(!store.is_project_member(&a.id, &bob.id).await.unwrap());
+    assert!(matches!(
+        store.add_project_member("nope", &bob.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let ops = store.create_group("ops", T0).await.unwrap();
+    let dev = store.create_group("dev", T0).await.unwrap();
+    assert!(matches!(
+        store.create_group("ops", T0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.add_group_member(&ops.id, &bob.id).await.unwrap();
+    store.add_group_member(&ops.id, &bob.id).await.unwrap();
+    assert_eq!(store.groups().await.unwrap(), vec![ops.clone(), dev]);
+    assert_eq!(store.groups_of_user(&bob.id).await.unwrap(), vec![ops]);
+}
+
+async fn personal_tokens(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let bob = store.create_user(new_user("bob", false), T0).await.unwrap();
+    let token = store
+        .create_token(
+            NewToken {
+                kind: TokenKind::User,
+                name: "laptop".into(),
+                resource_class: None,
+                hash: "h1".into(),
+                user_id: Some(bob.id.clone()),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(token.user_id.as_deref(), Some(bob.id.as_str()));
+    assert_eq!(
+        store.token_by_hash("h1").await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(store.tokens_of_user(&bob.id).await.unwrap(), vec![token]);
+    let orphan = store
+        .create_token(
+            NewToken {
+                kind: TokenKind::User,
+                name: "ghost".into(),
+                resource_class: None,
+                hash: "h2".into(),
+                user_id: Some("nobody".into()),
+            },
+            T0,
+        )
+        .await;
+    assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+}
