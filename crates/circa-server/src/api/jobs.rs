@@ -67,7 +67,7 @@ pub async fn cancel(
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
-    actions::cancel_job(&state, &job, &person.login()).await?;
+    actions::cancel_job(&state, &job, person.login()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "message": "Accepted." })),

@@ -90,7 +90,7 @@ pub async fn approve(
     Path((id, request_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (w, _, _) = load::workflow(&state, &person, &id).await?;
-    actions::approve(&state, &w.id, &request_id, &person.login()).await?;
+    actions::approve(&state, &w.id, &request_id, person.login()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "message": "Accepted." })),
