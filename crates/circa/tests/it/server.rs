@@ -923,3 +923,78 @@ async fn bad_api_bodies_get_a_4xx_with_a_json_message() {
         "an empty body builds the default branch"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_sees_only_granted_projects_and_a_revoked_token_is_refused() {
+    let s = setup(10, 1).await;
+    let repo = Repo::new(FAN);
+    s.api
+        .add_project("gh/acme/app", repo.path(), json!({}))
+        .await;
+    let pipeline = s
+        .api
+        .trigger("gh/acme/app", json!({ "branch": "main" }))
+        .await;
+
+    let (code, _) = s
+        .api
+        .post("/api/circa/users", json!({ "login": "bob", "name": "Bob" }))
+        .await;
+    assert_eq!(code, 201);
+    let (code, made) = s
+        .api
+        .post(
+            "/api/circa/tokens",
+            json!({ "kind": "user", "name": "bob's", "user": "bob" }),
+        )
+        .await;
+    assert_eq!(code, 201, "{made}");
+    let bob = s.api.with_token(made["token"].as_str().unwrap());
+
+    // Not a member: the project and everything in it are "not found", and nothing leaks.
+    let (code, body) = bob.get("/api/v2/project/gh/acme/app").await;
+    assert_eq!(
+        (code, body["message"].as_str()),
+        (404, Some("project not found"))
+    );
+    let (code, body) = bob.get(&format!("/api/v2/pipeline/{pipeline}")).await;
+    assert_eq!(code, 404);
+    assert!(!body.to_string().contains("acme"), "{body}");
+    let (code, body) = bob.get("/api/circa/projects").await;
+    assert_eq!(
+        (code, body["items"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    // Not an admin: no users, no runner tokens.
+    let (code, _) = bob
+        .post("/api/circa/users", json!({ "login": "eve" }))
+        .await;
+    assert_eq!(code, 403);
+    let (code, _) = bob
+        .post(
+            "/api/circa/tokens",
+            json!({ "kind": "runner", "name": "r", "resource_class": "default" }),
+        )
+        .await;
+    assert_eq!(code, 403);
+
+    // Granted: the project and its pipeline are visible.
+    let (code, _) = s
+        .api
+        .post(
+            "/api/circa/projects/gh/acme/app/members",
+            json!({ "login": "bob" }),
+        )
+        .await;
+    assert_eq!(code, 204);
+    let (code, body) = bob.get("/api/v2/project/gh/acme/app").await;
+    assert_eq!((code, body["slug"].as_str()), (200, Some("gh/acme/app")));
+    let (code, body) = bob.get(&format!("/api/v2/pipeline/{pipeline}")).await;
+    assert_eq!((code, body["id"].as_str()), (200, Some(pipeline.as_str())));
+
+    // Revoked: 401, wherever the token is presented.
+    let id = made["id"].as_str().unwrap();
+    assert_eq!(bob.delete(&format!("/api/circa/tokens/{id}")).await, 204);
+    let (code, body) = bob.get("/api/v2/project/gh/acme/app").await;
+    assert_eq!(code, 401, "{body}");
+}

@@ -158,6 +158,26 @@ pub struct Api {
 }
 
 impl Api {
+    /// The same server with another token.
+    pub fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: token.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// `DELETE` → status.
+    pub async fn delete(&self, path: &str) -> u16 {
+        self.http
+            .delete(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// `GET` → (status, JSON).
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
