@@ -266,7 +266,7 @@ fn read_parameters(value: &Value) -> ApiResult<Map<String, Value>> {
     }
     for key in ["branch", "tag"] {
         if let Some(v) = map.get(key)
-            && !v.as_str().is_some_and(|s| !s.trim().is_empty())
+            && v.as_str().is_none_or(|s| s.trim().is_empty())
         {
             return Err(ApiError::bad_request(format!(
                 "parameters.{key}: must be non-empty text"

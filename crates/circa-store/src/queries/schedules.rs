@@ -121,7 +121,7 @@ pub(super) async fn create(
     now: Millis,
 ) -> StoreResult<Schedule> {
     let mut tx = store.begin().await?;
-    let schedule = insert(&mut *tx, new, now).await?;
+    let schedule = insert(&mut tx, new, now).await?;
     tx.commit().await?;
     Ok(schedule)
 }
@@ -279,7 +279,7 @@ pub(super) async fn replace_config(
         {
             continue;
         }
-        kept.push(insert(&mut *tx, new, now).await?);
+        kept.push(insert(&mut tx, new, now).await?);
     }
     tx.commit().await?;
     Ok(kept)
