@@ -72,6 +72,7 @@ async fn receive(
                     subject: trigger.subject,
                     pull_request: trigger.pull_request.map(|p| p.url),
                     parameters: serde_json::Map::new(),
+                    schedule: None,
                 },
             )
             .await?;

@@ -143,12 +143,14 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         locks: Arc::new(Locks::default()),
         base_url,
         secret: Arc::new(secret),
+        schedules: Arc::new(tokio::sync::Notify::new()),
     };
     let stop = CancellationToken::new();
     tokio::spawn(crate::orchestrator::lease::watch_leases(
         state.clone(),
         stop.clone(),
     ));
+    tokio::spawn(crate::schedules::run_scheduler(state.clone(), stop.clone()));
     let app = router(state.clone());
     let shutdown = stop.clone();
     let serving = tokio::spawn(async move {

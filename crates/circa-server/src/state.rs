@@ -89,4 +89,6 @@ pub struct AppState {
     pub base_url: String,
     /// The server's secret (continuation keys).
     pub secret: Arc<Vec<u8>>,
+    /// Wakes the scheduler when schedules change.
+    pub schedules: Arc<Notify>,
 }

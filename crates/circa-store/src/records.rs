@@ -199,6 +199,8 @@ pub struct PipelineTrigger {
     pub pull_request: Option<String>,
     /// Pipeline parameters given with the trigger.
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// For a scheduled pipeline: its schedule and tick.
+    pub schedule: Option<crate::schedule::ScheduledBy>,
 }
 
 /// A problem that stopped a pipeline from running (state `errored`).

@@ -7,6 +7,7 @@ mod people;
 mod pipelines;
 mod projects;
 pub mod render;
+mod schedules;
 mod watch;
 mod workflows;
 
@@ -86,5 +87,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/circa/pipelines/{id}/watch",
             get(watch::pipeline_watch),
+        )
+        // Schedules.
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/schedule",
+            post(schedules::create).get(schedules::list),
+        )
+        .route(
+            "/api/v2/schedule/{id}",
+            get(schedules::get)
+                .patch(schedules::update)
+                .delete(schedules::delete),
         )
 }

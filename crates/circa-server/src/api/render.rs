@@ -57,7 +57,8 @@ pub fn pipeline(p: &Pipeline, project: &Project) -> Value {
         "created_at": time(p.created_at),
         "trigger": {
             "type": t.kind,
-            "received_at": time(p.created_at),
+            // A scheduled pipeline was asked for at its tick.
+            "received_at": time(t.schedule.as_ref().map_or(p.created_at, |s| s.tick)),
             "actor": { "login": t.actor, "avatar_url": null },
         },
         "vcs": {

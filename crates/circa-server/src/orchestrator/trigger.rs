@@ -3,7 +3,9 @@
 
 use circa_config::pipeline::PipelineValues;
 use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
-use circa_store::{NewPipeline, Pipeline, PipelineError, PipelineState, PipelineTrigger, Project};
+use circa_store::{
+    NewPipeline, Pipeline, PipelineError, PipelineState, PipelineTrigger, Project, ScheduledBy,
+};
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
 use super::settle::settle;
@@ -31,6 +33,8 @@ pub struct TriggerRequest {
     pub pull_request: Option<String>,
     /// Pipeline parameters.
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// For a scheduled pipeline (`kind` `schedule`): the schedule and its tick.
+    pub schedule: Option<ScheduledBy>,
 }
 
 /// The `pipeline.*` values of a pipeline.
@@ -63,12 +67,16 @@ pub fn values_for(project: &Project, pipeline: &Pipeline) -> PipelineValues {
     pv.set("trigger_source", source);
     pv.set(
         "trigger.type",
-        if source == "webhook" {
-            "webhook"
-        } else {
-            "api"
+        match t.kind.as_str() {
+            "webhook" => "webhook",
+            "schedule" => "schedule",
+            _ => "api",
         },
     );
+    if let Some(schedule) = &t.schedule {
+        pv.set("schedule.name", schedule.name.as_str());
+        pv.set("schedule.id", schedule.id.as_str());
+    }
     if let Some(subject) = &t.subject {
         pv.set(
             "trigger_parameters.circleci.commit_subject",
@@ -167,6 +175,7 @@ pub async fn trigger_pipeline(
         subject,
         pull_request: request.pull_request.clone(),
         parameters: request.parameters.clone(),
+        schedule: request.schedule.clone(),
     };
     let now = now_ms();
     let (pipeline, _, _) = state
@@ -194,13 +203,27 @@ pub async fn trigger_pipeline(
         notify_pipeline(state, &pipeline, PipelineState::Errored);
         return Ok(pipeline);
     };
+    if request.schedule.is_none()
+        && let Some(branch) = trigger.branch.clone()
+    {
+        // A push or API call on a branch: its config (re)defines the branch's legacy schedules.
+        tokio::spawn(crate::schedules::legacy::sync_branch(
+            state.clone(),
+            project.clone(),
+            branch,
+            source.clone(),
+        ));
+    }
     let model_trigger = Trigger {
         branch: trigger.branch.clone(),
         tag: trigger.tag.clone(),
         revision: revision.clone(),
         parameters: Vec::new(),
-        source: match request.kind.as_str() {
-            "webhook" => TriggerSource::Webhook,
+        source: match (&request.schedule, request.kind.as_str()) {
+            (Some(schedule), _) => TriggerSource::Schedule {
+                name: schedule.name.clone(),
+            },
+            (None, "webhook") => TriggerSource::Webhook,
             _ => TriggerSource::Api,
         },
         default_branch: Some(project.default_branch.clone()),

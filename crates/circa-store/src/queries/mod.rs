@@ -18,6 +18,7 @@ use circa_model::{JobStatus, WorkflowStatus};
 use super::{Backend, CLAIM_SQL, Db, insert_events};
 use crate::error::StoreError;
 use crate::records::*;
+use crate::schedule::{NewSchedule, Schedule, ScheduleOrigin};
 use crate::store::{Store, StoreResult};
 
 mod artifacts;
@@ -27,6 +28,7 @@ mod pipelines;
 mod projects;
 mod queue;
 mod runners;
+mod schedules;
 mod tokens;
 mod users;
 mod workflows;
@@ -350,5 +352,56 @@ impl Store for Backend {
         now: Millis,
     ) -> StoreResult<()> {
         workflows::set_status(self, workflow_id, status, now).await
+    }
+
+    // --- schedules ---
+
+    async fn create_schedule(&self, schedule: NewSchedule, now: Millis) -> StoreResult<Schedule> {
+        schedules::create(self, schedule, now).await
+    }
+
+    async fn schedule(&self, id: &str) -> StoreResult<Option<Schedule>> {
+        schedules::by_id(self, id).await
+    }
+
+    async fn schedules_of_project(
+        &self,
+        project_id: &str,
+        origin: ScheduleOrigin,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Schedule>> {
+        schedules::of_project(self, project_id, origin, after, limit).await
+    }
+
+    async fn all_schedules(&self) -> StoreResult<Vec<Schedule>> {
+        schedules::all(self).await
+    }
+
+    async fn update_schedule(
+        &self,
+        id: &str,
+        fields: NewSchedule,
+        now: Millis,
+    ) -> StoreResult<Option<Schedule>> {
+        schedules::update(self, id, fields, now).await
+    }
+
+    async fn delete_schedule(&self, id: &str) -> StoreResult<bool> {
+        schedules::delete(self, id).await
+    }
+
+    async fn claim_schedule_tick(&self, id: &str, tick: Millis) -> StoreResult<bool> {
+        schedules::claim_tick(self, id, tick).await
+    }
+
+    async fn replace_config_schedules(
+        &self,
+        project_id: &str,
+        branch: &str,
+        schedules: Vec<NewSchedule>,
+        now: Millis,
+    ) -> StoreResult<Vec<Schedule>> {
+        schedules::replace_config(self, project_id, branch, schedules, now).await
     }
 }

@@ -1,0 +1,189 @@
+//! Legacy scheduled workflows: `triggers: - schedule: {cron, filters: {branches}}` in a
+//! workflow. A branch's config defines the schedules of that branch: each trigger whose branch
+//! filter admits the branch becomes a config schedule that builds the branch and runs only
+//! that workflow (the plan sees a schedule named after the workflow).
+//!
+//! When Circa reads them: at server start, from each project's default branch and from every
+//! branch that a trigger there names in `only` (exact names); and after each pipeline that a
+//! push or an API call starts on a branch, from the config of that pipeline's commit. A config
+//! that does not compile leaves the branch's schedules as they were; one without triggers for
+//! the branch removes them. The cron line is read in UTC, as CircleCI does; Circa also takes a
+//! leading seconds field there (an extension, as in its own cron form).
+
+use circa_config::CompileOptions;
+use circa_config::orbs::OrbSource;
+use circa_model::ScheduleTrigger;
+use circa_model::engine::{local_pipeline_values, process};
+use circa_model::pattern::Pattern;
+use circa_store::{NewSchedule, Project, ScheduleOrigin};
+
+use super::timetable::Ticks;
+use crate::state::{AppState, now_ms};
+use crate::vcs::ConfigAt;
+
+/// One legacy schedule of a config.
+#[derive(Debug, Clone)]
+pub struct LegacySchedule {
+    /// The workflow it runs.
+    pub workflow: String,
+    /// Its trigger.
+    pub trigger: ScheduleTrigger,
+}
+
+/// The legacy schedules of a config; `None` when the config does not compile.
+pub fn read_config(
+    source: &str,
+    branch: &str,
+    orbs: &(dyn OrbSource + Send + Sync),
+) -> Option<Vec<LegacySchedule>> {
+    let mut options = CompileOptions::new(orbs);
+    options.pipeline = local_pipeline_values(Some(branch), None);
+    let processed = process(source.as_bytes(), &options);
+    if !processed.is_valid() {
+        return None;
+    }
+    Some(
+        processed
+            .workflows
+            .iter()
+            .flat_map(|w| {
+                w.triggers.iter().map(|t| LegacySchedule {
+                    workflow: w.name.clone(),
+                    trigger: t.clone(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The config schedules `legacy` defines for `branch`: those whose filter admits it and whose
+/// cron line is usable.
+pub fn schedules_for_branch(
+    project: &Project,
+    branch: &str,
+    legacy: &[LegacySchedule],
+) -> Vec<NewSchedule> {
+    legacy
+        .iter()
+        .filter(|l| l.trigger.branches.admits(branch))
+        .filter_map(|l| {
+            let cron = l.trigger.cron.trim().to_string();
+            if let Err(e) = Ticks::stored(&cron, "UTC") {
+                tracing::warn!(
+                    "{}: the schedule of workflow `{}` is not used: {e}",
+                    project.slug,
+                    l.workflow
+                );
+                return None;
+            }
+            Some(NewSchedule {
+                project_id: project.id.clone(),
+                origin: ScheduleOrigin::Config,
+                name: l.workflow.clone(),
+                description: None,
+                timetable: serde_json::json!({ "cron": cron, "timezone": "UTC" }),
+                cron,
+                timezone: "UTC".into(),
+                parameters: serde_json::Map::new(),
+                actor_id: None,
+                branch: Some(branch.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// Makes `branch`'s config schedules the ones `source` (its config) defines; returns the
+/// legacy schedules read, `None` when the config does not compile or nothing changed.
+pub async fn sync_branch(
+    state: AppState,
+    project: Project,
+    branch: String,
+    source: String,
+) -> Option<Vec<LegacySchedule>> {
+    if !source.contains("triggers") {
+        // The common case: no legacy schedules. Write only when the branch had some.
+        let had = state
+            .store
+            .schedules_of_project(&project.id, ScheduleOrigin::Config, None, 100)
+            .await
+            .ok()?
+            .iter()
+            .any(|s| s.branch.as_deref() == Some(branch.as_str()));
+        if !had {
+            return Some(Vec::new());
+        }
+    }
+    let orbs = state.config.orbs.clone();
+    let read_branch = branch.clone();
+    let legacy =
+        tokio::task::spawn_blocking(move || read_config(&source, &read_branch, orbs.as_ref()))
+            .await
+            .ok()??;
+    let wanted = schedules_for_branch(&project, &branch, &legacy);
+    match state
+        .store
+        .replace_config_schedules(&project.id, &branch, wanted, now_ms())
+        .await
+    {
+        Ok(_) => state.schedules.notify_one(),
+        Err(e) => tracing::warn!("{}: legacy schedules of `{branch}`: {e}", project.slug),
+    }
+    Some(legacy)
+}
+
+/// At server start: reads the legacy schedules of every project's default branch, and of the
+/// branches those name exactly in `only`.
+pub async fn read_all_projects(state: AppState) {
+    let projects = match state.store.projects().await {
+        Ok(projects) => projects,
+        Err(e) => {
+            tracing::warn!("legacy schedules: {e}");
+            return;
+        }
+    };
+    for project in projects {
+        if let Err(e) = state.vcs.fetch(&project.id, &project.repo_url).await {
+            tracing::warn!("{}: legacy schedules not read: {e}", project.slug);
+            continue;
+        }
+        let default = project.default_branch.clone();
+        let Some(legacy) = read_branch(&state, &project, &default).await else {
+            continue;
+        };
+        let mut named: Vec<String> = Vec::new();
+        for l in &legacy {
+            for pattern in &l.trigger.branches.only {
+                if let Pattern::Exact(name) = pattern
+                    && *name != default
+                    && !named.contains(name)
+                {
+                    named.push(name.clone());
+                }
+            }
+        }
+        for branch in named {
+            read_branch(&state, &project, &branch).await;
+        }
+    }
+}
+
+/// Reads and applies the config at the head of `branch` (already fetched).
+async fn read_branch(
+    state: &AppState,
+    project: &Project,
+    branch: &str,
+) -> Option<Vec<LegacySchedule>> {
+    let (sha, _) = state
+        .vcs
+        .resolve(&project.id, Some(branch), None)
+        .await
+        .ok()?;
+    let source = match state.store.cached_config(&project.id, &sha).await {
+        Ok(Some(text)) => text,
+        _ => match state.vcs.config_at(&project.id, &sha).await {
+            Ok(ConfigAt::Found(text)) => text,
+            _ => return None,
+        },
+    };
+    sync_branch(state.clone(), project.clone(), branch.to_string(), source).await
+}
