@@ -21,6 +21,7 @@ pub mod records;
 mod sql;
 pub mod sqlite;
 pub mod store;
+pub mod web_records;
 
 pub use blobs::{BlobStream, Blobs, S3Config};
 pub use error::{BlobError, StoreError};
@@ -28,6 +29,7 @@ pub use postgres::PostgresStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreResult};
+pub use web_records::{RunnerSeen, Session};
 
 /// Opens the store a URL names and brings its schema up to date: `sqlite://PATH` (the file is
 /// created if missing), `sqlite::memory:` (a private in-memory database, for tests), or

@@ -29,6 +29,7 @@ mod queue;
 mod runners;
 mod tokens;
 mod users;
+mod web;
 mod workflows;
 
 /// The backend's connection type, which transactions deref to.
@@ -350,5 +351,40 @@ impl Store for Backend {
         now: Millis,
     ) -> StoreResult<()> {
         workflows::set_status(self, workflow_id, status, now).await
+    }
+
+    // --- web UI: sessions, runners seen, recent workflows ---
+
+    async fn create_session(&self, session: crate::Session) -> StoreResult<()> {
+        web::create_session(self, session).await
+    }
+
+    async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<crate::Session>> {
+        web::session(self, id_hash, now).await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+        web::delete_session(self, id_hash).await
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        web::delete_user_sessions(self, user_id).await
+    }
+
+    async fn delete_expired_sessions(&self, now: Millis) -> StoreResult<u64> {
+        web::delete_expired(self, now).await
+    }
+
+    async fn runners_since(&self, since: Millis) -> StoreResult<Vec<crate::RunnerSeen>> {
+        web::runners_since(self, since).await
+    }
+
+    async fn workflows_since(
+        &self,
+        project_id: &str,
+        since: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Workflow>> {
+        web::workflows_since(self, project_id, since, limit).await
     }
 }

@@ -16,4 +16,5 @@ mod projects;
 mod queue;
 mod sqlite_only;
 mod users;
+mod web;
 mod workflows;
