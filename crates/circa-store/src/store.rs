@@ -271,4 +271,12 @@ pub trait Store: Send + Sync + 'static {
         since: Millis,
         limit: u32,
     ) -> StoreResult<Vec<Workflow>>;
+    /// Changes where a project's code is and its default branch; false if there is no such
+    /// project.
+    async fn set_project_source(
+        &self,
+        id: &str,
+        repo_url: &str,
+        default_branch: &str,
+    ) -> StoreResult<bool>;
 }

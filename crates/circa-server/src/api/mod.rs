@@ -7,7 +7,7 @@ mod people;
 mod pipelines;
 mod projects;
 pub mod render;
-mod watch;
+pub mod watch;
 mod workflows;
 
 use axum::Router;

@@ -387,4 +387,13 @@ impl Store for Backend {
     ) -> StoreResult<Vec<Workflow>> {
         web::workflows_since(self, project_id, since, limit).await
     }
+
+    async fn set_project_source(
+        &self,
+        id: &str,
+        repo_url: &str,
+        default_branch: &str,
+    ) -> StoreResult<bool> {
+        web::set_project_source(self, id, repo_url, default_branch).await
+    }
 }

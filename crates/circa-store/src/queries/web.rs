@@ -106,3 +106,18 @@ pub(super) async fn workflows_since(
     .await?;
     decode_all(rows, WorkflowRow::decode)
 }
+
+pub(super) async fn set_project_source(
+    store: &Backend,
+    id: &str,
+    repo_url: &str,
+    default_branch: &str,
+) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE projects SET repo_url = $2, default_branch = $3 WHERE id = $1")
+        .bind(id)
+        .bind(repo_url)
+        .bind(default_branch)
+        .execute(store.writer())
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -121,3 +121,17 @@ async fn recent_workflows(db: &TestStore) {
         vec!["w0"]
     );
 }
+
+async fn project_source(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/src").await;
+    assert!(
+        store
+            .set_project_source(&p.id, "/srv/git/src", "trunk")
+            .await
+            .unwrap()
+    );
+    assert!(!store.set_project_source("nope", "x", "y").await.unwrap());
+    let p = store.project(&p.id).await.unwrap().unwrap();
+    assert_eq!((p.repo_url.as_str(), p.default_branch.as_str()), ("/srv/git/src", "trunk"));
+}

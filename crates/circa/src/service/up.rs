@@ -132,6 +132,21 @@ fn parse_image_map(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// Gives the admin a password on first start and prints it once (it is also saved in
+/// `DATA/admin.password`, readable only by its owner).
+async fn print_admin_password(
+    state: &circa_server::state::AppState,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    if let Some(password) = circa_server::ensure_admin_password(state).await? {
+        println!(
+            "web UI sign-in: admin / {password} (saved in {}; change it at /account)",
+            data_dir.join("admin.password").display()
+        );
+    }
+    Ok(())
+}
+
 /// `circa up`: the server with an embedded runner (resource class `default`).
 pub fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     init_logging();
@@ -147,6 +162,7 @@ pub fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
             Some(token) => println!("admin token (saved in {}): {token}", token_file.display()),
             None => println!("admin token: in {}", token_file.display()),
         }
+        print_admin_password(&server.state, &data_dir).await?;
         let runner_token =
             circa_server::create_runner_token(&server.state, "embedded", "default").await?;
         let executor = executor_kind(args.executor).await?;
@@ -189,6 +205,7 @@ pub fn server(args: &ServerArgs) -> anyhow::Result<ExitCode> {
                 data_dir.join("admin.token").display()
             );
         }
+        print_admin_password(&server.state, &data_dir).await?;
         stop_on_signals(server.stop_token());
         server.wait().await?;
         Ok(ExitCode::SUCCESS)
