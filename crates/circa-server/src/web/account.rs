@@ -4,7 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::error::{WebError, WebResult};
@@ -96,7 +96,8 @@ pub async fn login(
 ) -> WebResult<Response> {
     let expected = session::cookie(&headers, LOGIN_COOKIE)
         .map(|n| session::csrf_token(&state, &format!("login:{n}")));
-    let csrf_ok = expected.is_some_and(|e| !form.csrf.is_empty() && auth::same_hash(&e, &form.csrf));
+    let csrf_ok =
+        expected.is_some_and(|e| !form.csrf.is_empty() && auth::same_hash(&e, &form.csrf));
     if !csrf_ok {
         return Err(WebError::forbidden(
             "the form's CSRF token is missing or wrong; reload the sign-in page and try again",
@@ -119,13 +120,14 @@ pub async fn login(
     };
     let cookie = session::start(&state, &user).await?;
     let clear = session::set_cookie(&state, LOGIN_COOKIE, "", 0);
+    // Two cookies: headers appended, not replaced.
     Ok((
         StatusCode::SEE_OTHER,
-        [
+        AppendHeaders([
             (header::LOCATION, next),
             (header::SET_COOKIE, cookie),
             (header::SET_COOKIE, clear),
-        ],
+        ]),
     )
         .into_response())
 }

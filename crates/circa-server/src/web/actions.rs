@@ -20,7 +20,9 @@ async fn pipeline_page(state: &AppState, pipeline_id: &str, slug: &str) -> WebRe
         .await?
         .map(|p| p.number)
         .unwrap_or_default();
-    Ok(Redirect::to(&format!("/projects/{slug}/pipelines/{number}")))
+    Ok(Redirect::to(&format!(
+        "/projects/{slug}/pipelines/{number}"
+    )))
 }
 
 /// `POST /ui/workflows/{id}/approve/{request_id}`.

@@ -45,7 +45,9 @@ pub fn chart(workflows: &[Workflow], now: Millis) -> Chart {
     let start = now - DAYS * DAY_MS;
     let mut sums = vec![(0i64, 0u32, 0u32); DAYS as usize];
     for w in workflows {
-        let Some(stopped) = w.stopped_at else { continue };
+        let Some(stopped) = w.stopped_at else {
+            continue;
+        };
         if w.created_at < start {
             continue;
         }

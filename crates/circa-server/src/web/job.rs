@@ -125,7 +125,12 @@ pub async fn page(
         .await?
         .into_iter()
         .map(|a| {
-            let href = format!("/ui/artifacts/{}/{}/{}", a.job_id, a.node, encode_path(&a.path));
+            let href = format!(
+                "/ui/artifacts/{}/{}/{}",
+                a.job_id,
+                a.node,
+                encode_path(&a.path)
+            );
             (a.path, href, a.size)
         })
         .collect();

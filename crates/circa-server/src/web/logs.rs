@@ -65,11 +65,20 @@ pub async fn step_log(
     if q.download.is_some() {
         let name = format!("{}-step-{step}.log", job.name)
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect::<String>();
         return Ok((
             [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8".to_string(),
+                ),
                 (
                     header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"{name}\""),
@@ -83,9 +92,15 @@ pub async fn step_log(
     let (start, end) = tail(&text, q.before.unwrap_or(text.len()), limit);
     Ok((
         [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
             (header::CACHE_CONTROL, "no-store".to_string()),
-            (header::HeaderName::from_static("x-log-start"), start.to_string()),
+            (
+                header::HeaderName::from_static("x-log-start"),
+                start.to_string(),
+            ),
             (
                 header::HeaderName::from_static("x-log-total"),
                 text.len().to_string(),
@@ -143,7 +158,11 @@ pub async fn artifact(
     let Some((size, stream)) = state.blobs.get_stream(&artifact.blob_key).await? else {
         return Err(WebError::not_found("artifact"));
     };
-    let file = path.rsplit('/').next().unwrap_or("artifact").replace('"', "_");
+    let file = path
+        .rsplit('/')
+        .next()
+        .unwrap_or("artifact")
+        .replace('"', "_");
     Ok((
         [
             (header::CONTENT_LENGTH, size.to_string()),

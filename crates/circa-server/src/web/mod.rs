@@ -89,10 +89,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/tasks/{id}/steps/{step}/log", get(logs::step_log))
         .route("/ui/tasks/{id}/live", get(logs::task_live))
         .route("/ui/pipelines/{id}/watch", get(logs::pipeline_watch))
-        .route(
-            "/ui/artifacts/{job_id}/{node}/{*path}",
-            get(logs::artifact),
-        )
+        .route("/ui/artifacts/{job_id}/{node}/{*path}", get(logs::artifact))
         .route("/settings/runners", get(settings::runners))
         .route(
             "/settings/runners/tokens",
@@ -107,9 +104,6 @@ pub fn routes() -> Router<AppState> {
             "/settings/tokens",
             get(settings::tokens).post(settings::create_token),
         )
-        .route(
-            "/settings/tokens/{id}/revoke",
-            post(settings::revoke_token),
-        )
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/badge/{vcs}/{org}/{file}", get(badge::badge))
 }

@@ -26,8 +26,11 @@ pub fn hash_blocking(password: &str) -> Result<String, HashError> {
 
 /// Whether `password` matches a PHC string (blocking).
 pub fn verify_blocking(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Hashes a password on a blocking thread.
@@ -84,6 +87,9 @@ mod tests {
         assert!(phc.starts_with("$argon2id$"), "{phc}");
         assert!(verify_blocking("correct horse battery", &phc));
         assert!(!verify_blocking("wrong horse battery", &phc));
-        assert!(!verify_blocking("correct horse battery", "not a phc string"));
+        assert!(!verify_blocking(
+            "correct horse battery",
+            "not a phc string"
+        ));
     }
 }

@@ -103,11 +103,7 @@ pub async fn page(
             approvals: jobs
                 .iter()
                 .filter(|j| j.approval && j.status == JobStatus::OnHold)
-                .filter_map(|j| {
-                    j.approval_request_id
-                        .clone()
-                        .map(|id| (j.name.clone(), id))
-                })
+                .filter_map(|j| j.approval_request_id.clone().map(|id| (j.name.clone(), id)))
                 .collect(),
             graph: graph::layout(&jobs, detail, job_href),
             jobs: rows,

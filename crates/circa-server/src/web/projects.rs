@@ -75,7 +75,10 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> WebResult<im
         let (status, pipeline) = match latest.first() {
             Some(pl) => (
                 pipeline_status(&state, pl).await?,
-                Some((pl.number, format!("/projects/{}/pipelines/{}", p.slug, pl.number))),
+                Some((
+                    pl.number,
+                    format!("/projects/{}/pipelines/{}", p.slug, pl.number),
+                )),
             ),
             None => ("none".to_string(), None),
         };

@@ -110,9 +110,11 @@ pub async fn save_project(
         .store
         .update_project_settings(&project.id, &settings)
         .await?;
-    Ok(project_settings_page(&state, &viewer, (&vcs, &org, &repo), true)
-        .await?
-        .into_response())
+    Ok(
+        project_settings_page(&state, &viewer, (&vcs, &org, &repo), true)
+            .await?
+            .into_response(),
+    )
 }
 
 /// A token's row.
@@ -330,7 +332,10 @@ pub async fn grant(
         .project_by_slug(form.project.trim())
         .await?
         .ok_or_else(|| WebError::bad_request(format!("project: no project {:?}", form.project)))?;
-    state.store.add_project_member(&project.id, &user.id).await?;
+    state
+        .store
+        .add_project_member(&project.id, &user.id)
+        .await?;
     users_page(
         &state,
         &viewer,

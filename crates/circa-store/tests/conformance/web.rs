@@ -133,5 +133,8 @@ async fn project_source(db: &TestStore) {
     );
     assert!(!store.set_project_source("nope", "x", "y").await.unwrap());
     let p = store.project(&p.id).await.unwrap().unwrap();
-    assert_eq!((p.repo_url.as_str(), p.default_branch.as_str()), ("/srv/git/src", "trunk"));
+    assert_eq!(
+        (p.repo_url.as_str(), p.default_branch.as_str()),
+        ("/srv/git/src", "trunk")
+    );
 }

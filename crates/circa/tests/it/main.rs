@@ -5,11 +5,14 @@
 
 mod agent;
 mod bad_input;
+mod browser;
 mod corpus;
 mod language_server;
 mod local;
 mod server;
 mod server_harness;
+mod web_harness;
+mod web_security;
 
 use std::path::{Path, PathBuf};
 
