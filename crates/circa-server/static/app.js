@@ -4,7 +4,7 @@
 (function () {
   // Characters of log kept in the page per step while following; older output is dropped
   // from the page (the raw log keeps everything).
-  var KEEP = 400000;
+  var KEEP = 200000;
 
   // Appends `text` to `pre` with ANSI SGR colours as spans (text only: never parsed as HTML).
   function appendAnsi(pre, text) {
@@ -131,7 +131,19 @@
   // Follows a running task's events.
   function follow(task) {
     var es = new EventSource("/ui/tasks/" + encodeURIComponent(task.dataset.task) + "/live");
-    var finished = {};
+    var finished = {}, pending = {}, scheduled = false;
+    function flush() {
+      scheduled = false;
+      var stick = nearBottom();
+      Object.keys(pending).forEach(function (step) {
+        var pre = task.querySelector('details[data-step="' + step + '"] pre.log');
+        if (!pre) return;
+        appendAnsi(pre, pending[step]);
+        pre.scrollTop = pre.scrollHeight;
+      });
+      pending = {};
+      if (stick) window.scrollTo(0, document.body.scrollHeight);
+    }
     task.querySelectorAll("details.step").forEach(function (d) { finished[d.dataset.step] = true; });
     es.onmessage = function (msg) {
       var ev;
@@ -139,12 +151,12 @@
       if (ev.event === "step_started" && !finished[ev.step]) {
         liveStep(task, ev.step, ev.name);
       } else if (ev.event === "output" && !finished[ev.step]) {
-        var stick = nearBottom();
-        var d = liveStep(task, ev.step, "step " + ev.step);
-        appendAnsi(d.querySelector("pre.log"), ev.text);
-        var pre = d.querySelector("pre.log");
-        pre.scrollTop = pre.scrollHeight;
-        if (stick) window.scrollTo(0, document.body.scrollHeight);
+        liveStep(task, ev.step, "step " + ev.step);
+        // Output is put on the page once per frame: a burst of events (a replay, a fast
+        // step) costs one layout, not one per event. Only the last KEEP characters matter.
+        var text = (pending[ev.step] || "") + ev.text;
+        pending[ev.step] = text.length > KEEP ? text.slice(text.length - KEEP) : text;
+        if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
       } else if (ev.event === "step_finished" && !finished[ev.step]) {
         var d2 = liveStep(task, ev.step, "step " + ev.step);
         var badge = d2.querySelector("summary .status");

@@ -60,66 +60,67 @@ pub fn task_stream(
     after: u64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let rx = state.live.subscribe(&id);
-    let s =
-        futures_util::stream::unfold(
-            (
-                state,
-                id,
-                Vec::<circa_store::StoredEvent>::new(),
-                false,
-                after,
-                rx,
-            ),
-            move |(state, id, mut pending, mut live, mut after, mut rx)| async move {
-                loop {
-                    if let Some(event) = pending.pop() {
-                        after = event.seq;
-                        let sse = Event::default().id(event.seq.to_string()).data(event.body);
-                        return Some((Ok(sse), (state, id, pending, live, after, rx)));
-                    }
-                    if !live {
-                        match state.store.events(&id, after, PAGE).await {
-                            Ok(mut page) if !page.is_empty() => {
-                                page.reverse();
-                                pending = page;
-                                continue;
-                            }
-                            Ok(_) => {
-                                live = true;
-                                let finished =
-                                    state.store.task(&id).await.ok().flatten().is_none_or(|t| {
-                                        t.state == circa_store::TaskState::Finished
-                                    });
-                                if finished {
-                                    return None;
-                                }
-                            }
-                            Err(_) => return None,
+    futures_util::stream::unfold(
+        (
+            state,
+            id,
+            Vec::<circa_store::StoredEvent>::new(),
+            false,
+            after,
+            rx,
+        ),
+        move |(state, id, mut pending, mut live, mut after, mut rx)| async move {
+            loop {
+                if let Some(event) = pending.pop() {
+                    after = event.seq;
+                    let sse = Event::default().id(event.seq.to_string()).data(event.body);
+                    return Some((Ok(sse), (state, id, pending, live, after, rx)));
+                }
+                if !live {
+                    match state.store.events(&id, after, PAGE).await {
+                        Ok(mut page) if !page.is_empty() => {
+                            page.reverse();
+                            pending = page;
+                            continue;
                         }
-                    }
-                    match rx.recv().await {
-                        Ok(event) if event.seq > after => pending.push((*event).clone()),
-                        Ok(_) => {}
-                        Err(RecvError::Lagged(_)) => live = false,
-                        Err(RecvError::Closed) => {
-                            live = false;
-                            let rest = state
+                        Ok(_) => {
+                            live = true;
+                            let finished = state
                                 .store
-                                .events(&id, after, PAGE)
+                                .task(&id)
                                 .await
-                                .unwrap_or_default();
-                            if rest.is_empty() {
+                                .ok()
+                                .flatten()
+                                .is_none_or(|t| t.state == circa_store::TaskState::Finished);
+                            if finished {
                                 return None;
                             }
-                            let mut rest = rest;
-                            rest.reverse();
-                            pending = rest;
                         }
+                        Err(_) => return None,
                     }
                 }
-            },
-        );
-    s
+                match rx.recv().await {
+                    Ok(event) if event.seq > after => pending.push((*event).clone()),
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => live = false,
+                    Err(RecvError::Closed) => {
+                        live = false;
+                        let rest = state
+                            .store
+                            .events(&id, after, PAGE)
+                            .await
+                            .unwrap_or_default();
+                        if rest.is_empty() {
+                            return None;
+                        }
+                        let mut rest = rest;
+                        rest.reverse();
+                        pending = rest;
+                    }
+                }
+            }
+        },
+    )
 }
 
 /// `GET /api/circa/pipelines/{id}/watch`: the pipeline's workflows and jobs as they are now,

@@ -105,10 +105,6 @@ pub fn chart(workflows: &[Workflow], now: Millis) -> Chart {
     Chart {
         days,
         finished: finished as usize,
-        success_percent: if finished == 0 {
-            0
-        } else {
-            succeeded * 100 / finished
-        },
+        success_percent: (succeeded * 100).checked_div(finished).unwrap_or(0),
     }
 }

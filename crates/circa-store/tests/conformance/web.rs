@@ -9,7 +9,8 @@ use crate::fixtures::{T0, project};
 on_both_backends!(
     sessions_expire_and_end,
     runners_seen_lately,
-    recent_workflows
+    recent_workflows,
+    project_source
 );
 
 fn user(login: &str) -> NewUser {

@@ -130,7 +130,9 @@ jobs:
       - run: echo "compiling"
       - run:
           name: run the tests
-          command: echo "assertion failed: <script>window.pwned=1</script> expected 2" && exit 3
+          command: |
+            echo "assertion failed: <script>window.pwned=1</script> expected 2"
+            exit 3
       - run: echo "never"
   deploy:
     machine: true
