@@ -1,6 +1,6 @@
 //! Circa's server: the runner API, the client API (CircleCI's API v2 routes and Circa's own),
 //! webhooks, and the orchestrator that turns triggers into pipelines and moves workflows on as
-//! jobs finish.
+//! jobs finish; and the web UI.
 
 pub mod api;
 pub mod auth;
@@ -17,7 +17,9 @@ pub mod serve;
 pub mod state;
 pub mod uploads;
 pub mod vcs;
+pub mod web;
 pub mod webhooks;
 
 pub use config::{BlobConfig, ServerConfig};
 pub use serve::{Server, StartError, create_runner_token, ensure_admin_token, start};
+pub use web::ensure_admin_password;

@@ -174,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(crate::api::routes())
         .merge(crate::hooks::routes())
+        .merge(crate::web::routes())
         .nest(RUNNER_API_PREFIX, crate::runner_api::routes())
         // JSON bodies are read whole: a small limit. Uploads stream to disk under `limit`.
         .layer(axum::extract::DefaultBodyLimit::max(

@@ -22,6 +22,7 @@ pub mod schedule;
 mod sql;
 pub mod sqlite;
 pub mod store;
+pub mod web_records;
 
 pub use blobs::{BlobStream, Blobs, S3Config};
 pub use error::{BlobError, StoreError};
@@ -30,6 +31,7 @@ pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreResult};
+pub use web_records::{RunnerSeen, Session};
 
 /// Opens the store a URL names and brings its schema up to date: `sqlite://PATH` (the file is
 /// created if missing), `sqlite::memory:` (a private in-memory database, for tests), or

@@ -294,4 +294,33 @@ pub trait Store: Send + Sync + 'static {
         schedules: Vec<NewSchedule>,
         now: Millis,
     ) -> StoreResult<Vec<Schedule>>;
+    // --- web UI: sessions, runners seen, recent workflows ---
+
+    /// Stores a new session; [`StoreError::NotFound`] if there is no such user.
+    async fn create_session(&self, session: crate::Session) -> StoreResult<()>;
+    /// The session with this id hash, unless it expired before `now`.
+    async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<crate::Session>>;
+    /// Ends a session; false if there was none.
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+    /// Ends every session of a user (a changed password); how many there were.
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+    /// Forgets sessions that expired before `now`; how many.
+    async fn delete_expired_sessions(&self, now: Millis) -> StoreResult<u64>;
+    /// Runners that asked for work since `since`, most recent first.
+    async fn runners_since(&self, since: Millis) -> StoreResult<Vec<crate::RunnerSeen>>;
+    /// A project's workflows created since `since`, oldest first (at most `limit`).
+    async fn workflows_since(
+        &self,
+        project_id: &str,
+        since: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Workflow>>;
+    /// Changes where a project's code is and its default branch; false if there is no such
+    /// project.
+    async fn set_project_source(
+        &self,
+        id: &str,
+        repo_url: &str,
+        default_branch: &str,
+    ) -> StoreResult<bool>;
 }

@@ -8,7 +8,7 @@ mod pipelines;
 mod projects;
 pub mod render;
 mod schedules;
-mod watch;
+pub mod watch;
 mod workflows;
 
 use axum::Router;

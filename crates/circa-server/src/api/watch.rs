@@ -24,7 +24,8 @@ pub struct LiveQuery {
     after: Option<u64>,
 }
 
-fn keep_alive() -> KeepAlive {
+/// SSE keep-alive: a comment every 15 s.
+pub fn keep_alive() -> KeepAlive {
     KeepAlive::new().interval(Duration::from_secs(15))
 }
 
@@ -38,72 +39,88 @@ pub async fn task_live(
     Query(query): Query<LiveQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     load::task(&state, &person, &id).await?;
+    let after = resume_after(&headers, query.after);
+    Ok(Sse::new(task_stream(state, id, after)).keep_alive(keep_alive()))
+}
+
+/// Where a task stream resumes: `?after=`, else `Last-Event-ID`, else the start.
+pub fn resume_after(headers: &HeaderMap, after: Option<u64>) -> u64 {
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let after = query.after.or(resume).unwrap_or(0);
+    after.or(resume).unwrap_or(0)
+}
+
+/// A task's stored events after `after`, then new ones as they arrive, until the task ends;
+/// each SSE event's id is its sequence number. The caller checks access.
+pub fn task_stream(
+    state: AppState,
+    id: String,
+    after: u64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let rx = state.live.subscribe(&id);
-    let s =
-        futures_util::stream::unfold(
-            (
-                state,
-                id,
-                Vec::<circa_store::StoredEvent>::new(),
-                false,
-                after,
-                rx,
-            ),
-            move |(state, id, mut pending, mut live, mut after, mut rx)| async move {
-                loop {
-                    if let Some(event) = pending.pop() {
-                        after = event.seq;
-                        let sse = Event::default().id(event.seq.to_string()).data(event.body);
-                        return Some((Ok(sse), (state, id, pending, live, after, rx)));
-                    }
-                    if !live {
-                        match state.store.events(&id, after, PAGE).await {
-                            Ok(mut page) if !page.is_empty() => {
-                                page.reverse();
-                                pending = page;
-                                continue;
-                            }
-                            Ok(_) => {
-                                live = true;
-                                let finished =
-                                    state.store.task(&id).await.ok().flatten().is_none_or(|t| {
-                                        t.state == circa_store::TaskState::Finished
-                                    });
-                                if finished {
-                                    return None;
-                                }
-                            }
-                            Err(_) => return None,
+    futures_util::stream::unfold(
+        (
+            state,
+            id,
+            Vec::<circa_store::StoredEvent>::new(),
+            false,
+            after,
+            rx,
+        ),
+        move |(state, id, mut pending, mut live, mut after, mut rx)| async move {
+            loop {
+                if let Some(event) = pending.pop() {
+                    after = event.seq;
+                    let sse = Event::default().id(event.seq.to_string()).data(event.body);
+                    return Some((Ok(sse), (state, id, pending, live, after, rx)));
+                }
+                if !live {
+                    match state.store.events(&id, after, PAGE).await {
+                        Ok(mut page) if !page.is_empty() => {
+                            page.reverse();
+                            pending = page;
+                            continue;
                         }
-                    }
-                    match rx.recv().await {
-                        Ok(event) if event.seq > after => pending.push((*event).clone()),
-                        Ok(_) => {}
-                        Err(RecvError::Lagged(_)) => live = false,
-                        Err(RecvError::Closed) => {
-                            live = false;
-                            let rest = state
+                        Ok(_) => {
+                            live = true;
+                            let finished = state
                                 .store
-                                .events(&id, after, PAGE)
+                                .task(&id)
                                 .await
-                                .unwrap_or_default();
-                            if rest.is_empty() {
+                                .ok()
+                                .flatten()
+                                .is_none_or(|t| t.state == circa_store::TaskState::Finished);
+                            if finished {
                                 return None;
                             }
-                            let mut rest = rest;
-                            rest.reverse();
-                            pending = rest;
                         }
+                        Err(_) => return None,
                     }
                 }
-            },
-        );
-    Ok(Sse::new(s).keep_alive(keep_alive()))
+                match rx.recv().await {
+                    Ok(event) if event.seq > after => pending.push((*event).clone()),
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => live = false,
+                    Err(RecvError::Closed) => {
+                        live = false;
+                        let rest = state
+                            .store
+                            .events(&id, after, PAGE)
+                            .await
+                            .unwrap_or_default();
+                        if rest.is_empty() {
+                            return None;
+                        }
+                        let mut rest = rest;
+                        rest.reverse();
+                        pending = rest;
+                    }
+                }
+            }
+        },
+    )
 }
 
 /// `GET /api/circa/pipelines/{id}/watch`: the pipeline's workflows and jobs as they are now,
@@ -113,8 +130,22 @@ pub async fn pipeline_watch(
     person: Person,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    load::pipeline(&state, &person, &id).await?;
+    Ok(Sse::new(pipeline_stream(state, id).await?).keep_alive(keep_alive()))
+}
+
+/// A pipeline's workflows and jobs as they are now, then every status change, as JSON events.
+/// The caller checks access.
+pub async fn pipeline_stream(
+    state: AppState,
+    id: String,
+) -> ApiResult<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.updates.subscribe();
-    let (pipeline, _) = load::pipeline(&state, &person, &id).await?;
+    let pipeline = state
+        .store
+        .pipeline(&id)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("pipeline"))?;
     let mut snapshot = Vec::new();
     for w in state.store.workflows_of_pipeline(&id).await? {
         for j in state.store.jobs_of_workflow(&w.id).await? {
@@ -165,5 +196,5 @@ pub async fn pipeline_watch(
             }
         },
     );
-    Ok(Sse::new(s).keep_alive(keep_alive()))
+    Ok(s)
 }

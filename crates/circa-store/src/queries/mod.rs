@@ -31,6 +31,7 @@ mod runners;
 mod schedules;
 mod tokens;
 mod users;
+mod web;
 mod workflows;
 
 /// The backend's connection type, which transactions deref to.
@@ -403,5 +404,49 @@ impl Store for Backend {
         now: Millis,
     ) -> StoreResult<Vec<Schedule>> {
         schedules::replace_config(self, project_id, branch, schedules, now).await
+    }
+
+    // --- web UI: sessions, runners seen, recent workflows ---
+
+    async fn create_session(&self, session: crate::Session) -> StoreResult<()> {
+        web::create_session(self, session).await
+    }
+
+    async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<crate::Session>> {
+        web::session(self, id_hash, now).await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+        web::delete_session(self, id_hash).await
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        web::delete_user_sessions(self, user_id).await
+    }
+
+    async fn delete_expired_sessions(&self, now: Millis) -> StoreResult<u64> {
+        web::delete_expired(self, now).await
+    }
+
+    async fn runners_since(&self, since: Millis) -> StoreResult<Vec<crate::RunnerSeen>> {
+        web::runners_since(self, since).await
+    }
+
+    async fn workflows_since(
+        &self,
+        project_id: &str,
+        since: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Workflow>> {
+        web::workflows_since(self, project_id, since, limit).await
+    }
+
+    async fn set_project_source(
+        &self,
+        id: &str,
+        repo_url: &str,
+        default_branch: &str,
+    ) -> StoreResult<bool> {
+        web::set_project_source(self, id, repo_url, default_branch).await
     }
 }

@@ -17,4 +17,5 @@ mod queue;
 mod schedules;
 mod sqlite_only;
 mod users;
+mod web;
 mod workflows;

@@ -132,6 +132,17 @@ fn parse_image_map(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// Prints the admin's first password once (it is also saved in `DATA/admin.password`,
+/// readable only by its owner).
+fn print_admin_password(password: Option<String>, data_dir: &std::path::Path) {
+    if let Some(password) = password {
+        println!(
+            "web UI sign-in: admin / {password} (saved in {}; change it at /account)",
+            data_dir.join("admin.password").display()
+        );
+    }
+}
+
 /// `circa up`: the server with an embedded runner (resource class `default`).
 pub fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     init_logging();
@@ -141,12 +152,14 @@ pub fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
         let server = circa_server::start(config).await?;
         let url = server.url();
         let admin = circa_server::ensure_admin_token(&server.state).await?;
+        let password = circa_server::ensure_admin_password(&server.state).await?;
         let token_file = data_dir.join("admin.token");
         println!("Circa is up at {url}");
         match admin {
             Some(token) => println!("admin token (saved in {}): {token}", token_file.display()),
             None => println!("admin token: in {}", token_file.display()),
         }
+        print_admin_password(password, &data_dir);
         let runner_token =
             circa_server::create_runner_token(&server.state, "embedded", "default").await?;
         let executor = executor_kind(args.executor).await?;
@@ -182,6 +195,7 @@ pub fn server(args: &ServerArgs) -> anyhow::Result<ExitCode> {
         let data_dir = config.data_dir.clone();
         let server = circa_server::start(config).await?;
         let admin = circa_server::ensure_admin_token(&server.state).await?;
+        let password = circa_server::ensure_admin_password(&server.state).await?;
         println!("Circa server is listening at {}", server.url());
         if let Some(token) = admin {
             println!(
@@ -189,6 +203,7 @@ pub fn server(args: &ServerArgs) -> anyhow::Result<ExitCode> {
                 data_dir.join("admin.token").display()
             );
         }
+        print_admin_password(password, &data_dir);
         stop_on_signals(server.stop_token());
         server.wait().await?;
         Ok(ExitCode::SUCCESS)

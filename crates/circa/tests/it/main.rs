@@ -5,12 +5,15 @@
 
 mod agent;
 mod bad_input;
+mod browser;
 mod corpus;
 mod language_server;
 mod local;
 mod schedules;
 mod server;
 mod server_harness;
+mod web_harness;
+mod web_security;
 
 use std::path::{Path, PathBuf};
 

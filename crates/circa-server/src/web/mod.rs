@@ -1,0 +1,109 @@
+//! The web UI: server-rendered pages (askama templates in `templates/`), a little hand-written
+//! JavaScript for live logs and live status (`static/`, embedded in the binary), sessions in
+//! cookies with a CSRF token on every form.
+//!
+//! Design note: pages read the store directly and act through `orchestrator::actions`, like
+//! the API. Access is checked in `load` (404 when the user may not see the project) before
+//! anything is read; every POST goes through `CsrfForm`, which checks the session's CSRF token
+//! before the form is parsed. Templates escape everything they print (askama's default); no
+//! template marks user data as safe.
+
+mod account;
+mod actions;
+mod badge;
+mod chart;
+mod error;
+mod graph;
+mod job;
+mod load;
+mod logs;
+mod password;
+mod pipeline;
+mod projects;
+mod session;
+mod settings;
+mod url;
+mod view;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+pub use error::{WebError, WebResult};
+pub use password::ensure_admin_password;
+pub use session::{SESSION_COOKIE, Viewer};
+
+use crate::state::AppState;
+
+const APP_CSS: &str = include_str!("../../static/app.css");
+const APP_JS: &str = include_str!("../../static/app.js");
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+}
+
+/// The web UI's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(projects::list))
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/account", get(account::account))
+        .route("/account/password", post(account::change_password))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route("/projects/{vcs}/{org}/{repo}", get(projects::project))
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings",
+            get(settings::project).post(settings::save_project),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/pipelines/{number}",
+            get(pipeline::page),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/pipelines/{number}/config",
+            get(pipeline::config),
+        )
+        .route("/projects/{vcs}/{org}/{repo}/jobs/{number}", get(job::page))
+        .route(
+            "/ui/workflows/{id}/approve/{request_id}",
+            post(actions::approve),
+        )
+        .route("/ui/workflows/{id}/cancel", post(actions::cancel_workflow))
+        .route("/ui/workflows/{id}/rerun", post(actions::rerun))
+        .route("/ui/jobs/{id}/cancel", post(actions::cancel_job))
+        .route("/ui/tasks/{id}/steps/{step}/log", get(logs::step_log))
+        .route("/ui/tasks/{id}/live", get(logs::task_live))
+        .route("/ui/pipelines/{id}/watch", get(logs::pipeline_watch))
+        .route("/ui/artifacts/{job_id}/{node}/{*path}", get(logs::artifact))
+        .route("/settings/runners", get(settings::runners))
+        .route(
+            "/settings/runners/tokens",
+            post(settings::create_runner_token),
+        )
+        .route(
+            "/settings/users",
+            get(settings::users).post(settings::create_user),
+        )
+        .route("/settings/users/grant", post(settings::grant))
+        .route(
+            "/settings/tokens",
+            get(settings::tokens).post(settings::create_token),
+        )
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
+        .route("/badge/{vcs}/{org}/{file}", get(badge::badge))
+}

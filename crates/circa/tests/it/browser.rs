@@ -1,0 +1,359 @@
+//! The web UI in a real browser: headless Chromium through `chromedriver` against a real
+//! `circa server` and `circa runner`. Each test saves screenshots (see `web_harness::screenshots`).
+//! Without Chromium the tests print a note and pass, unless `CI_REQUIRE_BROWSER=1`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::server_harness::Repo;
+use crate::web_harness::{Site, browser};
+
+const LONG: Duration = Duration::from_secs(60);
+
+const SLOW: &str = r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - run:
+          name: count slowly
+          command: for i in 1 2 3 4 5 6 7 8; do echo "line $i"; sleep 0.5; done
+  test:
+    machine: true
+    steps:
+      - run: echo tested
+workflows:
+  main:
+    jobs:
+      - build
+      - test: { requires: [build] }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_see_a_pushed_pipeline_and_its_log_grow_live() {
+    let Some(b) = browser().await else { return };
+    let site = Site::start().await;
+    let repo = Repo::new("version: 2.1\njobs: {}\nworkflows: {}\n");
+    site.api
+        .add_project("gh/acme/live", repo.path(), json!({}))
+        .await;
+    b.sign_in(&site.server.url, "admin", &site.password).await;
+    b.shot("projects").await;
+    assert_eq!(
+        b.eval("return document.querySelector('table.list a').textContent")
+            .await,
+        "gh/acme/live"
+    );
+
+    // A push: a new commit, then the pipeline it starts.
+    repo.commit(SLOW, "count slowly");
+    site.api
+        .trigger("gh/acme/live", json!({ "branch": "main" }))
+        .await;
+    b.driver
+        .goto(format!("{}/projects/gh/acme/live", site.server.url))
+        .await
+        .unwrap();
+    b.until_reloading(
+        LONG,
+        "the pipeline row",
+        "return !!document.querySelector('#pipelines a')",
+    )
+    .await;
+    b.click("#pipelines a").await;
+    b.until(
+        LONG,
+        "the workflow graph",
+        "return !!document.querySelector('svg.graph g.node')",
+    )
+    .await;
+    b.until(
+        LONG,
+        "build to run",
+        "return !!document.querySelector('g.node[data-status=running]')",
+    )
+    .await;
+    b.shot("pipeline-running").await;
+    b.click("svg.graph a").await;
+    b.until(
+        LONG,
+        "the first lines live",
+        "return (document.querySelector('pre.log')||{}).textContent?.includes('line 2') === true",
+    )
+    .await;
+    let early = b
+        .eval("return document.querySelector('pre.log').textContent")
+        .await;
+    assert!(
+        !early.as_str().unwrap_or_default().contains("line 8"),
+        "the log was already complete: {early}"
+    );
+    b.shot("job-live-log").await;
+    b.until(
+        LONG,
+        "the log to grow to its last line",
+        "return document.querySelector('pre.log').textContent.includes('line 8')",
+    )
+    .await;
+    // When the job ends the page shows it finished, with the step recorded.
+    b.until(
+        LONG,
+        "the job to succeed",
+        "return document.getElementById('job-status')?.textContent === 'success'",
+    )
+    .await;
+    b.driver
+        .goto(format!(
+            "{}/projects/gh/acme/live/pipelines/1",
+            site.server.url
+        ))
+        .await
+        .unwrap();
+    b.until(
+        LONG,
+        "the workflow to succeed",
+        "return document.querySelector('section.workflow')?.dataset.status === 'success'",
+    )
+    .await;
+    b.shot("pipeline").await;
+    b.finish().await;
+}
+
+const FAILS: &str = r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - run: echo "compiling"
+      - run:
+          name: run the tests
+          command: |
+            echo "assertion failed: <script>window.pwned=1</script> expected 2"
+            exit 3
+      - run: echo "never"
+  deploy:
+    machine: true
+    steps:
+      - run: echo deployed
+workflows:
+  main:
+    jobs:
+      - build
+      - deploy: { requires: [build] }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_opens_at_its_failing_step_and_reruns_from_failed() {
+    let Some(b) = browser().await else { return };
+    let site = Site::start().await;
+    let repo = Repo::new(FAILS);
+    site.api
+        .add_project("gh/acme/fails", repo.path(), json!({}))
+        .await;
+    let pipeline = site
+        .api
+        .trigger("gh/acme/fails", json!({ "branch": "main" }))
+        .await;
+    site.api.finished(&pipeline, LONG).await;
+    b.sign_in(&site.server.url, "admin", &site.password).await;
+    b.driver
+        .goto(format!("{}/projects/gh/acme/fails/jobs/1", site.server.url))
+        .await
+        .unwrap();
+    let open = b
+        .eval("return [...document.querySelectorAll('details.step[open] .stepname')].map(e => e.textContent)")
+        .await;
+    assert_eq!(open, json!(["run the tests"]));
+    let log = b
+        .eval("return document.querySelector('details.step[open] pre.log').textContent")
+        .await;
+    assert!(
+        log.as_str()
+            .unwrap()
+            .contains("assertion failed: <script>window.pwned=1</script> expected 2"),
+        "{log}"
+    );
+    assert_eq!(
+        b.eval("return window.pwned === undefined").await,
+        json!(true)
+    );
+    assert_eq!(
+        b.eval("return document.querySelectorAll('pre.log script').length")
+            .await,
+        json!(0)
+    );
+    b.shot("job-failed").await;
+
+    b.driver
+        .goto(format!(
+            "{}/projects/gh/acme/fails/pipelines/1",
+            site.server.url
+        ))
+        .await
+        .unwrap();
+    b.click("button.rerun-failed").await;
+    b.until(
+        LONG,
+        "the rerun workflow",
+        "return document.querySelectorAll('section.workflow').length === 2",
+    )
+    .await;
+    b.until(
+        LONG,
+        "the rerun to fail again at build",
+        "return document.querySelectorAll('section.workflow')[1].dataset.status === 'failed'",
+    )
+    .await;
+    b.shot("pipeline-rerun-from-failed").await;
+    b.finish().await;
+}
+
+const HOLD: &str = r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - run: echo built
+  deploy:
+    machine: true
+    steps:
+      - run: sleep 2 && echo deployed
+workflows:
+  main:
+    jobs:
+      - build
+      - hold: { type: approval, requires: [build] }
+      - deploy: { requires: [hold] }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approving_a_hold_starts_the_downstream_job() {
+    let Some(b) = browser().await else { return };
+    let site = Site::start().await;
+    let repo = Repo::new(HOLD);
+    site.api
+        .add_project("gh/acme/hold", repo.path(), json!({}))
+        .await;
+    site.api
+        .trigger("gh/acme/hold", json!({ "branch": "main" }))
+        .await;
+    b.sign_in(&site.server.url, "admin", &site.password).await;
+    b.driver
+        .goto(format!(
+            "{}/projects/gh/acme/hold/pipelines/1",
+            site.server.url
+        ))
+        .await
+        .unwrap();
+    b.until(
+        LONG,
+        "the approve button",
+        "return !!document.querySelector('button.approve')",
+    )
+    .await;
+    b.shot("pipeline-on-hold").await;
+    b.click("button.approve").await;
+    b.until(
+        LONG,
+        "deploy to start",
+        "const n = [...document.querySelectorAll('g.node')].find(n => n.querySelector('title').textContent.startsWith('deploy:')); \
+         return !!n && ['queued', 'running', 'success'].includes(n.dataset.status)",
+    )
+    .await;
+    b.shot("pipeline-approved").await;
+    b.until(
+        LONG,
+        "the workflow to succeed",
+        "return document.querySelector('section.workflow')?.dataset.status === 'success'",
+    )
+    .await;
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200000_line_log_opens_in_under_two_seconds_and_follows_live() {
+    let Some(b) = browser().await else { return };
+    let site = Site::start().await;
+    let flag = tempfile::tempdir().unwrap();
+    let flag_file = flag.path().join("go");
+    let config = format!(
+        r#"
+version: 2.1
+jobs:
+  big:
+    machine: true
+    steps:
+      - run:
+          name: a long log
+          command: |
+            seq -f "log line %g" 1 200000
+            while [ ! -f {flag} ]; do sleep 0.1; done
+            echo "followed after the flag"
+workflows:
+  main:
+    jobs: [big]
+"#,
+        flag = flag_file.display()
+    );
+    let repo = Repo::new(&config);
+    site.api
+        .add_project("gh/acme/big", repo.path(), json!({}))
+        .await;
+    let pipeline = site
+        .api
+        .trigger("gh/acme/big", json!({ "branch": "main" }))
+        .await;
+    // Wait until the whole 200,000 lines are stored.
+    let (_, wfs) = (0, site.api.workflows(&pipeline).await);
+    let wf = wfs[0]["id"].as_str().unwrap().to_string();
+    let job = site.api.job(&wf, "big").await;
+    let job_id = job["id"].as_str().unwrap().to_string();
+    site.api
+        .until(LONG, "200,000 lines stored", || async {
+            let (_, d) = site.api.get(&format!("/api/circa/jobs/{job_id}")).await;
+            let task = d["tasks"][0]["id"].as_str()?.to_string();
+            let text = site
+                .api
+                .text(&format!("/api/circa/tasks/{task}/steps/0/log"))
+                .await;
+            text.contains("log line 200000\n").then_some(())
+        })
+        .await;
+    b.sign_in(&site.server.url, "admin", &site.password).await;
+    let started = Instant::now();
+    b.driver
+        .goto(format!("{}/projects/gh/acme/big/jobs/1", site.server.url))
+        .await
+        .unwrap();
+    b.until(
+        Duration::from_secs(30),
+        "the last line",
+        "return !!document.querySelector('pre.log') && document.querySelector('pre.log').textContent.includes('log line 200000')",
+    )
+    .await;
+    let opened = started.elapsed();
+    // The page's own clock: from navigation start to now.
+    let in_page = b.eval("return performance.now()").await;
+    eprintln!(
+        "200,000-line live log: shown in {} ms (test clock), {} ms since navigation (browser clock)",
+        opened.as_millis(),
+        in_page
+    );
+    b.shot("job-200000-lines").await;
+    assert!(
+        opened < Duration::from_secs(2),
+        "the 200,000-line log took {opened:?} to open"
+    );
+    std::fs::write(&flag_file, "").unwrap();
+    b.until(
+        LONG,
+        "a new line followed live",
+        "return document.querySelector('pre.log').textContent.includes('followed after the flag')",
+    )
+    .await;
+    b.finish().await;
+}

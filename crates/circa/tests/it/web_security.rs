@@ -1,0 +1,347 @@
+//! The web UI's defences over plain HTTP: every form refuses a missing or wrong CSRF token,
+//! every page refuses a user without access to the project, and what people wrote (job names,
+//! branch names, log lines) is shown as text, never as markup.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::server_harness::Repo;
+use crate::web_harness::Site;
+
+const LONG: Duration = Duration::from_secs(60);
+
+/// A browser without a browser: cookies kept by hand, no redirects followed.
+struct WebClient {
+    base: String,
+    http: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl WebClient {
+    fn new(base: &str) -> WebClient {
+        WebClient {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode_form(form))
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    /// Signs in; the session's CSRF token.
+    async fn sign_in(&mut self, login: &str, password: &str) -> String {
+        let (_, page) = self.get("/login").await;
+        let csrf = csrf_of(&page);
+        let (status, body) = self
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("login", login),
+                    ("password", password),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303, "{body}");
+        let (status, page) = self.get("/").await;
+        assert_eq!(status, 200);
+        csrf_of(&page)
+    }
+}
+
+/// Whether `page` holds `text` HTML-escaped (as entities, named or numeric).
+fn escaped(page: &str, text: &str) -> bool {
+    let numeric = text
+        .replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('\'', "&#39;")
+        .replace('"', "&#34;");
+    let named = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&#x27;")
+        .replace('"', "&quot;");
+    page.contains(&numeric) || page.contains(&named)
+}
+
+/// `application/x-www-form-urlencoded` of some fields.
+fn encode_form(fields: &[(&str, &str)]) -> String {
+    let enc = |t: &str| {
+        t.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    let rest = &page[at + 19..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+const CONFIG: &str = r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - run: echo "<script>alert('log')</script>" && mkdir -p out && echo hi > out/a.txt
+      - store_artifacts: { path: out }
+  deploy:
+    machine: true
+    steps:
+      - run: echo deployed
+workflows:
+  main:
+    jobs:
+      - build: { name: "build<script>alert('job')</script>" }
+      - hold: { type: approval, requires: ["build<script>alert('job')</script>"] }
+      - deploy: { requires: [hold] }
+"#;
+
+const BRANCH: &str = "evil<script>alert(1)</script>";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
+    let site = Site::start().await;
+    let repo = Repo::new(CONFIG);
+    repo.git(&["branch", BRANCH]);
+    site.api
+        .add_project("gh/acme/sec", repo.path(), json!({}))
+        .await;
+    let pipeline = site
+        .api
+        .trigger("gh/acme/sec", json!({ "branch": BRANCH }))
+        .await;
+    let wfs = site.api.workflows(&pipeline).await;
+    let wf = wfs[0]["id"].as_str().unwrap().to_string();
+    let hold = site
+        .api
+        .until(LONG, "the hold", || async {
+            let job = site.api.job(&wf, "hold").await;
+            (job["status"] == "on_hold").then_some(job)
+        })
+        .await;
+    let request = hold["approval_request_id"]
+        .as_str()
+        .or(hold["id"].as_str())
+        .unwrap()
+        .to_string();
+    let build = site
+        .api
+        .job(&wf, "build<script>alert('job')</script>")
+        .await;
+    let build_id = build["id"].as_str().unwrap().to_string();
+    let (_, details) = site.api.get(&format!("/api/circa/jobs/{build_id}")).await;
+    let task = details["tasks"][0]["id"].as_str().unwrap().to_string();
+
+    let mut admin = WebClient::new(&site.server.url);
+    // The sign-in form itself needs its token.
+    let (status, _) = admin
+        .post(
+            "/login",
+            &[("login", "admin"), ("password", &site.password)],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let csrf = admin.sign_in("admin", &site.password).await;
+
+    // Markup people wrote is shown as text.
+    for path in [
+        "/projects/gh/acme/sec".to_string(),
+        "/projects/gh/acme/sec/pipelines/1".to_string(),
+        "/projects/gh/acme/sec/jobs/1".to_string(),
+    ] {
+        let (status, page) = admin.get(&path).await;
+        assert_eq!(status, 200, "{path}");
+        for raw in [
+            "<script>alert(1)</script>",
+            "<script>alert('job')</script>",
+            "<script>alert('log')</script>",
+        ] {
+            assert!(!page.contains(raw), "{path} holds raw markup {raw}");
+        }
+        assert!(
+            escaped(&page, "<script>alert("),
+            "{path} shows the escaped markup: {page}"
+        );
+    }
+    let (_, job_page) = admin.get("/projects/gh/acme/sec/jobs/1").await;
+    assert!(
+        escaped(&job_page, "<script>alert('log')</script>"),
+        "the log line is shown as text: {job_page}"
+    );
+
+    // Every form refuses a missing or a wrong token, and changes nothing.
+    let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/logout".into(), vec![]),
+        (
+            "/account/password".into(),
+            vec![
+                ("current", "x"),
+                ("new", "0123456789"),
+                ("confirm", "0123456789"),
+            ],
+        ),
+        (format!("/ui/workflows/{wf}/approve/{request}"), vec![]),
+        (format!("/ui/workflows/{wf}/cancel"), vec![]),
+        (
+            format!("/ui/workflows/{wf}/rerun"),
+            vec![("from_failed", "true")],
+        ),
+        (format!("/ui/jobs/{build_id}/cancel"), vec![]),
+        (
+            "/projects/gh/acme/sec/settings".into(),
+            vec![("repo", "/tmp/x"), ("default_branch", "x")],
+        ),
+        (
+            "/settings/runners/tokens".into(),
+            vec![("resource_class", "default")],
+        ),
+        (
+            "/settings/users".into(),
+            vec![("login", "mallory"), ("password", "0123456789")],
+        ),
+        (
+            "/settings/users/grant".into(),
+            vec![("login", "admin"), ("project", "gh/acme/sec")],
+        ),
+        ("/settings/tokens".into(), vec![("name", "stolen")]),
+        ("/settings/tokens/nope/revoke".into(), vec![]),
+    ];
+    for (path, fields) in &forms {
+        let (status, _) = admin.post(path, fields).await;
+        assert_eq!(status, 403, "{path} without a CSRF token");
+        let mut wrong = fields.clone();
+        wrong.push(("csrf", "0000"));
+        let (status, _) = admin.post(path, &wrong).await;
+        assert_eq!(status, 403, "{path} with a wrong CSRF token");
+    }
+    assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
+    let (status, _) = admin.get("/").await;
+    assert_eq!(status, 200, "still signed in");
+
+    // A user without the project sees none of it.
+    let (status, body) = admin
+        .post(
+            "/settings/users",
+            &[
+                ("csrf", &csrf),
+                ("login", "bob"),
+                ("name", "Bob"),
+                ("password", "bob-password-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut bob = WebClient::new(&site.server.url);
+    let bob_csrf = bob.sign_in("bob", "bob-password-1").await;
+    let (_, list) = bob.get("/").await;
+    assert!(!list.contains("gh/acme/sec"));
+    for path in [
+        "/projects/gh/acme/sec".to_string(),
+        "/projects/gh/acme/sec/settings".to_string(),
+        "/projects/gh/acme/sec/pipelines/1".to_string(),
+        "/projects/gh/acme/sec/pipelines/1/config".to_string(),
+        "/projects/gh/acme/sec/jobs/1".to_string(),
+        format!("/ui/tasks/{task}/steps/0/log"),
+        format!("/ui/tasks/{task}/live"),
+        format!("/ui/pipelines/{pipeline}/watch"),
+        format!("/ui/artifacts/{build_id}/0/a.txt"),
+        "/badge/gh/acme/sec.svg".to_string(),
+    ] {
+        let (status, _) = bob.get(&path).await;
+        assert_eq!(status, 404, "{path} for a user without the project");
+    }
+    for (path, fields) in &forms[2..7] {
+        let mut with = fields.clone();
+        with.push(("csrf", &bob_csrf));
+        let (status, _) = bob.post(path, &with).await;
+        assert_eq!(status, 404, "{path} for a user without the project");
+    }
+    assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
+
+    // Signed out, pages send people to the sign-in page.
+    let mut nobody = WebClient::new(&site.server.url);
+    let (status, _) = nobody.get("/projects/gh/acme/sec").await;
+    assert_eq!(status, 303);
+    // Once granted, bob sees it.
+    let (status, _) = admin
+        .post(
+            "/settings/users/grant",
+            &[
+                ("csrf", &csrf),
+                ("login", "bob"),
+                ("project", "gh/acme/sec"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = bob.get("/projects/gh/acme/sec/pipelines/1").await;
+    assert_eq!(status, 200);
+}
