@@ -18,6 +18,7 @@ pub mod blobs;
 pub mod error;
 pub mod postgres;
 pub mod records;
+pub mod secret_records;
 mod sql;
 pub mod sqlite;
 pub mod store;
@@ -26,6 +27,7 @@ pub use blobs::{BlobStream, Blobs, S3Config};
 pub use error::{BlobError, StoreError};
 pub use postgres::PostgresStore;
 pub use records::*;
+pub use secret_records::*;
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreResult};
 

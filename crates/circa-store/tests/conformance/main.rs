@@ -14,6 +14,7 @@ mod pg_server;
 mod pipelines;
 mod projects;
 mod queue;
+mod secrets;
 mod sqlite_only;
 mod users;
 mod workflows;
