@@ -12,6 +12,7 @@ pub mod logs;
 pub mod orchestrator;
 pub mod queue_reason;
 pub mod runner_api;
+pub mod secrets;
 pub mod serve;
 pub mod state;
 pub mod uploads;

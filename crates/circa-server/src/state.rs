@@ -89,4 +89,6 @@ pub struct AppState {
     pub base_url: String,
     /// The server's secret (continuation keys).
     pub secret: Arc<Vec<u8>>,
+    /// The keys that seal project and context variables.
+    pub vault: Arc<crate::secrets::Vault>,
 }

@@ -31,6 +31,8 @@ pub struct TriggerRequest {
     pub pull_request: Option<String>,
     /// Pipeline parameters.
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Whether it builds a pull request from a fork.
+    pub from_fork: bool,
 }
 
 /// The `pipeline.*` values of a pipeline.
@@ -167,6 +169,7 @@ pub async fn trigger_pipeline(
         subject,
         pull_request: request.pull_request.clone(),
         parameters: request.parameters.clone(),
+        from_fork: request.from_fork,
     };
     let now = now_ms();
     let (pipeline, _, _) = state
