@@ -8,6 +8,7 @@ mod bad_input;
 mod corpus;
 mod language_server;
 mod local;
+mod secrets;
 mod server;
 mod server_harness;
 
