@@ -323,7 +323,11 @@ mod tests {
         // Only the padded whole encoding of a 4-byte secret is long enough.
         assert_eq!(encoded_forms(b"abcd"), vec![b"YWJjZA==".to_vec()]);
         assert!(!encoded_forms(b"abcdefgh").is_empty());
-        assert!(encoded_forms(b"abcdefgh").iter().all(|f| f.len() >= MIN_ENCODED_CHARS));
+        assert!(
+            encoded_forms(b"abcdefgh")
+                .iter()
+                .all(|f| f.len() >= MIN_ENCODED_CHARS)
+        );
     }
 
     #[test]

@@ -168,10 +168,7 @@ pub async fn list_vars(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let context = load(&state, &id).await?;
-    let vars = state
-        .store
-        .env_vars(&EnvOwner::Context(context.id))
-        .await?;
+    let vars = state.store.env_vars(&EnvOwner::Context(context.id)).await?;
     Ok(Json(json!({
         "items": vars.iter().map(render_var).collect::<Vec<_>>(),
         "next_page_token": null,
@@ -354,10 +351,7 @@ pub async fn delete_restriction(
 }
 
 /// `POST /api/circa/admin/rotate-key`: a new secret key, every value sealed again with it.
-pub async fn rotate_key(
-    State(state): State<AppState>,
-    person: Person,
-) -> ApiResult<Json<Value>> {
+pub async fn rotate_key(State(state): State<AppState>, person: Person) -> ApiResult<Json<Value>> {
     person.require_admin()?;
     let rotation = crate::secrets::rotate::rotate(state.store.as_ref(), &state.vault).await?;
     Ok(Json(json!(rotation)))

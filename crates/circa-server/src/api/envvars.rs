@@ -79,10 +79,7 @@ pub async fn list(
     Path((vcs, org, repo)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
-    let vars = state
-        .store
-        .env_vars(&EnvOwner::Project(project.id))
-        .await?;
+    let vars = state.store.env_vars(&EnvOwner::Project(project.id)).await?;
     let items = vars
         .iter()
         .map(|v| render(&state, v))

@@ -98,7 +98,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v2/project/{vcs}/{org}/{repo}/envvar/{name}",
             get(envvars::get).delete(envvars::delete),
         )
-        .route("/api/v2/context", get(contexts::list).post(contexts::create))
+        .route(
+            "/api/v2/context",
+            get(contexts::list).post(contexts::create),
+        )
         .route(
             "/api/v2/context/{id}",
             get(contexts::get).delete(contexts::delete),

@@ -209,7 +209,11 @@ mod tests {
             ("", false, false),
         ] {
             assert_eq!(expression_allows(text, &main), on_main, "{text} on main");
-            assert_eq!(expression_allows(text, &feature), on_feature, "{text} on feature");
+            assert_eq!(
+                expression_allows(text, &feature),
+                on_feature,
+                "{text} on feature"
+            );
         }
         assert!(check_expression("pipeline.git.branch == \"main\"").is_ok());
         assert!(check_expression("pipeline.git.branch == (").is_err());

@@ -28,7 +28,9 @@ pub struct Key {
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Key").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Key")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -234,7 +236,10 @@ mod tests {
     #[test]
     fn bad_key_files_are_refused_with_the_line() {
         let e = Keyring::parse("# c\n\nnot-base64!\n", "keys").unwrap_err();
-        assert!(e.to_string().contains("keys") && e.to_string().contains("line 3"), "{e}");
+        assert!(
+            e.to_string().contains("keys") && e.to_string().contains("line 3"),
+            "{e}"
+        );
         let short = base64::engine::general_purpose::STANDARD.encode([1u8; 16]);
         let e = Keyring::parse(&short, "keys").unwrap_err();
         assert!(e.to_string().contains("32 bytes"), "{e}");
@@ -253,7 +258,12 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(file.load(false).unwrap().ids(), ring.ids());
         std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(file.load(false).unwrap_err().to_string().contains("chmod 600"));
+        assert!(
+            file.load(false)
+                .unwrap_err()
+                .to_string()
+                .contains("chmod 600")
+        );
         let missing = KeyFile {
             path: dir.path().join("nope"),
         };

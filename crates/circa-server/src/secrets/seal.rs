@@ -190,6 +190,9 @@ mod tests {
             Err(SecretError::Tampered { .. })
         ));
         // After a rotation the old key still opens old values until it is retired.
-        assert_eq!(open(&both, &owner(), "TOKEN", &sealed).unwrap().as_str(), "value-1234");
+        assert_eq!(
+            open(&both, &owner(), "TOKEN", &sealed).unwrap().as_str(),
+            "value-1234"
+        );
     }
 }
