@@ -9,6 +9,12 @@
 //! values shorter than 4 characters, and the values `true`, `True`, `false` and `False`,
 //! are not masked — they would mangle ordinary output without protecting anything.
 //!
+//! A secret's base64 forms are masked too (standard and URL-safe alphabets): the whole
+//! encoding with its padding, and for each of the three alignments a value can have inside a
+//! longer encoded stream, the run of characters that depends on the secret alone. So
+//! `echo "$TOKEN" | base64` or a secret inside an encoded credential does not show it. Forms
+//! shorter than [`MIN_ENCODED_CHARS`] are left out, as they would match ordinary text.
+//!
 //! Matching is on bytes (binary output is fine) and leftmost-longest: at each position
 //! the longest secret starting there is masked, and scanning resumes after it. Invariant:
 //! the output of any chunking equals masking the whole text at once, because a decision at
@@ -20,11 +26,42 @@ pub const MASK: &[u8] = b"********";
 /// Secrets shorter than this many characters are not masked.
 pub const MIN_SECRET_CHARS: usize = 4;
 
+/// Encoded forms shorter than this many characters are not masked.
+pub const MIN_ENCODED_CHARS: usize = 8;
+
+/// The base64 forms of a secret that [`Masker`] masks besides the secret itself.
+pub fn encoded_forms(secret: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    let mut forms: Vec<Vec<u8>> = Vec::new();
+    for engine in [&STANDARD, &URL_SAFE] {
+        forms.push(engine.encode(secret).into_bytes());
+        for offset in 0..3usize {
+            let mut shifted = vec![0u8; offset];
+            shifted.extend_from_slice(secret);
+            let encoded = engine.encode(&shifted).into_bytes();
+            // Whole groups of three bytes map to four characters; keep the groups made only
+            // of the secret's bytes.
+            let first = if offset == 0 { 0 } else { 4 };
+            let end = shifted.len() / 3 * 4;
+            if end > first {
+                forms.push(encoded[first..end].to_vec());
+            }
+        }
+    }
+    forms.retain(|f| f.len() >= MIN_ENCODED_CHARS);
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
 /// A streaming secret masker for one output stream.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
-    /// Secrets as bytes, deduplicated.
+    /// Secrets and their encoded forms as bytes, deduplicated.
     secrets: Vec<Vec<u8>>,
+    /// How many secrets were given (their encoded forms not counted).
+    given: usize,
     /// `first[b]` is true when some secret starts with byte `b`.
     first: Vec<bool>,
     /// Bytes received but not yet emitted (a possible secret prefix).
@@ -42,6 +79,7 @@ impl Masker {
     pub fn new(secrets: Vec<String>) -> Self {
         let mut m = Self {
             secrets: Vec::new(),
+            given: 0,
             first: vec![false; 256],
             pending: Vec::new(),
         };
@@ -61,6 +99,19 @@ impl Masker {
         if self.secrets.contains(&bytes) {
             return;
         }
+        self.given += 1;
+        let forms = encoded_forms(&bytes);
+        self.add_pattern(bytes);
+        for form in forms {
+            self.add_pattern(form);
+        }
+    }
+
+    /// Adds one byte string to mask.
+    fn add_pattern(&mut self, bytes: Vec<u8>) {
+        if bytes.is_empty() || self.secrets.contains(&bytes) {
+            return;
+        }
         if self.first.len() != 256 {
             self.first = vec![false; 256];
         }
@@ -70,9 +121,9 @@ impl Masker {
         self.secrets.push(bytes);
     }
 
-    /// Number of secrets being masked.
+    /// Number of secrets being masked (not counting their encoded forms).
     pub fn len(&self) -> usize {
-        self.secrets.len()
+        self.given
     }
 
     /// True when no secret is being masked (output passes through unchanged).
@@ -220,6 +271,63 @@ mod tests {
         assert!(m.is_empty());
         assert_eq!(m.push(b"anything"), b"anything");
         assert!(m.finish().is_empty());
+    }
+
+    #[test]
+    fn base64_forms_are_masked_at_every_alignment() {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let secret = "s3cr3t-Value_42!";
+        let m = masker(&[secret]);
+        // The whole encoding, as `printf %s "$S" | base64` prints it.
+        let plain = engine.encode(secret);
+        assert_eq!(m.mask_all(plain.as_bytes()), MASK);
+        // Inside a longer encoded text, at each alignment: none of the characters that
+        // depend only on the secret survive.
+        for prefix in ["", "a", "ab", "user:", "user:x"] {
+            for suffix in ["", "\n", "tail"] {
+                let text = format!("{prefix}{secret}{suffix}");
+                let encoded = engine.encode(&text);
+                let masked = String::from_utf8(m.mask_all(encoded.as_bytes())).unwrap();
+                assert!(masked.contains("********"), "{text}: {masked}");
+                // The longest run of characters that came from the secret alone is gone.
+                let core = &engine.encode(secret)[4..16];
+                assert!(!masked.contains(core), "{text}: {masked}");
+            }
+        }
+        // URL-safe alphabet too.
+        let url = base64::engine::general_purpose::URL_SAFE.encode("??>>??>>secret");
+        let m = masker(&["??>>??>>secret"]);
+        assert_eq!(m.mask_all(url.as_bytes()), MASK);
+    }
+
+    #[test]
+    fn base64_forms_hold_across_chunk_edges() {
+        use base64::Engine as _;
+        let secret = "another-secret-value";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+        let text = format!("start {encoded} and {secret} end");
+        let whole = masker(&[secret]).mask_all(text.as_bytes());
+        assert_eq!(whole, b"start ******** and ******** end");
+        for cut in 0..text.len() {
+            let mut m = masker(&[secret]);
+            let mut out = m.push(&text.as_bytes()[..cut]);
+            out.extend(m.push(&text.as_bytes()[cut..]));
+            out.extend(m.finish());
+            assert_eq!(out, whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn short_secrets_get_no_encoded_forms() {
+        // Only the padded whole encoding of a 4-byte secret is long enough.
+        assert_eq!(encoded_forms(b"abcd"), vec![b"YWJjZA==".to_vec()]);
+        assert!(!encoded_forms(b"abcdefgh").is_empty());
+        assert!(
+            encoded_forms(b"abcdefgh")
+                .iter()
+                .all(|f| f.len() >= MIN_ENCODED_CHARS)
+        );
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Where orbs referenced by configs are found.
     pub orbs: Arc<dyn OrbSource + Send + Sync>,
+    /// The key file that seals secrets at rest; `None`: `DATA/secret.keys`, created with a new
+    /// key on first start.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -50,6 +53,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("data_dir", &self.data_dir)
             .field("blobs", &self.blobs)
             .field("lease", &self.lease)
+            .field("secret_key_file", &self.secret_key_file)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +88,7 @@ impl ServerConfig {
             continuation_ttl: DEFAULT_CONTINUATION_TTL,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             orbs,
+            secret_key_file: None,
         }
     }
 }

@@ -70,6 +70,7 @@ async fn receive(
                     tag: trigger.tag,
                     revision: Some(trigger.revision),
                     subject: trigger.subject,
+                    from_fork: trigger.pull_request.as_ref().is_some_and(|p| p.from_fork),
                     pull_request: trigger.pull_request.map(|p| p.url),
                     parameters: serde_json::Map::new(),
                     schedule: None,

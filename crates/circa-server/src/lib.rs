@@ -13,6 +13,7 @@ pub mod orchestrator;
 pub mod queue_reason;
 pub mod runner_api;
 pub mod schedules;
+pub mod secrets;
 pub mod serve;
 pub mod state;
 pub mod uploads;

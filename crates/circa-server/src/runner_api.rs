@@ -81,7 +81,23 @@ async fn claim(
             .await?;
         if let Some(task) = claimed {
             match assignment_for(&state, &task, token).await {
-                Ok(assignment) => {
+                Ok(Err(refused)) => {
+                    // The job may not use its contexts: it ends without reaching a runner.
+                    if let Some(done) = state
+                        .store
+                        .finish_task(
+                            &task.id,
+                            circa_model::JobStatus::Unauthorized,
+                            Some(&refused),
+                            now_ms(),
+                        )
+                        .await?
+                    {
+                        actions::task_finished(&state, &done).await?;
+                    }
+                    continue;
+                }
+                Ok(Ok(assignment)) => {
                     // The job's move to `running` need not hold up the runner.
                     let state = state.clone();
                     tokio::spawn(async move {
@@ -117,7 +133,12 @@ async fn claim(
     }
 }
 
-async fn assignment_for(state: &AppState, task: &Task, token: String) -> ApiResult<TaskAssignment> {
+/// The task's assignment with its secrets, or why its job may not use its contexts.
+async fn assignment_for(
+    state: &AppState,
+    task: &Task,
+    token: String,
+) -> ApiResult<Result<TaskAssignment, String>> {
     let mut assignment: TaskAssignment = serde_json::from_value(task.payload.clone())
         .map_err(|e| ApiError::bad_request(format!("stored task is unreadable: {e}")))?;
     assignment.task_id = task.id.clone();
@@ -135,7 +156,10 @@ async fn assignment_for(state: &AppState, task: &Task, token: String) -> ApiResu
         .collect();
     layers.sort();
     assignment.workspace_layers = layers;
-    Ok(assignment)
+    if let Err(refused) = crate::secrets::delivery::fill(state, task, &mut assignment).await? {
+        return Ok(Err(refused));
+    }
+    Ok(Ok(assignment))
 }
 
 async fn running_task(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResult<Task> {

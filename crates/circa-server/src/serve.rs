@@ -27,6 +27,9 @@ pub enum StartError {
     /// The object storage.
     #[error(transparent)]
     Blobs(#[from] circa_store::BlobError),
+    /// The secret key file.
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretError),
     /// A file or the listening socket.
     #[error("{what}: {source}")]
     Io {
@@ -91,6 +94,23 @@ fn server_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
     Ok(secret)
 }
 
+/// The vault over the configured key file, or over `DATA/secret.keys` (made on first start).
+fn open_vault(config: &ServerConfig) -> Result<crate::secrets::Vault, StartError> {
+    use crate::secrets::{Vault, keys::KeyFile};
+    Ok(match &config.secret_key_file {
+        Some(path) => Vault::open(KeyFile { path: path.clone() }, false)?,
+        None => Vault::open(
+            KeyFile {
+                path: config.data_dir.join(DEFAULT_KEY_FILE),
+            },
+            true,
+        )?,
+    })
+}
+
+/// The key file in the data folder when none is configured.
+pub const DEFAULT_KEY_FILE: &str = "secret.keys";
+
 /// Writes a file only its owner can read.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StartError> {
     use std::io::Write;
@@ -118,6 +138,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         BlobConfig::S3(s3) => Blobs::s3(s3.clone())?,
     };
     let secret = server_secret(&config.data_dir)?;
+    let vault = open_vault(&config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(io(format!("listening on {}", config.listen)))?;
@@ -144,6 +165,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         base_url,
         secret: Arc::new(secret),
         schedules: Arc::new(tokio::sync::Notify::new()),
+        vault: Arc::new(vault),
     };
     let stop = CancellationToken::new();
     tokio::spawn(crate::orchestrator::lease::watch_leases(

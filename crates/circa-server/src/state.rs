@@ -91,4 +91,6 @@ pub struct AppState {
     pub secret: Arc<Vec<u8>>,
     /// Wakes the scheduler when schedules change.
     pub schedules: Arc<Notify>,
+    /// The keys that seal project and context variables.
+    pub vault: Arc<crate::secrets::Vault>,
 }

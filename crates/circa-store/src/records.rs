@@ -18,6 +18,9 @@ pub struct ProjectSettings {
     pub auto_cancel_redundant: bool,
     /// Put a task back in the queue once when its runner is lost, instead of failing it.
     pub requeue_lost_tasks: bool,
+    /// Give project and context variables to builds of pull requests from forks (CircleCI's
+    /// `forks_receive_secret_env_vars`); off by default.
+    pub forks_receive_secret_env_vars: bool,
 }
 
 /// A project to create.
@@ -201,6 +204,9 @@ pub struct PipelineTrigger {
     pub parameters: serde_json::Map<String, serde_json::Value>,
     /// For a scheduled pipeline: its schedule and tick.
     pub schedule: Option<crate::schedule::ScheduledBy>,
+    /// Whether it builds a pull request from a fork (such builds get no secrets unless the
+    /// project allows it).
+    pub from_fork: bool,
 }
 
 /// A problem that stopped a pipeline from running (state `errored`).

@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Server administration (secret keys).
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// The in-job `circleci` command (`circa __agent circleci tests split ...`); the staged
     /// `circleci` scripts run this.
     #[command(name = "__agent", hide = true, disable_help_flag = true)]
@@ -103,6 +106,18 @@ pub enum UserCommand {
         /// Make the user an administrator (sees every project).
         #[arg(long)]
         admin: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+}
+
+/// `circa admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Make a new secret key current and seal every project and context variable again with
+    /// it; the old keys are dropped from the key file once no value needs them.
+    RotateKey {
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -485,6 +500,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             login,
             client,
         }) => crate::service::client::project_grant(&client, &slug, &login),
+        Command::Admin(AdminCommand::RotateKey { client }) => {
+            crate::service::admin::rotate_key(&client)
+        }
         Command::Agent { args } => {
             let code = circa_exec::agent::main(&args);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))

@@ -1,6 +1,8 @@
 //! The client API: CircleCI's API v2 routes that Circa serves, and Circa's own under
 //! `/api/circa` (projects, tokens, logs, live streams).
 
+mod contexts;
+mod envvars;
 mod jobs;
 mod load;
 mod people;
@@ -12,7 +14,7 @@ pub mod watch;
 mod workflows;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 use crate::state::AppState;
 
@@ -99,4 +101,38 @@ pub fn routes() -> Router<AppState> {
                 .patch(schedules::update)
                 .delete(schedules::delete),
         )
+        // Secrets: project environment variables, contexts, restrictions, key rotation.
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/envvar",
+            get(envvars::list).post(envvars::create),
+        )
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/envvar/{name}",
+            get(envvars::get).delete(envvars::delete),
+        )
+        .route(
+            "/api/v2/context",
+            get(contexts::list).post(contexts::create),
+        )
+        .route(
+            "/api/v2/context/{id}",
+            get(contexts::get).delete(contexts::delete),
+        )
+        .route(
+            "/api/v2/context/{id}/environment-variable",
+            get(contexts::list_vars),
+        )
+        .route(
+            "/api/v2/context/{id}/environment-variable/{name}",
+            put(contexts::put_var).delete(contexts::delete_var),
+        )
+        .route(
+            "/api/v2/context/{id}/restrictions",
+            get(contexts::list_restrictions).post(contexts::create_restriction),
+        )
+        .route(
+            "/api/v2/context/{id}/restrictions/{restriction_id}",
+            delete(contexts::delete_restriction),
+        )
+        .route("/api/circa/admin/rotate-key", post(contexts::rotate_key))
 }

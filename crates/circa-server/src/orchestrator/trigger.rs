@@ -35,6 +35,8 @@ pub struct TriggerRequest {
     pub parameters: serde_json::Map<String, serde_json::Value>,
     /// For a scheduled pipeline (`kind` `schedule`): the schedule and its tick.
     pub schedule: Option<ScheduledBy>,
+    /// Whether it builds a pull request from a fork.
+    pub from_fork: bool,
 }
 
 /// The `pipeline.*` values of a pipeline.
@@ -176,6 +178,7 @@ pub async fn trigger_pipeline(
         pull_request: request.pull_request.clone(),
         parameters: request.parameters.clone(),
         schedule: request.schedule.clone(),
+        from_fork: request.from_fork,
     };
     let now = now_ms();
     let (pipeline, _, _) = state

@@ -19,6 +19,7 @@ use super::{Backend, CLAIM_SQL, Db, insert_events};
 use crate::error::StoreError;
 use crate::records::*;
 use crate::schedule::{NewSchedule, Schedule, ScheduleOrigin};
+use crate::secret_records::*;
 use crate::store::{Store, StoreResult};
 
 mod artifacts;
@@ -29,6 +30,7 @@ mod projects;
 mod queue;
 mod runners;
 mod schedules;
+mod secrets;
 mod tokens;
 mod users;
 mod web;
@@ -448,5 +450,77 @@ impl Store for Backend {
         default_branch: &str,
     ) -> StoreResult<bool> {
         web::set_project_source(self, id, repo_url, default_branch).await
+    }
+
+    // --- secrets ---
+
+    async fn put_env_var(
+        &self,
+        owner: &EnvOwner,
+        name: &str,
+        value: &SealedValue,
+        now: Millis,
+    ) -> StoreResult<EnvVar> {
+        secrets::put_env_var(self, owner, name, value, now).await
+    }
+
+    async fn env_var(&self, owner: &EnvOwner, name: &str) -> StoreResult<Option<EnvVar>> {
+        secrets::env_var(self, owner, name).await
+    }
+
+    async fn env_vars(&self, owner: &EnvOwner) -> StoreResult<Vec<EnvVar>> {
+        secrets::env_vars(self, owner).await
+    }
+
+    async fn delete_env_var(&self, owner: &EnvOwner, name: &str) -> StoreResult<bool> {
+        secrets::delete_env_var(self, owner, name).await
+    }
+
+    async fn all_env_vars(&self) -> StoreResult<Vec<EnvVar>> {
+        secrets::all_env_vars(self).await
+    }
+
+    async fn reseal_env_var(&self, var: &EnvVar, to: &SealedValue) -> StoreResult<bool> {
+        secrets::reseal_env_var(self, var, to).await
+    }
+
+    async fn env_var_key_ids(&self) -> StoreResult<Vec<String>> {
+        secrets::key_ids(self).await
+    }
+
+    async fn create_context(&self, name: &str, now: Millis) -> StoreResult<Context> {
+        secrets::create_context(self, name, now).await
+    }
+
+    async fn context(&self, id: &str) -> StoreResult<Option<Context>> {
+        secrets::context(self, id).await
+    }
+
+    async fn context_by_name(&self, name: &str) -> StoreResult<Option<Context>> {
+        secrets::context_by_name(self, name).await
+    }
+
+    async fn contexts(&self) -> StoreResult<Vec<Context>> {
+        secrets::contexts(self).await
+    }
+
+    async fn delete_context(&self, id: &str) -> StoreResult<bool> {
+        secrets::delete_context(self, id).await
+    }
+
+    async fn add_context_restriction(
+        &self,
+        restriction: NewRestriction,
+        now: Millis,
+    ) -> StoreResult<ContextRestriction> {
+        secrets::add_restriction(self, restriction, now).await
+    }
+
+    async fn context_restrictions(&self, context_id: &str) -> StoreResult<Vec<ContextRestriction>> {
+        secrets::restrictions(self, context_id).await
+    }
+
+    async fn delete_context_restriction(&self, context_id: &str, id: &str) -> StoreResult<bool> {
+        secrets::delete_restriction(self, context_id, id).await
     }
 }

@@ -15,6 +15,7 @@ mod pipelines;
 mod projects;
 mod queue;
 mod schedules;
+mod secrets;
 mod sqlite_only;
 mod users;
 mod web;

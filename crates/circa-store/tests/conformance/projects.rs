@@ -27,6 +27,7 @@ async fn projects_round_trip(db: &TestStore) {
     let settings = ProjectSettings {
         auto_cancel_redundant: true,
         requeue_lost_tasks: true,
+        ..ProjectSettings::default()
     };
     assert!(
         store

@@ -1,5 +1,6 @@
 //! The server side of the command line: `up`, `server`, `runner`, and the client commands.
 
+pub mod admin;
 pub mod client;
 pub mod settings;
 pub mod up;

@@ -56,6 +56,10 @@ pub struct ServerArgs {
     /// The orb registry folder (see `circa orb import`).
     #[arg(long, env = "CIRCA_ORB_DIR")]
     pub orb_dir: Option<PathBuf>,
+    /// The key file sealing project and context variables: base64 keys, one per line, the
+    /// last one current; mode 0600 [default: DATA_DIR/secret.keys, made on first start].
+    #[arg(long, env = "CIRCA_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl ServerArgs {
@@ -85,6 +89,7 @@ impl ServerArgs {
             lease_secs: self.lease_secs.or(file.lease_secs),
             step_log_limit: self.step_log_limit.or(file.step_log_limit),
             orb_dir: self.orb_dir.clone().or(file.orb_dir),
+            secret_key_file: self.secret_key_file.clone().or(file.secret_key_file),
         })
     }
 
@@ -136,6 +141,9 @@ impl ServerArgs {
                 "--lease-secs must be between 1 and 60, not {secs}"
             );
             config.lease = Duration::from_secs(secs);
+        }
+        if let Some(path) = &s.secret_key_file {
+            config.secret_key_file = Some(absolute(path)?);
         }
         if let Some(limit) = s.step_log_limit {
             config.step_log_limit = limit;

@@ -10,6 +10,7 @@ mod corpus;
 mod language_server;
 mod local;
 mod schedules;
+mod secrets;
 mod server;
 mod server_harness;
 mod web_harness;

@@ -218,6 +218,20 @@ impl Api {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `PUT` JSON → (status, JSON).
+    pub async fn http_put(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .put(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// `POST` raw bytes with headers (a webhook) → status.
     pub async fn hook(&self, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> u16 {
         let mut request = self

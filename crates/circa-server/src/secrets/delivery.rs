@@ -1,0 +1,48 @@
+//! Secrets into a claimed task: the job's contexts are checked, then the project's and the
+//! contexts' variables are opened into the assignment the runner receives (never into the
+//! stored task), with every value in the list the runner masks.
+
+use circa_model::protocol::TaskAssignment;
+use circa_store::Task;
+
+use super::access::{Subject, authorize, deliver};
+use crate::error::{ApiError, ApiResult};
+use crate::orchestrator::trigger::values_for;
+use crate::state::AppState;
+
+/// Fills `assignment`'s variables and secrets for `task`; `Ok(Err(why))` when its job may not
+/// use its contexts.
+pub async fn fill(
+    state: &AppState,
+    task: &Task,
+    assignment: &mut TaskAssignment,
+) -> ApiResult<Result<(), String>> {
+    let store = state.store.as_ref();
+    let job = store
+        .job(&task.job_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    let project = store
+        .project(&job.project_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    let pipeline = store
+        .pipeline(&job.pipeline_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("pipeline"))?;
+    let values = values_for(&project, &pipeline);
+    let subject = Subject {
+        project: &project,
+        pipeline: &pipeline,
+        values: &values,
+    };
+    let contexts = match authorize(store, &subject, &job.contexts).await? {
+        Ok(contexts) => contexts,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let delivery = deliver(store, &state.vault, &project, &pipeline, &contexts).await?;
+    assignment.project_env = delivery.project_env;
+    assignment.context_env = delivery.context_env;
+    assignment.secrets.extend(delivery.secrets);
+    Ok(Ok(()))
+}
