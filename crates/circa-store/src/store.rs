@@ -249,4 +249,15 @@ pub trait Store: Send + Sync + 'static {
         status: WorkflowStatus,
         now: Millis,
     ) -> StoreResult<()>;
+
+    // --- dispatch ---
+
+    /// Claims a task as [`Store::claim_task`] does and, in the same transaction, moves its job
+    /// from `queued` to `running` (setting `started_at`), only if the job is still queued. The
+    /// task, and the job as it is after the move when it moved (`None`: another node started
+    /// it already, or it was cancelled).
+    async fn claim_task_and_start_job(
+        &self,
+        claim: Claim,
+    ) -> StoreResult<Option<(Task, Option<Job>)>>;
 }

@@ -21,6 +21,7 @@ use crate::records::*;
 use crate::store::{Store, StoreResult};
 
 mod artifacts;
+mod dispatch;
 mod events;
 mod jobs;
 mod pipelines;
@@ -350,5 +351,14 @@ impl Store for Backend {
         now: Millis,
     ) -> StoreResult<()> {
         workflows::set_status(self, workflow_id, status, now).await
+    }
+
+    // --- dispatch ---
+
+    async fn claim_task_and_start_job(
+        &self,
+        claim: Claim,
+    ) -> StoreResult<Option<(Task, Option<Job>)>> {
+        dispatch::claim_and_start(self, claim).await
     }
 }
