@@ -183,6 +183,10 @@ pub enum TaskEventKind {
         name: String,
         /// Whether it runs in the background.
         background: bool,
+        /// When it began, by the runner's clock (milliseconds since the Unix epoch); absent
+        /// from runners that do not say.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at_ms: Option<i64>,
     },
     /// Output of a step, masked, as UTF-8 (invalid bytes replaced).
     Output {

@@ -51,6 +51,7 @@ pub fn map(kind: EventKind) -> Mapped {
             step: step(s),
             name,
             background,
+            at_ms: None,
         },
         EventKind::StepFinished {
             step: s,
@@ -120,7 +121,8 @@ mod tests {
             Mapped::Event(TaskEventKind::StepStarted {
                 step: 2,
                 name: "tests".into(),
-                background: true
+                background: true,
+                at_ms: None
             })
         );
         assert_eq!(

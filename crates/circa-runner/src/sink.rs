@@ -19,6 +19,14 @@ use crate::spool::Spool;
 /// The most text one output event carries.
 pub const MAX_TEXT: usize = 64 * 1024;
 
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
 /// The line that replaces the output of a step past its limit.
 pub fn truncation_marker(limit: u64) -> String {
     format!(
@@ -228,7 +236,13 @@ impl EventSink for TaskSink {
     fn emit(&self, event: Event) {
         match convert::map(event.kind) {
             Mapped::Skip => return,
-            Mapped::Event(kind) => return self.send(kind),
+            Mapped::Event(mut kind) => {
+                // Stamped here, as it happens: the server may receive it much later.
+                if let TaskEventKind::StepStarted { at_ms, .. } = &mut kind {
+                    *at_ms = Some(now_ms());
+                }
+                return self.send(kind);
+            }
             Mapped::Output { step, bytes } => {
                 let mut state = self.lock();
                 self.output(&mut state, step, &bytes);

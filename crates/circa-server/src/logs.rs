@@ -43,6 +43,8 @@ pub async fn compact_steps(state: &AppState, task_id: &str, only: Option<&[u32]>
 #[derive(Default)]
 struct StepSummary {
     name: String,
+    /// When the runner says the step began.
+    started_at: Option<i64>,
     finished: Option<(String, Option<i64>, u64)>,
 }
 
@@ -75,7 +77,10 @@ async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<(
                         })
                         .map_err(io)?;
                     }
-                    Some(TaskEventKind::StepStarted { name, .. }) => summary.name = name,
+                    Some(TaskEventKind::StepStarted { name, at_ms, .. }) => {
+                        summary.name = name;
+                        summary.started_at = at_ms;
+                    }
                     Some(TaskEventKind::StepFinished {
                         status,
                         exit_code,
@@ -112,7 +117,11 @@ async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<(
                 status,
                 exit_code,
                 duration_ms,
-                started_at: now_ms() - duration_ms as i64,
+                // The runner's own time when it gave one; else estimated from its duration
+                // (late by however long the step's end took to arrive).
+                started_at: summary
+                    .started_at
+                    .unwrap_or_else(|| now_ms() - duration_ms as i64),
                 log_key,
                 log_bytes,
             })

@@ -58,7 +58,9 @@ async fn claim(
         )));
     }
     let runner: String = request.runner.chars().take(100).collect();
-    state.store.runner_seen(&runner, &class, now_ms()).await?;
+    if state.runners.due(&runner, &class) {
+        state.store.runner_seen(&runner, &class, now_ms()).await?;
+    }
     let wait = Duration::from_millis(request.wait_ms.min(CLAIM_WAIT_MAX_MS));
     let deadline = tokio::time::Instant::now() + wait;
     let signal = state.queue.get(&class);
@@ -69,9 +71,11 @@ async fn claim(
         let token = auth::new_token("circa_task_");
         let now = now_ms();
         let lease = state.config.lease.as_millis() as i64;
+        // The claim starts the job in its own transaction (queued → running changes neither
+        // the workflow's status nor what runs next, so no settle is needed).
         let claimed = state
             .store
-            .claim_task(Claim {
+            .claim_task_and_start_job(Claim {
                 resource_class: class.clone(),
                 runner: runner.clone(),
                 token_hash: auth::hash_token(&token),
@@ -79,7 +83,10 @@ async fn claim(
                 lease_expires_at: now + lease,
             })
             .await?;
-        if let Some(task) = claimed {
+        if let Some((task, started)) = claimed {
+            if let Some(job) = started {
+                actions::job_started(&state, &job);
+            }
             match assignment_for(&state, &task, token).await {
                 Ok(Err(refused)) => {
                     // The job may not use its contexts: it ends without reaching a runner.
@@ -97,16 +104,7 @@ async fn claim(
                     }
                     continue;
                 }
-                Ok(Ok(assignment)) => {
-                    // The job's move to `running` need not hold up the runner.
-                    let state = state.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = actions::task_started(&state, &task).await {
-                            tracing::warn!("task {} started: {e}", task.id);
-                        }
-                    });
-                    return Ok(Json(assignment).into_response());
-                }
+                Ok(Ok(assignment)) => return Ok(Json(assignment).into_response()),
                 Err(e) => {
                     tracing::error!("task {} cannot be assigned: {e}", task.id);
                     let message =
@@ -144,18 +142,20 @@ async fn assignment_for(
     assignment.task_id = task.id.clone();
     assignment.task_token = token;
     assignment.lease_ms = state.config.lease.as_millis() as u64;
-    let prefix = workflow_key(state, &task.workflow_id).await?;
-    let wanted: Vec<String> = assignment.upstream.iter().map(|j| job_hash(j)).collect();
-    let mut layers: Vec<String> = state
-        .blobs
-        .list(&prefix)
-        .await?
-        .into_iter()
-        .filter_map(|(key, _)| key.rsplit('/').next().map(str::to_string))
-        .filter(|name| layer_job_hash(name).is_some_and(|h| wanted.iter().any(|w| w == h)))
-        .collect();
-    layers.sort();
-    assignment.workspace_layers = layers;
+    if !assignment.upstream.is_empty() {
+        let prefix = workflow_key(state, &task.workflow_id).await?;
+        let wanted: Vec<String> = assignment.upstream.iter().map(|j| job_hash(j)).collect();
+        let mut layers: Vec<String> = state
+            .blobs
+            .list(&prefix)
+            .await?
+            .into_iter()
+            .filter_map(|(key, _)| key.rsplit('/').next().map(str::to_string))
+            .filter(|name| layer_job_hash(name).is_some_and(|h| wanted.iter().any(|w| w == h)))
+            .collect();
+        layers.sort();
+        assignment.workspace_layers = layers;
+    }
     if let Err(refused) = crate::secrets::delivery::fill(state, task, &mut assignment).await? {
         return Ok(Err(refused));
     }
@@ -176,18 +176,28 @@ async fn heartbeat(
     headers: HeaderMap,
     ApiJson(request): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatReply>> {
-    running_task(&state, &headers, &id).await?;
     let signal = state.cancels.get(&id);
     let notified = signal.notified();
     tokio::pin!(notified);
     notified.as_mut().enable();
+    // Read after the cancel signal is armed, so a cancel in between is not missed.
+    let task = running_task(&state, &headers, &id).await?;
     let lease = state.config.lease;
     let now = now_ms();
-    let task = state
-        .store
-        .heartbeat(&id, now, now + lease.as_millis() as i64)
-        .await?
-        .ok_or_else(gone)?;
+    // A lease with more than two thirds left (a task's first heartbeat comes right after its
+    // claim) is not renewed: the write would change nothing that matters.
+    let fresh = task
+        .lease_expires_at
+        .is_some_and(|at| at - now > lease.as_millis() as i64 * 2 / 3);
+    let task = if fresh {
+        task
+    } else {
+        state
+            .store
+            .heartbeat(&id, now, now + lease.as_millis() as i64)
+            .await?
+            .ok_or_else(gone)?
+    };
     let reply = |cancel| {
         Json(HeartbeatReply {
             cancel,

@@ -162,6 +162,8 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         live: Arc::default(),
         updates,
         locks: Arc::new(Locks::default()),
+        runners: Arc::default(),
+        pending: Arc::default(),
         base_url,
         secret: Arc::new(secret),
         schedules: Arc::new(tokio::sync::Notify::new()),

@@ -64,6 +64,36 @@ impl Locks {
     }
 }
 
+/// How often a runner that keeps claiming is recorded as seen: far more often than
+/// `queue_reason` needs (it counts runners seen within 90 s), far less than once per claim.
+const SEEN_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// When each runner (by name and resource class) was last recorded as seen, so that a busy
+/// runner's claims do not each cost a database write.
+#[derive(Debug, Default)]
+pub struct SeenRunners {
+    map: Mutex<HashMap<(String, String), std::time::Instant>>,
+}
+
+impl SeenRunners {
+    /// Whether `runner` of `class` is due to be recorded again; if so, it counts as recorded.
+    pub fn due(&self, runner: &str, class: &str) -> bool {
+        let now = std::time::Instant::now();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, at| now.duration_since(*at) < SEEN_EVERY);
+        }
+        let key = (runner.to_string(), class.to_string());
+        match map.get(&key) {
+            Some(at) if now.duration_since(*at) < SEEN_EVERY => false,
+            _ => {
+                map.insert(key, now);
+                true
+            }
+        }
+    }
+}
+
 /// Everything handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -83,6 +113,10 @@ pub struct AppState {
     pub updates: broadcast::Sender<StatusUpdate>,
     /// Per-workflow locks.
     pub locks: Arc<Locks>,
+    /// Job moves waiting to be settled together.
+    pub pending: Arc<crate::orchestrator::settle::PendingMoves>,
+    /// When runners were last recorded as seen.
+    pub runners: Arc<SeenRunners>,
     /// Git mirrors of the projects.
     pub vcs: Arc<Mirrors>,
     /// The URL the server is reached at.

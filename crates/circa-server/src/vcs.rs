@@ -1,14 +1,22 @@
-//! Git mirrors: one bare mirror per project, fetched on each trigger, read at a commit.
+//! Git mirrors: one bare mirror per project, brought up to date on each trigger, read at a
+//! commit.
 //!
-//! The `git` command does the work (a mirror fetch, `rev-parse`, `cat-file`): one process per
-//! trigger, while configs are cached by commit in the store.
+//! The `git` command does the work (a mirror fetch, `log`, `cat-file`). A trigger runs none
+//! when nothing changed: the fetch is skipped when a local source's refs are as they were at
+//! the last fetch (see [`source`]), what a branch or tag resolved to is kept until the next
+//! fetch, a commit's subject is kept by commit, and configs are cached by commit in the store.
 
+mod source;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 
 use tokio::process::Command;
 
 use crate::state::Locks;
+use source::RefsDigest;
 
 /// The largest config file read from a repository (the config loader's own limit is lower).
 const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
@@ -46,13 +54,31 @@ pub enum VcsError {
     },
 }
 
+/// The most commits whose subject a project's mirror remembers.
+const MAX_KNOWN_COMMITS: usize = 4096;
+
 /// The mirrors of every project, under one folder.
 #[derive(Debug)]
 pub struct Mirrors {
     dir: PathBuf,
     locks: Locks,
-    /// When each project's last successful fetch started.
-    fetched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// What each project's mirror knows without running `git`.
+    known: Mutex<HashMap<String, Known>>,
+}
+
+/// What one mirror knows without running `git`.
+#[derive(Debug, Default)]
+struct Known {
+    /// When the last successful fetch started.
+    fetched: Option<std::time::Instant>,
+    /// The source and its refs digest, read just before that fetch.
+    digest: Option<(String, RefsDigest)>,
+    /// One more each time the mirror's refs may have moved.
+    generation: u64,
+    /// What a branch or tag resolved to since the last fetch.
+    refs: HashMap<String, (String, Option<String>)>,
+    /// The subjects of commits in the mirror, by full id.
+    commits: HashMap<String, Option<String>>,
 }
 
 /// What the config lookup found at a commit.
@@ -106,8 +132,14 @@ impl Mirrors {
         Mirrors {
             dir,
             locks: Locks::default(),
-            fetched: Default::default(),
+            known: Mutex::default(),
         }
+    }
+
+    /// Reads or changes what a project's mirror knows.
+    fn known<T>(&self, project_id: &str, f: impl FnOnce(&mut Known) -> T) -> T {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        f(known.entry(project_id.to_string()).or_default())
     }
 
     fn path(&self, project_id: &str) -> PathBuf {
@@ -117,22 +149,37 @@ impl Mirrors {
     /// Brings a project's mirror up to date with `repo_url` (cloning it the first time).
     ///
     /// Callers arriving while a fetch runs wait for the next one; a fetch that started after a
-    /// caller arrived serves it too, so a burst of triggers costs one or two fetches.
+    /// caller arrived serves it too, so a burst of triggers costs one or two fetches. A local
+    /// source whose refs are byte for byte as they were just before the last fetch is not
+    /// fetched again.
     pub async fn fetch(&self, project_id: &str, repo_url: &str) -> Result<PathBuf, VcsError> {
         let arrived = std::time::Instant::now();
         let lock = self.locks.get(project_id);
         let _held = lock.lock().await;
         let path = self.path(project_id);
-        let fresh = self
-            .fetched
-            .lock()
-            .map(|f| f.get(project_id).is_some_and(|started| *started >= arrived))
-            .unwrap_or(false);
-        if fresh && path.join("HEAD").exists() {
+        let cloned = path.join("HEAD").exists();
+        let (fresh, last_digest) = self.known(project_id, |k| {
+            (
+                k.fetched.is_some_and(|started| started >= arrived),
+                k.digest.clone(),
+            )
+        });
+        if fresh && cloned {
             return Ok(path);
         }
         let started = std::time::Instant::now();
-        if path.join("HEAD").exists() {
+        let digest = source::local_git_dir(repo_url)
+            .and_then(|dir| source::refs_digest(&dir))
+            .map(|d| (repo_url.to_string(), d));
+        if cloned && digest.is_some() && digest == last_digest {
+            return Ok(path);
+        }
+        self.known(project_id, |k| {
+            k.generation += 1;
+            k.refs.clear();
+            k.digest = None;
+        });
+        if cloned {
             git(
                 Some(&path),
                 &["fetch", "--prune", "--quiet", "origin"],
@@ -156,9 +203,10 @@ impl Mirrors {
                 .await
                 .map_err(VcsError::Spawn)?;
         }
-        if let Ok(mut fetched) = self.fetched.lock() {
-            fetched.insert(project_id.to_string(), started);
-        }
+        self.known(project_id, |k| {
+            k.fetched = Some(started);
+            k.digest = digest;
+        });
         Ok(path)
     }
 
@@ -177,9 +225,22 @@ impl Mirrors {
         if !valid_ref(name) {
             return Err(VcsError::InvalidRef(name.to_string()));
         }
-        self.commit(project_id, &full)
+        let (generation, cached) =
+            self.known(project_id, |k| (k.generation, k.refs.get(&full).cloned()));
+        if let Some(found) = cached {
+            return Ok(found);
+        }
+        let found = self
+            .commit(project_id, &full)
             .await
-            .map_err(|_| VcsError::UnknownRef(name.to_string()))
+            .map_err(|_| VcsError::UnknownRef(name.to_string()))?;
+        self.known(project_id, |k| {
+            // Only if no fetch began meanwhile: the ref may have moved since `git log` read it.
+            if k.generation == generation {
+                k.refs.insert(full, found.clone());
+            }
+        });
+        Ok(found)
     }
 
     /// A commit's full id and subject, in one `git log`.
@@ -201,7 +262,20 @@ impl Mirrors {
             return Err(VcsError::UnknownRef(spec.to_string()));
         }
         let subject = lines.next().map(|l| l.trim().to_string());
+        self.known(project_id, |k| {
+            if k.commits.len() >= MAX_KNOWN_COMMITS {
+                k.commits.clear();
+            }
+            k.commits.insert(sha.clone(), subject.clone());
+        });
         Ok((sha, subject))
+    }
+
+    /// The subject of a commit given by its full id, if the mirror is known to have it.
+    fn known_commit(&self, project_id: &str, sha: &str) -> Option<(String, Option<String>)> {
+        let sha = sha.to_ascii_lowercase();
+        self.known(project_id, |k| k.commits.get(&sha).cloned())
+            .map(|subject| (sha, subject))
     }
 
     /// The full id and subject of a commit given by a prefix (some forges send abbreviated
@@ -214,24 +288,17 @@ impl Mirrors {
         if !valid_sha(sha) {
             return Err(VcsError::InvalidRef(sha.to_string()));
         }
+        if let Some(found) = self.known_commit(project_id, sha) {
+            return Ok(found);
+        }
         self.commit(project_id, &format!("{sha}^{{commit}}"))
             .await
             .map_err(|_| VcsError::UnknownRef(sha.to_string()))
     }
 
-    /// Whether the mirror has a commit.
+    /// Whether the mirror has a commit (its subject is kept for [`Mirrors::full_sha`]).
     pub async fn has_commit(&self, project_id: &str, sha: &str) -> bool {
-        if !valid_sha(sha) {
-            return false;
-        }
-        let spec = format!("{sha}^{{commit}}");
-        git(
-            Some(&self.path(project_id)),
-            &["cat-file", "-e", &spec],
-            "cat-file",
-        )
-        .await
-        .is_ok()
+        self.full_sha(project_id, sha).await.is_ok()
     }
 
     /// `.circleci/config.yml` at a commit.

@@ -368,4 +368,14 @@ pub trait Store: Send + Sync + 'static {
     async fn context_restrictions(&self, context_id: &str) -> StoreResult<Vec<ContextRestriction>>;
     /// Deletes a context's restriction; false if there was none.
     async fn delete_context_restriction(&self, context_id: &str, id: &str) -> StoreResult<bool>;
+    // --- dispatch ---
+
+    /// Claims a task as [`Store::claim_task`] does and, in the same transaction, moves its job
+    /// from `queued` to `running` (setting `started_at`), only if the job is still queued. The
+    /// task, and the job as it is after the move when it moved (`None`: another node started
+    /// it already, or it was cancelled).
+    async fn claim_task_and_start_job(
+        &self,
+        claim: Claim,
+    ) -> StoreResult<Option<(Task, Option<Job>)>>;
 }

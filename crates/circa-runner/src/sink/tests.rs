@@ -63,11 +63,13 @@ fn events_are_numbered_in_order_without_the_job_boundaries() {
         executor: "shell".into(),
         nodes: 1,
     });
+    let before = now_ms();
     f.emit(EventKind::StepStarted {
         step: 0,
         name: "a".into(),
         background: false,
     });
+    let after = now_ms();
     f.out(0, b"hi\n");
     f.emit(EventKind::StepFinished {
         step: 0,
@@ -84,7 +86,14 @@ fn events_are_numbered_in_order_without_the_job_boundaries() {
     let events = f.events();
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [1, 2, 3]);
-    assert!(matches!(events[0].kind, TaskEventKind::StepStarted { .. }));
+    match &events[0].kind {
+        TaskEventKind::StepStarted {
+            at_ms: Some(at), ..
+        } => {
+            assert!((before..=after).contains(at), "{before} <= {at} <= {after}");
+        }
+        other => panic!("expected a stamped step start, got {other:?}"),
+    }
     assert_eq!(
         events[1].kind,
         TaskEventKind::Output {

@@ -139,6 +139,8 @@ pub async fn details(
             "message": task.message,
             "runner": task.runner,
             "attempts": task.attempts,
+            "claimed_at": task.started_at,
+            "finished_at": task.finished_at,
             "steps": steps,
         }));
     }

@@ -4,8 +4,9 @@
 use circa_model::{AdvanceRequest, JobStatus, WorkflowStatus};
 use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow};
 
-use super::settle::{JobMove, Settled, settle};
+use super::settle::{JobMove, Settled, settle, settle_move};
 use crate::error::{ApiError, ApiResult};
+use crate::live::StatusUpdate;
 use crate::state::AppState;
 
 fn change_id(job_id: &str, from: &'static [JobStatus], to: JobStatus) -> JobMove {
@@ -33,21 +34,16 @@ const NOT_FINISHED: &[JobStatus] = &[
     JobStatus::OnHold,
 ];
 
-/// A runner claimed one of the job's tasks: the job runs.
-pub async fn task_started(state: &AppState, task: &Task) -> ApiResult<()> {
-    let Some(job) = state.store.job(&task.job_id).await? else {
-        return Ok(());
-    };
-    if job.status == JobStatus::Queued {
-        settle(
-            state,
-            &job.workflow_id,
-            vec![change(&job, &[JobStatus::Queued], JobStatus::Running)],
-            AdvanceRequest::Propagate,
-        )
-        .await?;
-    }
-    Ok(())
+/// A claim moved a job to `running` (in the claim's own transaction): watchers are told.
+pub fn job_started(state: &AppState, job: &Job) {
+    let _ = state.updates.send(StatusUpdate {
+        kind: "job",
+        pipeline_id: job.pipeline_id.clone(),
+        workflow_id: Some(job.workflow_id.clone()),
+        job_id: Some(job.id.clone()),
+        name: job.name.clone(),
+        status: JobStatus::Running.as_str().to_string(),
+    });
 }
 
 /// The status of a job from its tasks' results: the worst one wins (a task without a result
@@ -71,20 +67,14 @@ pub async fn task_finished(state: &AppState, task: &Task) -> ApiResult<()> {
         .iter()
         .filter(|t| t.result != Some(JobStatus::Success))
         .find_map(|t| t.message.clone());
-    // Whether the job is still queued or already running is decided under the workflow's
-    // lock: the claim's own move to `running` may not have happened yet.
+    // The claim started the job, but one whose task could not be handed out is still queued;
+    // which it is is decided under the workflow's lock.
     let mut finished = change_id(&task.job_id, IN_PROGRESS, result);
     finished.message = message;
     let Some(job) = state.store.job(&task.job_id).await? else {
         return Ok(());
     };
-    settle(
-        state,
-        &job.workflow_id,
-        vec![finished],
-        AdvanceRequest::Propagate,
-    )
-    .await?;
+    settle_move(state, &job.workflow_id, finished).await?;
     Ok(())
 }
 

@@ -19,6 +19,30 @@ use crate::state::{AppState, now_ms};
 /// How many times a settle is retried when another writer changed the workflow meanwhile.
 const ATTEMPTS: usize = 8;
 
+/// Moves waiting for their workflow's lock, by workflow: whoever takes the lock next applies
+/// them all at once (see [`settle_move`]).
+#[derive(Debug, Default)]
+pub struct PendingMoves {
+    map: std::sync::Mutex<HashMap<String, Vec<(JobMove, Reply)>>>,
+}
+
+/// Where a batched move's outcome goes.
+type Reply = tokio::sync::oneshot::Sender<ApiResult<bool>>;
+
+impl PendingMoves {
+    fn push(&self, workflow_id: &str, wanted: JobMove, reply: Reply) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(workflow_id.to_string())
+            .or_default()
+            .push((wanted, reply));
+    }
+
+    fn take(&self, workflow_id: &str) -> Vec<(JobMove, Reply)> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(workflow_id).unwrap_or_default()
+    }
+}
+
 /// What a settle did.
 #[derive(Debug, Default)]
 pub struct Settled {
@@ -76,6 +100,56 @@ pub async fn settle(
 ) -> ApiResult<Settled> {
     let lock = state.locks.get(workflow_id);
     let _held = lock.lock().await;
+    settle_locked(state, workflow_id, &first, request)
+        .await
+        .map(|(settled, _)| settled)
+}
+
+/// Applies one move and propagates, as [`settle`] with [`AdvanceRequest::Propagate`] does, but
+/// together with every other such move that waits for the workflow's lock meanwhile: a burst
+/// of jobs ending (a fan-out's) costs one settle instead of one each. Whether this move
+/// applied.
+///
+/// The batch is settled on a task of its own, so a caller that goes away does not take the
+/// other callers' moves with it.
+pub async fn settle_move(state: &AppState, workflow_id: &str, wanted: JobMove) -> ApiResult<bool> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.pending.push(workflow_id, wanted, tx);
+    let state = state.clone();
+    let workflow_id = workflow_id.to_string();
+    tokio::spawn(async move {
+        let lock = state.locks.get(&workflow_id);
+        let _held = lock.lock().await;
+        // Empty when an earlier holder took this caller's move along with its own.
+        let batch = state.pending.take(&workflow_id);
+        if batch.is_empty() {
+            return;
+        }
+        let (moves, replies): (Vec<JobMove>, Vec<_>) = batch.into_iter().unzip();
+        match settle_locked(&state, &workflow_id, &moves, AdvanceRequest::Propagate).await {
+            Ok((_, accepted)) => {
+                for (reply, applied) in replies.into_iter().zip(accepted) {
+                    let _ = reply.send(Ok(applied));
+                }
+            }
+            Err(e) => {
+                for reply in replies {
+                    let _ = reply.send(Err(ApiError::new(e.status, e.message.clone())));
+                }
+            }
+        }
+    });
+    rx.await
+        .map_err(|_| ApiError::conflict("the workflow's settle stopped; try again"))?
+}
+
+/// [`settle`] with the workflow's lock held; also whether each of `first` applied.
+async fn settle_locked(
+    state: &AppState,
+    workflow_id: &str,
+    first: &[JobMove],
+    request: AdvanceRequest,
+) -> ApiResult<(Settled, Vec<bool>)> {
     for _ in 0..ATTEMPTS {
         let workflow = state
             .store
@@ -86,12 +160,16 @@ pub async fn settle(
         let by_id: HashMap<&str, &Job> = jobs.iter().map(|j| (j.id.as_str(), j)).collect();
         let mut overrides = HashMap::new();
         let mut changes: Vec<JobChange> = Vec::new();
-        for wanted in &first {
+        let mut accepted = vec![false; first.len()];
+        for (i, wanted) in first.iter().enumerate() {
             let Some(job) = by_id.get(wanted.job_id.as_str()) else {
                 continue;
             };
-            if wanted.from.contains(&job.status) {
+            // A job moves once per settle: a second move for it (another node's task ending
+            // at the same time) finds it moved, as it would one settle later.
+            if wanted.from.contains(&job.status) && !overrides.contains_key(&job.id) {
                 overrides.insert(job.id.clone(), wanted.to);
+                accepted[i] = true;
                 changes.push(JobChange {
                     job_id: job.id.clone(),
                     from: job.status,
@@ -102,7 +180,7 @@ pub async fn settle(
             }
         }
         if !first.is_empty() && changes.is_empty() {
-            return Ok(Settled::default());
+            return Ok((Settled::default(), accepted));
         }
         let advanced = advance(&states(&jobs, &overrides), request);
         let by_name: HashMap<&str, &Job> = jobs.iter().map(|j| (j.name.as_str(), j)).collect();
@@ -148,11 +226,14 @@ pub async fn settle(
             classes,
         )
         .await;
-        return Ok(Settled {
-            applied: true,
-            changes,
-            status: Some(advanced.workflow_status),
-        });
+        return Ok((
+            Settled {
+                applied: true,
+                changes,
+                status: Some(advanced.workflow_status),
+            },
+            accepted,
+        ));
     }
     Err(ApiError::conflict(
         "the workflow kept changing while this change was applied; try again",

@@ -23,6 +23,7 @@ use crate::secret_records::*;
 use crate::store::{Store, StoreResult};
 
 mod artifacts;
+mod dispatch;
 mod events;
 mod jobs;
 mod pipelines;
@@ -522,5 +523,14 @@ impl Store for Backend {
 
     async fn delete_context_restriction(&self, context_id: &str, id: &str) -> StoreResult<bool> {
         secrets::delete_restriction(self, context_id, id).await
+    }
+
+    // --- dispatch ---
+
+    async fn claim_task_and_start_job(
+        &self,
+        claim: Claim,
+    ) -> StoreResult<Option<(Task, Option<Job>)>> {
+        dispatch::claim_and_start(self, claim).await
     }
 }

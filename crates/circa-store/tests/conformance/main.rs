@@ -7,6 +7,7 @@
 
 mod backends;
 mod blobs;
+mod dispatch;
 mod events;
 mod fixtures;
 mod misc;

@@ -4,7 +4,8 @@
 //!   `run: "true"` job triggered through the API. Jobs per second end to end, trigger-to-first-
 //!   step latency p50/p99, peak RSS of the `circa up` process; the floor is N × `sh -c true`.
 //! - W3 fan-out: one workflow 1 → 50 → 1; wall time minus the floor on its critical path, and
-//!   the scheduling gap between a job's end and its dependents' start, p50/p99.
+//!   the scheduling gap between a job's end (its task completed) and its dependents' start
+//!   (their first step began, by the runner's clock), p50/p99.
 //! - W4 logs: one step writes 256 MiB of lines while an SSE client follows; MB/s into the
 //!   store, peak RSS; the baseline is the same command writing to /dev/null.
 //! - W6 runners: R agents long-polling an empty queue of `circa server` for D seconds; server
@@ -283,6 +284,18 @@ fn floor_ms(n: usize) -> anyhow::Result<f64> {
     Ok(t0.elapsed().as_secs_f64() * 1000.0 / n as f64)
 }
 
+/// When a job ended: its last task's completion (what the runner reported), in ms.
+fn finished_ms(details: &Value) -> Option<i64> {
+    details["tasks"]
+        .as_array()?
+        .iter()
+        .map(|t| t["finished_at"].as_i64())
+        .collect::<Option<Vec<i64>>>()?
+        .into_iter()
+        .max()
+}
+
+/// When a job's first step began (the runner's time), in ms.
 fn started_ms(details: &Value) -> Option<i64> {
     details["tasks"]
         .as_array()?
@@ -417,11 +430,7 @@ async fn w3() -> anyhow::Result<()> {
             .job_details(job["id"].as_str().unwrap_or_default())
             .await?;
         let name = job["name"].as_str().unwrap_or_default().to_string();
-        let stop = job["stopped_at"]
-            .as_str()
-            .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-            .map(|t| t.as_millisecond());
-        if let (Some(a), Some(b)) = (started_ms(&details), stop) {
+        if let (Some(a), Some(b)) = (started_ms(&details), finished_ms(&details)) {
             started.insert(name.clone(), a);
             stopped.insert(name.clone(), b);
         }

@@ -1,0 +1,83 @@
+//! Dispatch: a claim that starts its job in the same transaction.
+
+use circa_model::JobStatus;
+use circa_store::*;
+
+use crate::backends::{TestStore, on_both_backends};
+use crate::fixtures::*;
+
+on_both_backends!(
+    a_claim_starts_its_job_once,
+    a_claim_leaves_a_cancelled_job_cancelled,
+);
+
+async fn a_claim_starts_its_job_once(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/app").await;
+    let (_, _, jobs) = pipeline(store, &p.id, "main", vec![job("a", JobStatus::Blocked)]).await;
+    let a = &jobs[0];
+    queue(store, a, JobStatus::Blocked, 2, T0 + 5).await;
+
+    let (task, started) = store
+        .claim_task_and_start_job(claim("docker", "r1", T0 + 100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((task.job_id.as_str(), task.node), (a.id.as_str(), 0));
+    assert_eq!(task.state, TaskState::Running);
+    assert_eq!(task.runner.as_deref(), Some("r1"));
+    assert_eq!(task.lease_expires_at, Some(T0 + 60_100));
+    let started = started.expect("the first claim starts the job");
+    assert_eq!(started.id, a.id);
+    assert_eq!(started.status, JobStatus::Running);
+    assert_eq!(started.started_at, Some(T0 + 100));
+    assert_eq!(store.job(&a.id).await.unwrap(), Some(started.clone()));
+
+    // The second node's claim finds the job running already: it stays as it is.
+    let (second, again) = store
+        .claim_task_and_start_job(claim("docker", "r2", T0 + 200))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((second.job_id.as_str(), second.node), (a.id.as_str(), 1));
+    assert_eq!(again, None);
+    assert_eq!(store.job(&a.id).await.unwrap(), Some(started));
+    assert_eq!(
+        store
+            .claim_task_and_start_job(claim("docker", "r3", T0 + 300))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn a_claim_leaves_a_cancelled_job_cancelled(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/app").await;
+    let (_, _, jobs) = pipeline(store, &p.id, "main", vec![job("a", JobStatus::Blocked)]).await;
+    let a = &jobs[0];
+    queue(store, a, JobStatus::Blocked, 1, T0).await;
+    // The job is cancelled, but its task is still queued (the cancel reaches tasks after).
+    let applied = store
+        .update_workflow(WorkflowUpdate {
+            workflow_id: a.workflow_id.clone(),
+            changes: vec![change(a, JobStatus::Queued, JobStatus::Canceled)],
+            new_tasks: Vec::new(),
+            status: circa_model::WorkflowStatus::Canceled,
+            now: T0 + 1,
+        })
+        .await
+        .unwrap();
+    assert!(applied);
+
+    let (task, started) = store
+        .claim_task_and_start_job(claim("docker", "r1", T0 + 2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.job_id, a.id);
+    assert_eq!(started, None);
+    let job = store.job(&a.id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Canceled);
+    assert_eq!(job.started_at, None);
+}
