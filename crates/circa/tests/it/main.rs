@@ -4,10 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod agent;
+mod api_fixture;
+mod api_schema;
+mod auth_matrix;
 mod bad_input;
 mod corpus;
 mod language_server;
 mod local;
+mod openapi;
 mod server;
 mod server_harness;
 
