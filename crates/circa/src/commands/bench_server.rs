@@ -7,6 +7,8 @@
 //!   the scheduling gap between a job's end and its dependents' start, p50/p99.
 //! - W4 logs: one step writes 256 MiB of lines while an SSE client follows; MB/s into the
 //!   store, peak RSS; the baseline is the same command writing to /dev/null.
+//! - W5 API: 10,000 pipelines stored; 64 connections for 10 s on the pipeline list and on a
+//!   job's detail; requests per second, p50/p99, RSS (`w5`).
 //! - W6 runners: R agents long-polling an empty queue of `circa server` for D seconds; server
 //!   RSS and CPU against the idle server.
 //!
@@ -22,6 +24,8 @@ use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+mod w5;
+
 /// Which workloads to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Workload {
@@ -31,6 +35,8 @@ pub enum Workload {
     W3,
     /// W4 logs.
     W4,
+    /// W5 API (pipeline list and job detail with 10,000 pipelines stored).
+    W5,
     /// W6 idle runners.
     W6,
 }
@@ -44,6 +50,8 @@ pub struct Sizes {
     pub concurrency: usize,
     /// W4: bytes the step writes.
     pub log_bytes: u64,
+    /// W5: pipelines stored before the API is loaded.
+    pub api_pipelines: usize,
     /// W6: runner agents.
     pub runners: usize,
     /// W6: seconds they poll.
@@ -614,6 +622,7 @@ pub fn run(workloads: &[Workload], sizes: &Sizes) -> anyhow::Result<ExitCode> {
                 Workload::W2 => w2(sizes.pipelines, sizes.concurrency).await?,
                 Workload::W3 => w3().await?,
                 Workload::W4 => w4(sizes.log_bytes).await?,
+                Workload::W5 => w5::w5(sizes.api_pipelines).await?,
                 Workload::W6 => w6(sizes.runners, sizes.poll_secs).await?,
             }
         }

@@ -12,6 +12,7 @@ mod corpus;
 mod language_server;
 mod local;
 mod openapi;
+mod pycircleci;
 mod server;
 mod server_harness;
 
