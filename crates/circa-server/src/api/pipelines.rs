@@ -93,7 +93,7 @@ async fn scan(
         };
         let batch = state
             .store
-            .pipelines(project_id, branch, Page { before, limit })
+            .pipeline_page(project_id, branch, Page { before, limit })
             .await?;
         let done = batch.len() < limit as usize;
         before = batch.last().map(|p| p.number);
@@ -184,8 +184,9 @@ pub async fn by_number(
 pub struct OrgQuery {
     #[serde(rename = "org-slug")]
     org_slug: Option<String>,
+    /// `true`/`false` in any case (Python clients send `True`).
     #[serde(default)]
-    mine: Option<bool>,
+    mine: Option<String>,
     #[serde(rename = "page-token")]
     page_token: Option<String>,
 }
@@ -227,7 +228,20 @@ pub async fn org_list(
         state.store.projects_of_user(&person.user.id).await?
     };
     let login = person.login().to_string();
-    let mine = query.mine.unwrap_or(false);
+    let mine = match query
+        .mine
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("false") | Some("0") | Some("") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "mine: {other:?} is not true or false"
+            )));
+        }
+    };
     let mut all: Vec<(Pipeline, usize)> = Vec::new();
     for (i, project) in projects.iter().enumerate() {
         if org

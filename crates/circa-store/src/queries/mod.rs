@@ -15,11 +15,12 @@
 use async_trait::async_trait;
 use circa_model::{JobStatus, WorkflowStatus};
 
-use super::{Backend, CLAIM_SQL, Db, insert_events};
+use super::{Backend, CLAIM_SQL, Db, PIPELINE_PAGE_SQL, insert_events};
 use crate::error::StoreError;
 use crate::records::*;
 use crate::store::{Store, StoreResult};
 
+mod api_lists;
 mod artifacts;
 mod events;
 mod jobs;
@@ -350,5 +351,16 @@ impl Store for Backend {
         now: Millis,
     ) -> StoreResult<()> {
         workflows::set_status(self, workflow_id, status, now).await
+    }
+
+    // ---- Client API lists ----
+
+    async fn pipeline_page(
+        &self,
+        project_id: &str,
+        branch: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Vec<Pipeline>> {
+        api_lists::pipeline_page(self, project_id, branch, page).await
     }
 }

@@ -349,6 +349,43 @@ async fn auth_forms_slugs_page_tokens_and_rejections_answer_as_circleci_does() {
         assert_eq!(status, want, "{path}: {body}");
         assert!(body["message"].is_string(), "{path}: {body}");
     }
+    // What `circleci config process --host` calls.
+    let (status, good) = api
+        .post(
+            "/api/v2/compile-config-with-defaults",
+            json!({
+                "config_yaml": crate::api_fixture::CONFIG,
+                "options": { "owner_id": "x", "pipeline_parameters": "{}", "pipeline_values": {} },
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{good}");
+    assert_eq!(good["valid"], true, "{good}");
+    assert!(good["output-yaml"].as_str().unwrap().contains("deploy"));
+    assert_eq!(good["errors"], json!([]));
+    let (status, bad) = api
+        .post(
+            "/api/v2/compile-config-with-defaults",
+            json!({ "config_yaml": "version: 2.1\nworkflows:\n  w:\n    jobs: [nope]\n" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{bad}");
+    assert_eq!(bad["valid"], false, "{bad}");
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nope"),
+        "{bad}"
+    );
+    let (status, refused) = api
+        .post("/api/v2/compile-config-with-defaults", json!({}))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("config_yaml"),
+        "{refused}"
+    );
     let r = http
         .delete(format!("{url}/api/v2/me"))
         .bearer_auth(token)

@@ -100,6 +100,8 @@ check("get", "/project/{project-slug}/pipeline/mine", 200, api.get_project_pipel
 by_number = check("get", "/project/{project-slug}/pipeline/{pipeline-number}", 200, api.get_project_pipeline(ORG, REPO, created["number"]))
 assert by_number["id"] == created["id"]
 check("get", "/pipeline", 200, api.get_pipelines(ORG), items_only=True)
+mine = check("get", "/pipeline", 200, api.get_pipelines(ORG, mine=True), items_only=True)
+assert any(p["id"] == created["id"] for p in mine), mine
 check("get", "/pipeline/{pipeline-id}", 200, api.get_pipeline(created["id"]))
 check("get", "/pipeline/{pipeline-id}/config", 200, api.get_pipeline_config(created["id"]))
 
