@@ -131,8 +131,7 @@ pub async fn output(
         .tasks_of_job(&job.id)
         .await?
         .into_iter()
-        .filter(|t| t.node == node)
-        .next_back()
+        .rfind(|t| t.node == node)
         .ok_or_else(|| ApiError::not_found("node"))?;
     let record = state
         .store

@@ -235,8 +235,19 @@ impl Api {
             .unwrap_or_default()
         {
             let wf_id = wf["id"].as_str().unwrap_or_default();
-            let list = self.get(&format!("/api/v2/workflow/{wf_id}/job")).await?;
-            jobs.extend(list["items"].as_array().cloned().unwrap_or_default());
+            let mut token: Option<String> = None;
+            loop {
+                let mut path = format!("/api/v2/workflow/{wf_id}/job");
+                if let Some(t) = &token {
+                    path.push_str(&format!("?page-token={t}"));
+                }
+                let list = self.get(&path).await?;
+                jobs.extend(list["items"].as_array().cloned().unwrap_or_default());
+                match list["next_page_token"].as_str() {
+                    Some(t) => token = Some(t.to_string()),
+                    None => break,
+                }
+            }
         }
         Ok(jobs)
     }
