@@ -190,8 +190,15 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
     })
 }
 
-/// Every route.
+/// Every route, behind `api::normalize` (slugs in one segment, JSON error bodies), which runs
+/// before routing.
 pub fn router(state: AppState) -> Router {
+    Router::new()
+        .fallback_service(routes(state))
+        .layer(axum::middleware::from_fn(crate::api::normalize::normalize))
+}
+
+fn routes(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -378,4 +378,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         claim: Claim,
     ) -> StoreResult<Option<(Task, Option<Job>)>>;
+    // ---- Client API lists (read in one round trip) ----
+
+    /// A page of a project's pipelines, newest first, as [`Store::pipelines`] gives them but
+    /// without their configs (`config_*` and continuation fields are `None`): what API lists
+    /// show, read in one round trip.
+    async fn pipeline_page(
+        &self,
+        project_id: &str,
+        branch: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Vec<Pipeline>>;
 }

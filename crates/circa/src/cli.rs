@@ -292,7 +292,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         iterations: usize,
     },
-    /// W2, W3, W4, W6: the server and its runners (starts `circa up` / `circa server`).
+    /// W2–W6: the server and its runners (starts `circa up` / `circa server`).
     Server {
         /// Which workloads (default: all).
         #[arg(long = "workload", value_enum)]
@@ -306,6 +306,9 @@ pub enum BenchCommand {
         /// W4: MiB the step writes.
         #[arg(long, default_value_t = 256)]
         log_mib: u64,
+        /// W5: pipelines stored before the API is loaded.
+        #[arg(long, default_value_t = 10_000)]
+        api_pipelines: usize,
         /// W6: runner agents polling.
         #[arg(long, default_value_t = 1000)]
         runners: usize,
@@ -425,11 +428,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pipelines,
             concurrency,
             log_mib,
+            api_pipelines,
             runners,
             poll_secs,
         }) => {
             use crate::commands::bench_server::{Sizes, Workload, run};
-            let all = [Workload::W2, Workload::W3, Workload::W4, Workload::W6];
+            let all = [
+                Workload::W2,
+                Workload::W3,
+                Workload::W4,
+                Workload::W5,
+                Workload::W6,
+            ];
             let chosen = if workloads.is_empty() {
                 all.to_vec()
             } else {
@@ -441,6 +451,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     pipelines,
                     concurrency,
                     log_bytes: log_mib * 1024 * 1024,
+                    api_pipelines,
                     runners,
                     poll_secs,
                 },

@@ -2,18 +2,19 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::load;
-use super::render;
+use super::pipelines::PageQuery;
+use super::{load, page, render};
 use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::actions;
 use crate::state::AppState;
 
+/// `GET /api/v2/project/{slug}/job/{number}`.
 pub async fn get(
     State(state): State<AppState>,
     person: Person,
@@ -31,11 +32,12 @@ pub async fn get(
         .as_ref()
         .and_then(|s| s.get("executor"))
         .and_then(|e| e.get("kind"))
-        .cloned()
-        .unwrap_or(Value::Null);
+        .and_then(Value::as_str)
+        .unwrap_or(if job.approval { "approval" } else { "machine" })
+        .to_string();
     Ok(Json(json!({
         "web_url": format!("{}/{}/jobs/{}", state.base_url, project.slug, number),
-        "project": { "id": project.id, "slug": project.slug, "name": render::project(&project)["name"], "external_url": project.repo_url },
+        "project": { "id": project.id, "slug": project.slug, "name": crate::orchestrator::assign::slug_parts(&project.slug).1, "external_url": project.repo_url },
         "parallel_runs": tasks.iter().map(|t| json!({
             "index": t.node,
             "status": t.result.map(|r| r.as_str()).unwrap_or(match t.state {
@@ -61,28 +63,33 @@ pub async fn get(
     })))
 }
 
+/// `POST /api/v2/project/{slug}/job/{number}/cancel`: 200, as the OpenAPI document says.
 pub async fn cancel(
-    State(state): State<AppState>,
-    person: Person,
-    Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
-    actions::cancel_job(&state, &job, person.login()).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "message": "Accepted." })),
-    ))
-}
-
-pub async fn artifacts(
     State(state): State<AppState>,
     person: Person,
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
-    let items: Vec<Value> = state
+    actions::cancel_job(&state, &job, person.login()).await?;
+    Ok(Json(json!({ "message": "Accepted." })))
+}
+
+/// `POST /api/v2/jobs/{id}/cancel`: cancel by the job's id.
+pub async fn cancel_by_id(
+    State(state): State<AppState>,
+    person: Person,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (job, _) = load::job(&state, &person, &id).await?;
+    actions::cancel_job(&state, &job, person.login()).await?;
+    Ok(Json(json!({ "message": "Accepted." })))
+}
+
+/// A job's artifacts in CircleCI's item shape (`path`, `node_index`, `url`).
+pub async fn artifact_items(state: &AppState, job_id: &str) -> ApiResult<Vec<Value>> {
+    Ok(state
         .store
-        .artifacts(&job.id)
+        .artifacts(job_id)
         .await?
         .iter()
         .map(|a| {
@@ -92,10 +99,30 @@ pub async fn artifacts(
                 "url": format!("{}/api/circa/artifacts/{}/{}/{}", state.base_url, a.job_id, a.node, a.path),
             })
         })
-        .collect();
-    Ok(Json(json!({ "items": items, "next_page_token": null })))
+        .collect())
 }
 
+/// `GET /api/v2/project/{slug}/{number}/artifacts`.
+pub async fn artifacts(
+    State(state): State<AppState>,
+    person: Person,
+    Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
+    let after = page::key("artifacts", query.page_token())?;
+    let all = artifact_items(&state, &job.id).await?;
+    let (items, next) = page::slice("artifacts", all, after.as_deref(), |a| {
+        format!(
+            "{}/{}",
+            a["node_index"],
+            a["path"].as_str().unwrap_or_default()
+        )
+    });
+    Ok(Json(json!({ "items": items, "next_page_token": next })))
+}
+
+/// `GET /api/circa/artifacts/{job}/{node}/{path}`: an artifact's bytes.
 pub async fn artifact(
     State(state): State<AppState>,
     person: Person,
@@ -122,6 +149,7 @@ pub async fn artifact(
         .into_response())
 }
 
+/// `GET /api/circa/jobs/{id}`: a job with its tasks and steps.
 pub async fn details(
     State(state): State<AppState>,
     person: Person,
@@ -156,6 +184,7 @@ pub async fn details(
     })))
 }
 
+/// `GET /api/circa/tasks/{id}/steps/{step}/log`: a step's output as text.
 pub async fn step_log(
     State(state): State<AppState>,
     person: Person,

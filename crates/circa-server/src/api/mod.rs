@@ -1,15 +1,21 @@
 //! The client API: CircleCI's API v2 routes that Circa serves, and Circa's own under
 //! `/api/circa` (projects, tokens, logs, live streams).
 
+mod compile;
 mod contexts;
 mod envvars;
 mod jobs;
 mod load;
+mod me;
+pub mod normalize;
+pub mod page;
 mod people;
 mod pipelines;
 mod projects;
 pub mod render;
 mod schedules;
+mod tests_meta;
+mod v1;
 pub mod watch;
 mod workflows;
 
@@ -135,4 +141,71 @@ pub fn routes() -> Router<AppState> {
             delete(contexts::delete_restriction),
         )
         .route("/api/circa/admin/rotate-key", post(contexts::rotate_key))
+        // CircleCI API v2 and v1.1 compatibility (see SERVED_ROUTES).
+        .route("/api/v2/me", get(me::me))
+        .route("/api/v2/me/collaborations", get(me::collaborations))
+        .route("/api/v2/user/{id}", get(me::by_id))
+        .route("/api/v2/pipeline", get(pipelines::org_list))
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/pipeline/mine",
+            get(pipelines::mine),
+        )
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/pipeline/{number}",
+            get(pipelines::by_number),
+        )
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/{number}/tests",
+            get(tests_meta::tests),
+        )
+        .route("/api/v2/jobs/{id}/cancel", post(jobs::cancel_by_id))
+        .route(
+            "/api/v2/compile-config-with-defaults",
+            post(compile::compile),
+        )
+        .route("/api/v1.1/me", get(v1::me))
+        .route(
+            "/api/v1.1/project/{vcs}/{org}/{repo}/{number}",
+            get(v1::build),
+        )
+        .route(
+            "/api/v1.1/project/{vcs}/{org}/{repo}/{number}/artifacts",
+            get(v1::artifacts),
+        )
+        .route(
+            "/api/v1.1/project/{vcs}/{org}/{repo}/{number}/tests",
+            get(v1::tests),
+        )
+        .route(
+            "/api/v1.1/project/{vcs}/{org}/{repo}/{number}/output/{step}/{node}",
+            get(v1::output),
+        )
 }
+
+/// The CircleCI API v2 operations Circa serves, as `(METHOD, path in the OpenAPI document)`.
+/// The schema walk and the authorization matrix tests go through exactly this list.
+pub const SERVED_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/me"),
+    ("GET", "/me/collaborations"),
+    ("GET", "/user/{id}"),
+    ("GET", "/project/{project-slug}"),
+    ("POST", "/project/{project-slug}/pipeline"),
+    ("GET", "/project/{project-slug}/pipeline"),
+    ("GET", "/project/{project-slug}/pipeline/mine"),
+    ("GET", "/project/{project-slug}/pipeline/{pipeline-number}"),
+    ("GET", "/pipeline"),
+    ("POST", "/pipeline/continue"),
+    ("GET", "/pipeline/{pipeline-id}"),
+    ("GET", "/pipeline/{pipeline-id}/config"),
+    ("GET", "/pipeline/{pipeline-id}/workflow"),
+    ("GET", "/workflow/{id}"),
+    ("GET", "/workflow/{id}/job"),
+    ("POST", "/workflow/{id}/approve/{approval_request_id}"),
+    ("POST", "/workflow/{id}/cancel"),
+    ("POST", "/workflow/{id}/rerun"),
+    ("GET", "/project/{project-slug}/job/{job-number}"),
+    ("POST", "/project/{project-slug}/job/{job-number}/cancel"),
+    ("POST", "/jobs/{job-id}/cancel"),
+    ("GET", "/project/{project-slug}/{job-number}/artifacts"),
+    ("GET", "/project/{project-slug}/{job-number}/tests"),
+];

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use circa_store::Page;
+use circa_store::{Page, Pipeline};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::load;
 use super::render;
+use super::{load, page};
 use crate::auth::Person;
 use crate::error::{ApiError, ApiJson, ApiResult, optional_json};
 use crate::orchestrator::continuation_api::continue_pipeline;
@@ -27,6 +27,7 @@ pub struct TriggerBody {
     parameters: Option<serde_json::Map<String, Value>>,
 }
 
+/// `POST /api/v2/project/{slug}/pipeline`: 201 with the new pipeline's id, state, number.
 pub async fn trigger(
     State(state): State<AppState>,
     person: Person,
@@ -70,27 +71,68 @@ pub struct ListQuery {
     page_token: Option<String>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    person: Person,
-    Path((vcs, org, repo)): Path<(String, String, String)>,
-    Query(query): Query<ListQuery>,
+/// The list kind in project pipeline page tokens.
+const PROJECT_LIST: &str = "pipelines";
+
+/// Up to `want` pipelines of a project, newest first, from before number `before`, that
+/// `keep` accepts; read a page at a time.
+async fn scan(
+    state: &AppState,
+    project_id: &str,
+    branch: Option<&str>,
+    mut before: Option<i64>,
+    want: usize,
+    keep: impl Fn(&Pipeline) -> bool,
+) -> ApiResult<Vec<Pipeline>> {
+    let mut out = Vec::new();
+    loop {
+        let limit = if out.is_empty() && want <= 100 {
+            want as u32
+        } else {
+            100
+        };
+        let batch = state
+            .store
+            .pipeline_page(project_id, branch, Page { before, limit })
+            .await?;
+        let done = batch.len() < limit as usize;
+        before = batch.last().map(|p| p.number);
+        out.extend(batch.into_iter().filter(|p| keep(p)));
+        if done || out.len() >= want || before.is_none() {
+            out.truncate(want);
+            return Ok(out);
+        }
+    }
+}
+
+/// A page of a project's pipelines (`mine`: only those the caller started).
+async fn project_page(
+    state: &AppState,
+    person: &Person,
+    (vcs, org, repo): (String, String, String),
+    query: ListQuery,
+    mine: bool,
 ) -> ApiResult<Json<Value>> {
-    let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
-    let before = match query.page_token.as_deref() {
-        None | Some("") => None,
-        Some(t) => Some(
-            t.parse::<i64>()
-                .map_err(|_| ApiError::bad_request("page-token: not a token this server gave"))?,
-        ),
-    };
-    let limit = 20;
-    let pipelines = state
-        .store
-        .pipelines(&project.id, query.branch.as_deref(), Page { before, limit })
-        .await?;
-    let next = (pipelines.len() == limit as usize)
-        .then(|| pipelines.last().map(|p| p.number.to_string()))
+    let project = load::project_at(state, person, &vcs, &org, &repo).await?;
+    let before = page::number_key(PROJECT_LIST, query.page_token.as_deref())?;
+    let login = person.login().to_string();
+    let branch = if mine { None } else { query.branch.as_deref() };
+    let mut pipelines = scan(
+        state,
+        &project.id,
+        branch,
+        before,
+        page::PAGE_SIZE + 1,
+        |p| !mine || p.trigger.actor == login,
+    )
+    .await?;
+    let next = (pipelines.len() > page::PAGE_SIZE)
+        .then(|| {
+            pipelines.truncate(page::PAGE_SIZE);
+            pipelines
+                .last()
+                .map(|p| page::token(PROJECT_LIST, &p.number.to_string()))
+        })
         .flatten();
     let items: Vec<Value> = pipelines
         .iter()
@@ -99,6 +141,140 @@ pub async fn list(
     Ok(Json(json!({ "items": items, "next_page_token": next })))
 }
 
+/// `GET /api/v2/project/{slug}/pipeline`.
+pub async fn list(
+    State(state): State<AppState>,
+    person: Person,
+    Path(slug): Path<(String, String, String)>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    project_page(&state, &person, slug, query, false).await
+}
+
+/// `GET /api/v2/project/{slug}/pipeline/mine`.
+pub async fn mine(
+    State(state): State<AppState>,
+    person: Person,
+    Path(slug): Path<(String, String, String)>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    project_page(&state, &person, slug, query, true).await
+}
+
+/// `GET /api/v2/project/{slug}/pipeline/{number}`.
+pub async fn by_number(
+    State(state): State<AppState>,
+    person: Person,
+    Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
+    let number: i64 = number.parse().map_err(|_| {
+        ApiError::bad_request(format!("pipeline-number: {number:?} is not a number"))
+    })?;
+    let pipeline = state
+        .store
+        .pipeline_by_number(&project.id, number)
+        .await?
+        .ok_or_else(|| ApiError::not_found("pipeline"))?;
+    Ok(Json(render::pipeline(&pipeline, &project)))
+}
+
+/// `GET /api/v2/pipeline?org-slug=&mine=&page-token=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct OrgQuery {
+    #[serde(rename = "org-slug")]
+    org_slug: Option<String>,
+    /// `true`/`false` in any case (Python clients send `True`).
+    #[serde(default)]
+    mine: Option<String>,
+    #[serde(rename = "page-token")]
+    page_token: Option<String>,
+}
+
+/// The list kind in organization pipeline page tokens.
+const ORG_LIST: &str = "org-pipelines";
+
+/// `GET /api/v2/pipeline`: the newest pipelines of the organization's projects the caller
+/// may see.
+pub async fn org_list(
+    State(state): State<AppState>,
+    person: Person,
+    Query(query): Query<OrgQuery>,
+) -> ApiResult<Json<Value>> {
+    let after = match page::key(ORG_LIST, query.page_token.as_deref())? {
+        None => None,
+        Some(k) => {
+            let bad = || ApiError::bad_request("page-token: not a page token this server gave");
+            let (ms, id) = k.split_once('/').ok_or_else(bad)?;
+            Some((ms.parse::<i64>().map_err(|_| bad())?, id.to_string()))
+        }
+    };
+    let org = match query.org_slug.as_deref() {
+        Some(o) => {
+            let (vcs, name) = o.split_once('/').ok_or_else(|| {
+                ApiError::bad_request(format!("org-slug: {o:?} is not VCS/ORG (e.g. gh/acme)"))
+            })?;
+            Some(
+                super::projects::normal_slug(vcs, name, "")
+                    .trim_end_matches('/')
+                    .to_string(),
+            )
+        }
+        None => None,
+    };
+    let projects = if person.is_admin() {
+        state.store.projects().await?
+    } else {
+        state.store.projects_of_user(&person.user.id).await?
+    };
+    let login = person.login().to_string();
+    let mine = match query
+        .mine
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("false") | Some("0") | Some("") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "mine: {other:?} is not true or false"
+            )));
+        }
+    };
+    let mut all: Vec<(Pipeline, usize)> = Vec::new();
+    for (i, project) in projects.iter().enumerate() {
+        if org
+            .as_deref()
+            .is_some_and(|o| render::org_slug(&project.slug) != o)
+        {
+            continue;
+        }
+        let found = scan(&state, &project.id, None, None, page::PAGE_SIZE + 1, |p| {
+            (!mine || p.trigger.actor == login)
+                && after
+                    .as_ref()
+                    .is_none_or(|(ms, id)| (p.created_at, p.id.as_str()) < (*ms, id.as_str()))
+        })
+        .await?;
+        all.extend(found.into_iter().map(|p| (p, i)));
+    }
+    all.sort_by(|(a, _), (b, _)| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    let next = (all.len() > page::PAGE_SIZE)
+        .then(|| {
+            all.truncate(page::PAGE_SIZE);
+            all.last()
+                .map(|(p, _)| page::token(ORG_LIST, &format!("{}/{}", p.created_at, p.id)))
+        })
+        .flatten();
+    let items: Vec<Value> = all
+        .iter()
+        .map(|(p, i)| render::pipeline(p, &projects[*i]))
+        .collect();
+    Ok(Json(json!({ "items": items, "next_page_token": next })))
+}
+
+/// `GET /api/v2/pipeline/{id}`.
 pub async fn get(
     State(state): State<AppState>,
     person: Person,
@@ -108,6 +284,7 @@ pub async fn get(
     Ok(Json(render::pipeline(&pipeline, &project)))
 }
 
+/// `GET /api/v2/pipeline/{id}/config`.
 pub async fn config(
     State(state): State<AppState>,
     person: Person,
@@ -122,20 +299,37 @@ pub async fn config(
     })))
 }
 
+/// `?page-token=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    #[serde(rename = "page-token")]
+    page_token: Option<String>,
+}
+
+impl PageQuery {
+    /// The token, if one was given.
+    pub fn page_token(&self) -> Option<&str> {
+        self.page_token.as_deref()
+    }
+}
+
+/// `GET /api/v2/pipeline/{id}/workflow`.
 pub async fn workflows(
     State(state): State<AppState>,
     person: Person,
     Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<Value>> {
     let (pipeline, project) = load::pipeline(&state, &person, &id).await?;
-    let items: Vec<Value> = state
-        .store
-        .workflows_of_pipeline(&pipeline.id)
-        .await?
+    let after = page::key("workflows", query.page_token())?;
+    let all = state.store.workflows_of_pipeline(&pipeline.id).await?;
+    let (workflows, next) = page::slice("workflows", all, after.as_deref(), |w| w.id.clone());
+    let started_by = render::user_id(&state, &pipeline.trigger.actor).await;
+    let items: Vec<Value> = workflows
         .iter()
-        .map(|w| render::workflow(w, &pipeline, &project))
+        .map(|w| render::workflow(w, &pipeline, &project, &started_by))
         .collect();
-    Ok(Json(json!({ "items": items, "next_page_token": null })))
+    Ok(Json(json!({ "items": items, "next_page_token": next })))
 }
 
 /// `POST /api/v2/pipeline/continue`.
@@ -148,6 +342,7 @@ pub struct ContinueBody {
     parameters: Option<serde_json::Map<String, Value>>,
 }
 
+/// `POST /api/v2/pipeline/continue`: authorized by the continuation key alone.
 pub async fn continue_(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ContinueBody>,

@@ -1,7 +1,10 @@
-//! API bodies in CircleCI's shapes.
+//! API bodies in CircleCI's shapes (the OpenAPI document's schemas): optional fields the
+//! document does not mark nullable are left out rather than sent as `null`.
 
 use circa_store::{Job, Millis, Pipeline, Project, Workflow};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use crate::state::AppState;
 
 /// A time as RFC 3339.
 pub fn time(ms: Millis) -> Value {
@@ -15,16 +18,43 @@ pub fn time_opt(ms: Option<Millis>) -> Value {
     ms.map(time).unwrap_or(Value::Null)
 }
 
+/// Namespace of the UUIDs Circa derives from names (organizations, actors without a user).
+const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6a1c_0e2b_58d4_4c67_9a51_8f3e_2d7b_c410);
+
+/// A stable UUID for a name: organizations have no row of their own, so their id is derived
+/// from their slug (`gh/acme`).
+pub fn derived_id(name: &str) -> String {
+    uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// The organization slug of a project slug: `gh/acme/app` → `gh/acme`.
+pub fn org_slug(project_slug: &str) -> &str {
+    project_slug
+        .rsplit_once('/')
+        .map(|(o, _)| o)
+        .unwrap_or(project_slug)
+}
+
+/// The id of the user with `login`, or an id derived from the name for actors that are not
+/// users (a forge's pusher).
+pub async fn user_id(state: &AppState, login: &str) -> String {
+    match state.store.user_by_login(login).await {
+        Ok(Some(user)) => user.id,
+        _ => derived_id(&format!("actor:{login}")),
+    }
+}
+
 /// A project.
 pub fn project(p: &Project) -> Value {
     let (org, repo) = crate::orchestrator::assign::slug_parts(&p.slug);
+    let org_slug = org_slug(&p.slug);
     json!({
         "id": p.id,
         "slug": p.slug,
         "name": repo,
         "organization_name": org,
-        "organization_slug": p.slug.rsplit_once('/').map(|(o, _)| o).unwrap_or_default(),
-        "organization_id": org,
+        "organization_slug": org_slug,
+        "organization_id": derived_id(org_slug),
         "vcs_info": {
             "vcs_url": p.repo_url,
             "provider": provider(&p.slug),
@@ -34,18 +64,52 @@ pub fn project(p: &Project) -> Value {
     })
 }
 
-fn provider(slug: &str) -> &'static str {
+/// The provider name CircleCI gives a slug's VCS part.
+pub fn provider(slug: &str) -> &'static str {
     match slug.split('/').next() {
         Some("bb" | "bitbucket") => "Bitbucket",
-        Some("gl" | "gitlab") => "GitLab",
+        Some("circleci") => "CircleCI",
         _ => "GitHub",
+    }
+}
+
+/// CircleCI's trigger type for Circa's trigger kind.
+fn trigger_type(kind: &str) -> &str {
+    match kind {
+        "schedule" | "scheduled_pipeline" => "scheduled_pipeline",
+        "webhook" | "explicit" | "api" => kind,
+        _ => "api",
+    }
+}
+
+/// Inserts `key: value` when the value is there.
+fn put_some(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        map.insert(key.to_string(), Value::String(v.to_string()));
     }
 }
 
 /// A pipeline.
 pub fn pipeline(p: &Pipeline, project: &Project) -> Value {
     let t = &p.trigger;
-    let subject = t.subject.clone();
+    let mut vcs = Map::new();
+    vcs.insert("provider_name".into(), json!(provider(&project.slug)));
+    vcs.insert("target_repository_url".into(), json!(project.repo_url));
+    vcs.insert("origin_repository_url".into(), json!(project.repo_url));
+    vcs.insert(
+        "revision".into(),
+        if t.revision.is_empty() {
+            Value::Null
+        } else {
+            json!(t.revision)
+        },
+    );
+    put_some(&mut vcs, "branch", t.branch.as_deref());
+    put_some(&mut vcs, "tag", t.tag.as_deref());
+    put_some(&mut vcs, "review_url", t.pull_request.as_deref());
+    if let Some(subject) = &t.subject {
+        vcs.insert("commit".into(), json!({ "subject": subject, "body": "" }));
+    }
     json!({
         "id": p.id,
         "errors": p.errors,
@@ -56,44 +120,33 @@ pub fn pipeline(p: &Pipeline, project: &Project) -> Value {
         "state": p.state.as_str(),
         "created_at": time(p.created_at),
         "trigger": {
-            "type": t.kind,
+            "type": trigger_type(&t.kind),
             // A scheduled pipeline was asked for at its tick.
             "received_at": time(t.schedule.as_ref().map_or(p.created_at, |s| s.tick)),
             "actor": { "login": t.actor, "avatar_url": null },
         },
-        "vcs": {
-            "provider_name": provider(&project.slug),
-            "target_repository_url": project.repo_url,
-            "origin_repository_url": project.repo_url,
-            "branch": t.branch,
-            "tag": t.tag,
-            "revision": t.revision,
-            "review_url": t.pull_request,
-            "commit": subject.map(|s| json!({ "subject": s, "body": "" })),
-        },
+        "vcs": vcs,
     })
 }
 
-/// A workflow.
-pub fn workflow(w: &Workflow, p: &Pipeline, project: &Project) -> Value {
+/// A workflow; `started_by` is the id of the user who started its pipeline.
+pub fn workflow(w: &Workflow, p: &Pipeline, project: &Project, started_by: &str) -> Value {
     json!({
         "pipeline_id": w.pipeline_id,
-        "canceled_by": null,
         "id": w.id,
         "name": w.name,
         "project_slug": project.slug,
-        "errored_by": null,
-        "tag": if w.rerun_of.is_some() { json!("rerun-workflow-from-failed") } else { Value::Null },
+        "tag": if w.setup { json!("setup") } else { Value::Null },
         "status": w.status.as_str(),
-        "started_by": p.trigger.actor,
+        "started_by": started_by,
         "pipeline_number": p.number,
         "created_at": time(w.created_at),
         "stopped_at": time_opt(w.stopped_at),
     })
 }
 
-/// A job as listed in its workflow.
-pub fn workflow_job(j: &Job, jobs: &[Job], project: &Project) -> Value {
+/// A job as listed in its workflow; `approved_by` is the approver's user id.
+pub fn workflow_job(j: &Job, jobs: &[Job], project: &Project, approved_by: Option<&str>) -> Value {
     let dependencies: Vec<&str> = j
         .requires
         .iter()
@@ -103,19 +156,41 @@ pub fn workflow_job(j: &Job, jobs: &[Job], project: &Project) -> Value {
                 .map(|o| o.id.as_str())
         })
         .collect();
-    json!({
-        "canceled_by": null,
+    let requires: Map<String, Value> = j
+        .requires
+        .iter()
+        .filter_map(|r| {
+            let dep = jobs.iter().find(|o| o.name == r.name)?;
+            let statuses: Vec<&str> = r.statuses.iter().map(|s| s.as_str()).collect();
+            Some((dep.id.clone(), json!(statuses)))
+        })
+        .collect();
+    // An approval job starts when it goes on hold: when it was queued for a decision.
+    let started = j
+        .started_at
+        .or_else(|| j.approval.then(|| j.queued_at.unwrap_or(j.created_at)));
+    let mut out = json!({
         "dependencies": dependencies,
-        "job_number": j.number,
+        "requires": requires,
         "id": j.id,
-        "started_at": time_opt(j.started_at),
+        "started_at": time_opt(started),
         "name": j.name,
-        "approved_by": if j.approval { j.actor.clone() } else { None },
         "project_slug": project.slug,
         "status": j.status.as_str(),
         "type": if j.approval { "approval" } else { "build" },
         "stopped_at": time_opt(j.stopped_at),
-        "approval_request_id": j.approval_request_id,
-        "message": j.message,
-    })
+    });
+    if let Some(number) = j.number {
+        out["job_number"] = json!(number);
+    }
+    if let Some(request) = &j.approval_request_id {
+        out["approval_request_id"] = json!(request);
+    }
+    if let Some(by) = approved_by {
+        out["approved_by"] = json!(by);
+    }
+    if let Some(message) = &j.message {
+        out["message"] = json!(message);
+    }
+    out
 }

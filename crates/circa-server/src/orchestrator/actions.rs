@@ -148,6 +148,7 @@ pub async fn rerun(
     state: &AppState,
     workflow: &Workflow,
     from_failed: bool,
+    only: &[String],
 ) -> ApiResult<Workflow> {
     if !workflow.status.is_terminal() {
         return Err(ApiError::bad_request(format!(
@@ -162,18 +163,18 @@ pub async fn rerun(
         ));
     }
     let jobs = state.store.jobs_of_workflow(&workflow.id).await?;
+    let chosen = rerun_set(&jobs, only)?;
     let new_jobs = jobs
         .iter()
         .map(|j| {
-            let keep = from_failed && j.status == JobStatus::Success;
+            let keep = match &chosen {
+                Some(set) => !set.contains(j.name.as_str()),
+                None => from_failed && j.status == JobStatus::Success,
+            };
             NewJob {
                 name: j.name.clone(),
                 job_key: j.job_key.clone(),
-                status: if keep {
-                    JobStatus::Success
-                } else {
-                    JobStatus::Blocked
-                },
+                status: if keep { j.status } else { JobStatus::Blocked },
                 approval: j.approval,
                 requires: j.requires.clone(),
                 contexts: j.contexts.clone(),
@@ -204,4 +205,34 @@ pub async fn rerun(
         .ok_or_else(|| ApiError::conflict("the rerun workflow was not created"))?;
     settle(state, &new.id, Vec::new(), AdvanceRequest::Propagate).await?;
     Ok(new)
+}
+
+/// The names of the jobs a rerun of chosen job ids runs again: those jobs and every job that
+/// requires them, directly or not. `None` when no jobs are chosen (the whole workflow, or
+/// from failed); a 400 naming an id that is not a job of the workflow.
+fn rerun_set<'a>(
+    jobs: &'a [Job],
+    only: &[String],
+) -> ApiResult<Option<std::collections::HashSet<&'a str>>> {
+    if only.is_empty() {
+        return Ok(None);
+    }
+    let mut set = std::collections::HashSet::new();
+    for id in only {
+        let job = jobs.iter().find(|j| &j.id == id).ok_or_else(|| {
+            ApiError::bad_request(format!("jobs: {id:?} is not a job of this workflow"))
+        })?;
+        set.insert(job.name.as_str());
+    }
+    loop {
+        let before = set.len();
+        for j in jobs {
+            if j.requires.iter().any(|r| set.contains(r.name.as_str())) {
+                set.insert(j.name.as_str());
+            }
+        }
+        if set.len() == before {
+            return Ok(Some(set));
+        }
+    }
 }

@@ -62,7 +62,7 @@ pub async fn rerun(
 ) -> WebResult<Redirect> {
     let (workflow, project) = load::workflow(&state, &viewer, &id).await?;
     let from_failed = form.from_failed.is_some_and(|v| v == "true" || v == "1");
-    actions::rerun(&state, &workflow, from_failed).await?;
+    actions::rerun(&state, &workflow, from_failed, &[]).await?;
     pipeline_page(&state, &workflow.pipeline_id, &project.slug).await
 }
 

@@ -101,3 +101,10 @@ async fn insert_events(
     .await?;
     Ok(())
 }
+
+/// A page of pipelines as one JSON text (see `queries/api_lists.rs`).
+const PIPELINE_PAGE_SQL: &str = "SELECT json_agg(json_build_array(id, project_id, number, \
+     state, trigger_json, errors, created_at, updated_at) ORDER BY number DESC)::text \
+     FROM (SELECT id, project_id, number, state, trigger_json, errors, created_at, updated_at \
+     FROM pipelines WHERE project_id = $1 AND ($2::text IS NULL OR branch = $2) \
+     AND ($3::bigint IS NULL OR number < $3) ORDER BY number DESC LIMIT $4) AS page";

@@ -15,13 +15,14 @@
 use async_trait::async_trait;
 use circa_model::{JobStatus, WorkflowStatus};
 
-use super::{Backend, CLAIM_SQL, Db, insert_events};
+use super::{Backend, CLAIM_SQL, Db, PIPELINE_PAGE_SQL, insert_events};
 use crate::error::StoreError;
 use crate::records::*;
 use crate::schedule::{NewSchedule, Schedule, ScheduleOrigin};
 use crate::secret_records::*;
 use crate::store::{Store, StoreResult};
 
+mod api_lists;
 mod artifacts;
 mod dispatch;
 mod events;
@@ -532,5 +533,16 @@ impl Store for Backend {
         claim: Claim,
     ) -> StoreResult<Option<(Task, Option<Job>)>> {
         dispatch::claim_and_start(self, claim).await
+    }
+
+    // ---- Client API lists ----
+
+    async fn pipeline_page(
+        &self,
+        project_id: &str,
+        branch: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Vec<Pipeline>> {
+        api_lists::pipeline_page(self, project_id, branch, page).await
     }
 }

@@ -5,6 +5,7 @@
 //! `postgres` halves print a note and pass, unless `CI_REQUIRE_PG=1`. Blobs run on a local
 //! folder, and on S3 through `moto_server` when `CIRCA_TEST_MOTO` names it.
 
+mod api_lists;
 mod backends;
 mod blobs;
 mod dispatch;

@@ -8,6 +8,8 @@
 //!   (their first step began, by the runner's clock), p50/p99.
 //! - W4 logs: one step writes 256 MiB of lines while an SSE client follows; MB/s into the
 //!   store, peak RSS; the baseline is the same command writing to /dev/null.
+//! - W5 API: 10,000 pipelines stored; 64 connections for 10 s on the pipeline list and on a
+//!   job's detail; requests per second, p50/p99, RSS (`w5`).
 //! - W6 runners: R agents long-polling an empty queue of `circa server` for D seconds; server
 //!   RSS and CPU against the idle server.
 //!
@@ -23,6 +25,8 @@ use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+mod w5;
+
 /// Which workloads to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Workload {
@@ -32,6 +36,8 @@ pub enum Workload {
     W3,
     /// W4 logs.
     W4,
+    /// W5 API (pipeline list and job detail with 10,000 pipelines stored).
+    W5,
     /// W6 idle runners.
     W6,
 }
@@ -45,6 +51,8 @@ pub struct Sizes {
     pub concurrency: usize,
     /// W4: bytes the step writes.
     pub log_bytes: u64,
+    /// W5: pipelines stored before the API is loaded.
+    pub api_pipelines: usize,
     /// W6: runner agents.
     pub runners: usize,
     /// W6: seconds they poll.
@@ -228,8 +236,19 @@ impl Api {
             .unwrap_or_default()
         {
             let wf_id = wf["id"].as_str().unwrap_or_default();
-            let list = self.get(&format!("/api/v2/workflow/{wf_id}/job")).await?;
-            jobs.extend(list["items"].as_array().cloned().unwrap_or_default());
+            let mut token: Option<String> = None;
+            loop {
+                let mut path = format!("/api/v2/workflow/{wf_id}/job");
+                if let Some(t) = &token {
+                    path.push_str(&format!("?page-token={t}"));
+                }
+                let list = self.get(&path).await?;
+                jobs.extend(list["items"].as_array().cloned().unwrap_or_default());
+                match list["next_page_token"].as_str() {
+                    Some(t) => token = Some(t.to_string()),
+                    None => break,
+                }
+            }
         }
         Ok(jobs)
     }
@@ -623,6 +642,7 @@ pub fn run(workloads: &[Workload], sizes: &Sizes) -> anyhow::Result<ExitCode> {
                 Workload::W2 => w2(sizes.pipelines, sizes.concurrency).await?,
                 Workload::W3 => w3().await?,
                 Workload::W4 => w4(sizes.log_bytes).await?,
+                Workload::W5 => w5::w5(sizes.api_pipelines).await?,
                 Workload::W6 => w6(sizes.runners, sizes.poll_secs).await?,
             }
         }

@@ -4,11 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod agent;
+mod api_fixture;
+mod api_schema;
+mod auth_matrix;
 mod bad_input;
 mod browser;
 mod corpus;
 mod language_server;
 mod local;
+mod openapi;
+mod pycircleci;
 mod schedules;
 mod secrets;
 mod server;

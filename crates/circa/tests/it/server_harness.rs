@@ -278,18 +278,34 @@ impl Api {
         created["id"].as_str().unwrap().to_string()
     }
 
+    /// Every item of a paged list, following `next_page_token`.
+    pub async fn all_items(&self, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = match &token {
+                Some(t) => format!("{path}?page-token={t}"),
+                None => path.to_string(),
+            };
+            let (_, body) = self.get(&page).await;
+            items.extend(body["items"].as_array().cloned().unwrap_or_default());
+            match body["next_page_token"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => return items,
+            }
+        }
+    }
+
     /// A pipeline's workflows.
     pub async fn workflows(&self, pipeline: &str) -> Vec<Value> {
-        let (_, body) = self
-            .get(&format!("/api/v2/pipeline/{pipeline}/workflow"))
-            .await;
-        body["items"].as_array().cloned().unwrap_or_default()
+        self.all_items(&format!("/api/v2/pipeline/{pipeline}/workflow"))
+            .await
     }
 
     /// A workflow's jobs.
     pub async fn jobs(&self, workflow: &str) -> Vec<Value> {
-        let (_, body) = self.get(&format!("/api/v2/workflow/{workflow}/job")).await;
-        body["items"].as_array().cloned().unwrap_or_default()
+        self.all_items(&format!("/api/v2/workflow/{workflow}/job"))
+            .await
     }
 
     /// Waits until `check` returns something, or panics after `timeout` with `what`.

@@ -1,0 +1,256 @@
+//! Every served API v2 route × every kind of caller: no token, an unknown token, a revoked
+//! token, the token of a user without the project, a runner token, a task token. Nobody but
+//! a member gets in, a non-member learns nothing (404, as CircleCI answers), and no answer
+//! carries the project's ids, names or data. Admin-only `/api/circa` routes refuse a plain
+//! user with 403.
+
+use serde_json::{Value, json};
+
+use crate::api_fixture::{Fixture, SLUG};
+
+/// What the matrix needs to name real things.
+struct Ids {
+    pipeline: String,
+    number: i64,
+    workflow: String,
+    job: String,
+    job_number: i64,
+    user: String,
+}
+
+/// The concrete path of a served route (with `/api/v2`).
+fn concrete(route: &str, ids: &Ids) -> String {
+    let path = route
+        .replace("{project-slug}", SLUG)
+        .replace("{pipeline-number}", &ids.number.to_string())
+        .replace("{pipeline-id}", &ids.pipeline)
+        .replace("{job-number}", &ids.job_number.to_string())
+        .replace("{job-id}", &ids.job)
+        .replace(
+            "{approval_request_id}",
+            "0b4d7a4e-3f52-4c1c-9d56-0f6f2f8a1e11",
+        )
+        .replace(
+            "{id}",
+            if route.starts_with("/user") {
+                &ids.user
+            } else {
+                &ids.workflow
+            },
+        );
+    let path = if route == "/pipeline" {
+        format!("{path}?org-slug=gh/acme")
+    } else {
+        path
+    };
+    format!("/api/v2{path}")
+}
+
+/// A request with `token` sent as CircleCI clients send it.
+async fn call(url: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    call_with(url, method, path, token, json!({})).await
+}
+
+/// A request with a JSON body (for POST).
+async fn call_with(
+    url: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, String) {
+    let http = reqwest::Client::new();
+    let full = format!("{url}{path}");
+    let mut request = match method {
+        "GET" => http.get(&full),
+        _ => http.post(&full).json(&body),
+    };
+    if let Some(t) = token {
+        request = request.header("Circle-Token", t);
+    }
+    let r = request.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn user_token(api: &crate::server_harness::Api, login: &str) -> (String, String) {
+    let (status, body) = api
+        .post("/api/circa/users", json!({ "login": login }))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = api
+        .post(
+            "/api/circa/tokens",
+            json!({ "kind": "user", "name": login, "user": login }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["token"].as_str().unwrap().to_string(),
+        body["id"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A task token: the `matrix` branch's job, for a class no runner serves, claimed here.
+async fn task_token(f: &Fixture) -> String {
+    let runner = f.api.runner_token("matrix").await;
+    let (status, body) = f
+        .api
+        .post(
+            &format!("/api/v2/project/{SLUG}/pipeline"),
+            json!({ "branch": "matrix" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/runner/v1/claim", f.api.url))
+        .bearer_auth(&runner)
+        .json(&json!({ "runner": "matrix", "wait_ms": 30000 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    body["task_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing() {
+    let f = Fixture::start().await;
+    let api = &f.api;
+    let (status, created) = api
+        .post(
+            &format!("/api/v2/project/{SLUG}/pipeline"),
+            json!({ "branch": "main" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let pipeline = created["id"].as_str().unwrap().to_string();
+    let wf = f.first_workflow(&pipeline).await;
+    let workflow = wf["id"].as_str().unwrap().to_string();
+    let build = f.job_with_status(&workflow, "build", "success").await;
+    let (_, me) = api.get("/api/v2/me").await;
+    let (_, project) = api.get(&format!("/api/v2/project/{SLUG}")).await;
+    let ids = Ids {
+        pipeline: pipeline.clone(),
+        number: created["number"].as_i64().unwrap(),
+        workflow: workflow.clone(),
+        job: build["id"].as_str().unwrap().to_string(),
+        job_number: build["job_number"].as_i64().unwrap(),
+        user: me["id"].as_str().unwrap().to_string(),
+    };
+    let secrets = [
+        project["id"].as_str().unwrap().to_string(),
+        "acme/walk".to_string(),
+        pipeline.clone(),
+        workflow.clone(),
+        ids.job.clone(),
+        f.repo.path().display().to_string(),
+    ];
+
+    let (outsider, _) = user_token(api, "eve").await;
+    let (revoked, revoked_id) = user_token(api, "mallory").await;
+    let r = reqwest::Client::new()
+        .delete(format!("{}/api/circa/tokens/{revoked_id}", api.url))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let runner = api.runner_token("default").await;
+    let task = task_token(&f).await;
+
+    let callers: [(&str, Option<&str>); 6] = [
+        ("no token", None),
+        (
+            "an unknown token",
+            Some("circa_pat_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        ),
+        ("a revoked token", Some(&revoked)),
+        ("a user without the project", Some(&outsider)),
+        ("a runner token", Some(&runner)),
+        ("a task token", Some(&task)),
+    ];
+    for (method, route) in circa_server::api::SERVED_ROUTES {
+        let path = concrete(route, &ids);
+        for (who, token) in &callers {
+            let (status, body) = call(&api.url, method, &path, *token).await;
+            let allowed: &[u16] = match (*who, *route) {
+                // Authorized by its continuation key alone: a wrong key is refused.
+                (_, "/pipeline/continue") => &[400, 401, 403, 404, 409, 422],
+                ("no token" | "an unknown token" | "a revoked token", _) => &[401],
+                ("a runner token", _) => &[403],
+                ("a task token", _) => &[401, 403],
+                // The caller's own things, holding nothing of the project.
+                (_, "/me" | "/me/collaborations" | "/pipeline") => &[200],
+                _ => &[404],
+            };
+            assert!(
+                allowed.contains(&status),
+                "{method} {path} with {who}: {status} {body}"
+            );
+            let json: Value = serde_json::from_str(&body)
+                .unwrap_or_else(|_| panic!("{method} {path} with {who}: not JSON: {body}"));
+            if status >= 400 {
+                assert!(json["message"].is_string(), "{method} {path}: {body}");
+            }
+            for secret in &secrets {
+                assert!(
+                    !body.contains(secret.as_str()),
+                    "{method} {path} with {who} leaks {secret:?}: {body}"
+                );
+            }
+        }
+    }
+
+    // A member who is not an admin reaches the project, but not the admin routes.
+    let (member, _) = user_token(api, "bob").await;
+    let (status, body) = api
+        .post(
+            &format!("/api/circa/projects/{SLUG}/members"),
+            json!({ "login": "bob" }),
+        )
+        .await;
+    assert!(
+        status == 201 || status == 204 || status == 200,
+        "{status} {body}"
+    );
+    let (status, _) = call(
+        &api.url,
+        "GET",
+        &format!("/api/v2/project/{SLUG}"),
+        Some(&member),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for (method, path, body) in [
+        (
+            "POST",
+            "/api/circa/users".to_string(),
+            json!({ "login": "zed" }),
+        ),
+        ("GET", "/api/circa/users".to_string(), json!({})),
+        (
+            "POST",
+            "/api/circa/groups".to_string(),
+            json!({ "name": "ops" }),
+        ),
+        (
+            "POST",
+            "/api/circa/projects".to_string(),
+            json!({ "slug": "gh/acme/other", "repo": "/tmp" }),
+        ),
+        (
+            "POST",
+            format!("/api/circa/projects/{SLUG}/members"),
+            json!({ "login": "bob" }),
+        ),
+        (
+            "POST",
+            "/api/circa/tokens".to_string(),
+            json!({ "kind": "runner", "name": "r", "resource_class": "default" }),
+        ),
+    ] {
+        let (status, body) = call_with(&api.url, method, &path, Some(&member), body).await;
+        assert_eq!(status, 403, "{method} {path} as a plain user: {body}");
+    }
+}
