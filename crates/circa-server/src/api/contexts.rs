@@ -34,14 +34,18 @@ fn render_var(v: &EnvVar) -> Value {
 }
 
 fn render_restriction(r: &ContextRestriction, name: &str) -> Value {
-    json!({
+    let mut out = json!({
         "id": r.id,
         "context_id": r.context_id,
-        "project_id": (r.kind == "project").then_some(r.value.as_str()),
         "name": name,
         "restriction_type": r.kind,
         "restriction_value": r.value,
-    })
+    });
+    // Only project restrictions carry a project id; the field is absent otherwise.
+    if r.kind == "project" {
+        out["project_id"] = json!(r.value);
+    }
+    out
 }
 
 async fn load(state: &AppState, id: &str) -> ApiResult<Context> {

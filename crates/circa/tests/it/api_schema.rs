@@ -306,6 +306,161 @@ async fn every_served_route_answers_as_the_openapi_document_says() {
         .await,
     );
 
+    // Project environment variables: values come back masked.
+    let envvars = v2(&format!("/project/{SLUG}/envvar"));
+    let var = w.check(
+        "POST",
+        "/project/{project-slug}/envvar",
+        201,
+        api.post(
+            &envvars,
+            json!({ "name": "DEPLOY_KEY", "value": "walk-secret-1234" }),
+        )
+        .await,
+    );
+    assert_eq!(var["value"], "xxxx1234", "{var}");
+    w.check(
+        "GET",
+        "/project/{project-slug}/envvar",
+        200,
+        api.get(&envvars).await,
+    );
+    w.check(
+        "GET",
+        "/project/{project-slug}/envvar/{name}",
+        200,
+        api.get(&format!("{envvars}/DEPLOY_KEY")).await,
+    );
+    w.check(
+        "DELETE",
+        "/project/{project-slug}/envvar/{name}",
+        200,
+        api.call("DELETE", &format!("{envvars}/DEPLOY_KEY"), json!({}))
+            .await,
+    );
+
+    // Contexts, their variables and restrictions.
+    let context = w.check(
+        "POST",
+        "/context",
+        200,
+        api.post(
+            &v2("/context"),
+            json!({ "name": "walk-ctx", "owner": { "slug": "gh/acme", "type": "organization" } }),
+        )
+        .await,
+    );
+    let ctx = v2(&format!("/context/{}", context["id"].as_str().unwrap()));
+    w.check(
+        "GET",
+        "/context",
+        200,
+        api.get(&v2("/context?owner-slug=gh/acme")).await,
+    );
+    w.check("GET", "/context/{context_id}", 200, api.get(&ctx).await);
+    w.check(
+        "PUT",
+        "/context/{context_id}/environment-variable/{env_var_name}",
+        200,
+        api.call(
+            "PUT",
+            &format!("{ctx}/environment-variable/TOKEN"),
+            json!({ "value": "walk-context-5678" }),
+        )
+        .await,
+    );
+    w.check(
+        "GET",
+        "/context/{context_id}/environment-variable",
+        200,
+        api.get(&format!("{ctx}/environment-variable")).await,
+    );
+    w.check(
+        "DELETE",
+        "/context/{context_id}/environment-variable/{env_var_name}",
+        200,
+        api.call(
+            "DELETE",
+            &format!("{ctx}/environment-variable/TOKEN"),
+            json!({}),
+        )
+        .await,
+    );
+    let restriction = w.check(
+        "POST",
+        "/context/{context_id}/restrictions",
+        201,
+        api.post(
+            &format!("{ctx}/restrictions"),
+            json!({
+                "restriction_type": "expression",
+                "restriction_value": "pipeline.git.branch == \"main\"",
+            }),
+        )
+        .await,
+    );
+    w.check(
+        "GET",
+        "/context/{context_id}/restrictions",
+        200,
+        api.get(&format!("{ctx}/restrictions")).await,
+    );
+    w.check(
+        "DELETE",
+        "/context/{context_id}/restrictions/{restriction_id}",
+        200,
+        api.call(
+            "DELETE",
+            &format!("{ctx}/restrictions/{}", restriction["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await,
+    );
+    w.check(
+        "DELETE",
+        "/context/{context_id}",
+        200,
+        api.call("DELETE", &ctx, json!({})).await,
+    );
+
+    // Schedules.
+    let schedule = w.check(
+        "POST",
+        "/project/{project-slug}/schedule",
+        201,
+        api.post(
+            &v2(&format!("/project/{SLUG}/schedule")),
+            json!({
+                "name": "nightly",
+                "attribution-actor": "current",
+                "parameters": { "branch": "main" },
+                "timetable": { "per-hour": 1, "hours-of-day": [3], "days-of-week": ["MON"] },
+            }),
+        )
+        .await,
+    );
+    let sched = v2(&format!("/schedule/{}", schedule["id"].as_str().unwrap()));
+    w.check(
+        "GET",
+        "/project/{project-slug}/schedule",
+        200,
+        api.get(&v2(&format!("/project/{SLUG}/schedule"))).await,
+    );
+    w.check("GET", "/schedule/{schedule-id}", 200, api.get(&sched).await);
+    w.check(
+        "PATCH",
+        "/schedule/{schedule-id}",
+        200,
+        api.call("PATCH", &sched, json!({ "description": "every Monday" }))
+            .await,
+    );
+    w.check(
+        "DELETE",
+        "/schedule/{schedule-id}",
+        200,
+        api.call("DELETE", &sched, json!({})).await,
+    );
+
     let served: BTreeSet<(String, String)> = circa_server::api::SERVED_ROUTES
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))

@@ -16,6 +16,9 @@ struct Ids {
     job: String,
     job_number: i64,
     user: String,
+    context: String,
+    restriction: String,
+    schedule: String,
 }
 
 /// The concrete path of a served route (with `/api/v2`).
@@ -26,6 +29,11 @@ fn concrete(route: &str, ids: &Ids) -> String {
         .replace("{pipeline-id}", &ids.pipeline)
         .replace("{job-number}", &ids.job_number.to_string())
         .replace("{job-id}", &ids.job)
+        .replace("{context_id}", &ids.context)
+        .replace("{env_var_name}", "TOKEN")
+        .replace("{restriction_id}", &ids.restriction)
+        .replace("{schedule-id}", &ids.schedule)
+        .replace("{name}", "DEPLOY_KEY")
         .replace(
             "{approval_request_id}",
             "0b4d7a4e-3f52-4c1c-9d56-0f6f2f8a1e11",
@@ -38,12 +46,35 @@ fn concrete(route: &str, ids: &Ids) -> String {
                 &ids.workflow
             },
         );
-    let path = if route == "/pipeline" {
-        format!("{path}?org-slug=gh/acme")
-    } else {
-        path
+    let path = match route {
+        "/pipeline" | "/context" => format!("{path}?org-slug=gh/acme&owner-slug=gh/acme"),
+        _ => path,
     };
     format!("/api/v2{path}")
+}
+
+/// A body the route would accept from a member, so that what is tested is who may call it.
+fn valid_body(route: &str) -> Value {
+    match route {
+        "/project/{project-slug}/envvar" => json!({ "name": "OTHER", "value": "matrix-other" }),
+        "/context" => json!({ "name": "matrix-other" }),
+        "/context/{context_id}/environment-variable/{env_var_name}" => {
+            json!({ "value": "matrix-other" })
+        }
+        "/context/{context_id}/restrictions" => json!({
+            "restriction_type": "expression",
+            "restriction_value": "pipeline.git.branch == \"dev\"",
+        }),
+        "/project/{project-slug}/schedule" => json!({
+            "name": "matrix-other",
+            "attribution-actor": "current",
+            "parameters": { "branch": "main" },
+            "timetable": { "per-hour": 1, "hours-of-day": [4], "days-of-week": ["TUE"] },
+        }),
+        "/schedule/{schedule-id}" => json!({ "description": "changed" }),
+        "/project/{project-slug}/pipeline" => json!({ "branch": "main" }),
+        _ => json!({}),
+    }
 }
 
 /// A request with `token` sent as CircleCI clients send it.
@@ -63,6 +94,9 @@ async fn call_with(
     let full = format!("{url}{path}");
     let mut request = match method {
         "GET" => http.get(&full),
+        "DELETE" => http.delete(&full),
+        "PUT" => http.put(&full).json(&body),
+        "PATCH" => http.patch(&full).json(&body),
         _ => http.post(&full).json(&body),
     };
     if let Some(t) = token {
@@ -130,6 +164,47 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
     let build = f.job_with_status(&workflow, "build", "success").await;
     let (_, me) = api.get("/api/v2/me").await;
     let (_, project) = api.get(&format!("/api/v2/project/{SLUG}")).await;
+    // A project variable, a context with a variable and a restriction, and a schedule.
+    let (status, _) = api
+        .post(
+            &format!("/api/v2/project/{SLUG}/envvar"),
+            json!({ "name": "DEPLOY_KEY", "value": "matrix-project-secret" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, context) = api
+        .post("/api/v2/context", json!({ "name": "matrix-ctx" }))
+        .await;
+    let context_id = context["id"].as_str().unwrap().to_string();
+    let (status, _) = api
+        .call(
+            "PUT",
+            &format!("/api/v2/context/{context_id}/environment-variable/TOKEN"),
+            json!({ "value": "matrix-context-secret" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, restriction) = api
+        .post(
+            &format!("/api/v2/context/{context_id}/restrictions"),
+            json!({
+                "restriction_type": "expression",
+                "restriction_value": "pipeline.git.branch == \"main\"",
+            }),
+        )
+        .await;
+    let (status, schedule) = api
+        .post(
+            &format!("/api/v2/project/{SLUG}/schedule"),
+            json!({
+                "name": "matrix-nightly",
+                "attribution-actor": "current",
+                "parameters": { "branch": "main" },
+                "timetable": { "per-hour": 1, "hours-of-day": [3], "days-of-week": ["MON"] },
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{schedule}");
     let ids = Ids {
         pipeline: pipeline.clone(),
         number: created["number"].as_i64().unwrap(),
@@ -137,6 +212,9 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         job: build["id"].as_str().unwrap().to_string(),
         job_number: build["job_number"].as_i64().unwrap(),
         user: me["id"].as_str().unwrap().to_string(),
+        context: context_id.clone(),
+        restriction: restriction["id"].as_str().unwrap_or("none").to_string(),
+        schedule: schedule["id"].as_str().unwrap().to_string(),
     };
     let secrets = [
         project["id"].as_str().unwrap().to_string(),
@@ -145,6 +223,10 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         workflow.clone(),
         ids.job.clone(),
         f.repo.path().display().to_string(),
+        ids.schedule.clone(),
+        "matrix-nightly".to_string(),
+        "matrix-project-secret".to_string(),
+        "matrix-context-secret".to_string(),
     ];
 
     let (outsider, _) = user_token(api, "eve").await;
@@ -173,7 +255,8 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
     for (method, route) in circa_server::api::SERVED_ROUTES {
         let path = concrete(route, &ids);
         for (who, token) in &callers {
-            let (status, body) = call(&api.url, method, &path, *token).await;
+            let (status, body) =
+                call_with(&api.url, method, &path, *token, valid_body(route)).await;
             let allowed: &[u16] = match (*who, *route) {
                 // Authorized by its continuation key alone: a wrong key is refused.
                 (_, "/pipeline/continue") => &[400, 401, 403, 404, 409, 422],
@@ -182,6 +265,10 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
                 ("a task token", _) => &[401, 403],
                 // The caller's own things, holding nothing of the project.
                 (_, "/me" | "/me/collaborations" | "/pipeline") => &[200],
+                // Contexts belong to the organisation, not the project: others may list and
+                // read them (values stay masked), only admins change them.
+                (_, r) if r.starts_with("/context") && *method == "GET" => &[200, 403, 404],
+                (_, r) if r.starts_with("/context") => &[403, 404],
                 _ => &[404],
             };
             assert!(

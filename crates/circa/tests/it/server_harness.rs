@@ -166,6 +166,21 @@ impl Api {
         }
     }
 
+    /// Any method with a JSON body → (status, JSON).
+    pub async fn call(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// `DELETE` → status.
     pub async fn delete(&self, path: &str) -> u16 {
         self.http
