@@ -1,8 +1,8 @@
 //! The client API: CircleCI's API v2 routes that Circa serves, and Circa's own under
 //! `/api/circa` (projects, tokens, logs, live streams).
 
-mod contexts;
-mod envvars;
+pub(crate) mod contexts;
+pub(crate) mod envvars;
 mod jobs;
 mod load;
 mod people;
