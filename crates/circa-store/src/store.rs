@@ -368,4 +368,15 @@ pub trait Store: Send + Sync + 'static {
     async fn context_restrictions(&self, context_id: &str) -> StoreResult<Vec<ContextRestriction>>;
     /// Deletes a context's restriction; false if there was none.
     async fn delete_context_restriction(&self, context_id: &str, id: &str) -> StoreResult<bool>;
+
+    // --- the web UI's pages ---
+
+    /// A project's finished workflows created since `since`, summed per day of `day_ms`
+    /// milliseconds (day 0 starts at `since`), days without any left out, oldest first.
+    async fn workflow_days(
+        &self,
+        project_id: &str,
+        since: Millis,
+        day_ms: i64,
+    ) -> StoreResult<Vec<crate::WorkflowDay>>;
 }

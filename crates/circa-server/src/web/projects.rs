@@ -189,10 +189,10 @@ pub async fn project(
             };
             format!("/projects/{}?before={n}{b}", project.slug)
         });
-    let since = now_ms() - chart::DAYS * 24 * 3600 * 1000;
-    let recent = state
+    let now = now_ms();
+    let days = state
         .store
-        .workflows_since(&project.id, since, 20_000)
+        .workflow_days(&project.id, chart::start(now), chart::DAY)
         .await?;
     Ok(ProjectPage {
         nav: Nav::of(&viewer),
@@ -200,7 +200,7 @@ pub async fn project(
         branch,
         rows,
         older,
-        chart: chart::chart(&recent, now_ms()),
+        chart: chart::chart(&days, now),
         chart_width: chart::WIDTH,
         chart_height: chart::HEIGHT,
     })

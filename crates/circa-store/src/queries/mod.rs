@@ -34,6 +34,7 @@ mod secrets;
 mod tokens;
 mod users;
 mod web;
+mod web_pages;
 mod workflows;
 
 /// The backend's connection type, which transactions deref to.
@@ -522,5 +523,16 @@ impl Store for Backend {
 
     async fn delete_context_restriction(&self, context_id: &str, id: &str) -> StoreResult<bool> {
         secrets::delete_restriction(self, context_id, id).await
+    }
+
+    // --- the web UI's pages ---
+
+    async fn workflow_days(
+        &self,
+        project_id: &str,
+        since: Millis,
+        day_ms: i64,
+    ) -> StoreResult<Vec<crate::WorkflowDay>> {
+        web_pages::workflow_days(self, project_id, since, day_ms).await
     }
 }
