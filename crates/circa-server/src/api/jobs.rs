@@ -34,7 +34,7 @@ pub async fn get(
         .cloned()
         .unwrap_or(Value::Null);
     Ok(Json(json!({
-        "web_url": format!("{}/{}/jobs/{}", state.base_url, project.slug, number),
+        "web_url": render::job_web_url(&state.base_url, &project.slug, &number),
         "project": { "id": project.id, "slug": project.slug, "name": render::project(&project)["name"], "external_url": project.repo_url },
         "parallel_runs": tasks.iter().map(|t| json!({
             "index": t.node,

@@ -40,8 +40,8 @@ pub async fn pipeline_status(state: &AppState, pipeline: &Pipeline) -> WebResult
     Ok(worst_workflow(&statuses).to_string())
 }
 
-/// The status that says most about a set of workflows.
-fn worst_workflow<'a>(statuses: &[&'a str]) -> &'a str {
+/// The status that says most about a set of workflows (`created` when there are none).
+pub fn worst_workflow<'a>(statuses: &[&'a str]) -> &'a str {
     const ORDER: [&str; 8] = [
         "error", "failed", "failing", "canceled", "on_hold", "running", "not_run", "success",
     ];

@@ -76,6 +76,12 @@ async fn sign_in_see_a_pushed_pipeline_and_its_log_grow_live() {
         "return !!document.querySelector('g.node[data-status=running]')",
     )
     .await;
+    assert_eq!(
+        b.eval("return document.querySelector('h1 .status').textContent")
+            .await,
+        json!("running"),
+        "the header shows the workflows' status"
+    );
     b.shot("pipeline-running").await;
     b.click("svg.graph a").await;
     b.until(
@@ -366,6 +372,7 @@ jobs:
     machine: true
     steps:
       - run: echo "token is $DEPLOY_TOKEN"
+      - run: echo "build url $CIRCLE_BUILD_URL"
 workflows:
   main:
     jobs: [build]
@@ -439,6 +446,12 @@ async fn change_an_env_var_and_see_it_masked() {
         "the job's log masks the value: {log}"
     );
     assert!(!b.driver.source().await.unwrap().contains("first-secret"));
+    // CIRCLE_BUILD_URL is this page.
+    let here = b.driver.current_url().await.unwrap().to_string();
+    assert!(
+        log.as_str().unwrap().contains(&format!("build url {here}")),
+        "{here} in {log}"
+    );
 
     // Change it: the new value's mask replaces the old one.
     b.driver.goto(&settings).await.unwrap();

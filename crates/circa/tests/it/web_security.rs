@@ -292,6 +292,19 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     let (_, settings_page) = admin.get("/projects/gh/acme/sec/settings").await;
     assert!(settings_page.contains("xxxx5678"), "{settings_page}");
     assert!(!settings_page.contains("project-secret"));
+    // A pipeline's header shows its workflows' status, not the pipeline's `created`.
+    let (_, pipeline_page) = admin.get("/projects/gh/acme/sec/pipelines/1").await;
+    assert!(
+        pipeline_page.contains("<h1>Pipeline #1 <span class=\"status st-on_hold\">on_hold</span>"),
+        "{pipeline_page}"
+    );
+    // The API's web_url is the job's page.
+    let (_, api_job) = site.api.get("/api/v2/project/gh/acme/sec/job/1").await;
+    let web_url = api_job["web_url"].as_str().unwrap();
+    let path = web_url.strip_prefix(&site.server.url).unwrap();
+    assert_eq!(path, "/projects/gh/acme/sec/jobs/1");
+    let (status, _) = admin.get(path).await;
+    assert_eq!(status, 200, "{web_url}");
     let (_, job_page) = admin.get("/projects/gh/acme/sec/jobs/1").await;
     assert!(
         escaped(&job_page, "<script>alert('log')</script>"),
