@@ -485,5 +485,46 @@ async fn change_an_env_var_and_see_it_masked() {
     .await;
     let (_, vars) = site.api.get("/api/v2/project/gh/acme/env/envvar").await;
     assert_eq!(vars["items"], json!([]));
+
+    // A context: created, given a variable (masked too) and a restriction.
+    b.driver
+        .goto(format!("{}/settings/contexts", site.server.url))
+        .await
+        .unwrap();
+    fill(&b, "cname", "deploy").await;
+    b.click("form[action='/settings/contexts'] button").await;
+    b.until(
+        LONG,
+        "the context's page",
+        "return document.title.startsWith('Context deploy')",
+    )
+    .await;
+    fill(&b, "var-name", "CLOUD_KEY").await;
+    fill(&b, "var-value", "context-secret-Q7R6").await;
+    b.click("#env-vars form:not(.inline) button[type=submit]")
+        .await;
+    b.until(
+        LONG,
+        "the context's variable",
+        "return document.querySelector('tr[data-var=CLOUD_KEY] td.masked')?.textContent.trim() === 'xxxxQ7R6'",
+    )
+    .await;
+    fill(&b, "rvalue", "pipeline.git.branch == \"main\"").await;
+    b.driver
+        .find(By::Css("#rkind option[value=expression]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.click("#restrictions form:not(.inline) button").await;
+    b.until(
+        LONG,
+        "the restriction",
+        "return [...document.querySelectorAll('#restrictions td code')].some(c => c.textContent === 'pipeline.git.branch == \"main\"')",
+    )
+    .await;
+    assert!(!b.driver.source().await.unwrap().contains("context-secret"));
+    b.shot("context").await;
     b.finish().await;
 }
