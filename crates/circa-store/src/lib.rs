@@ -33,7 +33,7 @@ pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreResult};
-pub use web_records::{RunnerSeen, Session};
+pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
 /// Opens the store a URL names and brings its schema up to date: `sqlite://PATH` (the file is
 /// created if missing), `sqlite::memory:` (a private in-memory database, for tests), or

@@ -389,4 +389,15 @@ pub trait Store: Send + Sync + 'static {
         branch: Option<&str>,
         page: Page,
     ) -> StoreResult<Vec<Pipeline>>;
+
+    // --- the web UI's pages ---
+
+    /// A project's finished workflows created since `since`, summed per day of `day_ms`
+    /// milliseconds (day 0 starts at `since`), days without any left out, oldest first.
+    async fn workflow_days(
+        &self,
+        project_id: &str,
+        since: Millis,
+        day_ms: i64,
+    ) -> StoreResult<Vec<crate::WorkflowDay>>;
 }

@@ -27,3 +27,16 @@ pub struct RunnerSeen {
     /// When it last asked for work.
     pub last_seen: Millis,
 }
+
+/// One day of a project's workflows, summed by the database (the web UI's 30-day chart).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowDay {
+    /// Days since the start of the period (0 is the first day).
+    pub day: i64,
+    /// Workflows created that day that have finished.
+    pub finished: i64,
+    /// Their total duration (creation to finish), milliseconds.
+    pub total_ms: i64,
+    /// How many of them succeeded.
+    pub succeeded: i64,
+}

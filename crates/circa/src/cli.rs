@@ -316,6 +316,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 60)]
         poll_secs: u64,
     },
+    /// The web UI's page times with a large history (seeds a fresh store, starts
+    /// `circa server`, signs in); fails when a page's p50 is over 50 ms.
+    Web {
+        /// Pipelines stored before timing.
+        #[arg(long, default_value_t = 10_000)]
+        pipelines: usize,
+        /// Timed fetches per page.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// W7 and shell-step overhead: what the executors add to the commands they run.
     Exec {
         /// The image for W7 (a local image; the default is built by scripts/test-images.sh).
@@ -417,6 +427,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             orb_dir,
             iterations,
         }) => commands::bench::config(&corpus, orb_dir.as_deref(), iterations),
+        Command::Bench(BenchCommand::Web { pipelines, runs }) => {
+            commands::bench_web::web(pipelines, runs)
+        }
         Command::Bench(BenchCommand::Exec {
             image,
             jobs,

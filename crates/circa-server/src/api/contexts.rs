@@ -56,6 +56,17 @@ async fn load(state: &AppState, id: &str) -> ApiResult<Context> {
         .ok_or_else(|| ApiError::not_found("context"))
 }
 
+/// A context's name, trimmed; 400 unless it is 1-200 characters without control characters.
+pub fn check_context_name(name: &str) -> ApiResult<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "name: a context name is 1-200 characters without control characters",
+        ));
+    }
+    Ok(name)
+}
+
 /// The owner of a new context.
 #[derive(Debug, Default, Deserialize)]
 pub struct Owner {
@@ -82,12 +93,7 @@ pub async fn create(
     ApiJson(body): ApiJson<NewContext>,
 ) -> ApiResult<Json<Value>> {
     person.require_admin()?;
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "name: a context name is 1-200 characters without control characters",
-        ));
-    }
+    let name = check_context_name(&body.name)?;
     if let Some(owner) = &body.owner {
         if owner.id.is_none() && owner.slug.is_none() {
             return Err(ApiError::bad_request("owner: give an id or a slug"));
@@ -224,7 +230,7 @@ pub async fn delete_var(
 }
 
 /// A restriction's human-readable name: the project's slug, the group's name, or nothing.
-async fn restriction_name(state: &AppState, r: &ContextRestriction) -> ApiResult<String> {
+pub async fn restriction_name(state: &AppState, r: &ContextRestriction) -> ApiResult<String> {
     Ok(match r.kind.as_str() {
         "project" => state
             .store
@@ -266,17 +272,15 @@ pub struct NewRestrictionBody {
     restriction_value: String,
 }
 
-/// `POST /api/v2/context/{id}/restrictions`: 201. A group is named by id or name (stored by
-/// id), a project by id; an expression must parse.
-pub async fn create_restriction(
-    State(state): State<AppState>,
-    person: Person,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<NewRestrictionBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    person.require_admin()?;
-    let context = load(&state, &id).await?;
-    let kind = body.restriction_type.as_str();
+/// A restriction to add to a context, checked: `kind` is one of [`RESTRICTION_KINDS`]; a group
+/// is named by id or name (stored by id), a project by id; an expression must parse; the
+/// context must not have it already (409).
+pub async fn new_restriction(
+    state: &AppState,
+    context: &Context,
+    kind: &str,
+    value: &str,
+) -> ApiResult<NewRestriction> {
     if !RESTRICTION_KINDS.contains(&kind) {
         return Err(ApiError::bad_request(format!(
             "restriction_type: {kind:?} is not one of project, expression, group"
@@ -288,17 +292,14 @@ pub async fn create_restriction(
             .groups()
             .await?
             .into_iter()
-            .find(|g| g.id == body.restriction_value || g.name == body.restriction_value)
+            .find(|g| g.id == value || g.name == value)
             .map(|g| g.id)
             .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "restriction_value: no group {:?}",
-                    body.restriction_value
-                ))
+                ApiError::bad_request(format!("restriction_value: no group {:?}", value))
             })?,
         "project" => state
             .store
-            .project(&body.restriction_value)
+            .project(value)
             .await?
             .map(|p| p.id)
             .ok_or_else(|| {
@@ -308,9 +309,9 @@ pub async fn create_restriction(
                 )
             })?,
         _ => {
-            check_expression(&body.restriction_value)
+            check_expression(value)
                 .map_err(|e| ApiError::bad_request(format!("restriction_value: {e}")))?;
-            body.restriction_value.clone()
+            value.to_string()
         }
     };
     let existing = state.store.context_restrictions(&context.id).await?;
@@ -319,17 +320,30 @@ pub async fn create_restriction(
             "The restriction you're trying to add already exists.",
         ));
     }
-    let restriction = state
-        .store
-        .add_context_restriction(
-            NewRestriction {
-                context_id: context.id,
-                kind: kind.to_string(),
-                value,
-            },
-            now_ms(),
-        )
-        .await?;
+    Ok(NewRestriction {
+        context_id: context.id.clone(),
+        kind: kind.to_string(),
+        value,
+    })
+}
+
+/// `POST /api/v2/context/{id}/restrictions`: 201.
+pub async fn create_restriction(
+    State(state): State<AppState>,
+    person: Person,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewRestrictionBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    person.require_admin()?;
+    let context = load(&state, &id).await?;
+    let new = new_restriction(
+        &state,
+        &context,
+        &body.restriction_type,
+        &body.restriction_value,
+    )
+    .await?;
+    let restriction = state.store.add_context_restriction(new, now_ms()).await?;
     let name = restriction_name(&state, &restriction).await?;
     Ok((
         StatusCode::CREATED,

@@ -36,7 +36,7 @@ pub async fn get(
         .unwrap_or(if job.approval { "approval" } else { "machine" })
         .to_string();
     Ok(Json(json!({
-        "web_url": format!("{}/{}/jobs/{}", state.base_url, project.slug, number),
+        "web_url": render::job_web_url(&state.base_url, &project.slug, &number),
         "project": { "id": project.id, "slug": project.slug, "name": crate::orchestrator::assign::slug_parts(&project.slug).1, "external_url": project.repo_url },
         "parallel_runs": tasks.iter().map(|t| json!({
             "index": t.node,

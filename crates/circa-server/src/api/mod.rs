@@ -2,8 +2,8 @@
 //! `/api/circa` (projects, tokens, logs, live streams).
 
 mod compile;
-mod contexts;
-mod envvars;
+pub(crate) mod contexts;
+pub(crate) mod envvars;
 mod jobs;
 mod load;
 mod me;

@@ -44,6 +44,11 @@ pub async fn user_id(state: &AppState, login: &str) -> String {
     }
 }
 
+/// The web page of a job (the API's `web_url`, a job's `CIRCLE_BUILD_URL`).
+pub fn job_web_url(base_url: &str, slug: &str, number: impl std::fmt::Display) -> String {
+    format!("{base_url}/projects/{slug}/jobs/{number}")
+}
+
 /// A project.
 pub fn project(p: &Project) -> Value {
     let (org, repo) = crate::orchestrator::assign::slug_parts(&p.slug);

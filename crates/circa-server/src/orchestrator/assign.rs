@@ -89,7 +89,7 @@ pub fn assignment(cx: &AssignContext<'_>, job: &Job, node: u32) -> Result<TaskAs
             project_id: cx.project.id.clone(),
             organization_id: org.to_string(),
             build_num: u64::try_from(number).unwrap_or_default(),
-            build_url: format!("{}/{}/jobs/{number}", cx.base_url, cx.project.slug),
+            build_url: crate::api::render::job_web_url(cx.base_url, &cx.project.slug, number),
         },
         project_env: BTreeMap::new(),
         context_env: BTreeMap::new(),

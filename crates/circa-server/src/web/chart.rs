@@ -1,8 +1,8 @@
 //! A project's last 30 days as a server-rendered SVG chart: per day, the mean duration of the
-//! workflows that finished (bars) and their success rate (dots).
+//! workflows that finished (bars) and their success rate (dots). The store sums the days
+//! (`Store::workflow_days`), so drawing costs the same with any history.
 
-use circa_model::WorkflowStatus;
-use circa_store::{Millis, Workflow};
+use circa_store::{Millis, WorkflowDay};
 
 /// Days shown.
 pub const DAYS: i64 = 30;
@@ -40,24 +40,24 @@ pub struct Chart {
     pub success_percent: u32,
 }
 
-/// The chart of `workflows` for the 30 days up to `now`.
-pub fn chart(workflows: &[Workflow], now: Millis) -> Chart {
-    let start = now - DAYS * DAY_MS;
+/// The first instant the chart covers, for the 30 days up to `now`.
+pub fn start(now: Millis) -> Millis {
+    now - DAYS * DAY_MS
+}
+
+/// The length of one day of the chart, milliseconds.
+pub const DAY: i64 = DAY_MS;
+
+/// The chart of a project's workflows summed per day (day 0 starting at [`start`]).
+pub fn chart(summed: &[WorkflowDay], now: Millis) -> Chart {
+    let start = start(now);
     let mut sums = vec![(0i64, 0u32, 0u32); DAYS as usize];
-    for w in workflows {
-        let Some(stopped) = w.stopped_at else {
-            continue;
-        };
-        if w.created_at < start {
-            continue;
-        }
-        let day = ((w.created_at - start) / DAY_MS).clamp(0, DAYS - 1) as usize;
+    for d in summed {
+        let day = d.day.clamp(0, DAYS - 1) as usize;
         let e = &mut sums[day];
-        e.0 += stopped - w.created_at;
-        e.1 += 1;
-        if w.status == WorkflowStatus::Success {
-            e.2 += 1;
-        }
+        e.0 += d.total_ms;
+        e.1 += u32::try_from(d.finished).unwrap_or(u32::MAX);
+        e.2 += u32::try_from(d.succeeded).unwrap_or(u32::MAX);
     }
     let longest = sums
         .iter()
@@ -106,5 +106,46 @@ pub fn chart(workflows: &[Workflow], now: Millis) -> Chart {
         days,
         finished: finished as usize,
         success_percent: (succeeded * 100).checked_div(finished).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_drawn_from_their_sums() {
+        let now = 100 * DAY_MS;
+        let c = chart(
+            &[
+                WorkflowDay {
+                    day: 0,
+                    finished: 2,
+                    total_ms: 120_000,
+                    succeeded: 1,
+                },
+                WorkflowDay {
+                    day: 29,
+                    finished: 1,
+                    total_ms: 30_000,
+                    succeeded: 1,
+                },
+            ],
+            now,
+        );
+        assert_eq!(c.days.len(), DAYS as usize);
+        assert_eq!((c.finished, c.success_percent), (3, 66));
+        assert_eq!(
+            c.days[0].h,
+            HEIGHT - 10,
+            "the longest mean fills the height"
+        );
+        assert!(
+            c.days[0]
+                .title
+                .contains("2 workflow(s), mean 1m 00s, 50% succeeded")
+        );
+        assert_eq!(c.days[1].h, 0);
+        assert!(c.days[29].h > 0 && c.days[29].h < c.days[0].h);
     }
 }

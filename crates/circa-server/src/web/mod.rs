@@ -12,6 +12,7 @@ mod account;
 mod actions;
 mod badge;
 mod chart;
+mod contexts;
 mod error;
 mod graph;
 mod job;
@@ -20,6 +21,7 @@ mod logs;
 mod password;
 mod pipeline;
 mod projects;
+mod secrets;
 mod session;
 mod settings;
 mod url;
@@ -106,4 +108,32 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/badge/{vcs}/{org}/{file}", get(badge::badge))
+        // Secrets: project variables, contexts with their variables and restrictions.
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/env-vars",
+            post(secrets::set_project_var),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/env-vars/{name}/delete",
+            post(secrets::delete_project_var),
+        )
+        .route(
+            "/settings/contexts",
+            get(contexts::list).post(contexts::create),
+        )
+        .route("/settings/contexts/{id}", get(contexts::page))
+        .route("/settings/contexts/{id}/delete", post(contexts::delete))
+        .route("/settings/contexts/{id}/env-vars", post(contexts::set_var))
+        .route(
+            "/settings/contexts/{id}/env-vars/{name}/delete",
+            post(contexts::delete_var),
+        )
+        .route(
+            "/settings/contexts/{id}/restrictions",
+            post(contexts::add_restriction),
+        )
+        .route(
+            "/settings/contexts/{id}/restrictions/{restriction}/delete",
+            post(contexts::delete_restriction),
+        )
 }

@@ -11,6 +11,7 @@ use circa_store::{Job, PipelineState};
 use super::error::WebResult;
 use super::graph::{self, Graph};
 use super::load;
+use super::projects::worst_workflow;
 use super::session::Viewer;
 use super::view::{Nav, duration, short_sha, span, time};
 use crate::state::AppState;
@@ -86,7 +87,16 @@ pub async fn page(
     let slug = project.slug.clone();
     let job_href = |j: &Job| j.number.map(|n| format!("/projects/{slug}/jobs/{n}"));
     let mut workflows = Vec::new();
-    for w in state.store.workflows_of_pipeline(&pipeline.id).await? {
+    let stored = state.store.workflows_of_pipeline(&pipeline.id).await?;
+    // The header's status: the workflows' together (the pipeline's own state only says
+    // `created` once they exist), or the pipeline's state before they do.
+    let statuses: Vec<&str> = stored.iter().map(|w| w.status.as_str()).collect();
+    let status = if pipeline.state == PipelineState::Errored || statuses.is_empty() {
+        pipeline.state.as_str().to_string()
+    } else {
+        worst_workflow(&statuses).to_string()
+    };
+    for w in &stored {
         let jobs = state.store.jobs_of_workflow(&w.id).await?;
         let mut rows = Vec::new();
         for j in &jobs {
@@ -127,7 +137,7 @@ pub async fn page(
         slug,
         id: pipeline.id.clone(),
         number: pipeline.number,
-        state: pipeline.state.as_str().to_string(),
+        state: status,
         reference,
         sha: short_sha(&pipeline.trigger.revision),
         subject: pipeline.trigger.subject.clone().unwrap_or_default(),

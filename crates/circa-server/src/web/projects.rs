@@ -40,8 +40,8 @@ pub async fn pipeline_status(state: &AppState, pipeline: &Pipeline) -> WebResult
     Ok(worst_workflow(&statuses).to_string())
 }
 
-/// The status that says most about a set of workflows.
-fn worst_workflow<'a>(statuses: &[&'a str]) -> &'a str {
+/// The status that says most about a set of workflows (`created` when there are none).
+pub fn worst_workflow<'a>(statuses: &[&'a str]) -> &'a str {
     const ORDER: [&str; 8] = [
         "error", "failed", "failing", "canceled", "on_hold", "running", "not_run", "success",
     ];
@@ -189,10 +189,10 @@ pub async fn project(
             };
             format!("/projects/{}?before={n}{b}", project.slug)
         });
-    let since = now_ms() - chart::DAYS * 24 * 3600 * 1000;
-    let recent = state
+    let now = now_ms();
+    let days = state
         .store
-        .workflows_since(&project.id, since, 20_000)
+        .workflow_days(&project.id, chart::start(now), chart::DAY)
         .await?;
     Ok(ProjectPage {
         nav: Nav::of(&viewer),
@@ -200,7 +200,7 @@ pub async fn project(
         branch,
         rows,
         older,
-        chart: chart::chart(&recent, now_ms()),
+        chart: chart::chart(&days, now),
         chart_width: chart::WIDTH,
         chart_height: chart::HEIGHT,
     })

@@ -1,4 +1,5 @@
-//! Settings pages: a project's (repository, default branch, webhook, auto-cancel), runners
+//! Settings pages: a project's (repository, default branch, webhook, auto-cancel, secrets for
+//! forked pull requests, environment variables), runners
 //! (seen lately; runner tokens shown once), users (create, give a project), and one's API
 //! tokens (created and shown once, revoked).
 
@@ -6,14 +7,16 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use circa_store::{NewToken, NewUser, Token, TokenKind};
+use circa_store::{EnvOwner, NewToken, NewUser, Token, TokenKind};
 use serde::Deserialize;
 
 use super::account::Empty;
 use super::error::{WebError, WebResult};
 use super::load;
 use super::password::{self, MIN_PASSWORD_LEN};
+use super::secrets::{VarRow, masked_vars};
 use super::session::{CsrfForm, Viewer};
+use super::url::encode_path;
 use super::view::{Nav, time};
 use crate::auth;
 use crate::state::{AppState, now_ms};
@@ -29,15 +32,10 @@ struct ProjectSettingsPage {
     webhook_secret: String,
     auto_cancel: bool,
     requeue: bool,
-    env_vars: Vec<String>,
+    forks_secrets: bool,
+    vars: Vec<VarRow>,
+    vars_action: String,
     saved: bool,
-}
-
-/// The names of a project's environment variables, for the settings page (values are never
-/// shown). Environment variables are kept by the secrets store; until it is connected here the
-/// list is empty.
-async fn env_var_names(_state: &AppState, _project_id: &str) -> WebResult<Vec<String>> {
-    Ok(Vec::new())
 }
 
 async fn project_settings_page(
@@ -50,11 +48,13 @@ async fn project_settings_page(
     viewer.require_admin()?;
     Ok(ProjectSettingsPage {
         nav: Nav::of(viewer),
-        env_vars: env_var_names(state, &project.id).await?,
+        vars: masked_vars(state, &EnvOwner::Project(project.id.clone())).await?,
+        vars_action: format!("/projects/{}/settings/env-vars", encode_path(&project.slug)),
         webhook_url: format!("{}/hooks/{}", state.base_url, project.id),
         webhook_secret: project.webhook_secret,
         auto_cancel: project.settings.auto_cancel_redundant,
         requeue: project.settings.requeue_lost_tasks,
+        forks_secrets: project.settings.forks_receive_secret_env_vars,
         slug: project.slug,
         repo: project.repo_url,
         default_branch: project.default_branch,
@@ -80,6 +80,7 @@ pub struct ProjectForm {
     default_branch: String,
     auto_cancel: Option<String>,
     requeue: Option<String>,
+    forks_secrets: Option<String>,
 }
 
 /// `POST /projects/{vcs}/{org}/{repo}/settings`.
@@ -106,6 +107,7 @@ pub async fn save_project(
     let mut settings = project.settings.clone();
     settings.auto_cancel_redundant = form.auto_cancel.is_some();
     settings.requeue_lost_tasks = form.requeue.is_some();
+    settings.forks_receive_secret_env_vars = form.forks_secrets.is_some();
     state
         .store
         .update_project_settings(&project.id, &settings)

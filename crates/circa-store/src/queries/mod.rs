@@ -36,6 +36,7 @@ mod secrets;
 mod tokens;
 mod users;
 mod web;
+mod web_pages;
 mod workflows;
 
 /// The backend's connection type, which transactions deref to.
@@ -544,5 +545,16 @@ impl Store for Backend {
         page: Page,
     ) -> StoreResult<Vec<Pipeline>> {
         api_lists::pipeline_page(self, project_id, branch, page).await
+    }
+
+    // --- the web UI's pages ---
+
+    async fn workflow_days(
+        &self,
+        project_id: &str,
+        since: Millis,
+        day_ms: i64,
+    ) -> StoreResult<Vec<crate::WorkflowDay>> {
+        web_pages::workflow_days(self, project_id, since, day_ms).await
     }
 }

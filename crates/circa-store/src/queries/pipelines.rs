@@ -220,18 +220,44 @@ pub(super) async fn list(
         0 => DEFAULT_PAGE,
         n => n.min(MAX_PAGE),
     };
-    let rows = sqlx::query_as::<_, PipelineRow>(concat!(
-        "SELECT ",
-        pipeline_columns!(),
-        " FROM pipelines WHERE project_id = $1 AND ($2 IS NULL OR branch = $2) \
-         AND ($3 IS NULL OR number < $3) ORDER BY number DESC LIMIT $4"
-    ))
-    .bind(project_id)
-    .bind(branch)
-    .bind(page.before)
-    .bind(i64::from(limit))
-    .fetch_all(store.reader())
-    .await?;
+    // One statement per case, so each is planned on its index (`pipelines_branch`, or the
+    // project's unique numbers) and a deep page seeks rather than scans.
+    let sql: &'static str = match (branch.is_some(), page.before.is_some()) {
+        (false, false) => concat!(
+            "SELECT ",
+            pipeline_columns!(),
+            " FROM pipelines WHERE project_id = $1 ORDER BY number DESC LIMIT $2"
+        ),
+        (false, true) => concat!(
+            "SELECT ",
+            pipeline_columns!(),
+            " FROM pipelines WHERE project_id = $1 AND number < $2 \
+             ORDER BY number DESC LIMIT $3"
+        ),
+        (true, false) => concat!(
+            "SELECT ",
+            pipeline_columns!(),
+            " FROM pipelines WHERE project_id = $1 AND branch = $2 \
+             ORDER BY number DESC LIMIT $3"
+        ),
+        (true, true) => concat!(
+            "SELECT ",
+            pipeline_columns!(),
+            " FROM pipelines WHERE project_id = $1 AND branch = $2 AND number < $3 \
+             ORDER BY number DESC LIMIT $4"
+        ),
+    };
+    let mut query = sqlx::query_as::<_, PipelineRow>(sql).bind(project_id);
+    if let Some(branch) = branch {
+        query = query.bind(branch);
+    }
+    if let Some(before) = page.before {
+        query = query.bind(before);
+    }
+    let rows = query
+        .bind(i64::from(limit))
+        .fetch_all(store.reader())
+        .await?;
     decode_all(rows, PipelineRow::decode)
 }
 

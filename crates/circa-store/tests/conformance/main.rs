@@ -21,4 +21,5 @@ mod secrets;
 mod sqlite_only;
 mod users;
 mod web;
+mod web_pages;
 mod workflows;

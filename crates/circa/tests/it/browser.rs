@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use thirtyfour::prelude::By;
 
 use crate::server_harness::Repo;
 use crate::web_harness::{Site, browser};
@@ -75,6 +76,12 @@ async fn sign_in_see_a_pushed_pipeline_and_its_log_grow_live() {
         "return !!document.querySelector('g.node[data-status=running]')",
     )
     .await;
+    assert_eq!(
+        b.eval("return document.querySelector('h1 .status').textContent")
+            .await,
+        json!("running"),
+        "the header shows the workflows' status"
+    );
     b.shot("pipeline-running").await;
     b.click("svg.graph a").await;
     b.until(
@@ -355,5 +362,169 @@ workflows:
         "return document.querySelector('pre.log').textContent.includes('followed after the flag')",
     )
     .await;
+    b.finish().await;
+}
+
+const ECHO_SECRET: &str = r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - run: echo "token is $DEPLOY_TOKEN"
+      - run: echo "build url $CIRCLE_BUILD_URL"
+workflows:
+  main:
+    jobs: [build]
+"#;
+
+/// Types into a field found by id, replacing what it holds.
+async fn fill(b: &crate::web_harness::Browser, id: &str, text: &str) {
+    let field = b.driver.find(By::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_an_env_var_and_see_it_masked() {
+    let Some(b) = browser().await else { return };
+    let site = Site::start().await;
+    let repo = Repo::new(ECHO_SECRET);
+    site.api
+        .add_project("gh/acme/env", repo.path(), json!({}))
+        .await;
+    b.sign_in(&site.server.url, "admin", &site.password).await;
+    let settings = format!("{}/projects/gh/acme/env/settings", site.server.url);
+    let masked_cell = "return (document.querySelector('tr[data-var=DEPLOY_TOKEN] td.masked')?.textContent.trim() ?? '')";
+
+    // Set the variable through the form.
+    b.driver.goto(&settings).await.unwrap();
+    fill(&b, "var-name", "DEPLOY_TOKEN").await;
+    fill(&b, "var-value", "first-secret-A1B2").await;
+    b.click("#env-vars form:not(.inline) button[type=submit]")
+        .await;
+    b.until(
+        LONG,
+        "the variable listed",
+        "return !!document.querySelector('tr[data-var=DEPLOY_TOKEN]')",
+    )
+    .await;
+    assert_eq!(b.eval(masked_cell).await, json!("xxxxA1B2"));
+    let source = b.driver.source().await.unwrap();
+    assert!(
+        !source.contains("first-secret"),
+        "the value is in the page source"
+    );
+    assert_eq!(
+        b.eval("return document.getElementById('var-value').value")
+            .await,
+        json!(""),
+        "the value field is empty again"
+    );
+    b.shot("env-var-masked").await;
+
+    // The API agrees, and a job gets the value but its log shows it masked.
+    let (_, vars) = site.api.get("/api/v2/project/gh/acme/env/envvar").await;
+    assert_eq!(vars["items"][0]["value"], "xxxxA1B2");
+    let pipeline = site
+        .api
+        .trigger("gh/acme/env", json!({ "branch": "main" }))
+        .await;
+    let workflows = site.api.finished(&pipeline, LONG).await;
+    assert_eq!(workflows[0]["status"], "success", "{workflows:?}");
+    b.driver
+        .goto(format!("{}/projects/gh/acme/env/jobs/1", site.server.url))
+        .await
+        .unwrap();
+    let log = b
+        .eval(
+            "return [...document.querySelectorAll('pre.log')].map(e => e.textContent).join('\\n')",
+        )
+        .await;
+    assert!(
+        log.as_str().unwrap().contains("token is ********"),
+        "the job's log masks the value: {log}"
+    );
+    assert!(!b.driver.source().await.unwrap().contains("first-secret"));
+    // CIRCLE_BUILD_URL is this page.
+    let here = b.driver.current_url().await.unwrap().to_string();
+    assert!(
+        log.as_str().unwrap().contains(&format!("build url {here}")),
+        "{here} in {log}"
+    );
+
+    // Change it: the new value's mask replaces the old one.
+    b.driver.goto(&settings).await.unwrap();
+    fill(&b, "var-name", "DEPLOY_TOKEN").await;
+    fill(&b, "var-value", "second-secret-Z9Y8").await;
+    b.click("#env-vars form:not(.inline) button[type=submit]")
+        .await;
+    b.until(
+        LONG,
+        "the new mask",
+        &format!("{masked_cell} === 'xxxxZ9Y8'"),
+    )
+    .await;
+    assert_eq!(
+        b.eval("return document.querySelectorAll('tr[data-var]').length")
+            .await,
+        json!(1),
+        "replaced, not added"
+    );
+    let source = b.driver.source().await.unwrap();
+    assert!(!source.contains("second-secret") && !source.contains("first-secret"));
+    b.shot("env-var-changed").await;
+
+    // Delete it.
+    b.click("tr[data-var=DEPLOY_TOKEN] button.cancel").await;
+    b.until(
+        LONG,
+        "the variable gone",
+        "return !document.querySelector('tr[data-var=DEPLOY_TOKEN]') && document.title.includes('settings')",
+    )
+    .await;
+    let (_, vars) = site.api.get("/api/v2/project/gh/acme/env/envvar").await;
+    assert_eq!(vars["items"], json!([]));
+
+    // A context: created, given a variable (masked too) and a restriction.
+    b.driver
+        .goto(format!("{}/settings/contexts", site.server.url))
+        .await
+        .unwrap();
+    fill(&b, "cname", "deploy").await;
+    b.click("form[action='/settings/contexts'] button").await;
+    b.until(
+        LONG,
+        "the context's page",
+        "return document.title.startsWith('Context deploy')",
+    )
+    .await;
+    fill(&b, "var-name", "CLOUD_KEY").await;
+    fill(&b, "var-value", "context-secret-Q7R6").await;
+    b.click("#env-vars form:not(.inline) button[type=submit]")
+        .await;
+    b.until(
+        LONG,
+        "the context's variable",
+        "return document.querySelector('tr[data-var=CLOUD_KEY] td.masked')?.textContent.trim() === 'xxxxQ7R6'",
+    )
+    .await;
+    fill(&b, "rvalue", "pipeline.git.branch == \"main\"").await;
+    b.driver
+        .find(By::Css("#rkind option[value=expression]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.click("#restrictions form:not(.inline) button").await;
+    b.until(
+        LONG,
+        "the restriction",
+        "return [...document.querySelectorAll('#restrictions td code')].some(c => c.textContent === 'pipeline.git.branch == \"main\"')",
+    )
+    .await;
+    assert!(!b.driver.source().await.unwrap().contains("context-secret"));
+    b.shot("context").await;
     b.finish().await;
 }

@@ -451,7 +451,7 @@ jobs:
     machine: true
     steps:
       - run: |
-          base="${CIRCLE_BUILD_URL%%/gh/*}"
+          base="${CIRCLE_BUILD_URL%%/projects/gh/*}"
           printf '{"continuation-key":"%s","configuration":"version: 2.1\\njobs:\\n  continued:\\n    machine: true\\n    steps:\\n      - run: echo continued-ran\\nworkflows:\\n  next:\\n    jobs: [continued]\\n"}' "$CIRCLE_CONTINUATION_KEY" > body.json
           first=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data @body.json "$base/api/v2/pipeline/continue")
           second=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data @body.json "$base/api/v2/pipeline/continue")

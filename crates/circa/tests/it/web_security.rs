@@ -1,6 +1,7 @@
 //! The web UI's defences over plain HTTP: every form refuses a missing or wrong CSRF token,
 //! every page refuses a user without access to the project, and what people wrote (job names,
-//! branch names, log lines) is shown as text, never as markup.
+//! branch names, log lines, context names, restriction expressions) is shown as text, never as
+//! markup; secret values are shown masked and never written back into a page.
 
 use std::time::Duration;
 
@@ -166,6 +167,8 @@ workflows:
 
 const BRANCH: &str = "evil<script>alert(1)</script>";
 
+const CONTEXT: &str = "ctx<script>alert('ctx')</script>";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     let site = Site::start().await;
@@ -200,6 +203,41 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     let (_, details) = site.api.get(&format!("/api/circa/jobs/{build_id}")).await;
     let task = details["tasks"][0]["id"].as_str().unwrap().to_string();
 
+    let (status, context) = site
+        .api
+        .post("/api/v2/context", json!({ "name": CONTEXT }))
+        .await;
+    assert_eq!(status, 200, "{context}");
+    let ctx = context["id"].as_str().unwrap().to_string();
+    let (status, _) = site
+        .api
+        .http_put(
+            &format!("/api/v2/context/{ctx}/environment-variable/CTX_VAR"),
+            json!({ "value": "context-secret-1234" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, restriction) = site
+        .api
+        .post(
+            &format!("/api/v2/context/{ctx}/restrictions"),
+            json!({
+                "restriction_type": "expression",
+                "restriction_value": "pipeline.git.branch == \"<script>alert('expr')</script>\"",
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{restriction}");
+    let restriction = restriction["id"].as_str().unwrap().to_string();
+    let (status, _) = site
+        .api
+        .post(
+            "/api/v2/project/gh/acme/sec/envvar",
+            json!({ "name": "PROJECT_VAR", "value": "project-secret-5678" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+
     let mut admin = WebClient::new(&site.server.url);
     // The sign-in form itself needs its token.
     let (status, _) = admin
@@ -231,6 +269,42 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             "{path} shows the escaped markup: {page}"
         );
     }
+    for path in [
+        "/settings/contexts".to_string(),
+        format!("/settings/contexts/{ctx}"),
+    ] {
+        let (status, page) = admin.get(&path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(!page.contains("<script>alert("), "{path} holds raw markup");
+        assert!(
+            escaped(&page, CONTEXT),
+            "{path} shows the context's name as text"
+        );
+    }
+    let (_, context_page) = admin.get(&format!("/settings/contexts/{ctx}")).await;
+    assert!(
+        escaped(&context_page, "<script>alert('expr')</script>"),
+        "the expression is shown as text"
+    );
+    // Values are shown masked, never whole.
+    assert!(context_page.contains("xxxx1234"), "{context_page}");
+    assert!(!context_page.contains("context-secret"));
+    let (_, settings_page) = admin.get("/projects/gh/acme/sec/settings").await;
+    assert!(settings_page.contains("xxxx5678"), "{settings_page}");
+    assert!(!settings_page.contains("project-secret"));
+    // A pipeline's header shows its workflows' status, not the pipeline's `created`.
+    let (_, pipeline_page) = admin.get("/projects/gh/acme/sec/pipelines/1").await;
+    assert!(
+        pipeline_page.contains("<h1>Pipeline #1 <span class=\"status st-on_hold\">on_hold</span>"),
+        "{pipeline_page}"
+    );
+    // The API's web_url is the job's page.
+    let (_, api_job) = site.api.get("/api/v2/project/gh/acme/sec/job/1").await;
+    let web_url = api_job["web_url"].as_str().unwrap();
+    let path = web_url.strip_prefix(&site.server.url).unwrap();
+    assert_eq!(path, "/projects/gh/acme/sec/jobs/1");
+    let (status, _) = admin.get(path).await;
+    assert_eq!(status, 200, "{web_url}");
     let (_, job_page) = admin.get("/projects/gh/acme/sec/jobs/1").await;
     assert!(
         escaped(&job_page, "<script>alert('log')</script>"),
@@ -273,6 +347,32 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         ),
         ("/settings/tokens".into(), vec![("name", "stolen")]),
         ("/settings/tokens/nope/revoke".into(), vec![]),
+        (
+            "/projects/gh/acme/sec/settings/env-vars".into(),
+            vec![("name", "PROJECT_VAR"), ("value", "stolen-value")],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/env-vars/PROJECT_VAR/delete".into(),
+            vec![],
+        ),
+        ("/settings/contexts".into(), vec![("name", "stolen")]),
+        (format!("/settings/contexts/{ctx}/delete"), vec![]),
+        (
+            format!("/settings/contexts/{ctx}/env-vars"),
+            vec![("name", "CTX_VAR"), ("value", "stolen-value")],
+        ),
+        (
+            format!("/settings/contexts/{ctx}/env-vars/CTX_VAR/delete"),
+            vec![],
+        ),
+        (
+            format!("/settings/contexts/{ctx}/restrictions"),
+            vec![("kind", "expression"), ("value", "true")],
+        ),
+        (
+            format!("/settings/contexts/{ctx}/restrictions/{restriction}/delete"),
+            vec![],
+        ),
     ];
     for (path, fields) in &forms {
         let (status, _) = admin.post(path, fields).await;
@@ -285,6 +385,65 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
     let (status, _) = admin.get("/").await;
     assert_eq!(status, 200, "still signed in");
+    let secrets_unchanged = || async {
+        let (_, vars) = site.api.get("/api/v2/project/gh/acme/sec/envvar").await;
+        assert_eq!(vars["items"].as_array().unwrap().len(), 1, "{vars}");
+        assert_eq!(vars["items"][0]["value"], "xxxx5678");
+        let (_, contexts) = site.api.get("/api/v2/context").await;
+        assert_eq!(contexts["items"].as_array().unwrap().len(), 1, "{contexts}");
+        let (_, vars) = site
+            .api
+            .get(&format!("/api/v2/context/{ctx}/environment-variable"))
+            .await;
+        assert_eq!(vars["items"].as_array().unwrap().len(), 1, "{vars}");
+        let (_, restrictions) = site
+            .api
+            .get(&format!("/api/v2/context/{ctx}/restrictions"))
+            .await;
+        assert_eq!(restrictions["items"].as_array().unwrap().len(), 1);
+    };
+    secrets_unchanged().await;
+
+    // A value sent through the form is never written back, not even when it is refused.
+    let (status, body) = admin
+        .post(
+            "/projects/gh/acme/sec/settings/env-vars",
+            &[
+                ("csrf", &csrf),
+                ("name", "1BAD"),
+                ("value", "refused-value-0000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("1BAD") && !body.contains("refused-value"),
+        "{body}"
+    );
+    let (status, body) = admin
+        .post(
+            "/projects/gh/acme/sec/settings/env-vars",
+            &[
+                ("csrf", &csrf),
+                ("name", "FORM_VAR"),
+                ("value", "form-value-9876"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    assert!(!body.contains("form-value"));
+    let (_, page) = admin.get("/projects/gh/acme/sec/settings").await;
+    assert!(
+        page.contains("xxxx9876") && !page.contains("form-value"),
+        "{page}"
+    );
+    let (status, _) = admin
+        .post(
+            "/projects/gh/acme/sec/settings/env-vars/FORM_VAR/delete",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 303);
 
     // A user without the project sees none of it.
     let (status, body) = admin
@@ -325,6 +484,27 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         assert_eq!(status, 404, "{path} for a user without the project");
     }
     assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
+    for (path, fields) in &forms[12..14] {
+        let mut with = fields.clone();
+        with.push(("csrf", &bob_csrf));
+        let (status, _) = bob.post(path, &with).await;
+        assert_eq!(status, 404, "{path} for a user without the project");
+    }
+    // Contexts are for admins only.
+    for path in [
+        "/settings/contexts".to_string(),
+        format!("/settings/contexts/{ctx}"),
+    ] {
+        let (status, _) = bob.get(&path).await;
+        assert_eq!(status, 403, "{path} for a user who is not an admin");
+    }
+    for (path, fields) in &forms[14..] {
+        let mut with = fields.clone();
+        with.push(("csrf", &bob_csrf));
+        let (status, _) = bob.post(path, &with).await;
+        assert_eq!(status, 403, "{path} for a user who is not an admin");
+    }
+    secrets_unchanged().await;
 
     // Signed out, pages send people to the sign-in page.
     let mut nobody = WebClient::new(&site.server.url);
@@ -344,4 +524,13 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     assert_eq!(status, 200);
     let (status, _) = bob.get("/projects/gh/acme/sec/pipelines/1").await;
     assert_eq!(status, 200);
+    let (status, _) = bob.get("/projects/gh/acme/sec/settings").await;
+    assert_eq!(status, 403, "settings are for admins");
+    for (path, fields) in &forms[12..14] {
+        let mut with = fields.clone();
+        with.push(("csrf", &bob_csrf));
+        let (status, _) = bob.post(path, &with).await;
+        assert_eq!(status, 403, "{path} for a member who is not an admin");
+    }
+    secrets_unchanged().await;
 }
