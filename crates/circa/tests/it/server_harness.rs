@@ -166,85 +166,51 @@ impl Api {
         }
     }
 
+    /// A request to `path` with the token.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+    }
+
+    /// Sends a request → (status, JSON or null).
+    async fn json_answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+        let r = request.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Any method with a JSON body → (status, JSON).
     pub async fn call(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let r = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        Self::json_answer(self.request(method, path).json(&body)).await
     }
 
     /// `DELETE` → status.
     pub async fn delete(&self, path: &str) -> u16 {
-        self.http
-            .delete(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        let r = self.request(reqwest::Method::DELETE, path).send().await;
+        r.unwrap().status().as_u16()
     }
 
     /// `GET` → (status, JSON).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        Self::json_answer(self.request(reqwest::Method::GET, path)).await
     }
 
     /// `GET` → text.
     pub async fn text(&self, path: &str) -> String {
-        self.http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        let r = self.request(reqwest::Method::GET, path).send().await;
+        r.unwrap().text().await.unwrap()
     }
 
     /// `POST` JSON → (status, JSON).
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        self.call("POST", path, body).await
     }
 
     /// `PUT` JSON → (status, JSON).
     pub async fn http_put(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .put(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        self.call("PUT", path, body).await
     }
 
     /// `POST` raw bytes with headers (a webhook) → status.
