@@ -63,7 +63,7 @@ async fn scheduled(api: &Api, slug: &str) -> Vec<Value> {
     let mut list: Vec<Value> = pipelines(api, slug)
         .await
         .into_iter()
-        .filter(|p| p["trigger"]["type"] == "schedule")
+        .filter(|p| p["trigger"]["type"] == "scheduled_pipeline")
         .collect();
     list.reverse();
     list
