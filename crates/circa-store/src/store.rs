@@ -309,13 +309,6 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_expired_sessions(&self, now: Millis) -> StoreResult<u64>;
     /// Runners that asked for work since `since`, most recent first.
     async fn runners_since(&self, since: Millis) -> StoreResult<Vec<crate::RunnerSeen>>;
-    /// A project's workflows created since `since`, oldest first (at most `limit`).
-    async fn workflows_since(
-        &self,
-        project_id: &str,
-        since: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<Workflow>>;
     /// Changes where a project's code is and its default branch; false if there is no such
     /// project.
     async fn set_project_source(

@@ -129,9 +129,20 @@ pub async fn artifact(
     Path((job_id, node, path)): Path<(String, u32, String)>,
 ) -> ApiResult<Response> {
     load::job(&state, &person, &job_id).await?;
+    artifact_download(&state, &job_id, node, &path).await
+}
+
+/// An artifact's bytes as a download (the API's and the web UI's route, once the caller may
+/// see the job): 404 when the job has no such artifact or its blob is gone.
+pub(crate) async fn artifact_download(
+    state: &AppState,
+    job_id: &str,
+    node: u32,
+    path: &str,
+) -> ApiResult<Response> {
     let artifact = state
         .store
-        .artifacts(&job_id)
+        .artifacts(job_id)
         .await?
         .into_iter()
         .find(|a| a.node == node && a.path == path)
@@ -139,10 +150,19 @@ pub async fn artifact(
     let Some((size, stream)) = state.blobs.get_stream(&artifact.blob_key).await? else {
         return Err(ApiError::not_found("artifact"));
     };
+    let file = path
+        .rsplit('/')
+        .next()
+        .unwrap_or("artifact")
+        .replace('"', "_");
     Ok((
         [
             (header::CONTENT_LENGTH, size.to_string()),
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
         ],
         Body::from_stream(stream),
     )

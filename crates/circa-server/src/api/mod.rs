@@ -4,7 +4,7 @@
 mod compile;
 pub(crate) mod contexts;
 pub(crate) mod envvars;
-mod jobs;
+pub(crate) mod jobs;
 mod load;
 mod me;
 pub mod normalize;

@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, Sse};
@@ -12,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde::Deserialize;
 
-use super::error::{WebError, WebResult};
+use super::error::WebResult;
 use super::load;
 use super::session::Viewer;
 use crate::api::watch;
@@ -148,33 +147,7 @@ pub async fn artifact(
     Path((job_id, node, path)): Path<(String, u32, String)>,
 ) -> WebResult<Response> {
     load::job(&state, &viewer, &job_id).await?;
-    let artifact = state
-        .store
-        .artifacts(&job_id)
-        .await?
-        .into_iter()
-        .find(|a| a.node == node && a.path == path)
-        .ok_or_else(|| WebError::not_found("artifact"))?;
-    let Some((size, stream)) = state.blobs.get_stream(&artifact.blob_key).await? else {
-        return Err(WebError::not_found("artifact"));
-    };
-    let file = path
-        .rsplit('/')
-        .next()
-        .unwrap_or("artifact")
-        .replace('"', "_");
-    Ok((
-        [
-            (header::CONTENT_LENGTH, size.to_string()),
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}\""),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    Ok(crate::api::jobs::artifact_download(&state, &job_id, node, &path).await?)
 }
 
 #[cfg(test)]

@@ -437,15 +437,6 @@ impl Store for Backend {
         web::runners_since(self, since).await
     }
 
-    async fn workflows_since(
-        &self,
-        project_id: &str,
-        since: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<Workflow>> {
-        web::workflows_since(self, project_id, since, limit).await
-    }
-
     async fn set_project_source(
         &self,
         id: &str,

@@ -2,9 +2,7 @@
 //! workflows.
 
 use super::{Backend, missing_parent};
-use crate::records::{Millis, Workflow};
-use crate::sql::columns::workflow_columns;
-use crate::sql::rows::{WorkflowRow, decode_all};
+use crate::records::Millis;
 use crate::store::StoreResult;
 use crate::web_records::{RunnerSeen, Session};
 
@@ -85,26 +83,6 @@ pub(super) async fn runners_since(store: &Backend, since: Millis) -> StoreResult
             last_seen,
         })
         .collect())
-}
-
-pub(super) async fn workflows_since(
-    store: &Backend,
-    project_id: &str,
-    since: Millis,
-    limit: u32,
-) -> StoreResult<Vec<Workflow>> {
-    let rows = sqlx::query_as::<_, WorkflowRow>(concat!(
-        "SELECT ",
-        workflow_columns!(),
-        " FROM workflows WHERE project_id = $1 AND created_at >= $2 \
-         ORDER BY created_at, ord LIMIT $3"
-    ))
-    .bind(project_id)
-    .bind(since)
-    .bind(i64::from(limit))
-    .fetch_all(store.reader())
-    .await?;
-    decode_all(rows, WorkflowRow::decode)
 }
 
 pub(super) async fn set_project_source(

@@ -1,17 +1,11 @@
 //! What the web UI keeps: sessions, runners seen lately, a project's recent workflows.
 
-use circa_model::WorkflowStatus;
 use circa_store::*;
 
 use crate::backends::{TestStore, on_both_backends};
 use crate::fixtures::{T0, project};
 
-on_both_backends!(
-    sessions_expire_and_end,
-    runners_seen_lately,
-    recent_workflows,
-    project_source
-);
+on_both_backends!(sessions_expire_and_end, runners_seen_lately, project_source);
 
 fn user(login: &str) -> NewUser {
     NewUser {
@@ -79,47 +73,6 @@ async fn runners_seen_lately(db: &TestStore) {
     assert_eq!(
         names,
         vec![("b", "big", T0 + 20), ("a", "default", T0 + 10)]
-    );
-}
-
-async fn recent_workflows(db: &TestStore) {
-    let store: &dyn Store = &**db;
-    let p = project(store, "gh/acme/chart").await;
-    let other = project(store, "gh/acme/other").await;
-    for (i, proj) in [(0, &p), (1, &p), (2, &other), (3, &p)] {
-        let (_, wfs, _) = store
-            .create_pipeline(
-                NewPipeline {
-                    project_id: proj.id.clone(),
-                    state: PipelineState::Created,
-                    trigger: PipelineTrigger::default(),
-                    errors: Vec::new(),
-                    config_source: None,
-                    config_compiled: None,
-                    continuation_key_hash: None,
-                    continuation_deadline: None,
-                },
-                vec![NewWorkflow {
-                    name: format!("w{i}"),
-                    status: WorkflowStatus::Running,
-                    setup: false,
-                    rerun_of: None,
-                    jobs: Vec::new(),
-                }],
-                T0 + i * 100,
-            )
-            .await
-            .unwrap();
-        assert_eq!(wfs.len(), 1);
-    }
-    let names = |ws: Vec<Workflow>| ws.into_iter().map(|w| w.name).collect::<Vec<_>>();
-    assert_eq!(
-        names(store.workflows_since(&p.id, T0 + 50, 10).await.unwrap()),
-        vec!["w1", "w3"]
-    );
-    assert_eq!(
-        names(store.workflows_since(&p.id, T0, 1).await.unwrap()),
-        vec!["w0"]
     );
 }
 

@@ -69,19 +69,6 @@ async fn scheduled(api: &Api, slug: &str) -> Vec<Value> {
     list
 }
 
-/// `PATCH` or `DELETE` with the API's token → (status, JSON).
-async fn send(api: &Api, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", api.url))
-        .bearer_auth(&api.token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// The log of the first job of a pipeline's first workflow, once it has finished.
 async fn first_job_log(api: &Api, pipeline: &str) -> String {
     let workflows = api.finished(pipeline, LONG).await;
@@ -212,25 +199,21 @@ async fn schedules_are_made_listed_changed_and_deleted_through_api_v2() {
     assert_eq!(status, 200);
     assert_eq!(got, made);
     let path = format!("/api/v2/schedule/{id}");
-    let (status, changed) = send(
-        &api,
-        reqwest::Method::PATCH,
-        &path,
-        Some(json!({ "name": "nightly-2", "attribution-actor": "system", "description": null })),
-    )
-    .await;
+    let (status, changed) = api
+        .call(
+            "PATCH",
+            &path,
+            json!({ "name": "nightly-2", "attribution-actor": "system", "description": null }),
+        )
+        .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["name"], "nightly-2");
     assert_eq!(changed["actor"]["login"], "system");
     assert_eq!(changed["description"], Value::Null);
     assert_eq!(changed["timetable"], made["timetable"]);
-    let (status, answer) = send(
-        &api,
-        reqwest::Method::PATCH,
-        &path,
-        Some(json!({ "timetable": { "per-hour": 1 } })),
-    )
-    .await;
+    let (status, answer) = api
+        .call("PATCH", &path, json!({ "timetable": { "per-hour": 1 } }))
+        .await;
     assert_eq!(status, 400, "{answer}");
 
     // A user who may not see the project gets 404 for it and for its schedules.
@@ -250,22 +233,16 @@ async fn schedules_are_made_listed_changed_and_deleted_through_api_v2() {
     assert_eq!(eve.get(base).await.0, 404);
     assert_eq!(eve.get(&path).await.0, 404);
     assert_eq!(eve.post(base, body.clone()).await.0, 404);
-    assert_eq!(
-        send(&eve, reqwest::Method::DELETE, &path, None).await.0,
-        404
-    );
+    assert_eq!(eve.call("DELETE", &path, json!({})).await.0, 404);
     let mut no_token = api.clone();
     no_token.token = String::new();
     assert_eq!(no_token.get(base).await.0, 401);
 
-    let (status, answer) = send(&api, reqwest::Method::DELETE, &path, None).await;
+    let (status, answer) = api.call("DELETE", &path, json!({})).await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer["message"].is_string());
     assert_eq!(api.get(&path).await.0, 404);
-    assert_eq!(
-        send(&api, reqwest::Method::DELETE, &path, None).await.0,
-        404
-    );
+    assert_eq!(api.call("DELETE", &path, json!({})).await.0, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,14 +293,9 @@ async fn a_one_minute_schedule_fires_within_a_second_of_the_minute() {
     );
     let id = made["id"].as_str().unwrap();
     assert_eq!(
-        send(
-            &api,
-            reqwest::Method::DELETE,
-            &format!("/api/v2/schedule/{id}"),
-            None
-        )
-        .await
-        .0,
+        api.call("DELETE", &format!("/api/v2/schedule/{id}"), json!({}))
+            .await
+            .0,
         200
     );
 }
