@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use circa_store::{NewProject, ProjectSettings};
+use circa_store::{NewProject, Project, ProjectSettings};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -49,38 +49,64 @@ pub fn normal_slug(vcs: &str, org: &str, repo: &str) -> String {
     format!("{vcs}/{org}/{repo}")
 }
 
+/// Checks a new project's slug and repository and stores it (admins only): the one way a
+/// project is added, from the API and from the web UI.
+pub async fn add_project(
+    state: &AppState,
+    slug: &str,
+    repo: &str,
+    default_branch: Option<&str>,
+    settings: ProjectSettings,
+) -> ApiResult<Project> {
+    let slug = slug.trim();
+    if !valid_slug(slug) {
+        return Err(ApiError::bad_request(format!(
+            "slug: {slug:?} is not VCS/ORG/REPO (e.g. gh/acme/app)"
+        )));
+    }
+    let parts: Vec<&str> = slug.split('/').collect();
+    let slug = normal_slug(parts[0], parts[1], parts[2]);
+    let repo = repo.trim();
+    if repo.is_empty() || repo.starts_with('-') {
+        return Err(ApiError::bad_request(
+            "repo: a git URL or a path is required",
+        ));
+    }
+    let branch = default_branch.map(str::trim).unwrap_or("main");
+    if branch.is_empty() || branch.starts_with('-') || branch.contains(char::is_whitespace) {
+        return Err(ApiError::bad_request(format!(
+            "default_branch: {branch:?} is not a branch name"
+        )));
+    }
+    Ok(state
+        .store
+        .create_project(
+            NewProject {
+                slug,
+                repo_url: repo.to_string(),
+                default_branch: branch.to_string(),
+                webhook_secret: auth::new_token(""),
+                settings,
+            },
+            now_ms(),
+        )
+        .await?)
+}
+
 pub async fn create(
     State(state): State<AppState>,
     person: Person,
     ApiJson(body): ApiJson<CreateProject>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     person.require_admin()?;
-    let parts: Vec<&str> = body.slug.split('/').collect();
-    if !valid_slug(&body.slug) {
-        return Err(ApiError::bad_request(format!(
-            "slug: {:?} is not VCS/ORG/REPO (e.g. gh/acme/app)",
-            body.slug
-        )));
-    }
-    let slug = normal_slug(parts[0], parts[1], parts[2]);
-    if body.repo.trim().is_empty() || body.repo.starts_with('-') {
-        return Err(ApiError::bad_request(
-            "repo: a git URL or a path is required",
-        ));
-    }
-    let project = state
-        .store
-        .create_project(
-            NewProject {
-                slug,
-                repo_url: body.repo,
-                default_branch: body.default_branch.unwrap_or_else(|| "main".to_string()),
-                webhook_secret: auth::new_token(""),
-                settings: body.settings.unwrap_or_default(),
-            },
-            now_ms(),
-        )
-        .await?;
+    let project = add_project(
+        &state,
+        &body.slug,
+        &body.repo,
+        body.default_branch.as_deref(),
+        body.settings.unwrap_or_default(),
+    )
+    .await?;
     let mut out = render::project(&project);
     out["webhook"] = json!({
         "url": format!("{}/hooks/{}", state.base_url, project.id),

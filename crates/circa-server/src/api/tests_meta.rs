@@ -25,13 +25,49 @@ fn result(outcome: Outcome) -> &'static str {
     }
 }
 
+/// One test case of a job, as CircleCI's test metadata describes it.
+#[derive(Debug, Clone)]
+pub struct JobTest {
+    /// The node that ran it.
+    pub node: u32,
+    /// The case's class (or suite).
+    pub classname: String,
+    /// The case's name.
+    pub name: String,
+    /// The file it is in, when the report says.
+    pub file: String,
+    /// Seconds it took.
+    pub run_time: f64,
+    /// CircleCI's word: `success`, `failure`, `error` or `skipped`.
+    pub result: &'static str,
+    /// The failure's message (or its text when there is no message).
+    pub message: Option<String>,
+    /// The report's folder under the stored test results (`junit` when at the top).
+    pub source: String,
+}
+
+impl JobTest {
+    /// The case in CircleCI's JSON shape.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "message": self.message,
+            "source": self.source,
+            "run_time": self.run_time,
+            "file": self.file,
+            "result": self.result,
+            "name": self.name,
+            "classname": self.classname,
+        })
+    }
+}
+
 /// Every test case of a job, in node and file order. Files that are not JUnit XML are left
 /// out, as CircleCI leaves them out.
-pub async fn test_items(state: &AppState, job_id: &str) -> ApiResult<Vec<Value>> {
+pub async fn job_tests(state: &AppState, job_id: &str) -> ApiResult<Vec<JobTest>> {
     let prefix = format!("test-results/{job_id}/");
     let mut files = state.blobs.list(&prefix).await?;
     files.sort();
-    let mut items = Vec::new();
+    let mut tests = Vec::new();
     for (key, size) in files {
         if size > MAX_REPORT_BYTES {
             continue;
@@ -46,22 +82,23 @@ pub async fn test_items(state: &AppState, job_id: &str) -> ApiResult<Vec<Value>>
         let Some(rest) = key.strip_prefix(&prefix) else {
             continue;
         };
-        let path = rest.split_once('/').map(|(_, p)| p).unwrap_or_default();
+        let (node, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let node = node.parse().unwrap_or_default();
         let source = path.split_once('/').map(|(dir, _)| dir).unwrap_or("junit");
         for case in report.cases() {
-            let message = case.message.clone().or_else(|| case.text.clone());
-            items.push(json!({
-                "message": message,
-                "source": source,
-                "run_time": case.time,
-                "file": case.file.clone().unwrap_or_default(),
-                "result": result(case.outcome),
-                "name": case.name,
-                "classname": case.classname,
-            }));
+            tests.push(JobTest {
+                node,
+                classname: case.classname.clone(),
+                name: case.name.clone(),
+                file: case.file.clone().unwrap_or_default(),
+                run_time: case.time,
+                result: result(case.outcome),
+                message: case.message.clone().or_else(|| case.text.clone()),
+                source: source.to_string(),
+            });
         }
     }
-    Ok(items)
+    Ok(tests)
 }
 
 /// `GET /api/v2/project/{slug}/{number}/tests`.
@@ -73,7 +110,11 @@ pub async fn tests(
 ) -> ApiResult<Json<Value>> {
     let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
     let after = page::number_key("tests", query.page_token())?;
-    let all = test_items(&state, &job.id).await?;
+    let all: Vec<Value> = job_tests(&state, &job.id)
+        .await?
+        .iter()
+        .map(JobTest::to_json)
+        .collect();
     let start = after.map(|n| n as usize).unwrap_or(0);
     let rest: Vec<Value> = all.into_iter().skip(start).collect();
     let more = rest.len() > page::PAGE_SIZE * 10;

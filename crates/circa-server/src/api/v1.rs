@@ -40,7 +40,11 @@ pub async fn tests(
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
-    let items = tests_meta::test_items(&state, &job.id).await?;
+    let items: Vec<Value> = tests_meta::job_tests(&state, &job.id)
+        .await?
+        .iter()
+        .map(tests_meta::JobTest::to_json)
+        .collect();
     Ok(Json(json!({ "tests": items })))
 }
 

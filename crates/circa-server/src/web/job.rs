@@ -1,5 +1,6 @@
 //! A job's page: its nodes' steps (collapsible, each with status and duration; the failing step
-//! open with its log), live output while running, artifacts, why a queued job waits.
+//! open with its log), live output while running, artifacts, test results (failures first,
+//! then the slowest), why a queued job waits.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,6 +12,7 @@ use super::error::WebResult;
 use super::load;
 use super::logs::{INLINE_BYTES, tail};
 use super::session::Viewer;
+use super::test_results::{self, TestResultsView};
 use super::url::encode_path;
 use super::view::{Nav, duration, span};
 use crate::state::AppState;
@@ -59,6 +61,7 @@ struct JobPage {
     can_cancel: bool,
     tasks: Vec<TaskView>,
     artifacts: Vec<(String, String, u64)>,
+    tests: Option<TestResultsView>,
 }
 
 fn failed(status: &str) -> bool {
@@ -134,6 +137,7 @@ pub async fn page(
             (a.path, href, a.size)
         })
         .collect();
+    let tests = test_results::view(&crate::api::tests_meta::job_tests(&state, &job.id).await?);
     let pipeline_number = state
         .store
         .pipeline(&job.pipeline_id)
@@ -163,5 +167,6 @@ pub async fn page(
         can_cancel: !job.status.is_terminal(),
         tasks,
         artifacts,
+        tests,
     })
 }

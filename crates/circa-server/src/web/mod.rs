@@ -24,6 +24,7 @@ mod projects;
 mod secrets;
 mod session;
 mod settings;
+mod test_results;
 mod url;
 mod view;
 
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
             "/static/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
         )
+        .route("/projects", post(projects::create))
         .route("/projects/{vcs}/{org}/{repo}", get(projects::project))
         .route(
             "/projects/{vcs}/{org}/{repo}/settings",

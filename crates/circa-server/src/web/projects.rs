@@ -1,18 +1,20 @@
-//! The projects list and a project's pipelines (filtered by branch, paginated by number).
+//! The projects list (with the add-project form for admins) and a project's pipelines
+//! (filtered by branch, paginated by number).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::response::IntoResponse;
-use circa_store::{Page, Pipeline, PipelineState, Project};
+use axum::response::{IntoResponse, Redirect};
+use circa_store::{Page, Pipeline, PipelineState, Project, ProjectSettings};
 use serde::Deserialize;
 
 use super::chart::{self, Chart};
 use super::error::WebResult;
 use super::load;
-use super::session::Viewer;
-use super::url::encode_component;
+use super::session::{CsrfForm, Viewer};
+use super::url::{encode_component, encode_path};
 use super::view::{Nav, short_sha, time};
+use crate::api::projects::add_project;
 use crate::state::{AppState, now_ms};
 
 /// A project's row in the list.
@@ -93,6 +95,39 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> WebResult<im
         nav: Nav::of(&viewer),
         rows,
     })
+}
+
+/// The add-project form.
+#[derive(Debug, Deserialize)]
+pub struct NewProjectForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    repo: String,
+    #[serde(default)]
+    default_branch: String,
+}
+
+/// `POST /projects` (admins): a new project, checked as the API checks it; then its settings
+/// page, which shows the webhook URL and secret.
+pub async fn create(
+    State(state): State<AppState>,
+    CsrfForm(viewer, form): CsrfForm<NewProjectForm>,
+) -> WebResult<Redirect> {
+    viewer.require_admin()?;
+    let branch = form.default_branch.trim();
+    let project = add_project(
+        &state,
+        &form.slug,
+        &form.repo,
+        (!branch.is_empty()).then_some(branch),
+        ProjectSettings::default(),
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/projects/{}/settings",
+        encode_path(&project.slug)
+    )))
 }
 
 /// A pipeline's row.

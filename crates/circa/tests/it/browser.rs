@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use thirtyfour::prelude::By;
 
-use crate::server_harness::Repo;
+use crate::server_harness::{Repo, github_push};
 use crate::web_harness::{Site, browser};
 
 const LONG: Duration = Duration::from_secs(60);
@@ -37,10 +37,34 @@ async fn sign_in_see_a_pushed_pipeline_and_its_log_grow_live() {
     let Some(b) = browser().await else { return };
     let site = Site::start().await;
     let repo = Repo::new("version: 2.1\njobs: {}\nworkflows: {}\n");
-    site.api
-        .add_project("gh/acme/live", repo.path(), json!({}))
-        .await;
     b.sign_in(&site.server.url, "admin", &site.password).await;
+
+    // The project is added through its form; its settings page shows the webhook.
+    b.fill("#add-project #slug", "gh/acme/live").await;
+    b.fill("#add-project #repo", repo.path().to_str().unwrap())
+        .await;
+    b.shot("project-add-form").await;
+    b.click("#add-project button[type=submit]").await;
+    b.until(
+        LONG,
+        "the new project's settings",
+        "return document.title.startsWith('gh/acme/live settings')",
+    )
+    .await;
+    let hook_url = b
+        .eval("return document.getElementById('webhook-url').textContent")
+        .await;
+    let secret = b
+        .eval("return document.getElementById('webhook-secret').textContent")
+        .await;
+    let hook_path = hook_url
+        .as_str()
+        .and_then(|u| u.strip_prefix(site.server.url.as_str()))
+        .unwrap_or_else(|| panic!("webhook URL {hook_url} is not on {}", site.server.url))
+        .to_string();
+    let secret = secret.as_str().unwrap().to_string();
+    b.shot("project-added").await;
+    b.driver.goto(site.server.url.as_str()).await.unwrap();
     b.shot("projects").await;
     assert_eq!(
         b.eval("return document.querySelector('table.list a').textContent")
@@ -48,11 +72,17 @@ async fn sign_in_see_a_pushed_pipeline_and_its_log_grow_live() {
         "gh/acme/live"
     );
 
-    // A push: a new commit, then the pipeline it starts.
-    repo.commit(SLOW, "count slowly");
-    site.api
-        .trigger("gh/acme/live", json!({ "branch": "main" }))
+    // A push: a new commit, then the forge's push webhook signed with the page's secret.
+    let sha = repo.commit(SLOW, "count slowly");
+    let body = github_push(repo.path(), "refs/heads/main", &sha, "count slowly");
+    let status = site
+        .api
+        .github_hook(&hook_path, "push", &secret, body)
         .await;
+    assert!(
+        (200..300).contains(&status),
+        "the webhook answered {status}"
+    );
     b.driver
         .goto(format!("{}/projects/gh/acme/live", site.server.url))
         .await
@@ -138,9 +168,15 @@ jobs:
       - run:
           name: run the tests
           command: |
+            mkdir -p results
+            printf '%s\n' '<testsuite name="unit" tests="3" failures="1">' \
+              '<testcase classname="math" name="adds" time="0.4"/>' \
+              '<testcase classname="math" name="divides" time="1.7"><failure message="expected 2, got 3">at divide.rs:7</failure></testcase>' \
+              '<testcase classname="math" name="rounds" time="0.1"/>' '</testsuite>' > results/unit.xml
             echo "assertion failed: <script>window.pwned=1</script> expected 2"
             exit 3
       - run: echo "never"
+      - store_test_results: { path: results }
   deploy:
     machine: true
     steps:
@@ -191,6 +227,22 @@ async fn a_failed_job_opens_at_its_failing_step_and_reruns_from_failed() {
         b.eval("return document.querySelectorAll('pre.log script').length")
             .await,
         json!(0)
+    );
+    // Its test results: the failure first, with its message; the slowest tests after.
+    assert_eq!(
+        b.eval("return [...document.querySelectorAll('#tests .test-failures .testname')].map(e => e.textContent)")
+            .await,
+        json!(["math.divides"])
+    );
+    assert_eq!(
+        b.eval("return document.querySelector('#tests .test-message').textContent")
+            .await,
+        json!("expected 2, got 3")
+    );
+    assert_eq!(
+        b.eval("return [...document.querySelectorAll('#tests .test-slowest tbody td:first-child')].map(e => e.textContent)")
+            .await,
+        json!(["math.divides", "math.adds", "math.rounds"])
     );
     b.shot("job-failed").await;
 

@@ -81,20 +81,7 @@ async fn a_signed_push_runs_a_fan_out_fan_in_workflow_to_success() {
     let secret = project["webhook"]["secret"].as_str().unwrap();
     let path = format!("/hooks/{}", project["id"].as_str().unwrap());
     let body = github_push(repo.path(), "refs/heads/main", &sha, "add fan-out");
-    let status = s
-        .api
-        .hook(
-            &path,
-            &[
-                ("x-github-event", "push".into()),
-                (
-                    "x-hub-signature-256",
-                    format!("sha256={}", sign(secret, &body)),
-                ),
-            ],
-            body,
-        )
-        .await;
+    let status = s.api.github_hook(&path, "push", secret, body).await;
     assert!((200..300).contains(&status), "webhook answered {status}");
     let pipelines = pipelines_of(&s.api, "gh/acme/fan").await;
     assert_eq!(pipelines.len(), 1);

@@ -226,6 +226,20 @@ impl Api {
         request.send().await.unwrap().status().as_u16()
     }
 
+    /// Delivers a GitHub webhook of `event` signed with `secret` → status.
+    pub async fn github_hook(&self, path: &str, event: &str, secret: &str, body: Vec<u8>) -> u16 {
+        let signature = format!("sha256={}", sign(secret, &body));
+        self.hook(
+            path,
+            &[
+                ("x-github-event", event.to_string()),
+                ("x-hub-signature-256", signature),
+            ],
+            body,
+        )
+        .await
+    }
+
     /// Creates a runner token for `class`.
     pub async fn runner_token(&self, class: &str) -> String {
         let (status, body) = self

@@ -216,6 +216,17 @@ impl Browser {
         path
     }
 
+    /// Types `text` into the (emptied) form field a CSS selector finds.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .driver
+            .find(By::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
     /// Clicks the element a CSS selector finds.
     pub async fn click(&self, css: &str) {
         self.driver

@@ -153,6 +153,17 @@ jobs:
     steps:
       - run: echo "<script>alert('log')</script>" && mkdir -p out && echo hi > out/a.txt
       - store_artifacts: { path: out }
+      - run: |
+          mkdir -p results/unit
+          cat > results/unit/report.xml <<'XML'
+          <testsuite name="unit" tests="2" failures="1">
+            <testcase classname="suite" name="renders &lt;b&gt;" time="2.5">
+              <failure message="&lt;script&gt;alert('test')&lt;/script&gt;">at line 7</failure>
+            </testcase>
+            <testcase classname="suite" name="passes" time="0.25"/>
+          </testsuite>
+          XML
+      - store_test_results: { path: results }
   deploy:
     machine: true
     steps:
@@ -261,6 +272,8 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             "<script>alert(1)</script>",
             "<script>alert('job')</script>",
             "<script>alert('log')</script>",
+            "<script>alert('test')</script>",
+            "renders <b>",
         ] {
             assert!(!page.contains(raw), "{path} holds raw markup {raw}");
         }
@@ -310,6 +323,25 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         escaped(&job_page, "<script>alert('log')</script>"),
         "the log line is shown as text: {job_page}"
     );
+    // Test results: the failure first, its message as text, then the slowest tests.
+    assert!(
+        job_page.contains("2 tests, <span class=\"failed-count\">1 failed</span>, 0 skipped"),
+        "{job_page}"
+    );
+    assert!(
+        escaped(&job_page, "<script>alert('test')</script>"),
+        "the test's message is shown as text: {job_page}"
+    );
+    assert!(escaped(&job_page, "suite.renders <b>"), "{job_page}");
+    let failures = job_page.find("test-failures").unwrap();
+    let slowest = job_page.find("test-slowest").unwrap();
+    assert!(failures < slowest, "failures come first");
+    let slow = &job_page[slowest..];
+    let (renders, passes) = (
+        slow.find("suite.renders").unwrap(),
+        slow.find("suite.passes").unwrap(),
+    );
+    assert!(renders < passes, "the slowest test first");
 
     // Every form refuses a missing or a wrong token, and changes nothing.
     let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
@@ -373,6 +405,10 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             format!("/settings/contexts/{ctx}/restrictions/{restriction}/delete"),
             vec![],
         ),
+        (
+            "/projects".into(),
+            vec![("slug", "gh/acme/stolen"), ("repo", "/tmp/x")],
+        ),
     ];
     for (path, fields) in &forms {
         let (status, _) = admin.post(path, fields).await;
@@ -403,6 +439,55 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         assert_eq!(restrictions["items"].as_array().unwrap().len(), 1);
     };
     secrets_unchanged().await;
+    let no_stolen_project = || async {
+        let (status, _) = site.api.get("/api/v2/project/gh/acme/stolen").await;
+        assert_eq!(status, 404, "no project was added without a token");
+    };
+    no_stolen_project().await;
+
+    // The add-project form: a bad slug is refused with its field named, markup as text; a
+    // good one adds the project and shows its settings.
+    let (status, body) = admin
+        .post(
+            "/projects",
+            &[
+                ("csrf", &csrf),
+                ("slug", "gh/<script>alert('slug')</script>"),
+                ("repo", "/tmp/x"),
+                ("default_branch", "main"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("slug:"), "{body}");
+    assert!(!body.contains("<script>alert('slug')"), "{body}");
+    let (status, body) = admin
+        .post(
+            "/projects",
+            &[
+                ("csrf", &csrf),
+                ("slug", "gh/acme/added"),
+                ("repo", "/tmp/added"),
+                ("default_branch", "trunk"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let (status, added) = site.api.get("/api/v2/project/gh/acme/added").await;
+    assert_eq!(status, 200, "{added}");
+    let (_, settings) = admin.get("/projects/gh/acme/added/settings").await;
+    assert!(settings.contains("value=\"trunk\""), "{settings}");
+    let (status, body) = admin
+        .post(
+            "/projects",
+            &[
+                ("csrf", &csrf),
+                ("slug", "gh/acme/added"),
+                ("repo", "/tmp/again"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 409, "a slug is added once: {body}");
 
     // A value sent through the form is never written back, not even when it is refused.
     let (status, body) = admin
@@ -505,6 +590,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         assert_eq!(status, 403, "{path} for a user who is not an admin");
     }
     secrets_unchanged().await;
+    no_stolen_project().await;
 
     // Signed out, pages send people to the sign-in page.
     let mut nobody = WebClient::new(&site.server.url);
