@@ -4,7 +4,8 @@
 //! - API v1.1's project env var routes are served by v2's (the same bodies; v1.1 lists are
 //!   plain arrays);
 //! - an error answer that is not JSON (axum's path, query and method rejections, an unknown
-//!   route) becomes `{"message": …}` with the same status.
+//!   route) becomes `{"message": …}` with the same status;
+//! - a 413 closes its connection (the unread rest of the body cannot be skipped safely).
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -77,7 +78,15 @@ pub async fn normalize(mut request: Request, next: Next) -> Response {
     } else {
         response
     };
-    json_errors(response).await
+    let mut response = json_errors(response).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body was not read: the connection cannot carry another request,
+        // so the client is told not to reuse it.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// `{"items": [...]}` → `[...]`.
