@@ -71,10 +71,7 @@ pub async fn task_finished(state: &AppState, task: &Task) -> ApiResult<()> {
     // which it is is decided under the workflow's lock.
     let mut finished = change_id(&task.job_id, IN_PROGRESS, result);
     finished.message = message;
-    let Some(job) = state.store.job(&task.job_id).await? else {
-        return Ok(());
-    };
-    settle_move(state, &job.workflow_id, finished).await?;
+    settle_move(state, &task.workflow_id, finished).await?;
     Ok(())
 }
 

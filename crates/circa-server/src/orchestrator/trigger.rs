@@ -8,7 +8,7 @@ use circa_store::{
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
-use super::settle::settle;
+use super::settle::{settle, settle_known};
 use crate::error::{ApiError, ApiResult};
 use crate::live::StatusUpdate;
 use crate::state::{AppState, now_ms};
@@ -296,7 +296,14 @@ pub async fn start_workflows(
                     name: workflow.name.clone(),
                     status: WorkflowStatus::Running.as_str().to_string(),
                 });
-                settle(state, &workflow.id, Vec::new(), AdvanceRequest::Propagate).await?;
+                settle_known(
+                    state,
+                    &workflow.id,
+                    Vec::new(),
+                    AdvanceRequest::Propagate,
+                    Some((&pipeline, project)),
+                )
+                .await?;
             }
             notify_pipeline(
                 state,
