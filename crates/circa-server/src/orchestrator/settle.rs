@@ -367,7 +367,7 @@ async fn after(
                 Err(e) => tracing::error!("cancel tasks of job {}: {e}", job.id),
             }
         }
-        let _ = state.updates.send(StatusUpdate {
+        state.updates.send(StatusUpdate {
             kind: "job",
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),
@@ -377,7 +377,7 @@ async fn after(
         });
     }
     if status != workflow.status {
-        let _ = state.updates.send(StatusUpdate {
+        state.updates.send(StatusUpdate {
             kind: "workflow",
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),

@@ -288,7 +288,7 @@ pub async fn start_workflows(
                 .add_workflows(&pipeline.id, workflows, now)
                 .await?;
             for workflow in created {
-                let _ = state.updates.send(StatusUpdate {
+                state.updates.send(StatusUpdate {
                     kind: "workflow",
                     pipeline_id: pipeline.id.clone(),
                     workflow_id: Some(workflow.id.clone()),
@@ -385,7 +385,7 @@ async fn auto_cancel(state: &AppState, project: &Project, pipeline: &Pipeline) {
 }
 
 fn notify_pipeline(state: &AppState, pipeline: &Pipeline, st: PipelineState) {
-    let _ = state.updates.send(StatusUpdate {
+    state.updates.send(StatusUpdate {
         kind: "pipeline",
         pipeline_id: pipeline.id.clone(),
         workflow_id: None,
