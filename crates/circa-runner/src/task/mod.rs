@@ -57,6 +57,8 @@ pub struct Shared {
     pub(crate) executors: Executors,
     /// Forced shutdown.
     pub abort: CancellationToken,
+    /// Turns for removing finished tasks' folders, one at a time.
+    pub tidy: tokio::sync::Semaphore,
 }
 
 impl Shared {
@@ -196,6 +198,9 @@ pub async fn run(
     tracing::info!(task = %a.task_id, job = %a.job_name, status = status.as_str(), "task finished");
     tokio::spawn(async move {
         bg.stop().await;
+        // One folder removal at a time: a burst of tasks ending together (a fan-out) must
+        // not crowd out the file work of the tasks starting right after them.
+        let _turn = shared.tidy.acquire().await;
         let _ = tokio::task::spawn_blocking(move || {
             spool.remove();
             let _ = std::fs::remove_dir_all(&root);
