@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use circa_model::protocol::ClaimRequest;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::ApiError;
@@ -24,17 +25,41 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
         resource_class: shared.config.resource_class.clone(),
     };
     let mut backoff = Backoff::default();
-    loop {
+    // The last task's clean-up, which runs beside the next claim.
+    let mut leftovers: Option<JoinHandle<()>> = None;
+    // The next task's folder and spool, made while its claim is on its way.
+    let mut next: Option<task::Prepared> = None;
+    let result = loop {
         let started = Instant::now();
+        let preparing = next.is_none().then(|| {
+            let data = shared.config.data_dir.clone();
+            tokio::task::spawn_blocking(move || task::prepare(&data))
+        });
         let claimed = tokio::select! {
             biased;
-            () = stop.cancelled() => return Ok(()),
-            r = shared.api.claim(&shared.config.token, &request) => r,
+            () = stop.cancelled() => Err(None),
+            r = shared.api.claim(&shared.config.token, &request) => r.map_err(Some),
+        };
+        if let Some(preparing) = preparing {
+            match preparing.await {
+                Ok(Ok(prepared)) => next = Some(prepared),
+                // The task then makes its folder itself, and reports why it cannot.
+                Ok(Err(e)) => tracing::warn!("preparing a task folder: {e}"),
+                Err(e) => tracing::warn!("preparing a task folder: {e}"),
+            }
+        }
+        let claimed = match claimed {
+            Err(None) => break Ok(()),
+            Err(Some(e)) => Err(e),
+            Ok(c) => Ok(c),
         };
         let delay = match claimed {
             Ok(Some(assignment)) => {
                 backoff.reset();
-                task::run(Arc::clone(&shared), assignment).await;
+                let cleanup = task::run(Arc::clone(&shared), assignment, next.take()).await;
+                if let Some(previous) = leftovers.replace(cleanup) {
+                    let _ = previous.await;
+                }
                 continue;
             }
             Ok(None) if started.elapsed() >= TOO_SOON => {
@@ -44,7 +69,7 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
             Ok(None) => backoff.next_delay(),
             Err(e) => match refused(&e) {
                 Some(status) => {
-                    return Err(RunnerError::Unauthorized {
+                    break Err(RunnerError::Unauthorized {
                         url: shared.config.url.clone(),
                         status,
                     });
@@ -57,10 +82,17 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
             },
         };
         tokio::select! {
-            () = stop.cancelled() => return Ok(()),
+            () = stop.cancelled() => break Ok(()),
             () = tokio::time::sleep(delay) => {}
         }
+    };
+    if let Some(cleanup) = leftovers {
+        let _ = cleanup.await;
     }
+    if let Some(unused) = next {
+        let _ = tokio::task::spawn_blocking(move || unused.discard()).await;
+    }
+    result
 }
 
 /// The status when the server refused the runner token.

@@ -1,6 +1,7 @@
 //! Keeps a task's lease: one held heartbeat after another, obeying cancel.
 //!
-//! Each heartbeat asks the server to hold its answer for a third of the lease; the server
+//! The first heartbeat goes shortly after the claim (which set a full lease), so short tasks
+//! send none. Each heartbeat asks the server to hold its answer for a third of the lease; the server
 //! answers at once when the task is canceled, so cancel reaches the job within a round trip.
 //! After a cancel the heartbeats go on (the job still has to stop and report) a third of a
 //! lease apart. Network errors are retried with backoff short enough to keep the lease.
@@ -15,6 +16,10 @@ use crate::backoff::Backoff;
 
 /// The least time between two heartbeats, so a server that does not hold is not flooded.
 const MIN_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long after the claim the first heartbeat goes: the claim has just set a full lease,
+/// so a task shorter than this needs none, and a cancel meanwhile is seen by the first one.
+const FIRST_AFTER: Duration = Duration::from_millis(250);
 
 /// The heartbeats of one task.
 #[derive(Debug)]
@@ -40,6 +45,10 @@ impl Heartbeat {
     pub async fn run(self) {
         let mut lease_ms = self.lease_ms.max(3);
         let mut backoff = Backoff::new(retry_cap(lease_ms));
+        tokio::select! {
+            () = tokio::time::sleep(FIRST_AFTER.min(Duration::from_millis(lease_ms / 6))) => {}
+            () = self.stop.cancelled() => return,
+        }
         loop {
             let hold_ms = lease_ms / 3;
             let started = Instant::now();

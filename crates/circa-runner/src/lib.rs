@@ -77,6 +77,7 @@ pub async fn run_with_abort(
         executors: Executors::new(config.executor, &config.image_map),
         agent,
         abort: abort.clone(),
+        tidy: tokio::sync::Semaphore::new(1),
         config,
     });
     tracing::info!(

@@ -1,11 +1,13 @@
 //! Sends a task's spooled events to the server in batches until every one is acknowledged.
 //!
-//! A batch is resent unchanged until the server answers (it stores only the event it expects
-//! next, so a resend never duplicates); only what it acknowledges is forgotten. Network
+//! After a quiet spell the first event is held for [`GATHER`] so that those right behind it
+//! go along. A batch is resent unchanged until the server answers (it stores only the event it
+//! expects next, so a resend never duplicates); only what it acknowledges is forgotten. Network
 //! errors and 5xx answers are retried with backoff for as long as it takes; an answer that
 //! says the task is no longer this runner's stops the sender.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -16,6 +18,11 @@ use crate::spool::SpoolError;
 
 /// The most event JSON one request carries (one larger event still goes alone).
 pub const MAX_BATCH: usize = 256 * 1024;
+
+/// How long the sender, woken by a first event after a quiet spell, waits for more before it
+/// sends: the events of a short step (or a whole short job) then go in one request. The end
+/// of the task sends at once.
+pub const GATHER: Duration = Duration::from_millis(20);
 
 /// Why the sender stopped before every event was acknowledged.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +74,11 @@ impl Sender {
                 }
                 tokio::select! {
                     () = self.sink.changed() => {}
+                    () = self.finish.cancelled() => continue,
+                    () = self.abort.cancelled() => return Err(SendError::Aborted),
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(GATHER) => {}
                     () = self.finish.cancelled() => {}
                     () = self.abort.cancelled() => return Err(SendError::Aborted),
                 }

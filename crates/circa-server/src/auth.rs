@@ -134,14 +134,19 @@ impl Person {
 /// The person a request's token acts as: 401 for no, unknown or revoked tokens, 403 for
 /// runner and task tokens.
 pub async fn user(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> ApiResult<Person> {
-    let token = caller(state, headers, query).await?;
+    let token = token_of(headers, query).ok_or_else(ApiError::unauthorized)?;
+    // The token and its user in one query.
+    let (token, user) = state
+        .store
+        .token_and_user_by_hash(&hash_token(&token))
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if token.revoked {
+        return Err(ApiError::unauthorized());
+    }
     if token.kind == TokenKind::Runner {
         return Err(ApiError::forbidden("a runner token cannot use this route"));
     }
-    let user = match &token.user_id {
-        Some(id) => state.store.user(id).await?,
-        None => None,
-    };
     let user = user.ok_or_else(ApiError::unauthorized)?;
     Ok(Person { token, user })
 }

@@ -11,6 +11,12 @@ use tokio::sync::broadcast;
 /// Events buffered per subscriber before it lags (it then catches up from the store).
 const TASK_CHANNEL: usize = 64;
 
+/// Status changes buffered per pipeline watcher before it lags (it is then told so).
+const PIPELINE_CHANNEL: usize = 256;
+
+/// Pipelines with a channel beyond which channels nobody watches any more are dropped.
+const PIPELINE_SWEEP_AT: usize = 1024;
+
 /// A status change, as pipeline watchers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StatusUpdate {
@@ -58,5 +64,75 @@ impl LiveHub {
     pub fn close(&self, task_id: &str) {
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.remove(task_id);
+    }
+}
+
+/// Status changes, routed by pipeline: a watcher receives only its pipeline's changes, so a
+/// change costs one delivery per watcher of that pipeline, however many pipelines are watched.
+#[derive(Debug, Default)]
+pub struct StatusHub {
+    pipelines: Mutex<HashMap<String, broadcast::Sender<Arc<StatusUpdate>>>>,
+}
+
+impl StatusHub {
+    /// Follows a pipeline's status changes from now on.
+    pub fn subscribe(&self, pipeline_id: &str) -> broadcast::Receiver<Arc<StatusUpdate>> {
+        let mut pipelines = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        if pipelines.len() >= PIPELINE_SWEEP_AT {
+            pipelines.retain(|_, tx| tx.receiver_count() > 0);
+        }
+        pipelines
+            .entry(pipeline_id.to_string())
+            .or_insert_with(|| broadcast::channel(PIPELINE_CHANNEL).0)
+            .subscribe()
+    }
+
+    /// Hands a change to its pipeline's watchers, if any.
+    pub fn send(&self, update: StatusUpdate) {
+        let mut pipelines = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        let unwatched = match pipelines.get(&update.pipeline_id) {
+            Some(tx) => {
+                let id = update.pipeline_id.clone();
+                tx.send(Arc::new(update)).is_err().then_some(id)
+            }
+            None => None,
+        };
+        if let Some(id) = unwatched {
+            pipelines.remove(&id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(pipeline: &str, status: &str) -> StatusUpdate {
+        StatusUpdate {
+            kind: "pipeline",
+            pipeline_id: pipeline.to_string(),
+            workflow_id: None,
+            job_id: None,
+            name: "1".to_string(),
+            status: status.to_string(),
+        }
+    }
+
+    #[test]
+    fn watchers_receive_only_their_pipelines_changes() {
+        let hub = StatusHub::default();
+        let mut a = hub.subscribe("a");
+        let mut b = hub.subscribe("b");
+        hub.send(update("a", "created"));
+        hub.send(update("b", "errored"));
+        hub.send(update("c", "created"));
+        assert_eq!(a.try_recv().unwrap().status, "created");
+        assert!(a.try_recv().is_err());
+        assert_eq!(b.try_recv().unwrap().status, "errored");
+        assert!(b.try_recv().is_err());
+        drop(a);
+        hub.send(update("a", "created"));
+        let pipelines = hub.pipelines.lock().unwrap();
+        assert!(!pipelines.contains_key("a") && pipelines.contains_key("b"));
     }
 }

@@ -1,8 +1,8 @@
 //! Step logs: while a step runs its output is in the store as events (and live to followers);
 //! when it ends the output becomes one zstd object in Blobs and the events are dropped.
 
-use circa_model::protocol::{TaskAssignment, TaskEventKind};
-use circa_store::{StepRecord, StoredEvent};
+use circa_model::protocol::TaskEventKind;
+use circa_store::{StepRecord, StoredEvent, Task};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, now_ms};
@@ -16,15 +16,20 @@ fn parse(event: &StoredEvent) -> Option<TaskEventKind> {
     serde_json::from_str(&event.body).ok()
 }
 
-/// Moves the logs of a task's finished steps that are not recorded yet into Blobs: the steps in
-/// `only`, or every step.
-pub async fn compact_steps(state: &AppState, task_id: &str, only: Option<&[u32]>) -> ApiResult<()> {
-    let Some(task) = state.store.task(task_id).await? else {
-        return Ok(());
-    };
-    let steps = serde_json::from_value::<TaskAssignment>(task.payload.clone())
-        .map(|a| a.spec.steps.len() as u32)
-        .unwrap_or(0);
+/// The number of steps of a task's job, from its stored assignment.
+fn step_count(task: &Task) -> u32 {
+    task.payload
+        .get("spec")
+        .and_then(|spec| spec.get("steps"))
+        .and_then(|steps| steps.as_array())
+        .map_or(0, |steps| u32::try_from(steps.len()).unwrap_or(u32::MAX))
+}
+
+/// Moves the logs of `task`'s finished steps that are not recorded yet into Blobs: the steps
+/// in `only`, or every step.
+pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) -> ApiResult<()> {
+    let task_id = task.id.as_str();
+    let steps = step_count(task);
     let recorded: Vec<u32> = state
         .store
         .steps(task_id)
@@ -48,18 +53,16 @@ struct StepSummary {
     finished: Option<(String, Option<i64>, u64)>,
 }
 
-/// Events read per page while compacting.
-const PAGE: u32 = 256;
+/// Events read per page while compacting: an output event carries up to 64 KiB, so a page
+/// holds at most a few MiB.
+const PAGE: u32 = 32;
 
 /// Streams one finished step's output from the store into a zstd object in Blobs, page by
-/// page, so memory stays bounded however long the log.
+/// page, so memory stays bounded however long the log. A step without output writes no
+/// object (and no temporary file).
 async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<()> {
     let io = |e: std::io::Error| ApiError::conflict(format!("log compaction: {e}"));
-    let tmp_dir = state.config.data_dir.join("tmp");
-    tokio::fs::create_dir_all(&tmp_dir).await.map_err(io)?;
-    let tmp = tmp_dir.join(format!("log-{}", uuid::Uuid::new_v4()));
-    let file = std::fs::File::create(&tmp).map_err(io)?;
-    let mut encoder = zstd::stream::write::Encoder::new(file, 3).map_err(io)?;
+    let mut log = LogFile::default();
     let mut summary = StepSummary::default();
     let mut log_bytes = 0u64;
     let mut after = 0u64;
@@ -72,8 +75,9 @@ async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<(
                 match parse(event) {
                     Some(TaskEventKind::Output { text, .. }) => {
                         log_bytes += text.len() as u64;
+                        let encoder = log.encoder(state).await.map_err(io)?;
                         tokio::task::block_in_place(|| {
-                            std::io::Write::write_all(&mut encoder, text.as_bytes())
+                            std::io::Write::write_all(encoder, text.as_bytes())
                         })
                         .map_err(io)?;
                     }
@@ -90,23 +94,27 @@ async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<(
                     _ => {}
                 }
             }
+            if page.len() < PAGE as usize {
+                break;
+            }
         }
         Ok::<(), ApiError>(())
     }
     .await;
-    let finish = tokio::task::block_in_place(|| encoder.finish()).map_err(io);
+    let finish = log.finish().map_err(io);
     let outcome = async {
         result?;
-        finish?;
+        let tmp = finish?;
         let Some((status, exit_code, duration_ms)) = summary.finished.clone() else {
             return Ok(());
         };
-        let log_key = if log_bytes == 0 {
-            None
-        } else {
-            let key = log_key(task_id, step);
-            state.blobs.put_file(&key, &tmp).await?;
-            Some(key)
+        let log_key = match (&tmp, log_bytes) {
+            (Some(tmp), 1..) => {
+                let key = log_key(task_id, step);
+                state.blobs.put_file(&key, tmp).await?;
+                Some(key)
+            }
+            _ => None,
         };
         state
             .store
@@ -129,8 +137,48 @@ async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<(
         Ok(())
     }
     .await;
-    let _ = tokio::fs::remove_file(&tmp).await;
+    if let Some(tmp) = log.path.take() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
     outcome
+}
+
+/// A step's compressed log on its way to Blobs: a temporary file made at the first output.
+#[derive(Default)]
+struct LogFile {
+    path: Option<std::path::PathBuf>,
+    encoder: Option<zstd::stream::write::Encoder<'static, std::fs::File>>,
+}
+
+impl LogFile {
+    /// The encoder, made (with its file) on first use.
+    async fn encoder(
+        &mut self,
+        state: &AppState,
+    ) -> std::io::Result<&mut zstd::stream::write::Encoder<'static, std::fs::File>> {
+        if self.encoder.is_none() {
+            let tmp_dir = state.config.data_dir.join("tmp");
+            tokio::fs::create_dir_all(&tmp_dir).await?;
+            let tmp = tmp_dir.join(format!("log-{}", uuid::Uuid::new_v4()));
+            let file = std::fs::File::create(&tmp)?;
+            self.path = Some(tmp);
+            self.encoder = Some(zstd::stream::write::Encoder::new(file, 3)?);
+        }
+        self.encoder
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no log encoder"))
+    }
+
+    /// Ends the compressed stream; the file's path, if there was any output.
+    fn finish(&mut self) -> std::io::Result<Option<std::path::PathBuf>> {
+        match self.encoder.take() {
+            Some(encoder) => {
+                tokio::task::block_in_place(|| encoder.finish())?;
+                Ok(self.path.clone())
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 /// A step's whole log so far: from Blobs once the step is recorded, else from its events.

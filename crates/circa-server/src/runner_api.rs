@@ -13,7 +13,7 @@ use circa_model::protocol::{
     CLAIM_WAIT_MAX_MS, ClaimRequest, CompleteRequest, EventAck, EventBatch, HeartbeatReply,
     HeartbeatRequest, TaskAssignment, TaskEventKind,
 };
-use circa_store::{Artifact, Claim, StoredEvent, Task, TaskState};
+use circa_store::{Artifact, Claim, Job, StoredEvent, Task, TaskState};
 
 use crate::auth;
 use crate::error::{ApiError, ApiJson, ApiResult};
@@ -84,10 +84,10 @@ async fn claim(
             })
             .await?;
         if let Some((task, started)) = claimed {
-            if let Some(job) = started {
-                actions::job_started(&state, &job);
+            if let Some(job) = &started {
+                actions::job_started(&state, job);
             }
-            match assignment_for(&state, &task, token).await {
+            match assignment_for(&state, &task, started.as_ref(), token).await {
                 Ok(Err(refused)) => {
                     // The job may not use its contexts: it ends without reaching a runner.
                     if let Some(done) = state
@@ -131,10 +131,12 @@ async fn claim(
     }
 }
 
-/// The task's assignment with its secrets, or why its job may not use its contexts.
+/// The task's assignment with its secrets, or why its job may not use its contexts; `job` is
+/// the task's job when the claim returned it.
 async fn assignment_for(
     state: &AppState,
     task: &Task,
+    job: Option<&Job>,
     token: String,
 ) -> ApiResult<Result<TaskAssignment, String>> {
     let mut assignment: TaskAssignment = serde_json::from_value(task.payload.clone())
@@ -156,7 +158,7 @@ async fn assignment_for(
         layers.sort();
         assignment.workspace_layers = layers;
     }
-    if let Err(refused) = crate::secrets::delivery::fill(state, task, &mut assignment).await? {
+    if let Err(refused) = crate::secrets::delivery::fill(state, task, job, &mut assignment).await? {
         return Ok(Err(refused));
     }
     Ok(Ok(assignment))
@@ -261,7 +263,7 @@ async fn events(
     stored.retain(|e| e.seq <= acked);
     state.live.publish(&id, stored);
     if !finished_steps.is_empty() {
-        compact_steps(&state, &id, Some(&finished_steps)).await?;
+        compact_steps(&state, &task, Some(&finished_steps)).await?;
     }
     Ok(Json(EventAck { acked }))
 }
@@ -280,7 +282,7 @@ async fn complete(
             request.last_seq
         )));
     }
-    compact_steps(&state, &id, None).await?;
+    compact_steps(&state, &task, None).await?;
     let done = state
         .store
         .finish_task(&id, request.status, request.message.as_deref(), now_ms())

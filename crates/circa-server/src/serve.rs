@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use circa_model::protocol::RUNNER_API_PREFIX;
 use circa_store::{Blobs, NewToken, NewUser, TokenKind, User};
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth;
@@ -151,7 +150,6 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
-    let (updates, _) = broadcast::channel(4096);
     let state = AppState {
         store,
         blobs,
@@ -160,13 +158,14 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         queue: Arc::new(Signals::default()),
         cancels: Arc::new(Signals::default()),
         live: Arc::default(),
-        updates,
+        updates: Arc::default(),
         locks: Arc::new(Locks::default()),
         runners: Arc::default(),
         pending: Arc::default(),
         base_url,
         secret: Arc::new(secret),
         schedules: Arc::new(tokio::sync::Notify::new()),
+        unscheduled: Arc::default(),
         vault: Arc::new(vault),
     };
     let stop = CancellationToken::new();

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use circa_store::{Blobs, Millis, Store};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 
 use crate::config::ServerConfig;
-use crate::live::{LiveHub, StatusUpdate};
+use crate::live::{LiveHub, StatusHub};
 use crate::vcs::Mirrors;
 
 /// Milliseconds since the Unix epoch, now.
@@ -37,6 +37,17 @@ impl Signals {
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = map.get(key) {
             n.notify_waiters();
+        }
+    }
+
+    /// Wakes up to `n` of those waiting on `key` (one each; a permit is kept for the next
+    /// waiter when fewer wait), for `n` new things to take: the others sleep on.
+    pub fn wake_some(&self, key: &str, n: usize) {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(notify) = map.get(key) {
+            for _ in 0..n {
+                notify.notify_one();
+            }
         }
     }
 
@@ -109,8 +120,8 @@ pub struct AppState {
     pub cancels: Arc<Signals>,
     /// Live task events for subscribers.
     pub live: Arc<LiveHub>,
-    /// Status changes of pipelines, workflows and jobs.
-    pub updates: broadcast::Sender<StatusUpdate>,
+    /// Status changes of pipelines, workflows and jobs, by pipeline.
+    pub updates: Arc<StatusHub>,
     /// Per-workflow locks.
     pub locks: Arc<Locks>,
     /// Job moves waiting to be settled together.
@@ -123,6 +134,8 @@ pub struct AppState {
     pub base_url: String,
     /// The server's secret (continuation keys).
     pub secret: Arc<Vec<u8>>,
+    /// Branches known to have no config schedules.
+    pub unscheduled: Arc<crate::schedules::legacy::Unscheduled>,
     /// Wakes the scheduler when schedules change.
     pub schedules: Arc<Notify>,
     /// The keys that seal project and context variables.

@@ -41,6 +41,12 @@ pub trait Store: Send + Sync + 'static {
     async fn create_token(&self, token: NewToken, now: Millis) -> StoreResult<Token>;
     /// The token with this hash, revoked or not.
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<Token>>;
+    /// The token with this hash, revoked or not, with its user (if it has one that exists),
+    /// in one query.
+    async fn token_and_user_by_hash(
+        &self,
+        hash: &str,
+    ) -> StoreResult<Option<(Token, Option<User>)>>;
     /// Revokes a token; false if there is no such token.
     async fn revoke_token(&self, id: &str) -> StoreResult<bool>;
     /// Every token, oldest first.

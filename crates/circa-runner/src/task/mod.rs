@@ -2,7 +2,8 @@
 //!
 //! The heartbeat and the event sender start first and run beside the job. Then: the upstream
 //! workspace layers are fetched, the job runs, its artifacts, test results and new layers are
-//! uploaded, every event is acknowledged, and the task is completed. Its folders go last.
+//! uploaded, every event is acknowledged, and the task is completed. Its heartbeats stop and
+//! its folders go after that, beside the slot's next claim.
 //!
 //! A task the server takes away (404/410) is stopped and not completed. On a forced shutdown
 //! the job is canceled and the task completed as `infrastructure_fail`, with at most
@@ -15,6 +16,7 @@ mod execute;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use circa_exec::agent::AgentDir;
@@ -22,11 +24,11 @@ use circa_exec::cache::CacheStore;
 use circa_exec::workspace::WorkspaceStore;
 use circa_model::JobStatus;
 use circa_model::protocol::TaskAssignment;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::Api;
 use crate::config::RunnerConfig;
-use crate::encode;
 use crate::executors::Executors;
 use crate::sink::TaskSink;
 use crate::spool::Spool;
@@ -55,6 +57,8 @@ pub struct Shared {
     pub(crate) executors: Executors,
     /// Forced shutdown.
     pub abort: CancellationToken,
+    /// Turns for removing finished tasks' folders, one at a time.
+    pub tidy: tokio::sync::Semaphore,
 }
 
 impl Shared {
@@ -63,22 +67,85 @@ impl Shared {
     }
 }
 
-/// Runs one task to its end. Never fails: problems end up in the task's status and log.
-pub async fn run(shared: Arc<Shared>, a: TaskAssignment) {
-    let folder = encode::file_name(&a.task_id);
-    let data = &shared.config.data_dir;
+/// A task's folder (`tasks/<n>/`, with `task/` and its `BASH_ENV` file and `home/` made) and
+/// its spool, made while the claim that brings the task is on its way.
+#[derive(Debug)]
+pub struct Prepared {
+    root: PathBuf,
+    spool: Arc<Spool>,
+}
+
+impl Prepared {
+    /// Removes what was made, for a slot that stops without using it.
+    pub fn discard(self) {
+        self.spool.remove();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Numbers task folders: unique within the runner (the folders are cleared at its start), so
+/// a task claimed again never meets the folder of its earlier attempt.
+static FOLDERS: AtomicU64 = AtomicU64::new(1);
+
+/// Makes a folder and a spool for the next task under the data folder `data` (blocking IO).
+pub fn prepare(data: &Path) -> Result<Prepared, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = format!("t{}", FOLDERS.fetch_add(1, Ordering::Relaxed));
     let root = data.join("tasks").join(&folder);
-    let spool_path = data.join("spool").join(format!("{folder}.jsonl"));
+    fresh_dir(&root)?;
+    let made = (|| {
+        let task = root.join("task");
+        std::fs::create_dir(&task)?;
+        // As the job runner leaves them: containers may run steps as any user.
+        std::fs::set_permissions(&task, std::fs::Permissions::from_mode(0o777))?;
+        let bash_env = task.join(circa_exec::job::BASH_ENV_FILE);
+        std::fs::write(&bash_env, b"")?;
+        std::fs::set_permissions(&bash_env, std::fs::Permissions::from_mode(0o666))?;
+        std::fs::create_dir(root.join("home"))
+    })();
+    let spool = made
+        .map_err(|e| format!("{}: {e}", root.display()))
+        .and_then(|()| {
+            Spool::create(&data.join("spool").join(format!("{folder}.jsonl")))
+                .map_err(|e| e.to_string())
+        });
+    match spool {
+        Ok(spool) => Ok(Prepared {
+            root,
+            spool: Arc::new(spool),
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&root);
+            Err(e)
+        }
+    }
+}
+
+/// Runs one task to its completion, in `prepared` (or a folder made now). Never fails:
+/// problems end up in the task's status and log. Its heartbeats and folders are put away on a
+/// task of their own, so the slot can claim again at once: the caller awaits the returned
+/// handle before it stops.
+pub async fn run(
+    shared: Arc<Shared>,
+    a: TaskAssignment,
+    prepared: Option<Prepared>,
+) -> JoinHandle<()> {
     tracing::info!(task = %a.task_id, job = %a.job_name, node = a.node, "claimed a task");
-    let spool = match fresh_dir(&root)
-        .and_then(|()| Spool::create(&spool_path).map_err(|e| e.to_string()))
-    {
-        Ok(s) => Arc::new(s),
+    let prepared = match prepared {
+        Some(p) => Ok(p),
+        None => {
+            let data = shared.config.data_dir.clone();
+            tokio::task::spawn_blocking(move || prepare(&data))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+        }
+    };
+    let Prepared { root, spool } = match prepared {
+        Ok(p) => p,
         Err(e) => {
             tracing::error!(task = %a.task_id, "cannot prepare the task: {e}");
             complete(&shared, &a, JobStatus::InfrastructureFail, Some(e), 0).await;
-            let _ = std::fs::remove_dir_all(&root);
-            return;
+            return tokio::spawn(async {});
         }
     };
     let sink = Arc::new(TaskSink::new(Arc::clone(&spool), a.step_log_limit));
@@ -128,10 +195,18 @@ pub async fn run(shared: Arc<Shared>, a: TaskAssignment) {
     {
         complete(&shared, &a, status, message, last_seq).await;
     }
-    bg.stop().await;
-    spool.remove();
-    let _ = std::fs::remove_dir_all(&root);
     tracing::info!(task = %a.task_id, job = %a.job_name, status = status.as_str(), "task finished");
+    tokio::spawn(async move {
+        bg.stop().await;
+        // One folder removal at a time: a burst of tasks ending together (a fan-out) must
+        // not crowd out the file work of the tasks starting right after them.
+        let _turn = shared.tidy.acquire().await;
+        let _ = tokio::task::spawn_blocking(move || {
+            spool.remove();
+            let _ = std::fs::remove_dir_all(&root);
+        })
+        .await;
+    })
 }
 
 /// Resolves [`ABORT_GRACE`] after a forced shutdown (never without one).

@@ -140,7 +140,7 @@ pub async fn pipeline_stream(
     state: AppState,
     id: String,
 ) -> ApiResult<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = state.updates.subscribe();
+    let rx = state.updates.subscribe(&id);
     let pipeline = state
         .store
         .pipeline(&id)
@@ -185,8 +185,7 @@ pub async fn pipeline_stream(
                     return Some((Ok(Event::default().data(data)), (rx, snapshot, id)));
                 }
                 match rx.recv().await {
-                    Ok(update) if update.pipeline_id == id => snapshot.push(update),
-                    Ok(_) => {}
+                    Ok(update) => snapshot.push(crate::live::StatusUpdate::clone(&update)),
                     Err(RecvError::Lagged(_)) => {
                         let data = r#"{"kind":"lagged"}"#.to_string();
                         return Some((Ok(Event::default().data(data)), (rx, snapshot, id)));

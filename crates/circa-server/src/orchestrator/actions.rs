@@ -36,7 +36,7 @@ const NOT_FINISHED: &[JobStatus] = &[
 
 /// A claim moved a job to `running` (in the claim's own transaction): watchers are told.
 pub fn job_started(state: &AppState, job: &Job) {
-    let _ = state.updates.send(StatusUpdate {
+    state.updates.send(StatusUpdate {
         kind: "job",
         pipeline_id: job.pipeline_id.clone(),
         workflow_id: Some(job.workflow_id.clone()),
@@ -71,10 +71,7 @@ pub async fn task_finished(state: &AppState, task: &Task) -> ApiResult<()> {
     // which it is is decided under the workflow's lock.
     let mut finished = change_id(&task.job_id, IN_PROGRESS, result);
     finished.message = message;
-    let Some(job) = state.store.job(&task.job_id).await? else {
-        return Ok(());
-    };
-    settle_move(state, &job.workflow_id, finished).await?;
+    settle_move(state, &task.workflow_id, finished).await?;
     Ok(())
 }
 

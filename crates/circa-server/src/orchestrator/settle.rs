@@ -8,7 +8,7 @@ use circa_config::Span;
 use circa_model::{
     AdvanceRequest, JobStatus, PlannedJobState, Requirement, WorkflowStatus, advance,
 };
-use circa_store::{Job, JobChange, NewTask, WorkflowUpdate};
+use circa_store::{Job, JobChange, NewTask, Pipeline, Project, WorkflowUpdate};
 
 use super::assign::{AssignContext, assignment};
 use super::continuation;
@@ -98,9 +98,21 @@ pub async fn settle(
     first: Vec<JobMove>,
     request: AdvanceRequest,
 ) -> ApiResult<Settled> {
+    settle_known(state, workflow_id, first, request, None).await
+}
+
+/// [`settle`] when the caller has the workflow's pipeline and project at hand already (a
+/// trigger starting its workflows): they are not read again for the tasks' assignments.
+pub async fn settle_known(
+    state: &AppState,
+    workflow_id: &str,
+    first: Vec<JobMove>,
+    request: AdvanceRequest,
+    known: Option<(&Pipeline, &Project)>,
+) -> ApiResult<Settled> {
     let lock = state.locks.get(workflow_id);
     let _held = lock.lock().await;
-    settle_locked(state, workflow_id, &first, request)
+    settle_locked(state, workflow_id, &first, request, known)
         .await
         .map(|(settled, _)| settled)
 }
@@ -126,7 +138,15 @@ pub async fn settle_move(state: &AppState, workflow_id: &str, wanted: JobMove) -
             return;
         }
         let (moves, replies): (Vec<JobMove>, Vec<_>) = batch.into_iter().unzip();
-        match settle_locked(&state, &workflow_id, &moves, AdvanceRequest::Propagate).await {
+        match settle_locked(
+            &state,
+            &workflow_id,
+            &moves,
+            AdvanceRequest::Propagate,
+            None,
+        )
+        .await
+        {
             Ok((_, accepted)) => {
                 for (reply, applied) in replies.into_iter().zip(accepted) {
                     let _ = reply.send(Ok(applied));
@@ -149,6 +169,7 @@ async fn settle_locked(
     workflow_id: &str,
     first: &[JobMove],
     request: AdvanceRequest,
+    known: Option<(&Pipeline, &Project)>,
 ) -> ApiResult<(Settled, Vec<bool>)> {
     for _ in 0..ATTEMPTS {
         let workflow = state
@@ -201,7 +222,7 @@ async fn settle_locked(
             }
         }
         changes.retain(|c| c.from != c.to);
-        let new_tasks = tasks_for(state, &workflow, &jobs, &changes).await?;
+        let new_tasks = tasks_for(state, &workflow, &jobs, &changes, known).await?;
         let update = WorkflowUpdate {
             workflow_id: workflow_id.to_string(),
             changes: changes.clone(),
@@ -246,6 +267,7 @@ async fn tasks_for(
     workflow: &circa_store::Workflow,
     jobs: &[Job],
     changes: &[JobChange],
+    known: Option<(&Pipeline, &Project)>,
 ) -> ApiResult<Vec<NewTask>> {
     let queued: Vec<&Job> = changes
         .iter()
@@ -255,16 +277,29 @@ async fn tasks_for(
     if queued.is_empty() {
         return Ok(Vec::new());
     }
-    let pipeline = state
-        .store
-        .pipeline(&workflow.pipeline_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("pipeline"))?;
-    let project = state
-        .store
-        .project(&workflow.project_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
+    let read;
+    let (pipeline, project) = match known {
+        Some((pipeline, project))
+            if pipeline.id == workflow.pipeline_id && project.id == workflow.project_id =>
+        {
+            (pipeline, project)
+        }
+        _ => {
+            read = (
+                state
+                    .store
+                    .pipeline(&workflow.pipeline_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("pipeline"))?,
+                state
+                    .store
+                    .project(&workflow.project_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("project"))?,
+            );
+            (&read.0, &read.1)
+        }
+    };
     let mut extra_env = BTreeMap::new();
     let mut secrets = Vec::new();
     if workflow.setup {
@@ -273,8 +308,8 @@ async fn tasks_for(
         secrets.push(key);
     }
     let cx = AssignContext {
-        project: &project,
-        pipeline: &pipeline,
+        project,
+        pipeline,
         workflow,
         jobs,
         base_url: &state.base_url,
@@ -308,8 +343,13 @@ async fn after(
     status: WorkflowStatus,
     classes: Vec<String>,
 ) {
+    // One claim woken per new task: the other waiting claims would find nothing.
+    let mut per_class: BTreeMap<String, usize> = BTreeMap::new();
     for class in classes {
-        state.queue.wake(&class);
+        *per_class.entry(class).or_default() += 1;
+    }
+    for (class, n) in per_class {
+        state.queue.wake_some(&class, n);
     }
     for change in changes {
         let Some(job) = jobs.iter().find(|j| j.id == change.job_id) else {
@@ -327,7 +367,7 @@ async fn after(
                 Err(e) => tracing::error!("cancel tasks of job {}: {e}", job.id),
             }
         }
-        let _ = state.updates.send(StatusUpdate {
+        state.updates.send(StatusUpdate {
             kind: "job",
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),
@@ -337,7 +377,7 @@ async fn after(
         });
     }
     if status != workflow.status {
-        let _ = state.updates.send(StatusUpdate {
+        state.updates.send(StatusUpdate {
             kind: "workflow",
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),

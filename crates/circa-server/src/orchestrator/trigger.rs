@@ -8,7 +8,7 @@ use circa_store::{
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
-use super::settle::settle;
+use super::settle::{settle, settle_known};
 use crate::error::{ApiError, ApiResult};
 use crate::live::StatusUpdate;
 use crate::state::{AppState, now_ms};
@@ -288,7 +288,7 @@ pub async fn start_workflows(
                 .add_workflows(&pipeline.id, workflows, now)
                 .await?;
             for workflow in created {
-                let _ = state.updates.send(StatusUpdate {
+                state.updates.send(StatusUpdate {
                     kind: "workflow",
                     pipeline_id: pipeline.id.clone(),
                     workflow_id: Some(workflow.id.clone()),
@@ -296,7 +296,14 @@ pub async fn start_workflows(
                     name: workflow.name.clone(),
                     status: WorkflowStatus::Running.as_str().to_string(),
                 });
-                settle(state, &workflow.id, Vec::new(), AdvanceRequest::Propagate).await?;
+                settle_known(
+                    state,
+                    &workflow.id,
+                    Vec::new(),
+                    AdvanceRequest::Propagate,
+                    Some((&pipeline, project)),
+                )
+                .await?;
             }
             notify_pipeline(
                 state,
@@ -378,7 +385,7 @@ async fn auto_cancel(state: &AppState, project: &Project, pipeline: &Pipeline) {
 }
 
 fn notify_pipeline(state: &AppState, pipeline: &Pipeline, st: PipelineState) {
-    let _ = state.updates.send(StatusUpdate {
+    state.updates.send(StatusUpdate {
         kind: "pipeline",
         pipeline_id: pipeline.id.clone(),
         workflow_id: None,

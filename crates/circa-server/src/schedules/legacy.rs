@@ -21,6 +21,41 @@ use super::timetable::Ticks;
 use crate::state::{AppState, now_ms};
 use crate::vcs::ConfigAt;
 
+/// The branches known to have no config schedules, by project, so that the trigger of a
+/// config without legacy triggers on such a branch (the common case) reads nothing. Config
+/// schedules are written only by [`sync_branch`], which keeps this up to date.
+#[derive(Debug, Default)]
+pub struct Unscheduled {
+    branches: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
+}
+
+impl Unscheduled {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<(String, String)>> {
+        self.branches.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `branch` of `project_id` is known to have no config schedules.
+    pub fn contains(&self, project_id: &str, branch: &str) -> bool {
+        self.lock()
+            .contains(&(project_id.to_string(), branch.to_string()))
+    }
+
+    /// Records that `branch` of `project_id` has no config schedules.
+    pub fn insert(&self, project_id: &str, branch: &str) {
+        let mut branches = self.lock();
+        if branches.len() >= 100_000 {
+            branches.clear();
+        }
+        branches.insert((project_id.to_string(), branch.to_string()));
+    }
+
+    /// Forgets what is known of `branch` of `project_id`.
+    pub fn remove(&self, project_id: &str, branch: &str) {
+        self.lock()
+            .remove(&(project_id.to_string(), branch.to_string()));
+    }
+}
+
 /// One legacy schedule of a config.
 #[derive(Debug, Clone)]
 pub struct LegacySchedule {
@@ -102,6 +137,9 @@ pub async fn sync_branch(
 ) -> Option<Vec<LegacySchedule>> {
     if !source.contains("triggers") {
         // The common case: no legacy schedules. Write only when the branch had some.
+        if state.unscheduled.contains(&project.id, &branch) {
+            return Some(Vec::new());
+        }
         let had = state
             .store
             .schedules_of_project(&project.id, ScheduleOrigin::Config, None, 100)
@@ -110,6 +148,7 @@ pub async fn sync_branch(
             .iter()
             .any(|s| s.branch.as_deref() == Some(branch.as_str()));
         if !had {
+            state.unscheduled.insert(&project.id, &branch);
             return Some(Vec::new());
         }
     }
@@ -120,12 +159,20 @@ pub async fn sync_branch(
             .await
             .ok()??;
     let wanted = schedules_for_branch(&project, &branch, &legacy);
+    let none = wanted.is_empty();
+    // Forgotten before the write, so a trigger meanwhile looks in the store.
+    state.unscheduled.remove(&project.id, &branch);
     match state
         .store
         .replace_config_schedules(&project.id, &branch, wanted, now_ms())
         .await
     {
-        Ok(_) => state.schedules.notify_one(),
+        Ok(_) => {
+            if none {
+                state.unscheduled.insert(&project.id, &branch);
+            }
+            state.schedules.notify_one();
+        }
         Err(e) => tracing::warn!("{}: legacy schedules of `{branch}`: {e}", project.slug),
     }
     Some(legacy)

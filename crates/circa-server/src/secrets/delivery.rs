@@ -3,7 +3,7 @@
 //! stored task), with every value in the list the runner masks.
 
 use circa_model::protocol::TaskAssignment;
-use circa_store::Task;
+use circa_store::{EnvOwner, Job, Task};
 
 use super::access::{Subject, authorize, deliver};
 use crate::error::{ApiError, ApiResult};
@@ -11,17 +11,32 @@ use crate::orchestrator::trigger::values_for;
 use crate::state::AppState;
 
 /// Fills `assignment`'s variables and secrets for `task`; `Ok(Err(why))` when its job may not
-/// use its contexts.
+/// use its contexts. `job` is the task's job when the caller has it already.
+///
+/// A job without contexts in a project without variables receives nothing, which one query
+/// (the project's variables) tells; the rest is read only when there is something to deliver.
 pub async fn fill(
     state: &AppState,
     task: &Task,
+    job: Option<&Job>,
     assignment: &mut TaskAssignment,
 ) -> ApiResult<Result<(), String>> {
     let store = state.store.as_ref();
-    let job = store
-        .job(&task.job_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
+    let job = match job {
+        Some(job) if job.id == task.job_id => job.clone(),
+        _ => store
+            .job(&task.job_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("job"))?,
+    };
+    if job.contexts.is_empty()
+        && store
+            .env_vars(&EnvOwner::Project(job.project_id.clone()))
+            .await?
+            .is_empty()
+    {
+        return Ok(Ok(()));
+    }
     let project = store
         .project(&job.project_id)
         .await?

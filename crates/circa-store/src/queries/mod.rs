@@ -90,6 +90,13 @@ impl Store for Backend {
         tokens::by_hash(self, hash).await
     }
 
+    async fn token_and_user_by_hash(
+        &self,
+        hash: &str,
+    ) -> StoreResult<Option<(Token, Option<User>)>> {
+        tokens::with_user_by_hash(self, hash).await
+    }
+
     async fn revoke_token(&self, id: &str) -> StoreResult<bool> {
         tokens::revoke(self, id).await
     }

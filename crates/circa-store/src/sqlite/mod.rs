@@ -4,7 +4,9 @@
 //! writes queue in the pool instead of failing with `SQLITE_BUSY`, and each write transaction
 //! starts with `BEGIN IMMEDIATE`. Reads use a separate pool of several connections, which WAL
 //! lets run beside the writer. An in-memory database uses the writer connection for reads too
-//! (each connection would otherwise see its own database).
+//! (each connection would otherwise see its own database). Connections are not pinged when
+//! taken from a pool: they are to a local file, and a ping is one more trip to the
+//! connection's thread for every query.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -70,6 +72,7 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .connect_with(tuned(options))
             .await?;
         Ok(SqliteStore { writer, reader })
@@ -117,6 +120,7 @@ async fn writer_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::
     SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .test_before_acquire(false)
         .idle_timeout(None)
         .max_lifetime(None)
         .connect_with(tuned(options))
