@@ -11,6 +11,10 @@
 //!
 //! Every write is one transaction, or one statement. Reads go to `Backend::reader`, writes to
 //! `Backend::writer`/`Backend::begin`.
+//!
+//! A `LIMIT` takes its parameter through `CAST($N AS BIGINT)`, never bare: SQLite plans a bare
+//! parameter in `LIMIT` with its bound value, so every new binding would re-prepare the
+//! statement (parse and plan it again) on each run.
 
 use async_trait::async_trait;
 use circa_model::{JobStatus, WorkflowStatus};

@@ -176,9 +176,10 @@ async fn insert_events(
     Ok(())
 }
 
-/// A page of pipelines as one JSON text (see `queries/api_lists.rs`).
+/// A page of pipelines as one JSON text (see `queries/api_lists.rs`; the `LIMIT` is cast so
+/// the statement stays prepared, see `queries/mod.rs`).
 const PIPELINE_PAGE_SQL: &str = "SELECT json_group_array(json_array(id, project_id, number, \
      state, trigger_json, errors, created_at, updated_at)) FROM (SELECT id, project_id, number, \
      state, trigger_json, errors, created_at, updated_at FROM pipelines WHERE project_id = $1 \
      AND ($2 IS NULL OR branch = $2) AND ($3 IS NULL OR number < $3) \
-     ORDER BY number DESC LIMIT $4)";
+     ORDER BY number DESC LIMIT CAST($4 AS BIGINT))";
