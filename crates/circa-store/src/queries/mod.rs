@@ -94,6 +94,10 @@ impl Store for Backend {
         tokens::by_hash(self, hash).await
     }
 
+    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<(Token, Option<User>)>> {
+        tokens::with_user(self, hash).await
+    }
+
     async fn revoke_token(&self, id: &str) -> StoreResult<bool> {
         tokens::revoke(self, id).await
     }

@@ -2,10 +2,10 @@
 
 use super::Backend;
 use crate::error::StoreError;
-use crate::records::{Millis, NewToken, Token};
+use crate::records::{Millis, NewToken, Token, User};
 use crate::sql::codec::new_id;
 use crate::sql::columns::token_columns;
-use crate::sql::rows::{TokenRow, decode_all};
+use crate::sql::rows::{TokenRow, TokenUserRow, decode_all};
 use crate::store::StoreResult;
 
 pub(super) async fn create(store: &Backend, new: NewToken, now: Millis) -> StoreResult<Token> {
@@ -53,12 +53,40 @@ pub(super) async fn by_hash(store: &Backend, hash: &str) -> StoreResult<Option<T
     .transpose()
 }
 
+/// The token with `hash` and its user, in one query, through the store's token cache
+/// (`crate::cache`).
+pub(super) async fn with_user(
+    store: &Backend,
+    hash: &str,
+) -> StoreResult<Option<(Token, Option<User>)>> {
+    let generation = match store.caches().tokens.get(hash) {
+        Ok(hit) => return Ok(Some(hit)),
+        Err(generation) => generation,
+    };
+    let found = sqlx::query_as::<_, TokenUserRow>(
+        "SELECT t.id, t.kind, t.name, t.resource_class, t.user_id, t.created_at, t.revoked, \
+         u.id AS u_id, u.login AS u_login, u.name AS u_name, u.admin AS u_admin, \
+         u.password_hash AS u_password_hash, u.created_at AS u_created_at \
+         FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(store.reader())
+    .await?
+    .map(TokenUserRow::decode)
+    .transpose()?;
+    if let Some(found) = &found {
+        store.caches().tokens.put(hash, generation, found.clone());
+    }
+    Ok(found)
+}
+
 pub(super) async fn revoke(store: &Backend, id: &str) -> StoreResult<bool> {
     let changed = sqlx::query("UPDATE tokens SET revoked = TRUE WHERE id = $1")
         .bind(id)
         .execute(store.writer())
         .await?
         .rows_affected();
+    store.caches().tokens.clear();
     Ok(changed > 0)
 }
 

@@ -63,6 +63,43 @@ impl TokenRow {
     }
 }
 
+/// A `tokens` row joined with its user's row (`u_` columns, null for runner tokens).
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenUserRow {
+    #[sqlx(flatten)]
+    token: TokenRow,
+    u_id: Option<String>,
+    u_login: Option<String>,
+    u_name: Option<String>,
+    u_admin: Option<bool>,
+    u_password_hash: Option<String>,
+    u_created_at: Option<i64>,
+}
+
+impl TokenUserRow {
+    /// The records.
+    pub(crate) fn decode(self) -> StoreResult<(Token, Option<User>)> {
+        let user = match (
+            self.u_id,
+            self.u_login,
+            self.u_name,
+            self.u_admin,
+            self.u_created_at,
+        ) {
+            (Some(id), Some(login), Some(name), Some(admin), Some(created_at)) => Some(User {
+                id,
+                login,
+                name,
+                admin,
+                password_hash: self.u_password_hash,
+                created_at,
+            }),
+            _ => None,
+        };
+        Ok((self.token.decode()?, user))
+    }
+}
+
 /// A `users` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {

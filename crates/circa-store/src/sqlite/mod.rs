@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 
+use crate::cache::Caches;
 use crate::sql::columns::task_columns;
 use crate::sql::events::EventInsert;
 use crate::store::StoreResult;
@@ -54,6 +55,7 @@ const CLAIM_SQL: &str = concat!(
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    caches: Arc<Caches>,
 }
 
 impl SqliteStore {
@@ -72,7 +74,11 @@ impl SqliteStore {
             .max_connections(READERS)
             .connect_with(tuned(options))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            caches: Arc::default(),
+        })
     }
 
     /// A private in-memory database with the schema, gone when the store is dropped.
@@ -83,6 +89,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             reader: writer.clone(),
             writer,
+            caches: Arc::default(),
         })
     }
 
@@ -92,6 +99,10 @@ impl SqliteStore {
 
     fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    fn caches(&self) -> &Caches {
+        &self.caches
     }
 
     /// A write transaction. `IMMEDIATE` takes the write lock at once rather than on the first
