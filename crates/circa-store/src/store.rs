@@ -168,6 +168,13 @@ pub trait Store: Send + Sync + 'static {
     async fn job(&self, id: &str) -> StoreResult<Option<Job>>;
     /// A job by its project and build number.
     async fn job_by_number(&self, project_id: &str, number: i64) -> StoreResult<Option<Job>>;
+    /// A job by its project and build number, with its workflow's name (none if the workflow
+    /// is gone), in one query.
+    async fn job_by_number_with_workflow(
+        &self,
+        project_id: &str,
+        number: i64,
+    ) -> StoreResult<Option<(Job, Option<String>)>>;
     /// A workflow's jobs, in creation order.
     async fn jobs_of_workflow(&self, workflow_id: &str) -> StoreResult<Vec<Job>>;
     /// Applies job changes, queues tasks and sets the workflow's status, all or nothing. False

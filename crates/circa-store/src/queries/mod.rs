@@ -263,6 +263,14 @@ impl Store for Backend {
         jobs::by_number(self, project_id, number).await
     }
 
+    async fn job_by_number_with_workflow(
+        &self,
+        project_id: &str,
+        number: i64,
+    ) -> StoreResult<Option<(Job, Option<String>)>> {
+        jobs::by_number_with_workflow(self, project_id, number).await
+    }
+
     async fn jobs_of_workflow(&self, workflow_id: &str) -> StoreResult<Vec<Job>> {
         jobs::of_workflow(self, workflow_id).await
     }

@@ -212,6 +212,21 @@ impl WorkflowRow {
     }
 }
 
+/// A `jobs` row with its workflow's name.
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobWorkflowRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    workflow_name: Option<String>,
+}
+
+impl JobWorkflowRow {
+    /// The job and its workflow's name.
+    pub(crate) fn decode(self) -> StoreResult<(Job, Option<String>)> {
+        Ok((self.job.decode()?, self.workflow_name))
+    }
+}
+
 /// A `jobs` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct JobRow {
