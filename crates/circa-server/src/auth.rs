@@ -62,22 +62,32 @@ pub fn token_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     })
 }
 
+/// The stored token a request carries, if it is known and not revoked, with its user (one
+/// query, or none while the store's token cache holds it).
+async fn token_and_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> ApiResult<(Token, Option<User>)> {
+    let token = token_of(headers, query).ok_or_else(ApiError::unauthorized)?;
+    let (stored, user) = state
+        .store
+        .token_with_user(&hash_token(&token))
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if stored.revoked {
+        return Err(ApiError::unauthorized());
+    }
+    Ok((stored, user))
+}
+
 /// The stored token a request carries, if it is known and not revoked.
 pub async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> ApiResult<Token> {
-    let token = token_of(headers, query).ok_or_else(ApiError::unauthorized)?;
-    let stored = state
-        .store
-        .token_by_hash(&hash_token(&token))
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    if stored.revoked {
-        return Err(ApiError::unauthorized());
-    }
-    Ok(stored)
+    Ok(token_and_user(state, headers, query).await?.0)
 }
 
 /// A person calling the client API with a personal token, and the user it acts as.
@@ -134,16 +144,7 @@ impl Person {
 /// The person a request's token acts as: 401 for no, unknown or revoked tokens, 403 for
 /// runner and task tokens.
 pub async fn user(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> ApiResult<Person> {
-    let token = token_of(headers, query).ok_or_else(ApiError::unauthorized)?;
-    // The token and its user in one query.
-    let (token, user) = state
-        .store
-        .token_and_user_by_hash(&hash_token(&token))
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    if token.revoked {
-        return Err(ApiError::unauthorized());
-    }
+    let (token, user) = token_and_user(state, headers, query).await?;
     if token.kind == TokenKind::Runner {
         return Err(ApiError::forbidden("a runner token cannot use this route"));
     }

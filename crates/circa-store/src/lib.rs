@@ -11,10 +11,13 @@
 //!   module, where `super::Db` is that backend's sqlx database.
 //! - `sqlite`, `postgres`: connections, pools, migrations and the few statements that differ
 //!   (the queue claim, bulk event inserts).
+//! - `cache`: the few seconds' caches of tokens and projects every API request reads, cleared
+//!   by the store's own writes to them.
 
 use std::sync::Arc;
 
 pub mod blobs;
+mod cache;
 pub mod error;
 pub mod postgres;
 pub mod records;

@@ -24,7 +24,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_project(&self, project: NewProject, now: Millis) -> StoreResult<Project>;
     /// A project by id.
     async fn project(&self, id: &str) -> StoreResult<Option<Project>>;
-    /// A project by slug.
+    /// A project by slug. Read through a cache: an answer may be a few seconds old when
+    /// another process changed the project, never when this store did.
     async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>>;
     /// Every project, by slug.
     async fn projects(&self) -> StoreResult<Vec<Project>>;
@@ -41,12 +42,10 @@ pub trait Store: Send + Sync + 'static {
     async fn create_token(&self, token: NewToken, now: Millis) -> StoreResult<Token>;
     /// The token with this hash, revoked or not.
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<Token>>;
-    /// The token with this hash, revoked or not, with its user (if it has one that exists),
-    /// in one query.
-    async fn token_and_user_by_hash(
-        &self,
-        hash: &str,
-    ) -> StoreResult<Option<(Token, Option<User>)>>;
+    /// The token with this hash, revoked or not, and the user it acts as (none for runner
+    /// tokens), in one query. Read through a cache: an answer may be a few seconds old
+    /// when another process changed the token or user, never when this store did.
+    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<(Token, Option<User>)>>;
     /// Revokes a token; false if there is no such token.
     async fn revoke_token(&self, id: &str) -> StoreResult<bool>;
     /// Every token, oldest first.
@@ -169,6 +168,13 @@ pub trait Store: Send + Sync + 'static {
     async fn job(&self, id: &str) -> StoreResult<Option<Job>>;
     /// A job by its project and build number.
     async fn job_by_number(&self, project_id: &str, number: i64) -> StoreResult<Option<Job>>;
+    /// A job by its project and build number, with its workflow's name (none if the workflow
+    /// is gone), in one query.
+    async fn job_by_number_with_workflow(
+        &self,
+        project_id: &str,
+        number: i64,
+    ) -> StoreResult<Option<(Job, Option<String>)>>;
     /// A workflow's jobs, in creation order.
     async fn jobs_of_workflow(&self, workflow_id: &str) -> StoreResult<Vec<Job>>;
     /// Applies job changes, queues tasks and sets the workflow's status, all or nothing. False

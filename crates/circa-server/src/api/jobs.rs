@@ -20,9 +20,9 @@ pub async fn get(
     person: Person,
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let (job, project) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
+    let (job, workflow_name, project) =
+        load::job_with_workflow_at(&state, &person, (&vcs, &org, &repo), &number).await?;
     let tasks = state.store.tasks_of_job(&job.id).await?;
-    let workflow = state.store.workflow(&job.workflow_id).await?;
     let duration = match (job.started_at, job.stopped_at) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
@@ -46,7 +46,7 @@ pub async fn get(
             }),
         })).collect::<Vec<_>>(),
         "started_at": render::time_opt(job.started_at),
-        "latest_workflow": workflow.map(|w| json!({ "id": w.id, "name": w.name })),
+        "latest_workflow": workflow_name.map(|name| json!({ "id": job.workflow_id, "name": name })),
         "name": job.name,
         "executor": { "resource_class": job.resource_class, "type": executor },
         "parallelism": job.parallelism,

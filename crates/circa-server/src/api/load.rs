@@ -54,6 +54,26 @@ pub async fn job_at(
     Ok((job, project))
 }
 
+/// A job by its project's path and build number, with its project and its workflow's name
+/// (one query for the job and the name).
+pub async fn job_with_workflow_at(
+    state: &AppState,
+    person: &Person,
+    (vcs, org, repo): (&str, &str, &str),
+    number: &str,
+) -> ApiResult<(Job, Option<String>, Project)> {
+    let project = project_at(state, person, vcs, org, repo).await?;
+    let number: i64 = number
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("job number: {number:?} is not a number")))?;
+    let (job, workflow_name) = state
+        .store
+        .job_by_number_with_workflow(&project.id, number)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    Ok((job, workflow_name, project))
+}
+
 /// A job by id, and its project.
 pub async fn job(state: &AppState, person: &Person, id: &str) -> ApiResult<(Job, Project)> {
     let job = state

@@ -3,8 +3,9 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use circa_store::{Page, Pipeline};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::render;
@@ -105,6 +106,13 @@ async fn scan(
     }
 }
 
+/// A page of pipelines, serialized straight into the answer.
+#[derive(Serialize)]
+struct PipelinePage<'a> {
+    items: Vec<render::PipelineView<'a>>,
+    next_page_token: Option<String>,
+}
+
 /// A page of a project's pipelines (`mine`: only those the caller started).
 async fn project_page(
     state: &AppState,
@@ -112,7 +120,7 @@ async fn project_page(
     (vcs, org, repo): (String, String, String),
     query: ListQuery,
     mine: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let project = load::project_at(state, person, &vcs, &org, &repo).await?;
     let before = page::number_key(PROJECT_LIST, query.page_token.as_deref())?;
     let login = person.login().to_string();
@@ -134,11 +142,15 @@ async fn project_page(
                 .map(|p| page::token(PROJECT_LIST, &p.number.to_string()))
         })
         .flatten();
-    let items: Vec<Value> = pipelines
+    let items = pipelines
         .iter()
         .map(|p| render::pipeline(p, &project))
         .collect();
-    Ok(Json(json!({ "items": items, "next_page_token": next })))
+    Ok(Json(PipelinePage {
+        items,
+        next_page_token: next,
+    })
+    .into_response())
 }
 
 /// `GET /api/v2/project/{slug}/pipeline`.
@@ -147,7 +159,7 @@ pub async fn list(
     person: Person,
     Path(slug): Path<(String, String, String)>,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     project_page(&state, &person, slug, query, false).await
 }
 
@@ -157,7 +169,7 @@ pub async fn mine(
     person: Person,
     Path(slug): Path<(String, String, String)>,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     project_page(&state, &person, slug, query, true).await
 }
 
@@ -166,7 +178,7 @@ pub async fn by_number(
     State(state): State<AppState>,
     person: Person,
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
     let number: i64 = number.parse().map_err(|_| {
         ApiError::bad_request(format!("pipeline-number: {number:?} is not a number"))
@@ -176,7 +188,7 @@ pub async fn by_number(
         .pipeline_by_number(&project.id, number)
         .await?
         .ok_or_else(|| ApiError::not_found("pipeline"))?;
-    Ok(Json(render::pipeline(&pipeline, &project)))
+    Ok(Json(render::pipeline(&pipeline, &project)).into_response())
 }
 
 /// `GET /api/v2/pipeline?org-slug=&mine=&page-token=`.
@@ -200,7 +212,7 @@ pub async fn org_list(
     State(state): State<AppState>,
     person: Person,
     Query(query): Query<OrgQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let after = match page::key(ORG_LIST, query.page_token.as_deref())? {
         None => None,
         Some(k) => {
@@ -267,11 +279,15 @@ pub async fn org_list(
                 .map(|(p, _)| page::token(ORG_LIST, &format!("{}/{}", p.created_at, p.id)))
         })
         .flatten();
-    let items: Vec<Value> = all
+    let items = all
         .iter()
         .map(|(p, i)| render::pipeline(p, &projects[*i]))
         .collect();
-    Ok(Json(json!({ "items": items, "next_page_token": next })))
+    Ok(Json(PipelinePage {
+        items,
+        next_page_token: next,
+    })
+    .into_response())
 }
 
 /// `GET /api/v2/pipeline/{id}`.
@@ -279,9 +295,9 @@ pub async fn get(
     State(state): State<AppState>,
     person: Person,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let (pipeline, project) = load::pipeline(&state, &person, &id).await?;
-    Ok(Json(render::pipeline(&pipeline, &project)))
+    Ok(Json(render::pipeline(&pipeline, &project)).into_response())
 }
 
 /// `GET /api/v2/pipeline/{id}/config`.

@@ -2,6 +2,7 @@
 //! document does not mark nullable are left out rather than sent as `null`.
 
 use circa_store::{Job, Millis, Pipeline, Project, Workflow};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::state::AppState;
@@ -87,51 +88,120 @@ fn trigger_type(kind: &str) -> &str {
     }
 }
 
-/// Inserts `key: value` when the value is there.
-fn put_some(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
-    if let Some(v) = value {
-        map.insert(key.to_string(), Value::String(v.to_string()));
+/// A time as RFC 3339 (null when out of range), as [`time`] gives it, written straight into
+/// the answer.
+struct Time(Millis);
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match jiff::Timestamp::from_millisecond(self.0) {
+            Ok(t) => serializer.collect_str(&t),
+            Err(_) => serializer.serialize_unit(),
+        }
     }
 }
 
+/// A pipeline in CircleCI's shape: [`pipeline`]. Serialized straight into the answer, with no
+/// intermediate JSON value.
+pub struct PipelineView<'a> {
+    pipeline: &'a Pipeline,
+    project: &'a Project,
+}
+
 /// A pipeline.
-pub fn pipeline(p: &Pipeline, project: &Project) -> Value {
-    let t = &p.trigger;
-    let mut vcs = Map::new();
-    vcs.insert("provider_name".into(), json!(provider(&project.slug)));
-    vcs.insert("target_repository_url".into(), json!(project.repo_url));
-    vcs.insert("origin_repository_url".into(), json!(project.repo_url));
-    vcs.insert(
-        "revision".into(),
-        if t.revision.is_empty() {
-            Value::Null
-        } else {
-            json!(t.revision)
-        },
-    );
-    put_some(&mut vcs, "branch", t.branch.as_deref());
-    put_some(&mut vcs, "tag", t.tag.as_deref());
-    put_some(&mut vcs, "review_url", t.pull_request.as_deref());
-    if let Some(subject) = &t.subject {
-        vcs.insert("commit".into(), json!({ "subject": subject, "body": "" }));
+pub fn pipeline<'a>(pipeline: &'a Pipeline, project: &'a Project) -> PipelineView<'a> {
+    PipelineView { pipeline, project }
+}
+
+impl Serialize for PipelineView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let p = self.pipeline;
+        let mut map = serializer.serialize_map(Some(10))?;
+        map.serialize_entry("id", &p.id)?;
+        map.serialize_entry("errors", &p.errors)?;
+        map.serialize_entry("project_slug", &self.project.slug)?;
+        map.serialize_entry("updated_at", &Time(p.updated_at))?;
+        map.serialize_entry("number", &p.number)?;
+        map.serialize_entry("trigger_parameters", &p.trigger.parameters)?;
+        map.serialize_entry("state", p.state.as_str())?;
+        map.serialize_entry("created_at", &Time(p.created_at))?;
+        map.serialize_entry("trigger", &TriggerView(p))?;
+        map.serialize_entry("vcs", &VcsView(self))?;
+        map.end()
     }
-    json!({
-        "id": p.id,
-        "errors": p.errors,
-        "project_slug": project.slug,
-        "updated_at": time(p.updated_at),
-        "number": p.number,
-        "trigger_parameters": t.parameters,
-        "state": p.state.as_str(),
-        "created_at": time(p.created_at),
-        "trigger": {
-            "type": trigger_type(&t.kind),
-            // A scheduled pipeline was asked for at its tick.
-            "received_at": time(t.schedule.as_ref().map_or(p.created_at, |s| s.tick)),
-            "actor": { "login": t.actor, "avatar_url": null },
-        },
-        "vcs": vcs,
-    })
+}
+
+/// A pipeline's `trigger`.
+struct TriggerView<'a>(&'a Pipeline);
+
+impl Serialize for TriggerView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let t = &p.trigger;
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("type", trigger_type(&t.kind))?;
+        // A scheduled pipeline was asked for at its tick.
+        map.serialize_entry(
+            "received_at",
+            &Time(t.schedule.as_ref().map_or(p.created_at, |s| s.tick)),
+        )?;
+        map.serialize_entry("actor", &ActorView(&t.actor))?;
+        map.end()
+    }
+}
+
+/// A trigger's `actor`.
+struct ActorView<'a>(&'a str);
+
+impl Serialize for ActorView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("login", self.0)?;
+        map.serialize_entry("avatar_url", &())?;
+        map.end()
+    }
+}
+
+/// A pipeline's `vcs`: the optional fields only when they are there.
+struct VcsView<'a>(&'a PipelineView<'a>);
+
+impl Serialize for VcsView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (t, project) = (&self.0.pipeline.trigger, self.0.project);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("provider_name", provider(&project.slug))?;
+        map.serialize_entry("target_repository_url", &project.repo_url)?;
+        map.serialize_entry("origin_repository_url", &project.repo_url)?;
+        map.serialize_entry(
+            "revision",
+            &(!t.revision.is_empty()).then_some(t.revision.as_str()),
+        )?;
+        for (key, value) in [
+            ("branch", &t.branch),
+            ("tag", &t.tag),
+            ("review_url", &t.pull_request),
+        ] {
+            if let Some(value) = value {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        if let Some(subject) = &t.subject {
+            map.serialize_entry("commit", &CommitView(subject))?;
+        }
+        map.end()
+    }
+}
+
+/// A pipeline's commit: its subject (Circa keeps no body).
+struct CommitView<'a>(&'a str);
+
+impl Serialize for CommitView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("subject", self.0)?;
+        map.serialize_entry("body", "")?;
+        map.end()
+    }
 }
 
 /// A workflow; `started_by` is the id of the user who started its pipeline.

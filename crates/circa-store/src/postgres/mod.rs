@@ -4,9 +4,12 @@
 //! (`FOR UPDATE SKIP LOCKED`), so claimers never wait on each other; events are inserted with
 //! one statement per batch.
 
+use std::sync::Arc;
+
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
+use crate::cache::Caches;
 use crate::sql::columns::task_columns;
 use crate::sql::events::EventInsert;
 use crate::store::StoreResult;
@@ -38,6 +41,7 @@ const CLAIM_SQL: &str = concat!(
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    caches: Arc<Caches>,
 }
 
 impl PostgresStore {
@@ -48,7 +52,10 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            caches: Arc::default(),
+        })
     }
 
     fn reader(&self) -> &PgPool {
@@ -57,6 +64,10 @@ impl PostgresStore {
 
     fn writer(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn caches(&self) -> &Caches {
+        &self.caches
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {

@@ -2,11 +2,15 @@
 //! one JSON text by the database (`super::PIPELINE_PAGE_SQL`, per backend), because each row
 //! a driver streams back costs a hand-off between threads.
 
-use serde_json::Value;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 
 use super::{Backend, PIPELINE_PAGE_SQL};
 use crate::error::StoreError;
-use crate::records::{Page, Pipeline};
+use crate::records::{Page, Pipeline, PipelineError, PipelineTrigger};
 use crate::sql::codec::pipeline_state;
 use crate::store::StoreResult;
 
@@ -17,43 +21,67 @@ fn bad(what: &str) -> StoreError {
     StoreError::Corrupt(format!("pipeline page: {what}"))
 }
 
-/// A JSON column: text holding JSON, or JSON itself.
-fn column<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> StoreResult<T> {
-    let parsed = match v {
-        Value::String(text) => serde_json::from_str(text),
-        other => serde_json::from_value(other.clone()),
-    };
-    parsed.map_err(|e| bad(&format!("{what}: {e}")))
+/// A JSON column inside the page: text holding JSON, or JSON itself; read straight from the
+/// page's text into `T`.
+struct Embedded<T>(T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Embedded<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Cell<T>(PhantomData<T>);
+
+        impl<'de, T: DeserializeOwned> Visitor<'de> for Cell<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("JSON, or text holding JSON")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+                serde_json::from_str(text).map_err(E::custom)
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+                T::deserialize(de::value::SeqAccessDeserializer::new(seq))
+            }
+        }
+
+        deserializer
+            .deserialize_any(Cell(PhantomData))
+            .map(Embedded)
+    }
 }
 
-fn decode(row: &Value) -> StoreResult<Pipeline> {
-    let cells = row.as_array().ok_or_else(|| bad("a row is not an array"))?;
-    let text = |i: usize| {
-        cells
-            .get(i)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| bad(&format!("column {i} is not text")))
-    };
-    let int = |i: usize| {
-        cells
-            .get(i)
-            .and_then(Value::as_i64)
-            .ok_or_else(|| bad(&format!("column {i} is not a number")))
-    };
+/// One row of the page, in `PIPELINE_PAGE_SQL`'s column order.
+type Row = (
+    String,
+    String,
+    i64,
+    String,
+    Embedded<PipelineTrigger>,
+    Embedded<Vec<PipelineError>>,
+    i64,
+    i64,
+);
+
+fn decode(row: Row) -> StoreResult<Pipeline> {
+    let (id, project_id, number, state, trigger, errors, created_at, updated_at) = row;
     Ok(Pipeline {
-        id: text(0)?,
-        project_id: text(1)?,
-        number: int(2)?,
-        state: pipeline_state(&text(3)?)?,
-        trigger: column(cells.get(4).unwrap_or(&Value::Null), "trigger")?,
-        errors: column(cells.get(5).unwrap_or(&Value::Null), "errors")?,
+        id,
+        project_id,
+        number,
+        state: pipeline_state(&state)?,
+        trigger: trigger.0,
+        errors: errors.0,
         config_source: None,
         config_compiled: None,
         continuation_key_hash: None,
         continuation_deadline: None,
-        created_at: int(6)?,
-        updated_at: int(7)?,
+        created_at,
+        updated_at,
     })
 }
 
@@ -71,9 +99,9 @@ pub(super) async fn pipeline_page(
         .bind(i64::from(limit))
         .fetch_one(store.reader())
         .await?;
-    let rows: Vec<Value> = match json {
+    let rows: Vec<Row> = match json {
         Some(text) => serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?,
         None => Vec::new(),
     };
-    rows.iter().map(decode).collect()
+    rows.into_iter().map(decode).collect()
 }

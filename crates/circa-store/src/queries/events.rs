@@ -51,7 +51,7 @@ pub(super) async fn after(
     let rows = sqlx::query_as::<_, EventRow>(concat!(
         "SELECT ",
         event_columns!(),
-        " FROM events WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        " FROM events WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT CAST($3 AS BIGINT)"
     ))
     .bind(task_id)
     .bind(to_i64(after_seq))

@@ -4,7 +4,7 @@ use super::{Backend, Conn, Db};
 use crate::records::Job;
 use crate::sql::codec::to_json;
 use crate::sql::columns::job_columns;
-use crate::sql::rows::{JobRow, decode_all};
+use crate::sql::rows::{JobRow, JobWorkflowRow, decode_all};
 use crate::store::StoreResult;
 
 /// Inserts a job record; `copied_from` is the job a rerun copied it from.
@@ -90,6 +90,26 @@ pub(super) async fn by_number(
     .fetch_optional(store.reader())
     .await?
     .map(JobRow::decode)
+    .transpose()
+}
+
+pub(super) async fn by_number_with_workflow(
+    store: &Backend,
+    project_id: &str,
+    number: i64,
+) -> StoreResult<Option<(Job, Option<String>)>> {
+    // As `by_number`, with the workflow's name read in the same statement.
+    sqlx::query_as::<_, JobWorkflowRow>(concat!(
+        "SELECT j.*, (SELECT w.name FROM workflows w WHERE w.id = j.workflow_id) \
+         AS workflow_name FROM (SELECT ",
+        job_columns!(),
+        " FROM jobs WHERE project_id = $1 AND number = $2 ORDER BY ord LIMIT 1) j"
+    ))
+    .bind(project_id)
+    .bind(number)
+    .fetch_optional(store.reader())
+    .await?
+    .map(JobWorkflowRow::decode)
     .transpose()
 }
 

@@ -11,6 +11,10 @@
 //!
 //! Every write is one transaction, or one statement. Reads go to `Backend::reader`, writes to
 //! `Backend::writer`/`Backend::begin`.
+//!
+//! A `LIMIT` takes its parameter through `CAST($N AS BIGINT)`, never bare: SQLite plans a bare
+//! parameter in `LIMIT` with its bound value, so every new binding would re-prepare the
+//! statement (parse and plan it again) on each run.
 
 use async_trait::async_trait;
 use circa_model::{JobStatus, WorkflowStatus};
@@ -90,11 +94,8 @@ impl Store for Backend {
         tokens::by_hash(self, hash).await
     }
 
-    async fn token_and_user_by_hash(
-        &self,
-        hash: &str,
-    ) -> StoreResult<Option<(Token, Option<User>)>> {
-        tokens::with_user_by_hash(self, hash).await
+    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<(Token, Option<User>)>> {
+        tokens::with_user(self, hash).await
     }
 
     async fn revoke_token(&self, id: &str) -> StoreResult<bool> {
@@ -260,6 +261,14 @@ impl Store for Backend {
 
     async fn job_by_number(&self, project_id: &str, number: i64) -> StoreResult<Option<Job>> {
         jobs::by_number(self, project_id, number).await
+    }
+
+    async fn job_by_number_with_workflow(
+        &self,
+        project_id: &str,
+        number: i64,
+    ) -> StoreResult<Option<(Job, Option<String>)>> {
+        jobs::by_number_with_workflow(self, project_id, number).await
     }
 
     async fn jobs_of_workflow(&self, workflow_id: &str) -> StoreResult<Vec<Job>> {

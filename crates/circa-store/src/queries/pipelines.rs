@@ -226,25 +226,25 @@ pub(super) async fn list(
         (false, false) => concat!(
             "SELECT ",
             pipeline_columns!(),
-            " FROM pipelines WHERE project_id = $1 ORDER BY number DESC LIMIT $2"
+            " FROM pipelines WHERE project_id = $1 ORDER BY number DESC LIMIT CAST($2 AS BIGINT)"
         ),
         (false, true) => concat!(
             "SELECT ",
             pipeline_columns!(),
             " FROM pipelines WHERE project_id = $1 AND number < $2 \
-             ORDER BY number DESC LIMIT $3"
+             ORDER BY number DESC LIMIT CAST($3 AS BIGINT)"
         ),
         (true, false) => concat!(
             "SELECT ",
             pipeline_columns!(),
             " FROM pipelines WHERE project_id = $1 AND branch = $2 \
-             ORDER BY number DESC LIMIT $3"
+             ORDER BY number DESC LIMIT CAST($3 AS BIGINT)"
         ),
         (true, true) => concat!(
             "SELECT ",
             pipeline_columns!(),
             " FROM pipelines WHERE project_id = $1 AND branch = $2 AND number < $3 \
-             ORDER BY number DESC LIMIT $4"
+             ORDER BY number DESC LIMIT CAST($4 AS BIGINT)"
         ),
     };
     let mut query = sqlx::query_as::<_, PipelineRow>(sql).bind(project_id);

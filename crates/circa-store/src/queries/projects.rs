@@ -54,8 +54,13 @@ pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Proje
     .transpose()
 }
 
+/// A project by slug, through the store's project cache (`crate::cache`).
 pub(super) async fn by_slug(store: &Backend, slug: &str) -> StoreResult<Option<Project>> {
-    sqlx::query_as::<_, ProjectRow>(concat!(
+    let generation = match store.caches().projects.get(slug) {
+        Ok(project) => return Ok(Some(project)),
+        Err(generation) => generation,
+    };
+    let project = sqlx::query_as::<_, ProjectRow>(concat!(
         "SELECT ",
         project_columns!(),
         " FROM projects WHERE slug = $1"
@@ -64,7 +69,14 @@ pub(super) async fn by_slug(store: &Backend, slug: &str) -> StoreResult<Option<P
     .fetch_optional(store.reader())
     .await?
     .map(ProjectRow::decode)
-    .transpose()
+    .transpose()?;
+    if let Some(project) = &project {
+        store
+            .caches()
+            .projects
+            .put(slug, generation, project.clone());
+    }
+    Ok(project)
 }
 
 pub(super) async fn all(store: &Backend) -> StoreResult<Vec<Project>> {
@@ -89,5 +101,6 @@ pub(super) async fn set_settings(
         .execute(store.writer())
         .await?
         .rows_affected();
+    store.caches().projects.clear();
     Ok(changed > 0)
 }

@@ -152,7 +152,7 @@ pub(super) async fn of_project(
         schedule_columns!(),
         " FROM schedules WHERE project_id = $1 AND origin = $2 \
          AND ($3 IS NULL OR ord > (SELECT ord FROM schedules WHERE id = $3)) \
-         ORDER BY ord LIMIT $4"
+         ORDER BY ord LIMIT CAST($4 AS BIGINT)"
     ))
     .bind(project_id)
     .bind(origin.as_str())

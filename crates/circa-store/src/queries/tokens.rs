@@ -53,11 +53,17 @@ pub(super) async fn by_hash(store: &Backend, hash: &str) -> StoreResult<Option<T
     .transpose()
 }
 
-pub(super) async fn with_user_by_hash(
+/// The token with `hash` and its user, in one query, through the store's token cache
+/// (`crate::cache`).
+pub(super) async fn with_user(
     store: &Backend,
     hash: &str,
 ) -> StoreResult<Option<(Token, Option<User>)>> {
-    sqlx::query_as::<_, TokenUserRow>(
+    let generation = match store.caches().tokens.get(hash) {
+        Ok(hit) => return Ok(Some(hit)),
+        Err(generation) => generation,
+    };
+    let found = sqlx::query_as::<_, TokenUserRow>(
         "SELECT t.id, t.kind, t.name, t.resource_class, t.user_id, t.created_at, t.revoked, \
          u.id AS u_id, u.login AS u_login, u.name AS u_name, u.admin AS u_admin, \
          u.password_hash AS u_password_hash, u.created_at AS u_created_at \
@@ -67,7 +73,11 @@ pub(super) async fn with_user_by_hash(
     .fetch_optional(store.reader())
     .await?
     .map(TokenUserRow::decode)
-    .transpose()
+    .transpose()?;
+    if let Some(found) = &found {
+        store.caches().tokens.put(hash, generation, found.clone());
+    }
+    Ok(found)
 }
 
 pub(super) async fn revoke(store: &Backend, id: &str) -> StoreResult<bool> {
@@ -76,6 +86,7 @@ pub(super) async fn revoke(store: &Backend, id: &str) -> StoreResult<bool> {
         .execute(store.writer())
         .await?
         .rows_affected();
+    store.caches().tokens.clear();
     Ok(changed > 0)
 }
 

@@ -90,6 +90,8 @@ pub(super) async fn set_password(
         .execute(store.writer())
         .await?
         .rows_affected();
+    // Cached tokens carry their user.
+    store.caches().tokens.clear();
     Ok(changed > 0)
 }
 

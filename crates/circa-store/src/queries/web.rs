@@ -97,5 +97,6 @@ pub(super) async fn set_project_source(
         .bind(default_branch)
         .execute(store.writer())
         .await?;
+    store.caches().projects.clear();
     Ok(done.rows_affected() > 0)
 }

@@ -63,7 +63,7 @@ impl TokenRow {
     }
 }
 
-/// A `tokens` row with its user's columns (`u_…`, all null when it has no user).
+/// A `tokens` row joined with its user's row (`u_` columns, null for runner tokens).
 #[derive(sqlx::FromRow)]
 pub(crate) struct TokenUserRow {
     #[sqlx(flatten)]
@@ -77,7 +77,7 @@ pub(crate) struct TokenUserRow {
 }
 
 impl TokenUserRow {
-    /// The token and its user.
+    /// The records.
     pub(crate) fn decode(self) -> StoreResult<(Token, Option<User>)> {
         let user = match (
             self.u_id,
@@ -209,6 +209,21 @@ impl WorkflowRow {
             created_at: self.created_at,
             stopped_at: self.stopped_at,
         })
+    }
+}
+
+/// A `jobs` row with its workflow's name.
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobWorkflowRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    workflow_name: Option<String>,
+}
+
+impl JobWorkflowRow {
+    /// The job and its workflow's name.
+    pub(crate) fn decode(self) -> StoreResult<(Job, Option<String>)> {
+        Ok((self.job.decode()?, self.workflow_name))
     }
 }
 

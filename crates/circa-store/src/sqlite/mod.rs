@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -20,6 +20,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 
+use crate::cache::Caches;
 use crate::sql::columns::task_columns;
 use crate::sql::events::EventInsert;
 use crate::store::StoreResult;
@@ -56,6 +57,7 @@ const CLAIM_SQL: &str = concat!(
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    caches: Arc<Caches>,
 }
 
 impl SqliteStore {
@@ -75,7 +77,11 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(tuned(options))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            caches: Arc::default(),
+        })
     }
 
     /// A private in-memory database with the schema, gone when the store is dropped.
@@ -86,6 +92,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             reader: writer.clone(),
             writer,
+            caches: Arc::default(),
         })
     }
 
@@ -95,6 +102,10 @@ impl SqliteStore {
 
     fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    fn caches(&self) -> &Caches {
+        &self.caches
     }
 
     /// A write transaction. `IMMEDIATE` takes the write lock at once rather than on the first
@@ -180,9 +191,10 @@ async fn insert_events(
     Ok(())
 }
 
-/// A page of pipelines as one JSON text (see `queries/api_lists.rs`).
+/// A page of pipelines as one JSON text (see `queries/api_lists.rs`; the `LIMIT` is cast so
+/// the statement stays prepared, see `queries/mod.rs`).
 const PIPELINE_PAGE_SQL: &str = "SELECT json_group_array(json_array(id, project_id, number, \
      state, trigger_json, errors, created_at, updated_at)) FROM (SELECT id, project_id, number, \
      state, trigger_json, errors, created_at, updated_at FROM pipelines WHERE project_id = $1 \
      AND ($2 IS NULL OR branch = $2) AND ($3 IS NULL OR number < $3) \
-     ORDER BY number DESC LIMIT $4)";
+     ORDER BY number DESC LIMIT CAST($4 AS BIGINT))";

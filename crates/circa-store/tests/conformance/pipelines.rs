@@ -33,7 +33,7 @@ async fn numbers_count_per_project(db: &TestStore) {
     let (p1, _, jobs1) = pipeline(store, &a.id, "main", jobs).await;
     let numbers: Vec<_> = jobs1.iter().map(|j| j.number).collect();
     assert_eq!(numbers, [Some(1), None, Some(2)]);
-    let (p2, _, jobs2) =
+    let (p2, workflow2, jobs2) =
         pipeline(store, &a.id, "main", vec![job("deploy", JobStatus::Queued)]).await;
     let (q1, _, jobs3) = pipeline(store, &b.id, "main", vec![job("x", JobStatus::Queued)]).await;
     assert_eq!((p1.number, p2.number, q1.number), (1, 2, 1));
@@ -45,6 +45,14 @@ async fn numbers_count_per_project(db: &TestStore) {
         Some(jobs2[0].clone())
     );
     assert_eq!(store.job_by_number(&b.id, 3).await.unwrap(), None);
+    assert_eq!(
+        store.job_by_number_with_workflow(&a.id, 3).await.unwrap(),
+        Some((jobs2[0].clone(), Some(workflow2.name.clone())))
+    );
+    assert_eq!(
+        store.job_by_number_with_workflow(&b.id, 3).await.unwrap(),
+        None
+    );
     let hold = &jobs1[1];
     assert_eq!(hold.approval_request_id.as_deref(), Some(hold.id.as_str()));
     assert_eq!(jobs1[0].approval_request_id, None);
@@ -377,6 +385,13 @@ async fn rerun_copies_keep_their_numbers(db: &TestStore) {
         store.job_by_number(&p.id, a.number.unwrap()).await.unwrap(),
         Some(a.clone())
     );
+    let (ran, name) = store
+        .job_by_number_with_workflow(&p.id, a.number.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ran, a.clone());
+    assert!(name.is_some());
     let ids: Vec<_> = store
         .workflows_of_pipeline(&pipeline.id)
         .await

@@ -23,6 +23,10 @@ async fn projects_round_trip(db: &TestStore) {
     assert_eq!(store.project("nope").await.unwrap(), None);
     assert_eq!(store.project_by_slug("gh/acme/c").await.unwrap(), None);
     assert_eq!(store.projects().await.unwrap(), vec![a.clone(), b.clone()]);
+    assert_eq!(
+        store.project_by_slug("gh/acme/a").await.unwrap(),
+        Some(a.clone())
+    );
 
     let settings = ProjectSettings {
         auto_cancel_redundant: true,
@@ -40,6 +44,16 @@ async fn projects_round_trip(db: &TestStore) {
             .update_project_settings("nope", &settings)
             .await
             .unwrap()
+    );
+    // Read by slug too: the slug lookup is cached, and the change must be seen at once.
+    assert_eq!(
+        store
+            .project_by_slug("gh/acme/a")
+            .await
+            .unwrap()
+            .unwrap()
+            .settings,
+        settings
     );
     let a = store.project(&a.id).await.unwrap().unwrap();
     assert_eq!(a.settings, settings);

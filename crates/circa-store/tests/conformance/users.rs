@@ -5,7 +5,12 @@ use circa_store::*;
 use crate::backends::{TestStore, on_both_backends};
 use crate::fixtures::{T0, project};
 
-on_both_backends!(users_round_trip, members_and_groups, personal_tokens);
+on_both_backends!(
+    users_round_trip,
+    members_and_groups,
+    personal_tokens,
+    tokens_with_their_users
+);
 
 fn new_user(login: &str, admin: bool) -> NewUser {
     NewUser {
@@ -95,7 +100,7 @@ async fn personal_tokens(db: &TestStore) {
         Some(token.clone())
     );
     assert_eq!(
-        store.token_and_user_by_hash("h1").await.unwrap(),
+        store.token_with_user("h1").await.unwrap(),
         Some((token.clone(), Some(bob.clone())))
     );
     let runner = store
@@ -112,10 +117,10 @@ async fn personal_tokens(db: &TestStore) {
         .await
         .unwrap();
     assert_eq!(
-        store.token_and_user_by_hash("h3").await.unwrap(),
+        store.token_with_user("h3").await.unwrap(),
         Some((runner, None))
     );
-    assert_eq!(store.token_and_user_by_hash("h9").await.unwrap(), None);
+    assert_eq!(store.token_with_user("h9").await.unwrap(), None);
     assert_eq!(store.tokens_of_user(&bob.id).await.unwrap(), vec![token]);
     let orphan = store
         .create_token(
@@ -130,4 +135,72 @@ async fn personal_tokens(db: &TestStore) {
         )
         .await;
     assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+}
+
+async fn tokens_with_their_users(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let bob = store.create_user(new_user("bob", false), T0).await.unwrap();
+    let new = |kind, hash: &str, user_id: Option<&str>| NewToken {
+        kind,
+        name: hash.into(),
+        resource_class: (kind == TokenKind::Runner).then(|| "default".into()),
+        hash: hash.into(),
+        user_id: user_id.map(str::to_string),
+    };
+    let personal = store
+        .create_token(new(TokenKind::User, "h1", Some(&bob.id)), T0)
+        .await
+        .unwrap();
+    let runner = store
+        .create_token(new(TokenKind::Runner, "h2", None), T0)
+        .await
+        .unwrap();
+    assert_eq!(store.token_with_user("h9").await.unwrap(), None);
+    assert_eq!(
+        store.token_with_user("h1").await.unwrap(),
+        Some((personal.clone(), Some(bob.clone())))
+    );
+    assert_eq!(
+        store.token_with_user("h2").await.unwrap(),
+        Some((runner.clone(), None))
+    );
+    // Read twice: the second answer may come from the cache and must be the same.
+    assert_eq!(
+        store.token_with_user("h1").await.unwrap(),
+        Some((personal.clone(), Some(bob.clone())))
+    );
+
+    // A token made after a miss is found at once.
+    assert_eq!(store.token_with_user("h3").await.unwrap(), None);
+    let late = store
+        .create_token(new(TokenKind::User, "h3", Some(&bob.id)), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.token_with_user("h3").await.unwrap(),
+        Some((late, Some(bob.clone())))
+    );
+
+    // A revoke and a user's change are seen by the very next read.
+    assert!(store.revoke_token(&personal.id).await.unwrap());
+    let (token, _) = store.token_with_user("h1").await.unwrap().unwrap();
+    assert!(token.revoked);
+    assert!(store.revoke_token(&runner.id).await.unwrap());
+    assert!(
+        store
+            .token_with_user("h2")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .revoked
+    );
+    assert!(
+        store
+            .set_user_password(&bob.id, Some("$argon2id$y"))
+            .await
+            .unwrap()
+    );
+    let (_, user) = store.token_with_user("h3").await.unwrap().unwrap();
+    assert_eq!(user.unwrap().password_hash.as_deref(), Some("$argon2id$y"));
 }

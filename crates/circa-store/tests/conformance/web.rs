@@ -79,6 +79,11 @@ async fn runners_seen_lately(db: &TestStore) {
 async fn project_source(db: &TestStore) {
     let store: &dyn Store = &**db;
     let p = project(store, "gh/acme/src").await;
+    // Read by slug first, so a cached copy exists that the change must replace.
+    assert_eq!(
+        store.project_by_slug("gh/acme/src").await.unwrap(),
+        Some(p.clone())
+    );
     assert!(
         store
             .set_project_source(&p.id, "/srv/git/src", "trunk")
@@ -86,9 +91,11 @@ async fn project_source(db: &TestStore) {
             .unwrap()
     );
     assert!(!store.set_project_source("nope", "x", "y").await.unwrap());
+    let by_slug = store.project_by_slug("gh/acme/src").await.unwrap().unwrap();
     let p = store.project(&p.id).await.unwrap().unwrap();
     assert_eq!(
         (p.repo_url.as_str(), p.default_branch.as_str()),
         ("/srv/git/src", "trunk")
     );
+    assert_eq!(by_slug, p);
 }
