@@ -217,7 +217,9 @@ impl Api {
     }
 
     async fn follow_pipeline(&self, id: &str) -> anyhow::Result<i64> {
-        let client = crate::service::client::Client::with_token(&self.url, &self.token);
+        // One connection pool for every follower: the load generator's own costs stay small.
+        let client =
+            crate::service::client::Client::with_http(&self.url, &self.token, self.http.clone());
         let mut progress = crate::service::client::PipelineProgress::default();
         client
             .follow(&format!("/api/circa/pipelines/{id}/watch"), |event| {
