@@ -57,7 +57,7 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
             Ok(Some(assignment)) => {
                 backoff.reset();
                 let cleanup = task::run(Arc::clone(&shared), assignment, next.take()).await;
-                if let Some(previous) = leftovers.replace(cleanup) {
+                if let Some(previous) = std::mem::replace(&mut leftovers, cleanup) {
                     let _ = previous.await;
                 }
                 continue;

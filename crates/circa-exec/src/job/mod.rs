@@ -298,17 +298,24 @@ pub async fn run_job<E: Executor>(
 }
 
 fn prepare_task_dir(ctx: &JobContext) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = &ctx.task_dir;
-    let fail = |e: std::io::Error| format!("{}: {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    // Containers may run steps as any user: they must be able to write here.
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).map_err(fail)?;
-    let bash_env = dir.join(BASH_ENV_FILE);
-    std::fs::write(&bash_env, b"").map_err(fail)?;
-    std::fs::set_permissions(&bash_env, std::fs::Permissions::from_mode(0o666)).map_err(fail)?;
+    make_task_dir(&ctx.task_dir).map_err(|e| format!("{}: {e}", ctx.task_dir.display()))?;
     builtin::write_timings(ctx);
     Ok(())
+}
+
+/// Lays out a task folder: the folder, writable by any user (containers may run steps as any
+/// user), with an empty `BASH_ENV` file anyone may write. A folder laid out already (a runner
+/// makes the next task's folder ahead of its claim) is left as it is.
+pub fn make_task_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let bash_env = dir.join(BASH_ENV_FILE);
+    if std::fs::metadata(&bash_env).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))?;
+    std::fs::write(&bash_env, b"")?;
+    std::fs::set_permissions(&bash_env, std::fs::Permissions::from_mode(0o666))
 }
 
 async fn run_steps<E: Executor>(

@@ -89,20 +89,11 @@ static FOLDERS: AtomicU64 = AtomicU64::new(1);
 
 /// Makes a folder and a spool for the next task under the data folder `data` (blocking IO).
 pub fn prepare(data: &Path) -> Result<Prepared, String> {
-    use std::os::unix::fs::PermissionsExt;
     let folder = format!("t{}", FOLDERS.fetch_add(1, Ordering::Relaxed));
     let root = data.join("tasks").join(&folder);
     fresh_dir(&root)?;
-    let made = (|| {
-        let task = root.join("task");
-        std::fs::create_dir(&task)?;
-        // As the job runner leaves them: containers may run steps as any user.
-        std::fs::set_permissions(&task, std::fs::Permissions::from_mode(0o777))?;
-        let bash_env = task.join(circa_exec::job::BASH_ENV_FILE);
-        std::fs::write(&bash_env, b"")?;
-        std::fs::set_permissions(&bash_env, std::fs::Permissions::from_mode(0o666))?;
-        std::fs::create_dir(root.join("home"))
-    })();
+    let made = circa_exec::job::make_task_dir(&root.join("task"))
+        .and_then(|()| std::fs::create_dir(root.join("home")));
     let spool = made
         .map_err(|e| format!("{}: {e}", root.display()))
         .and_then(|()| {
@@ -124,12 +115,12 @@ pub fn prepare(data: &Path) -> Result<Prepared, String> {
 /// Runs one task to its completion, in `prepared` (or a folder made now). Never fails:
 /// problems end up in the task's status and log. Its heartbeats and folders are put away on a
 /// task of their own, so the slot can claim again at once: the caller awaits the returned
-/// handle before it stops.
+/// handle (none when the task could not start) before it stops.
 pub async fn run(
     shared: Arc<Shared>,
     a: TaskAssignment,
     prepared: Option<Prepared>,
-) -> JoinHandle<()> {
+) -> Option<JoinHandle<()>> {
     tracing::info!(task = %a.task_id, job = %a.job_name, node = a.node, "claimed a task");
     let prepared = match prepared {
         Some(p) => Ok(p),
@@ -145,7 +136,7 @@ pub async fn run(
         Err(e) => {
             tracing::error!(task = %a.task_id, "cannot prepare the task: {e}");
             complete(&shared, &a, JobStatus::InfrastructureFail, Some(e), 0).await;
-            return tokio::spawn(async {});
+            return None;
         }
     };
     let sink = Arc::new(TaskSink::new(Arc::clone(&spool), a.step_log_limit));
@@ -196,7 +187,7 @@ pub async fn run(
         complete(&shared, &a, status, message, last_seq).await;
     }
     tracing::info!(task = %a.task_id, job = %a.job_name, status = status.as_str(), "task finished");
-    tokio::spawn(async move {
+    Some(tokio::spawn(async move {
         bg.stop().await;
         // One folder removal at a time: a burst of tasks ending together (a fan-out) must
         // not crowd out the file work of the tasks starting right after them.
@@ -206,7 +197,7 @@ pub async fn run(
             let _ = std::fs::remove_dir_all(&root);
         })
         .await;
-    })
+    }))
 }
 
 /// Resolves [`ABORT_GRACE`] after a forced shutdown (never without one).

@@ -39,22 +39,14 @@ pub async fn project(state: &AppState, person: &Person, id: &str) -> ApiResult<P
 pub async fn job_at(
     state: &AppState,
     person: &Person,
-    (vcs, org, repo): (&str, &str, &str),
+    path: (&str, &str, &str),
     number: &str,
 ) -> ApiResult<(Job, Project)> {
-    let project = project_at(state, person, vcs, org, repo).await?;
-    let number: i64 = number
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("job number: {number:?} is not a number")))?;
-    let job = state
-        .store
-        .job_by_number(&project.id, number)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
+    let (job, _, project) = job_with_workflow_at(state, person, path, number).await?;
     Ok((job, project))
 }
 
-/// A job by its project's path and build number, with its project and its workflow's name
+/// A job by its project's path and build number, with its workflow's name and its project
 /// (one query for the job and the name).
 pub async fn job_with_workflow_at(
     state: &AppState,

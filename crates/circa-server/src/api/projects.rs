@@ -49,8 +49,9 @@ pub fn normal_slug(vcs: &str, org: &str, repo: &str) -> String {
     format!("{vcs}/{org}/{repo}")
 }
 
-/// Checks a new project's slug and repository and stores it (admins only): the one way a
-/// project is added, from the API and from the web UI.
+/// Checks a new project's slug, repository and default branch (each refusal a 400 naming the
+/// field) and stores it: the one way a project is added, from the API and from the web UI.
+/// Callers check that the caller is an admin first.
 pub async fn add_project(
     state: &AppState,
     slug: &str,

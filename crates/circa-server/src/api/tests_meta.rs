@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use circa_exec::junit::{self, Outcome};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::pipelines::PageQuery;
@@ -25,40 +26,27 @@ fn result(outcome: Outcome) -> &'static str {
     }
 }
 
-/// One test case of a job, as CircleCI's test metadata describes it.
-#[derive(Debug, Clone)]
+/// One test case of a job, serialized in CircleCI's shape (fields in its order; the node is
+/// Circa's own and not sent).
+#[derive(Debug, Clone, Serialize)]
 pub struct JobTest {
-    /// The node that ran it.
-    pub node: u32,
-    /// The case's class (or suite).
-    pub classname: String,
-    /// The case's name.
-    pub name: String,
-    /// The file it is in, when the report says.
-    pub file: String,
-    /// Seconds it took.
-    pub run_time: f64,
-    /// CircleCI's word: `success`, `failure`, `error` or `skipped`.
-    pub result: &'static str,
     /// The failure's message (or its text when there is no message).
     pub message: Option<String>,
     /// The report's folder under the stored test results (`junit` when at the top).
     pub source: String,
-}
-
-impl JobTest {
-    /// The case in CircleCI's JSON shape.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "message": self.message,
-            "source": self.source,
-            "run_time": self.run_time,
-            "file": self.file,
-            "result": self.result,
-            "name": self.name,
-            "classname": self.classname,
-        })
-    }
+    /// Seconds it took.
+    pub run_time: f64,
+    /// The file it is in, when the report says.
+    pub file: String,
+    /// CircleCI's word: `success`, `failure`, `error` or `skipped`.
+    pub result: &'static str,
+    /// The case's name.
+    pub name: String,
+    /// The case's class (or suite).
+    pub classname: String,
+    /// The node that ran it.
+    #[serde(skip)]
+    pub node: u32,
 }
 
 /// Every test case of a job, in node and file order. Files that are not JUnit XML are left
@@ -110,15 +98,11 @@ pub async fn tests(
 ) -> ApiResult<Json<Value>> {
     let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
     let after = page::number_key("tests", query.page_token())?;
-    let all: Vec<Value> = job_tests(&state, &job.id)
-        .await?
-        .iter()
-        .map(JobTest::to_json)
-        .collect();
+    let all = job_tests(&state, &job.id).await?;
     let start = after.map(|n| n as usize).unwrap_or(0);
-    let rest: Vec<Value> = all.into_iter().skip(start).collect();
+    let rest: Vec<JobTest> = all.into_iter().skip(start).collect();
     let more = rest.len() > page::PAGE_SIZE * 10;
-    let items: Vec<Value> = rest.into_iter().take(page::PAGE_SIZE * 10).collect();
+    let items: Vec<JobTest> = rest.into_iter().take(page::PAGE_SIZE * 10).collect();
     let next = more.then(|| page::token("tests", &(start + items.len()).to_string()));
     Ok(Json(json!({ "items": items, "next_page_token": next })))
 }

@@ -40,11 +40,7 @@ pub async fn tests(
     Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (job, _) = load::job_at(&state, &person, (&vcs, &org, &repo), &number).await?;
-    let items: Vec<Value> = tests_meta::job_tests(&state, &job.id)
-        .await?
-        .iter()
-        .map(tests_meta::JobTest::to_json)
-        .collect();
+    let items = tests_meta::job_tests(&state, &job.id).await?;
     Ok(Json(json!({ "tests": items })))
 }
 

@@ -21,6 +21,9 @@ use super::timetable::Ticks;
 use crate::state::{AppState, now_ms};
 use crate::vcs::ConfigAt;
 
+/// Branches [`Unscheduled`] remembers at most; past it, it starts again from none.
+const MAX_UNSCHEDULED: usize = 100_000;
+
 /// The branches known to have no config schedules, by project, so that the trigger of a
 /// config without legacy triggers on such a branch (the common case) reads nothing. Config
 /// schedules are written only by [`sync_branch`], which keeps this up to date.
@@ -43,7 +46,7 @@ impl Unscheduled {
     /// Records that `branch` of `project_id` has no config schedules.
     pub fn insert(&self, project_id: &str, branch: &str) {
         let mut branches = self.lock();
-        if branches.len() >= 100_000 {
+        if branches.len() >= MAX_UNSCHEDULED {
             branches.clear();
         }
         branches.insert((project_id.to_string(), branch.to_string()));

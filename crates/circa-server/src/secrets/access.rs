@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use circa_config::expr;
 use circa_config::pipeline::PipelineValues;
-use circa_store::{Context, ContextRestriction, EnvOwner, Pipeline, Project, Store};
+use circa_store::{Context, ContextRestriction, EnvOwner, EnvVar, Pipeline, Project, Store};
 use zeroize::Zeroizing;
 
 use super::{SecretError, Vault};
@@ -140,12 +140,13 @@ impl std::fmt::Debug for Delivery {
     }
 }
 
-/// Opens the project's variables and those of `contexts`, unless the pipeline builds a pull
-/// request from a fork and the project does not give forks secrets (then nothing).
+/// Opens the project's variables (`project_vars`, as the store keeps them, sealed) and those of
+/// `contexts`, unless the pipeline builds a pull request from a fork and the project does not
+/// give forks secrets (then nothing).
 pub async fn deliver(
     store: &dyn Store,
     vault: &Vault,
-    project: &Project,
+    (project, project_vars): (&Project, Vec<EnvVar>),
     pipeline: &Pipeline,
     contexts: &[Context],
 ) -> Result<Delivery, SecretError> {
@@ -154,7 +155,7 @@ pub async fn deliver(
         return Ok(delivery);
     }
     let owner = EnvOwner::Project(project.id.clone());
-    for var in store.env_vars(&owner).await? {
+    for var in project_vars {
         let value: Zeroizing<String> = vault.open_value(&owner, &var.name, &var.value)?;
         delivery.secrets.push(value.to_string());
         delivery.project_env.insert(var.name, value.to_string());

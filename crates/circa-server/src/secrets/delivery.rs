@@ -22,19 +22,21 @@ pub async fn fill(
     assignment: &mut TaskAssignment,
 ) -> ApiResult<Result<(), String>> {
     let store = state.store.as_ref();
+    let read;
     let job = match job {
-        Some(job) if job.id == task.job_id => job.clone(),
-        _ => store
-            .job(&task.job_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("job"))?,
+        Some(job) if job.id == task.job_id => job,
+        _ => {
+            read = store
+                .job(&task.job_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("job"))?;
+            &read
+        }
     };
-    if job.contexts.is_empty()
-        && store
-            .env_vars(&EnvOwner::Project(job.project_id.clone()))
-            .await?
-            .is_empty()
-    {
+    let project_vars = store
+        .env_vars(&EnvOwner::Project(job.project_id.clone()))
+        .await?;
+    if job.contexts.is_empty() && project_vars.is_empty() {
         return Ok(Ok(()));
     }
     let project = store
@@ -55,7 +57,14 @@ pub async fn fill(
         Ok(contexts) => contexts,
         Err(refused) => return Ok(Err(refused)),
     };
-    let delivery = deliver(store, &state.vault, &project, &pipeline, &contexts).await?;
+    let delivery = deliver(
+        store,
+        &state.vault,
+        (&project, project_vars),
+        &pipeline,
+        &contexts,
+    )
+    .await?;
     assignment.project_env = delivery.project_env;
     assignment.context_env = delivery.context_env;
     assignment.secrets.extend(delivery.secrets);
