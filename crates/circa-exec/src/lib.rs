@@ -13,5 +13,6 @@ pub mod job;
 pub mod junit;
 pub mod mask;
 pub mod shell;
+pub mod spawner;
 pub mod split;
 pub mod workspace;

@@ -9,7 +9,7 @@
 //! stdout and stderr share one pipe, so their lines interleave exactly as they were written.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
 use crate::archive::{self, ArchiveLimits};
@@ -36,6 +37,7 @@ pub struct ShellExecutor {
     keep: bool,
     groups: Arc<Mutex<Vec<Pid>>>,
     host_env: BTreeMap<String, String>,
+    nice: i32,
 }
 
 impl ShellExecutor {
@@ -53,7 +55,15 @@ impl ShellExecutor {
             keep,
             groups: Arc::new(Mutex::new(Vec::new())),
             host_env,
+            nice: 0,
         }
+    }
+
+    /// Runs the job's processes at niceness `nice` (0 to 19) rather than the caller's own:
+    /// see [`crate::spawner`].
+    pub fn with_nice(mut self, nice: i32) -> Self {
+        self.nice = nice;
+        self
     }
 
     fn home(&self) -> String {
@@ -113,7 +123,10 @@ impl Executor for ShellExecutor {
             program: program.clone(),
             reason: e.to_string(),
         };
-        let (mut reader, writer) = std::io::pipe().map_err(spawn_err)?;
+        let (reader, writer) = std::io::pipe().map_err(spawn_err)?;
+        // Read on the async threads (no thread per running step).
+        let mut reader = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))
+            .map_err(spawn_err)?;
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(args)
             .env_clear()
@@ -126,9 +139,9 @@ impl Executor for ShellExecutor {
             .stderr(writer)
             .process_group(0)
             .kill_on_drop(false);
-        let mut child = cmd.spawn().map_err(spawn_err)?;
-        // The command holds the pipe's write ends; dropping it lets the reader see the end.
-        drop(cmd);
+        let mut child = crate::spawner::spawn(cmd, self.nice)
+            .await
+            .map_err(spawn_err)?;
         let pgid = child.id().map(|id| Pid::from_raw(id as i32));
         if let Some(pgid) = pgid
             && let Ok(mut g) = self.groups.lock()
@@ -137,13 +150,13 @@ impl Executor for ShellExecutor {
         }
 
         let (tx, rx) = mpsc::channel(64);
-        tokio::task::spawn_blocking(move || {
+        tokio::spawn(async move {
             let mut buf = vec![0u8; CHUNK];
             loop {
-                match reader.read(&mut buf) {
+                match reader.read(&mut buf).await {
                     Ok(0) => break,
                     Ok(n) => {
-                        if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        if tx.send(buf[..n].to_vec()).await.is_err() {
                             break;
                         }
                     }

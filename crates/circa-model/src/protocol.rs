@@ -5,6 +5,7 @@
 //! | route | token | body → answer |
 //! |---|---|---|
 //! | `POST /claim` | runner | [`ClaimRequest`] → 200 [`TaskAssignment`], or 204 when `wait_ms` passed with nothing to run |
+//! | `POST /claims` | runner | [`ClaimRequest`] → 200 [`ClaimedTasks`] (1 to `max_tasks` tasks, claimed in one transaction), or 204 |
 //! | `POST /tasks/{id}/heartbeat` | task | [`HeartbeatRequest`] → [`HeartbeatReply`] (held up to `hold_ms`, answered at once on cancel) |
 //! | `POST /tasks/{id}/events` | task | [`EventBatch`] → [`EventAck`] |
 //! | `PUT /tasks/{id}/artifacts/{path}` | task | the file's bytes → 204 |
@@ -36,6 +37,9 @@ pub const CLAIM_WAIT_MAX_MS: u64 = 60_000;
 /// Prefix of the runner API's routes.
 pub const RUNNER_API_PREFIX: &str = "/api/runner/v1";
 
+/// The most tasks one `POST /claims` takes.
+pub const CLAIM_MAX_TASKS: u32 = 100;
+
 /// A runner asks for work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimRequest {
@@ -48,6 +52,25 @@ pub struct ClaimRequest {
     /// (the token decides; this catches a runner started with the wrong token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_class: Option<String>,
+    /// `POST /claims`: the most tasks to take at once (the runner's free slots; 1 to
+    /// [`CLAIM_MAX_TASKS`]). `POST /claim` takes one whatever this says.
+    #[serde(default = "one_task", skip_serializing_if = "is_one_task")]
+    pub max_tasks: u32,
+}
+
+fn one_task() -> u32 {
+    1
+}
+
+fn is_one_task(n: &u32) -> bool {
+    *n == 1
+}
+
+/// The tasks one `POST /claims` took, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClaimedTasks {
+    /// At least one.
+    pub tasks: Vec<TaskAssignment>,
 }
 
 /// The code a task builds.

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use circa_model::protocol::{
-    ClaimRequest, CompleteRequest, EventAck, HeartbeatReply, HeartbeatRequest, RUNNER_API_PREFIX,
-    TaskAssignment,
+    ClaimRequest, ClaimedTasks, CompleteRequest, EventAck, HeartbeatReply, HeartbeatRequest,
+    RUNNER_API_PREFIX, TaskAssignment,
 };
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -112,13 +112,13 @@ impl Api {
         format!("{}/tasks/{}/{rest}", self.base, encode::segment(task))
     }
 
-    /// `POST /claim`: a task, or `None` when the wait passed with nothing to run.
-    pub async fn claim(
+    /// `POST /claims`: up to `request.max_tasks` tasks, or none when the wait ran out.
+    pub async fn claims(
         &self,
         token: &str,
         request: &ClaimRequest,
-    ) -> Result<Option<TaskAssignment>, ApiError> {
-        let url = format!("{}/claim", self.base);
+    ) -> Result<Vec<TaskAssignment>, ApiError> {
+        let url = format!("{}/claims", self.base);
         let wait = Duration::from_millis(request.wait_ms);
         let send = self
             .http
@@ -129,9 +129,9 @@ impl Api {
             .send();
         let resp = ok(&url, send.await).await?;
         if resp.status() == StatusCode::NO_CONTENT {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        json(&url, resp).await.map(Some)
+        json::<ClaimedTasks>(&url, resp).await.map(|c| c.tasks)
     }
 
     /// `POST /tasks/{id}/heartbeat`.

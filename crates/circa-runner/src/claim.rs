@@ -1,98 +1,202 @@
-//! One slot's loop: claim a task (long-poll), run it, claim again.
+//! The runner's claimer: free slots are claimed for together, with one long-poll that takes
+//! up to as many tasks as it holds slots, so a fan-out's tasks reach the runner in one answer
+//! (and one transaction on the server). Slots freed while a claim waits go out in a second
+//! claim at once (a task frees its slot before it reports its end, so the slot is claimed for
+//! before the jobs its end lets go are queued); slots freed while two claims wait are claimed
+//! for together when one returns, so claims stay few and wide.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use circa_model::protocol::ClaimRequest;
-use tokio::task::JoinHandle;
+use circa_model::protocol::{CLAIM_MAX_TASKS, ClaimRequest, TaskAssignment};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::ApiError;
 use crate::backoff::Backoff;
 use crate::error::RunnerError;
-use crate::task::{self, Shared};
+use crate::task::{self, Prepared, Shared};
+
+/// Claims waiting at once.
+const CLAIMS_IN_FLIGHT: usize = 2;
 
 /// An empty answer sooner than this means the server did not hold the claim: wait a little
 /// before the next, rather than spin.
 const TOO_SOON: Duration = Duration::from_millis(50);
 
-/// Claims and runs tasks one after another until `stop`; a running task always finishes.
-/// Fails only when the server refuses the runner token.
+/// A claim on its way: the slots it holds, the folders made for them, what the server said.
+struct Answer {
+    slots: Vec<OwnedSemaphorePermit>,
+    folders: Vec<Prepared>,
+    sent: Instant,
+    tasks: Result<Vec<TaskAssignment>, ApiError>,
+}
+
+/// Claims and runs tasks until `stop`, then waits for the running ones to finish. Fails only
+/// when the server refuses the runner token.
 pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<(), RunnerError> {
+    let slots = Arc::new(Semaphore::new(shared.config.slots as usize));
+    let mut running = JoinSet::new();
+    let mut claims: JoinSet<Answer> = JoinSet::new();
+    // Folders and spools made ahead, while claims are on their way.
+    let mut ready: Vec<Prepared> = Vec::new();
+    let mut backoff = Backoff::default();
+    // After a failed or unheld claim, the next waits until then.
+    let mut not_before = Instant::now();
+    let result = loop {
+        let may_claim = Instant::now() >= not_before && claims.len() < CLAIMS_IN_FLIGHT;
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => break Ok(()),
+            Some(answer) = claims.join_next() => {
+                let Ok(answer) = answer else { continue };
+                let Answer { slots, folders, sent, tasks } = answer;
+                ready.extend(folders);
+                match tasks {
+                    Ok(tasks) if !tasks.is_empty() => {
+                        backoff.reset();
+                        start(&shared, &mut running, tasks, slots, &mut ready);
+                    }
+                    Ok(_) if sent.elapsed() >= TOO_SOON => backoff.reset(),
+                    Ok(_) => not_before = Instant::now() + backoff.next_delay(),
+                    Err(e) => match refused(&e) {
+                        Some(status) => {
+                            break Err(RunnerError::Unauthorized {
+                                url: shared.config.url.clone(),
+                                status,
+                            });
+                        }
+                        None => {
+                            let delay = backoff.next_delay();
+                            tracing::warn!("claiming tasks: {e}; retrying in {delay:?}");
+                            not_before = Instant::now() + delay;
+                        }
+                    },
+                }
+                while running.try_join_next().is_some() {}
+            }
+            free = free_slots(&slots), if may_claim => {
+                if free.is_empty() {
+                    continue;
+                }
+                let mut folders = Vec::new();
+                while folders.len() < free.len() {
+                    match ready.pop() {
+                        Some(f) => folders.push(f),
+                        None => break,
+                    }
+                }
+                claims.spawn(claim(Arc::clone(&shared), free, folders, stop.clone()));
+            }
+            () = tokio::time::sleep_until(not_before), if Instant::now() < not_before => {}
+        }
+    };
+    // Claims still waiting return at once on `stop`; tasks one brought before it are run.
+    while let Some(answer) = claims.join_next().await {
+        if let Ok(answer) = answer {
+            ready.extend(answer.folders);
+            if let Ok(tasks) = answer.tasks {
+                start(&shared, &mut running, tasks, answer.slots, &mut ready);
+            }
+        }
+    }
+    while running.join_next().await.is_some() {}
+    if !ready.is_empty() {
+        let _ = tokio::task::spawn_blocking(move || ready.into_iter().for_each(Prepared::discard))
+            .await;
+    }
+    result
+}
+
+/// Runs each claimed task in a slot of `slots` and a folder of `ready`.
+fn start(
+    shared: &Arc<Shared>,
+    running: &mut JoinSet<()>,
+    tasks: Vec<TaskAssignment>,
+    mut slots: Vec<OwnedSemaphorePermit>,
+    ready: &mut Vec<Prepared>,
+) {
+    for assignment in tasks {
+        // The server takes no more than asked; a task it gave runs anyway.
+        let slot = slots.pop();
+        let prepared = ready.pop();
+        let shared = Arc::clone(shared);
+        running.spawn(async move {
+            if let Some(cleanup) = task::run(shared, assignment, prepared, slot).await {
+                let _ = cleanup.await;
+            }
+        });
+    }
+}
+
+/// One claim for `slots`, with folders for them made (besides `folders`, made already) while
+/// it is on its way; a claim still waiting when `stop` comes ends with no task (the server
+/// keeps nothing for it), and its folders come back all the same.
+async fn claim(
+    shared: Arc<Shared>,
+    slots: Vec<OwnedSemaphorePermit>,
+    mut folders: Vec<Prepared>,
+    stop: CancellationToken,
+) -> Answer {
     let request = ClaimRequest {
         runner: shared.config.name.clone(),
         wait_ms: shared.config.claim_wait_ms(),
         resource_class: shared.config.resource_class.clone(),
+        max_tasks: slots.len() as u32,
     };
-    let mut backoff = Backoff::default();
-    // The last task's clean-up, which runs beside the next claim.
-    let mut leftovers: Option<JoinHandle<()>> = None;
-    // The next task's folder and spool, made while its claim is on its way.
-    let mut next: Option<task::Prepared> = None;
-    let result = loop {
-        let started = Instant::now();
-        let preparing = next.is_none().then(|| {
-            let data = shared.config.data_dir.clone();
-            tokio::task::spawn_blocking(move || task::prepare(&data))
-        });
-        let claimed = tokio::select! {
-            biased;
-            () = stop.cancelled() => Err(None),
-            r = shared.api.claim(&shared.config.token, &request) => r.map_err(Some),
-        };
-        if let Some(preparing) = preparing {
-            match preparing.await {
-                Ok(Ok(prepared)) => next = Some(prepared),
-                // The task then makes its folder itself, and reports why it cannot.
-                Ok(Err(e)) => tracing::warn!("preparing a task folder: {e}"),
-                Err(e) => tracing::warn!("preparing a task folder: {e}"),
-            }
-        }
-        let claimed = match claimed {
-            Err(None) => break Ok(()),
-            Err(Some(e)) => Err(e),
-            Ok(c) => Ok(c),
-        };
-        let delay = match claimed {
-            Ok(Some(assignment)) => {
-                backoff.reset();
-                let cleanup = task::run(Arc::clone(&shared), assignment, next.take()).await;
-                if let Some(previous) = std::mem::replace(&mut leftovers, cleanup) {
-                    let _ = previous.await;
-                }
-                continue;
-            }
-            Ok(None) if started.elapsed() >= TOO_SOON => {
-                backoff.reset();
-                continue;
-            }
-            Ok(None) => backoff.next_delay(),
-            Err(e) => match refused(&e) {
-                Some(status) => {
-                    break Err(RunnerError::Unauthorized {
-                        url: shared.config.url.clone(),
-                        status,
-                    });
-                }
-                None => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!("claiming a task: {e}; retrying in {delay:?}");
-                    delay
-                }
-            },
-        };
-        tokio::select! {
-            () = stop.cancelled() => break Ok(()),
-            () = tokio::time::sleep(delay) => {}
-        }
+    let missing = slots.len().saturating_sub(folders.len());
+    let preparing = (missing > 0).then(|| {
+        let data = shared.config.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            (0..missing)
+                .map(|_| task::prepare(&data))
+                .collect::<Vec<_>>()
+        })
+    });
+    let sent = Instant::now();
+    let tasks = tokio::select! {
+        biased;
+        () = stop.cancelled() => Ok(Vec::new()),
+        r = shared.api.claims(&shared.config.token, &request) => r,
     };
-    if let Some(cleanup) = leftovers {
-        let _ = cleanup.await;
+    if let Some(preparing) = preparing {
+        match preparing.await {
+            Ok(made) => {
+                for prepared in made {
+                    match prepared {
+                        Ok(p) => folders.push(p),
+                        // The task then makes its folder itself, and reports why it cannot.
+                        Err(e) => tracing::warn!("preparing a task folder: {e}"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("preparing task folders: {e}"),
+        }
     }
-    if let Some(unused) = next {
-        let _ = tokio::task::spawn_blocking(move || unused.discard()).await;
+    Answer {
+        slots,
+        folders,
+        sent,
+        tasks,
     }
-    result
+}
+
+/// Waits for one free slot, then takes every other free one too (at most
+/// [`CLAIM_MAX_TASKS`]).
+async fn free_slots(slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
+    let mut permits = Vec::new();
+    if let Ok(first) = Arc::clone(slots).acquire_owned().await {
+        permits.push(first);
+    }
+    while permits.len() < CLAIM_MAX_TASKS as usize {
+        match Arc::clone(slots).try_acquire_owned() {
+            Ok(p) => permits.push(p),
+            Err(_) => break,
+        }
+    }
+    permits
 }
 
 /// The status when the server refused the runner token.

@@ -8,6 +8,9 @@ use circa_model::protocol::CLAIM_WAIT_MAX_MS;
 /// How long a claim waits for work unless told otherwise.
 pub const DEFAULT_CLAIM_WAIT: Duration = Duration::from_secs(30);
 
+/// The niceness of job processes unless told otherwise.
+pub const DEFAULT_JOB_NICE: i32 = 10;
+
 /// Which executor runs the jobs a runner claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExecutorKind {
@@ -41,6 +44,9 @@ pub struct RunnerConfig {
     pub agent_exe: Option<PathBuf>,
     /// The resource class this runner means to serve; the server refuses a token of another.
     pub resource_class: Option<String>,
+    /// The niceness (0 to 19) of the shell executor's job processes: above the runner's own,
+    /// so jobs that load the CPU leave the runner (and a server beside it) responsive.
+    pub job_nice: i32,
 }
 
 impl RunnerConfig {
@@ -57,6 +63,7 @@ impl RunnerConfig {
             claim_wait: DEFAULT_CLAIM_WAIT,
             agent_exe: None,
             resource_class: None,
+            job_nice: DEFAULT_JOB_NICE,
         }
     }
 

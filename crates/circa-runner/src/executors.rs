@@ -21,16 +21,19 @@ use crate::config::ExecutorKind;
 pub struct Executors {
     kind: ExecutorKind,
     image_map: BTreeMap<String, String>,
+    job_nice: i32,
     /// The Docker Engine, once reached (tried again for each task until then).
     docker: Mutex<Option<DockerClient>>,
 }
 
 impl Executors {
-    /// Executors of `kind`; `image_map` applies to docker jobs.
-    pub fn new(kind: ExecutorKind, image_map: &[(String, String)]) -> Self {
+    /// Executors of `kind`; `image_map` applies to docker jobs, `job_nice` to the processes
+    /// of jobs on this host.
+    pub fn new(kind: ExecutorKind, image_map: &[(String, String)], job_nice: i32) -> Self {
         Executors {
             kind,
             image_map: image_map.iter().cloned().collect(),
+            job_nice,
             docker: Mutex::new(None),
         }
     }
@@ -46,7 +49,7 @@ impl Executors {
                         true,
                     );
                 }
-                let mut ex = ShellExecutor::new(home, false);
+                let mut ex = ShellExecutor::new(home, false).with_nice(self.job_nice);
                 return run_job(&mut ex, ctx, reporter).await;
             }
         };

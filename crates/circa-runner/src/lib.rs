@@ -1,8 +1,8 @@
 //! Circa's runner agent: claims tasks from the server's runner API
 //! ([`circa_model::protocol`]), runs them with [`circa_exec`], and reports back.
 //!
-//! [`run`] starts `slots` claim loops. Each claims a task by long-poll, runs it, and claims
-//! again. A task's events are numbered, appended to a spool file and sent in batches until
+//! [`run`] starts one claimer: whenever slots are free it claims (long-poll) up to that many
+//! tasks in one request, runs each beside the others, and claims again (`claim`). A task's events are numbered, appended to a spool file and sent in batches until
 //! acknowledged ([`spool`], [`sink`], [`sender`]); heartbeats keep its lease and bring
 //! cancels ([`heartbeat`]); artifacts, test results and workspace layers are uploaded after the
 //! job ([`uploads`], [`layers`]); then the task is completed.
@@ -74,7 +74,7 @@ pub async fn run_with_abort(
         api: api::Api::new(&config.url).map_err(|e| RunnerError::Client(e.to_string()))?,
         caches: CacheStore::new(data.join("caches"))?,
         workspaces: WorkspaceStore::new(data.join("workspaces"))?,
-        executors: Executors::new(config.executor, &config.image_map),
+        executors: Executors::new(config.executor, &config.image_map, config.job_nice),
         agent,
         abort: abort.clone(),
         tidy: tokio::sync::Semaphore::new(1),
@@ -98,21 +98,7 @@ pub async fn run_with_abort(
             stop.cancel();
         })
     };
-    let mut loops = tokio::task::JoinSet::new();
-    for _ in 0..shared.config.slots {
-        loops.spawn(claim::claim_loop(Arc::clone(&shared), stop.clone()));
-    }
-    let mut result = Ok(());
-    while let Some(done) = loops.join_next().await {
-        let outcome =
-            done.unwrap_or_else(|e| Err(RunnerError::Config(format!("a claim loop stopped: {e}"))));
-        if let Err(e) = outcome {
-            stop.cancel();
-            if result.is_ok() {
-                result = Err(e);
-            }
-        }
-    }
+    let result = claim::claim_loop(Arc::clone(&shared), stop.clone()).await;
     stop.cancel();
     let _ = watch.await;
     tracing::info!("runner stopped");
@@ -153,6 +139,9 @@ fn check(config: &RunnerConfig) -> Result<(), RunnerError> {
     }
     if config.slots == 0 {
         return bad("slots must be at least 1");
+    }
+    if !circa_exec::spawner::NICENESS_RANGE.contains(&config.job_nice) {
+        return bad("the job niceness must be between 0 and 19");
     }
     Ok(())
 }
@@ -205,6 +194,12 @@ mod tests {
         let mut c = ok.clone();
         c.slots = 0;
         assert!(check(&c).is_err());
+        for nice in [-1, 20] {
+            let mut c = ok.clone();
+            c.job_nice = nice;
+            let err = check(&c).unwrap_err();
+            assert!(err.to_string().contains("niceness"), "{err}");
+        }
         let mut c = ok;
         c.token.clear();
         assert!(check(&c).is_err());

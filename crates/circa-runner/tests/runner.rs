@@ -19,8 +19,8 @@ use axum::routing::{get, post, put};
 use circa_model::JobSpec;
 use circa_model::JobStatus;
 use circa_model::protocol::{
-    ClaimRequest, CompleteRequest, EventAck, EventBatch, HeartbeatReply, HeartbeatRequest,
-    TaskAssignment, TaskEvent, TaskEventKind, TaskIds, TaskVcs,
+    ClaimRequest, ClaimedTasks, CompleteRequest, EventAck, EventBatch, HeartbeatReply,
+    HeartbeatRequest, TaskAssignment, TaskEvent, TaskEventKind, TaskIds, TaskVcs,
 };
 use circa_runner::{CancellationToken, RunnerConfig, RunnerError};
 use tokio::sync::Notify;
@@ -108,7 +108,7 @@ fn task_auth(s: &Server, headers: &HeaderMap) -> Result<(), StatusCode> {
     }
 }
 
-async fn claim(
+async fn claims(
     State(s): State<Shared>,
     headers: HeaderMap,
     Json(req): Json<ClaimRequest>,
@@ -117,8 +117,19 @@ async fn claim(
         return StatusCode::UNAUTHORIZED.into_response();
     }
     assert_eq!(req.runner, "test-runner");
-    if let Some(task) = s.with(|r| r.queue.pop()) {
-        return Json(task).into_response();
+    assert!(req.max_tasks >= 1, "a claim asks for at least one task");
+    let tasks: Vec<TaskAssignment> = s.with(|r| {
+        let mut taken = Vec::new();
+        while taken.len() < req.max_tasks as usize {
+            match r.queue.pop() {
+                Some(task) => taken.push(task),
+                None => break,
+            }
+        }
+        taken
+    });
+    if !tasks.is_empty() {
+        return Json(ClaimedTasks { tasks }).into_response();
     }
     // Held as long as asked: stopping the runner must not wait for it.
     tokio::time::sleep(Duration::from_millis(req.wait_ms)).await;
@@ -252,7 +263,7 @@ async fn complete(
 /// Starts the server; returns its base URL.
 async fn serve(server: Shared) -> String {
     let app = Router::new()
-        .route("/api/runner/v1/claim", post(claim))
+        .route("/api/runner/v1/claims", post(claims))
         .route("/api/runner/v1/tasks/{id}/heartbeat", post(heartbeat))
         .route("/api/runner/v1/tasks/{id}/events", post(events))
         .route("/api/runner/v1/tasks/{id}/complete", post(complete))

@@ -18,11 +18,16 @@ fn parse(event: &StoredEvent) -> Option<TaskEventKind> {
 
 /// The number of steps of a task's job, from its stored assignment.
 fn step_count(task: &Task) -> u32 {
-    task.payload
-        .get("spec")
-        .and_then(|spec| spec.get("steps"))
-        .and_then(|steps| steps.as_array())
-        .map_or(0, |steps| u32::try_from(steps.len()).unwrap_or(u32::MAX))
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        spec: Spec,
+    }
+    #[derive(serde::Deserialize)]
+    struct Spec {
+        steps: Vec<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Payload>(&task.payload)
+        .map_or(0, |p| u32::try_from(p.spec.steps.len()).unwrap_or(u32::MAX))
 }
 
 /// Moves the logs of `task`'s finished steps that are not recorded yet into Blobs: the steps

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use circa_model::protocol::{
-    CLAIM_WAIT_MAX_MS, ClaimRequest, CompleteRequest, EventAck, EventBatch, HeartbeatReply,
-    HeartbeatRequest, TaskAssignment, TaskEventKind,
+    CLAIM_MAX_TASKS, CLAIM_WAIT_MAX_MS, ClaimRequest, ClaimedTasks, CompleteRequest, EventAck,
+    EventBatch, HeartbeatReply, HeartbeatRequest, TaskAssignment, TaskEventKind,
 };
 use circa_store::{Artifact, Claim, Job, StoredEvent, Task, TaskState};
 
@@ -19,6 +19,7 @@ use crate::auth;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::logs::compact_steps;
 use crate::orchestrator::actions;
+use crate::secrets::delivery::ProjectVars;
 use crate::state::{AppState, now_ms};
 use crate::uploads::{job_hash, layer_job_hash, receive, safe_relative, workflow_key};
 
@@ -26,6 +27,7 @@ use crate::uploads::{job_hash, layer_job_hash, receive, safe_relative, workflow_
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/claim", post(claim))
+        .route("/claims", post(claims))
         .route("/tasks/{id}/heartbeat", post(heartbeat))
         .route("/tasks/{id}/events", post(events))
         .route("/tasks/{id}/complete", post(complete))
@@ -49,7 +51,41 @@ async fn claim(
     headers: HeaderMap,
     ApiJson(request): ApiJson<ClaimRequest>,
 ) -> ApiResult<Response> {
-    let (_, class) = auth::runner(&state, &headers).await?;
+    let mut tasks = take_tasks(&state, &headers, &request, 1).await?;
+    Ok(match tasks.pop() {
+        Some(assignment) => Json(assignment).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+async fn claims(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<ClaimRequest>,
+) -> ApiResult<Response> {
+    if !(1..=CLAIM_MAX_TASKS).contains(&request.max_tasks) {
+        return Err(ApiError::bad_request(format!(
+            "max_tasks must be between 1 and {CLAIM_MAX_TASKS}"
+        )));
+    }
+    let tasks = take_tasks(&state, &headers, &request, request.max_tasks).await?;
+    Ok(if tasks.is_empty() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        Json(ClaimedTasks { tasks }).into_response()
+    })
+}
+
+/// Waits (long-poll, up to the request's `wait_ms`) until at least one task of the runner's
+/// resource class is queued, then takes up to `max` in one transaction; none when the wait
+/// ran out.
+async fn take_tasks(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &ClaimRequest,
+    max: u32,
+) -> ApiResult<Vec<TaskAssignment>> {
+    let (_, class) = auth::runner(state, headers).await?;
     if let Some(wanted) = &request.resource_class
         && wanted != &class
     {
@@ -64,87 +100,100 @@ async fn claim(
     let wait = Duration::from_millis(request.wait_ms.min(CLAIM_WAIT_MAX_MS));
     let deadline = tokio::time::Instant::now() + wait;
     let signal = state.queue.get(&class);
+    let lease = state.config.lease.as_millis() as i64;
     loop {
         let notified = signal.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let token = auth::new_token("circa_task_");
         let now = now_ms();
-        let lease = state.config.lease.as_millis() as i64;
-        // The claim starts the job in its own transaction (queued → running changes neither
-        // the workflow's status nor what runs next, so no settle is needed).
-        let claimed = state
-            .store
-            .claim_task_and_start_job(Claim {
+        let tokens: Vec<String> = (0..max).map(|_| auth::new_token("circa_task_")).collect();
+        let claims = tokens
+            .iter()
+            .map(|token| Claim {
                 resource_class: class.clone(),
                 runner: runner.clone(),
-                token_hash: auth::hash_token(&token),
+                token_hash: auth::hash_token(token),
                 now,
                 lease_expires_at: now + lease,
             })
-            .await?;
-        if let Some((task, started)) = claimed {
+            .collect();
+        // The claim starts the jobs in the same transaction (queued → running changes neither
+        // a workflow's status nor what runs next, so no settle is needed).
+        let claimed = state.store.claim_tasks_and_start_jobs(claims).await?;
+        let mut assignments = Vec::with_capacity(claimed.len());
+        let mut vars = ProjectVars::default();
+        for ((task, started), token) in claimed.into_iter().zip(tokens) {
             if let Some(job) = &started {
-                actions::job_started(&state, job);
+                actions::job_started(state, job);
             }
-            match assignment_for(&state, &task, started.as_ref(), token).await {
-                Ok(Err(refused)) => {
-                    // The job may not use its contexts: it ends without reaching a runner.
-                    if let Some(done) = state
-                        .store
-                        .finish_task(
-                            &task.id,
-                            circa_model::JobStatus::Unauthorized,
-                            Some(&refused),
-                            now_ms(),
-                        )
-                        .await?
-                    {
-                        actions::task_finished(&state, &done).await?;
-                    }
-                    continue;
-                }
-                Ok(Ok(assignment)) => return Ok(Json(assignment).into_response()),
-                Err(e) => {
-                    tracing::error!("task {} cannot be assigned: {e}", task.id);
-                    let message =
-                        format!("the task could not be handed to a runner: {}", e.message);
-                    if let Some(done) = state
-                        .store
-                        .finish_task(
-                            &task.id,
-                            circa_model::JobStatus::InfrastructureFail,
-                            Some(&message),
-                            now_ms(),
-                        )
-                        .await?
-                    {
-                        actions::task_finished(&state, &done).await?;
-                    }
-                    continue;
-                }
+            // One task's trouble must not lose the others claimed with it.
+            match hand_over(state, &task, started.as_ref(), token, &mut vars).await {
+                Ok(Some(assignment)) => assignments.push(assignment),
+                Ok(None) => {}
+                Err(e) => tracing::error!("task {}: {e}", task.id),
             }
         }
+        if !assignments.is_empty() {
+            return Ok(assignments);
+        }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            return Ok(StatusCode::NO_CONTENT.into_response());
+            return Ok(Vec::new());
         }
     }
 }
 
+/// A claimed task's assignment; none when it may not run (its job may not use its contexts,
+/// or it cannot be assigned), in which case it is finished here without reaching a runner.
+async fn hand_over(
+    state: &AppState,
+    task: &Task,
+    started: Option<&Job>,
+    token: String,
+    vars: &mut ProjectVars,
+) -> ApiResult<Option<TaskAssignment>> {
+    let (status, message) = match assignment_for(state, task, started, token, vars).await {
+        Ok(Ok(assignment)) => return Ok(Some(assignment)),
+        Ok(Err(refused)) => (circa_model::JobStatus::Unauthorized, refused),
+        Err(e) => {
+            tracing::error!("task {} cannot be assigned: {e}", task.id);
+            (
+                circa_model::JobStatus::InfrastructureFail,
+                format!("the task could not be handed to a runner: {}", e.message),
+            )
+        }
+    };
+    if let Some(done) = state
+        .store
+        .finish_task(&task.id, status, Some(&message), now_ms())
+        .await?
+    {
+        actions::task_finished(state, &done).await?;
+    }
+    Ok(None)
+}
+
 /// The task's assignment with its secrets, or why its job may not use its contexts; `job` is
-/// the task's job when the claim returned it.
+/// the task's job when the claim returned it; `vars` keeps project variables read for
+/// other tasks of the same claim.
 async fn assignment_for(
     state: &AppState,
     task: &Task,
     job: Option<&Job>,
     token: String,
+    vars: &mut ProjectVars,
 ) -> ApiResult<Result<TaskAssignment, String>> {
-    let mut assignment: TaskAssignment = serde_json::from_value(task.payload.clone())
+    let mut assignment: TaskAssignment = serde_json::from_str(&task.payload)
         .map_err(|e| ApiError::bad_request(format!("stored task is unreadable: {e}")))?;
     assignment.task_id = task.id.clone();
     assignment.task_token = token;
     assignment.lease_ms = state.config.lease.as_millis() as u64;
-    if !assignment.upstream.is_empty() {
+    // Only a job that attaches the workspace reads its upstream layers.
+    let attaches = assignment
+        .spec
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, circa_model::StepAction::AttachWorkspace { .. }));
+    if attaches && !assignment.upstream.is_empty() {
         let prefix = workflow_key(state, &task.workflow_id).await?;
         let wanted: Vec<String> = assignment.upstream.iter().map(|j| job_hash(j)).collect();
         let mut layers: Vec<String> = state
@@ -158,7 +207,9 @@ async fn assignment_for(
         layers.sort();
         assignment.workspace_layers = layers;
     }
-    if let Err(refused) = crate::secrets::delivery::fill(state, task, job, &mut assignment).await? {
+    if let Err(refused) =
+        crate::secrets::delivery::fill(state, task, job, &mut assignment, vars).await?
+    {
         return Ok(Err(refused));
     }
     Ok(Ok(assignment))
@@ -371,8 +422,8 @@ async fn get_layer(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let task = running_task(&state, &headers, &id).await?;
-    let assignment: TaskAssignment = serde_json::from_value(task.payload.clone())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let assignment: TaskAssignment =
+        serde_json::from_str(&task.payload).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let allowed = layer_job_hash(&layer)
         .is_some_and(|h| assignment.upstream.iter().any(|j| job_hash(j) == h));
     if !allowed {

@@ -1,5 +1,6 @@
 //! Short-lived read caches a store keeps for what every API request reads first: the caller's
-//! token with its user, and the project a path names.
+//! token with its user, and the project a path names; and for what every trigger reads: the
+//! config at a commit (which never changes, so nothing clears it).
 //!
 //! An entry lives [`TTL`] at most, and every write through the same store that could change
 //! what an entry says clears the whole cache at once (a token revoked, a password set, a
@@ -30,6 +31,8 @@ pub(crate) struct Caches {
     pub(crate) tokens: ReadCache<(Token, Option<User>)>,
     /// Slug → project. Cleared when a project's settings or source change.
     pub(crate) projects: ReadCache<Project>,
+    /// `project id/commit` → the config file at that commit.
+    pub(crate) configs: ReadCache<String>,
 }
 
 /// A map from keys to values read from the database, with a lifetime and a generation.

@@ -476,8 +476,9 @@ pub struct Task {
     pub result: Option<JobStatus>,
     /// Why, when not success.
     pub message: Option<String>,
-    /// The assignment without token and lease.
-    pub payload: serde_json::Value,
+    /// The assignment without token and lease, as the JSON text stored (decoded only by
+    /// those who need it: most readers of a task want its state and token).
+    pub payload: String,
     /// When it was queued.
     pub queued_at: Millis,
     /// When it was claimed last.

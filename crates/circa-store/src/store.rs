@@ -383,6 +383,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         claim: Claim,
     ) -> StoreResult<Option<(Task, Option<Job>)>>;
+    /// Claims up to one task per claim in `claims` (same resource class and runner, each with
+    /// its own token), oldest first, as [`Store::claim_task_and_start_job`] does, all in one
+    /// transaction: a runner with many free slots takes a fan-out's tasks at once. Stops at
+    /// the first claim that finds nothing queued.
+    async fn claim_tasks_and_start_jobs(
+        &self,
+        claims: Vec<Claim>,
+    ) -> StoreResult<Vec<(Task, Option<Job>)>>;
     // ---- Client API lists (read in one round trip) ----
 
     /// A page of a project's pipelines, newest first, as [`Store::pipelines`] gives them but

@@ -300,9 +300,14 @@ pub enum BenchCommand {
         /// W2: pipelines to trigger.
         #[arg(long, default_value_t = 500)]
         pipelines: usize,
-        /// W2: triggers in flight at once.
-        #[arg(long, default_value_t = 4)]
+        /// W2: triggers in flight at once. One (each trigger sent when the last was answered)
+        /// measures dispatch latency at the rate the server takes triggers; more outrun the
+        /// four slots, and the latency then measures the queue.
+        #[arg(long, default_value_t = 1)]
         concurrency: usize,
+        /// W3: fan-out pipelines measured after the warm-up (each gives 51 gaps).
+        #[arg(long, default_value_t = 5)]
+        w3_runs: usize,
         /// W4: MiB the step writes.
         #[arg(long, default_value_t = 256)]
         log_mib: u64,
@@ -440,6 +445,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             workloads,
             pipelines,
             concurrency,
+            w3_runs,
             log_mib,
             api_pipelines,
             runners,
@@ -463,6 +469,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &Sizes {
                     pipelines,
                     concurrency,
+                    w3_runs,
                     log_bytes: log_mib * 1024 * 1024,
                     api_pipelines,
                     runners,

@@ -3,7 +3,7 @@
 //! The heartbeat and the event sender start first and run beside the job. Then: the upstream
 //! workspace layers are fetched, the job runs, its artifacts, test results and new layers are
 //! uploaded, every event is acknowledged, and the task is completed. Its heartbeats stop and
-//! its folders go after that, beside the slot's next claim.
+//! its folders go after that, beside the next claims.
 //!
 //! A task the server takes away (404/410) is stopped and not completed. On a forced shutdown
 //! the job is canceled and the task completed as `infrastructure_fail`, with at most
@@ -113,13 +113,16 @@ pub fn prepare(data: &Path) -> Result<Prepared, String> {
 }
 
 /// Runs one task to its completion, in `prepared` (or a folder made now). Never fails:
-/// problems end up in the task's status and log. Its heartbeats and folders are put away on a
-/// task of their own, so the slot can claim again at once: the caller awaits the returned
-/// handle (none when the task could not start) before it stops.
-pub async fn run(
+/// problems end up in the task's status and log. `slot` is let go once the job and its
+/// uploads are done, so the runner claims the next task while this one's last events and
+/// completion are on their way. Its heartbeats and folders are put away on a task of their
+/// own: the caller awaits the returned handle (none when the task could not start) before it
+/// stops.
+pub async fn run<S: Send>(
     shared: Arc<Shared>,
     a: TaskAssignment,
     prepared: Option<Prepared>,
+    slot: S,
 ) -> Option<JoinHandle<()>> {
     tracing::info!(task = %a.task_id, job = %a.job_name, node = a.node, "claimed a task");
     let prepared = match prepared {
@@ -168,6 +171,7 @@ pub async fn run(
             message = Some(failure);
         }
     }
+    drop(slot);
 
     let last_seq = match bg.drain(&shared.abort).await {
         Drained::Sent(last) => Some(last),

@@ -2,13 +2,14 @@
 //! become queued, on hold, not run or canceled; the store applies it all at once; tasks are
 //! queued and waiting runners woken; watchers told.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use circa_config::Span;
 use circa_model::{
     AdvanceRequest, JobStatus, PlannedJobState, Requirement, WorkflowStatus, advance,
 };
-use circa_store::{Job, JobChange, NewTask, Pipeline, Project, WorkflowUpdate};
+use circa_store::{Job, JobChange, NewTask, Pipeline, Project, Workflow, WorkflowUpdate};
 
 use super::assign::{AssignContext, assignment};
 use super::continuation;
@@ -101,14 +102,26 @@ pub async fn settle(
     settle_known(state, workflow_id, first, request, None).await
 }
 
-/// [`settle`] when the caller has the workflow's pipeline and project at hand already (a
-/// trigger starting its workflows): they are not read again for the tasks' assignments.
+/// What a caller starting a workflow has at hand already, so its settle need not read it.
+#[derive(Clone, Copy, Debug)]
+pub struct Known<'a> {
+    /// The workflow's pipeline.
+    pub pipeline: &'a Pipeline,
+    /// The pipeline's project.
+    pub project: &'a Project,
+    /// The workflow and its jobs as just stored; a settle's first attempt starts from them
+    /// (a later attempt, after a conflicting change, reads them again).
+    pub fresh: Option<(&'a Workflow, &'a [Job])>,
+}
+
+/// [`settle`] when the caller has the workflow's pipeline and project (and maybe the workflow
+/// itself) at hand already, as a trigger starting its workflows does: they are not read again.
 pub async fn settle_known(
     state: &AppState,
     workflow_id: &str,
     first: Vec<JobMove>,
     request: AdvanceRequest,
-    known: Option<(&Pipeline, &Project)>,
+    known: Option<Known<'_>>,
 ) -> ApiResult<Settled> {
     let lock = state.locks.get(workflow_id);
     let _held = lock.lock().await;
@@ -169,15 +182,27 @@ async fn settle_locked(
     workflow_id: &str,
     first: &[JobMove],
     request: AdvanceRequest,
-    known: Option<(&Pipeline, &Project)>,
+    known: Option<Known<'_>>,
 ) -> ApiResult<(Settled, Vec<bool>)> {
+    let mut fresh = known
+        .and_then(|k| k.fresh)
+        .filter(|(w, _)| w.id == workflow_id);
+    let known = known.map(|k| (k.pipeline, k.project));
     for _ in 0..ATTEMPTS {
-        let workflow = state
-            .store
-            .workflow(workflow_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("workflow"))?;
-        let jobs = state.store.jobs_of_workflow(workflow_id).await?;
+        let (workflow, jobs): (Cow<'_, Workflow>, Cow<'_, [Job]>) = match fresh.take() {
+            Some((workflow, jobs)) => (Cow::Borrowed(workflow), Cow::Borrowed(jobs)),
+            None => (
+                Cow::Owned(
+                    state
+                        .store
+                        .workflow(workflow_id)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("workflow"))?,
+                ),
+                Cow::Owned(state.store.jobs_of_workflow(workflow_id).await?),
+            ),
+        };
+        let jobs: &[Job] = &jobs;
         let by_id: HashMap<&str, &Job> = jobs.iter().map(|j| (j.id.as_str(), j)).collect();
         let mut overrides = HashMap::new();
         let mut changes: Vec<JobChange> = Vec::new();
@@ -203,7 +228,7 @@ async fn settle_locked(
         if !first.is_empty() && changes.is_empty() {
             return Ok((Settled::default(), accepted));
         }
-        let advanced = advance(&states(&jobs, &overrides), request);
+        let advanced = advance(&states(jobs, &overrides), request);
         let by_name: HashMap<&str, &Job> = jobs.iter().map(|j| (j.name.as_str(), j)).collect();
         for change in &advanced.changes {
             let Some(job) = by_name.get(change.name.as_str()) else {
@@ -222,7 +247,7 @@ async fn settle_locked(
             }
         }
         changes.retain(|c| c.from != c.to);
-        let new_tasks = tasks_for(state, &workflow, &jobs, &changes, known).await?;
+        let new_tasks = tasks_for(state, &workflow, jobs, &changes, known).await?;
         let update = WorkflowUpdate {
             workflow_id: workflow_id.to_string(),
             changes: changes.clone(),
@@ -241,7 +266,7 @@ async fn settle_locked(
         after(
             state,
             &workflow,
-            &jobs,
+            jobs,
             &changes,
             advanced.workflow_status,
             classes,

@@ -8,7 +8,7 @@ use circa_store::{
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
-use super::settle::{settle, settle_known};
+use super::settle::{Known, settle, settle_known};
 use crate::error::{ApiError, ApiResult};
 use crate::live::StatusUpdate;
 use crate::state::{AppState, now_ms};
@@ -241,16 +241,34 @@ pub async fn trigger_pipeline(
     let outcome = tokio::task::spawn_blocking(move || compile_and_plan(input))
         .await
         .map_err(|e| ApiError::conflict(format!("the config compiler stopped: {e}")))?;
-    start_workflows(state, project, pipeline, outcome).await
+    // The pipeline was made here: what the database holds now is what was written to it.
+    let mut pipeline = pipeline;
+    store_outcome(state, project, &mut pipeline, outcome).await?;
+    Ok(pipeline)
 }
 
 /// Stores a compile's outcome on a pipeline: its errors, or its workflows (queued at once).
 pub async fn start_workflows(
     state: &AppState,
     project: &Project,
-    pipeline: Pipeline,
+    mut pipeline: Pipeline,
     outcome: CompileOutcome,
 ) -> ApiResult<Pipeline> {
+    store_outcome(state, project, &mut pipeline, outcome).await?;
+    Ok(state
+        .store
+        .pipeline(&pipeline.id)
+        .await?
+        .unwrap_or(pipeline))
+}
+
+/// [`start_workflows`]' work; `pipeline` gets the changes written to the database.
+async fn store_outcome(
+    state: &AppState,
+    project: &Project,
+    pipeline: &mut Pipeline,
+    outcome: CompileOutcome,
+) -> ApiResult<()> {
     let now = now_ms();
     match outcome {
         CompileOutcome::Errors(errors) => {
@@ -258,7 +276,10 @@ pub async fn start_workflows(
                 .store
                 .set_pipeline_state(&pipeline.id, PipelineState::Errored, &errors, now)
                 .await?;
-            notify_pipeline(state, &pipeline, PipelineState::Errored);
+            pipeline.state = PipelineState::Errored;
+            pipeline.errors = errors;
+            pipeline.updated_at = now;
+            notify_pipeline(state, pipeline, PipelineState::Errored);
         }
         CompileOutcome::Planned {
             compiled,
@@ -274,20 +295,31 @@ pub async fn start_workflows(
             });
             state
                 .store
-                .set_pipeline_compiled(&pipeline.id, &compiled, continuation, now)
+                .set_pipeline_compiled(&pipeline.id, &compiled, continuation.clone(), now)
                 .await?;
+            (
+                pipeline.continuation_key_hash,
+                pipeline.continuation_deadline,
+            ) = continuation.unzip();
+            pipeline.config_compiled = Some(compiled);
+            pipeline.updated_at = now;
             if setup {
                 state
                     .store
                     .set_pipeline_state(&pipeline.id, PipelineState::SetupPending, &[], now)
                     .await?;
+                pipeline.state = PipelineState::SetupPending;
+                pipeline.errors = Vec::new();
             }
-            auto_cancel(state, project, &pipeline).await;
-            let (created, _) = state
+            auto_cancel(state, project, pipeline).await;
+            let (created, mut jobs) = state
                 .store
                 .add_workflows(&pipeline.id, workflows, now)
                 .await?;
             for workflow in created {
+                let (mine, rest): (Vec<circa_store::Job>, Vec<circa_store::Job>) =
+                    jobs.into_iter().partition(|j| j.workflow_id == workflow.id);
+                jobs = rest;
                 state.updates.send(StatusUpdate {
                     kind: "workflow",
                     pipeline_id: pipeline.id.clone(),
@@ -301,13 +333,17 @@ pub async fn start_workflows(
                     &workflow.id,
                     Vec::new(),
                     AdvanceRequest::Propagate,
-                    Some((&pipeline, project)),
+                    Some(Known {
+                        pipeline,
+                        project,
+                        fresh: Some((&workflow, &mine)),
+                    }),
                 )
                 .await?;
             }
             notify_pipeline(
                 state,
-                &pipeline,
+                pipeline,
                 if setup {
                     PipelineState::SetupPending
                 } else {
@@ -316,11 +352,7 @@ pub async fn start_workflows(
             );
         }
     }
-    Ok(state
-        .store
-        .pipeline(&pipeline.id)
-        .await?
-        .unwrap_or(pipeline))
+    Ok(())
 }
 
 async fn read_config(

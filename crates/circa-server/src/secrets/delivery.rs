@@ -3,12 +3,19 @@
 //! stored task), with every value in the list the runner masks.
 
 use circa_model::protocol::TaskAssignment;
-use circa_store::{EnvOwner, Job, Task};
+use std::collections::HashMap;
+
+use circa_store::{EnvOwner, EnvVar, Job, Task};
 
 use super::access::{Subject, authorize, deliver};
 use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::trigger::values_for;
 use crate::state::AppState;
+
+/// Project variables read while handing out one claim's tasks, by project id: a batch of one
+/// project's tasks reads them once.
+#[derive(Debug, Default)]
+pub struct ProjectVars(HashMap<String, Vec<EnvVar>>);
 
 /// Fills `assignment`'s variables and secrets for `task`; `Ok(Err(why))` when its job may not
 /// use its contexts. `job` is the task's job when the caller has it already.
@@ -20,22 +27,30 @@ pub async fn fill(
     task: &Task,
     job: Option<&Job>,
     assignment: &mut TaskAssignment,
+    read: &mut ProjectVars,
 ) -> ApiResult<Result<(), String>> {
     let store = state.store.as_ref();
-    let read;
+    let job_read;
     let job = match job {
         Some(job) if job.id == task.job_id => job,
         _ => {
-            read = store
+            job_read = store
                 .job(&task.job_id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("job"))?;
-            &read
+            &job_read
         }
     };
-    let project_vars = store
-        .env_vars(&EnvOwner::Project(job.project_id.clone()))
-        .await?;
+    let project_vars = match read.0.get(&job.project_id) {
+        Some(vars) => vars.clone(),
+        None => {
+            let vars = store
+                .env_vars(&EnvOwner::Project(job.project_id.clone()))
+                .await?;
+            read.0.insert(job.project_id.clone(), vars.clone());
+            vars
+        }
+    };
     if job.contexts.is_empty() && project_vars.is_empty() {
         return Ok(Ok(()));
     }

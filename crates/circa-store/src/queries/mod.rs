@@ -540,7 +540,14 @@ impl Store for Backend {
         &self,
         claim: Claim,
     ) -> StoreResult<Option<(Task, Option<Job>)>> {
-        dispatch::claim_and_start(self, claim).await
+        Ok(dispatch::claim_and_start(self, vec![claim]).await?.pop())
+    }
+
+    async fn claim_tasks_and_start_jobs(
+        &self,
+        claims: Vec<Claim>,
+    ) -> StoreResult<Vec<(Task, Option<Job>)>> {
+        dispatch::claim_and_start(self, claims).await
     }
 
     // ---- Client API lists ----

@@ -266,13 +266,21 @@ pub(super) async fn cached_config(
     project_id: &str,
     sha: &str,
 ) -> StoreResult<Option<String>> {
-    Ok(
+    let key = format!("{project_id}/{sha}");
+    let generation = match store.caches().configs.get(&key) {
+        Ok(config) => return Ok(Some(config)),
+        Err(generation) => generation,
+    };
+    let found: Option<String> =
         sqlx::query_scalar("SELECT config FROM config_cache WHERE project_id = $1 AND sha = $2")
             .bind(project_id)
             .bind(sha)
             .fetch_optional(store.reader())
-            .await?,
-    )
+            .await?;
+    if let Some(config) = &found {
+        store.caches().configs.put(&key, generation, config.clone());
+    }
+    Ok(found)
 }
 
 pub(super) async fn cache_config(

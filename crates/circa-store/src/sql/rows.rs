@@ -318,7 +318,7 @@ impl TaskRow {
             attempts: to_u32(self.attempts, "task attempts")?,
             last_seq: to_u64(self.last_seq, "task last_seq")?,
             result: self.result.as_deref().map(job_status).transpose()?,
-            payload: from_json(&self.payload, "task payload")?,
+            payload: self.payload,
             id: self.id,
             job_id: self.job_id,
             workflow_id: self.workflow_id,

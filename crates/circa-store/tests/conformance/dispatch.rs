@@ -9,6 +9,7 @@ use crate::fixtures::*;
 on_both_backends!(
     a_claim_starts_its_job_once,
     a_claim_leaves_a_cancelled_job_cancelled,
+    a_batch_claim_takes_what_is_queued_oldest_first,
 );
 
 async fn a_claim_starts_its_job_once(db: &TestStore) {
@@ -80,4 +81,64 @@ async fn a_claim_leaves_a_cancelled_job_cancelled(db: &TestStore) {
     let job = store.job(&a.id).await.unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Canceled);
     assert_eq!(job.started_at, None);
+}
+
+async fn a_batch_claim_takes_what_is_queued_oldest_first(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let jobs = jobs_a_and_b(store).await;
+    let (a, b) = (&jobs[0], &jobs[1]);
+    queue(store, b, JobStatus::Blocked, 1, T0 + 5).await;
+    queue(store, a, JobStatus::Blocked, 2, T0 + 7).await;
+
+    // Four claims, three tasks: each claimed task carries its own claim's token.
+    let claims: Vec<Claim> = (1..=4)
+        .map(|i| Claim {
+            token_hash: format!("token-{i}"),
+            ..claim("docker", "r1", T0 + 100)
+        })
+        .collect();
+    let claimed = store.claim_tasks_and_start_jobs(claims).await.unwrap();
+    let taken: Vec<(&str, u32, Option<&str>)> = claimed
+        .iter()
+        .map(|(t, _)| (t.job_id.as_str(), t.node, t.token_hash.as_deref()))
+        .collect();
+    assert_eq!(
+        taken,
+        vec![
+            (b.id.as_str(), 0, Some("token-1")),
+            (a.id.as_str(), 0, Some("token-2")),
+            (a.id.as_str(), 1, Some("token-3")),
+        ]
+    );
+    assert!(claimed.iter().all(|(t, _)| t.state == TaskState::Running));
+    // Each job starts once: with its first claimed node.
+    let started: Vec<Option<JobStatus>> = claimed
+        .iter()
+        .map(|(_, j)| j.as_ref().map(|j| j.status))
+        .collect();
+    assert_eq!(
+        started,
+        vec![Some(JobStatus::Running), Some(JobStatus::Running), None]
+    );
+    for job in [a, b] {
+        let now = store.job(&job.id).await.unwrap().unwrap();
+        assert_eq!(
+            (now.status, now.started_at),
+            (JobStatus::Running, Some(T0 + 100))
+        );
+    }
+    // Nothing is left: a batch finds nothing and changes nothing.
+    let again = store
+        .claim_tasks_and_start_jobs(vec![claim("docker", "r2", T0 + 200)])
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    // An empty batch is no claim at all.
+    assert!(
+        store
+            .claim_tasks_and_start_jobs(Vec::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -98,6 +98,19 @@ pub async fn pipeline(
     (pipeline, workflows.remove(0), jobs)
 }
 
+/// A fresh project's pipeline with two blocked jobs, `a` and `b`.
+pub async fn jobs_a_and_b(store: &dyn Store) -> Vec<Job> {
+    let p = project(store, "gh/acme/app").await;
+    let (_, _, jobs) = pipeline(
+        store,
+        &p.id,
+        "main",
+        vec![job("a", JobStatus::Blocked), job("b", JobStatus::Blocked)],
+    )
+    .await;
+    jobs
+}
+
 /// A task to queue for node `node` of `job`.
 pub fn task(job: &Job, node: u32, resource_class: &str) -> NewTask {
     NewTask {

@@ -245,14 +245,7 @@ async fn leases_heartbeats_requeues_and_completion(db: &TestStore) {
 
 async fn cancel_stops_running_tasks_and_drops_queued_ones(db: &TestStore) {
     let store: &dyn Store = &**db;
-    let p = project(store, "gh/acme/app").await;
-    let (_, _, jobs) = pipeline(
-        store,
-        &p.id,
-        "main",
-        vec![job("a", JobStatus::Blocked), job("b", JobStatus::Blocked)],
-    )
-    .await;
+    let jobs = jobs_a_and_b(store).await;
     queue(store, &jobs[0], JobStatus::Blocked, 3, T0).await;
     queue(store, &jobs[1], JobStatus::Blocked, 1, T0 + 1).await;
     let running = store

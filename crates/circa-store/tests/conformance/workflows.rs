@@ -89,7 +89,10 @@ async fn an_update_applies_all_or_nothing(db: &TestStore) {
         (t.queued_at, &t.workflow_id, &t.resource_class),
         (T0 + 10, &wf.id, &"docker".to_string())
     );
-    assert_eq!(t.payload, task(a, 1, "docker").payload);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&t.payload).unwrap(),
+        task(a, 1, "docker").payload
+    );
     assert_eq!(
         (t.runner.as_ref(), t.result, t.cancel_requested),
         (None, None, false)

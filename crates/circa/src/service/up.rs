@@ -32,6 +32,23 @@ pub struct UpArgs {
     /// Tasks the embedded runner runs at once.
     #[arg(long, default_value_t = 4)]
     pub slots: u32,
+    /// How the embedded runner runs job processes.
+    #[command(flatten)]
+    pub jobs: JobProcessArgs,
+}
+
+/// How a runner runs job processes on its host.
+#[derive(Debug, Args)]
+pub struct JobProcessArgs {
+    /// Niceness (0–19) of job processes on this host: higher than the runner's (and the
+    /// server's beside it), so busy jobs leave claims, heartbeats, logs and cancels on time.
+    #[arg(
+        long,
+        env = "CIRCA_JOB_NICE",
+        default_value_t = circa_runner::config::DEFAULT_JOB_NICE,
+        value_parser = clap::value_parser!(i32).range(0..=19)
+    )]
+    pub job_nice: i32,
 }
 
 /// Options of `circa runner`.
@@ -52,6 +69,9 @@ pub struct RunnerArgs {
     /// Tasks run at once.
     #[arg(long, default_value_t = 1)]
     pub slots: u32,
+    /// How job processes run.
+    #[command(flatten)]
+    pub jobs: JobProcessArgs,
     /// The runner's name [default: the host name].
     #[arg(long, env = "CIRCA_RUNNER_NAME")]
     pub name: Option<String>,
@@ -178,6 +198,7 @@ pub fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
         runner_config.name = "embedded".to_string();
         runner_config.executor = executor;
         runner_config.slots = args.slots.max(1);
+        runner_config.job_nice = args.jobs.job_nice;
         let runner_stop = stop.child_token();
         let runner = tokio::spawn(circa_runner::run(runner_config, runner_stop));
         stop.cancelled().await;
@@ -225,6 +246,7 @@ pub fn runner(args: &RunnerArgs) -> anyhow::Result<ExitCode> {
         }
         config.executor = executor;
         config.slots = args.slots.max(1);
+        config.job_nice = args.jobs.job_nice;
         config.image_map = parse_image_map(&args.image_map)?;
         config.resource_class = args.resource_class.clone();
         let stop = CancellationToken::new();

@@ -575,6 +575,99 @@ async fn a_queued_job_says_why_it_waits() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_claim_takes_a_fan_out_at_once_with_a_token_per_task() {
+    let s = setup(30, 1).await;
+    let repo = Repo::new(
+        "version: 2.1\njobs:\n  w:\n    machine: true\n    resource_class: wide\n    steps: [ { run: echo hi } ]\nworkflows:\n  main:\n    jobs:\n      - w: { name: a }\n      - w: { name: b }\n      - w: { name: c }\n",
+    );
+    s.api
+        .add_project("gh/acme/wide", repo.path(), json!({}))
+        .await;
+    let runner = s.api.runner_token("wide").await;
+    let http = reqwest::Client::new();
+    let claims = |body: serde_json::Value| {
+        http.post(format!("{}/api/runner/v1/claims", s.api.url))
+            .bearer_auth(&runner)
+            .json(&body)
+            .send()
+    };
+    for bad in [0, 101] {
+        let r = claims(json!({ "runner": "r", "wait_ms": 0, "max_tasks": bad }))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["message"].as_str().unwrap().contains("max_tasks"),
+            "{body}"
+        );
+    }
+    // Nothing queued yet: the wait runs out with no task.
+    let r = claims(json!({ "runner": "r", "wait_ms": 50, "max_tasks": 5 }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+
+    let id = s.api.trigger("gh/acme/wide", json!({})).await;
+    let r = claims(json!({ "runner": "r", "wait_ms": 30000, "max_tasks": 5 }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let tasks = body["tasks"].as_array().unwrap();
+    let mut names: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["job_name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["a", "b", "c"]);
+    let wf = s.api.workflows(&id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for name in ["a", "b", "c"] {
+        assert_eq!(s.api.job(&wf, name).await["status"], "running");
+    }
+    // Each task's token reaches its own task only.
+    let tokens: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["task_token"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tokens
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        3
+    );
+    let heartbeat = |task: &str, token: &str| {
+        http.post(format!(
+            "{}/api/runner/v1/tasks/{task}/heartbeat",
+            s.api.url
+        ))
+        .bearer_auth(token)
+        .json(&json!({ "hold_ms": 0 }))
+        .send()
+    };
+    for (i, task) in tasks.iter().enumerate() {
+        let id = task["task_id"].as_str().unwrap();
+        let own = heartbeat(id, tokens[i]).await.unwrap();
+        assert_eq!(own.status(), 200, "task {id} with its own token");
+        let other = heartbeat(id, tokens[(i + 1) % 3]).await.unwrap();
+        assert!(
+            matches!(other.status().as_u16(), 401 | 403 | 404),
+            "task {id} with another task's token: {}",
+            other.status()
+        );
+    }
+    // All taken: the next batch finds nothing.
+    let r = claims(json!({ "runner": "r", "wait_ms": 50, "max_tasks": 5 }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
 /// The README's "Your first pipeline", as a newcomer types it: `circa up`, a new repository with
 /// the README's config, `circa project add`, `circa pipeline trigger --wait`.
 #[test]
