@@ -37,7 +37,7 @@ struct Answer {
 /// Claims and runs tasks until `stop`, then waits for the running ones to finish. Fails only
 /// when the server refuses the runner token.
 pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<(), RunnerError> {
-    let slots = Arc::new(Semaphore::new(shared.config.slots as usize));
+    let idle = Arc::new(Semaphore::new(shared.config.slots as usize));
     let mut running = JoinSet::new();
     let mut claims: JoinSet<Answer> = JoinSet::new();
     // Folders and spools made ahead, while claims are on their way.
@@ -52,11 +52,21 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
             () = stop.cancelled() => break Ok(()),
             Some(answer) = claims.join_next() => {
                 let Ok(answer) = answer else { continue };
-                let Answer { slots, folders, sent, tasks } = answer;
+                let Answer { mut slots, folders, sent, tasks } = answer;
                 ready.extend(folders);
                 match tasks {
                     Ok(tasks) if !tasks.is_empty() => {
                         backoff.reset();
+                        // The slots this answer did not fill, and any freed meanwhile, are
+                        // claimed for before the tasks start: a fan-out wider than one answer
+                        // then comes in one more round trip, not after its tasks' start-up.
+                        let mut spare = slots.split_off(tasks.len().min(slots.len()));
+                        spare.extend(free_slots_now(&idle));
+                        // Extra slots go back (one claim takes at most CLAIM_MAX_TASKS).
+                        spare.truncate(CLAIM_MAX_TASKS as usize);
+                        if !spare.is_empty() && claims.len() < CLAIMS_IN_FLIGHT {
+                            claims.spawn(claim(Arc::clone(&shared), spare, Vec::new(), stop.clone()));
+                        }
                         start(&shared, &mut running, tasks, slots, &mut ready);
                     }
                     Ok(_) if sent.elapsed() >= TOO_SOON => backoff.reset(),
@@ -77,7 +87,7 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
                 }
                 while running.try_join_next().is_some() {}
             }
-            free = free_slots(&slots), if may_claim => {
+            free = free_slots(&idle), if may_claim => {
                 if free.is_empty() {
                     continue;
                 }
@@ -186,10 +196,23 @@ async fn claim(
 /// Waits for one free slot, then takes every other free one too (at most
 /// [`CLAIM_MAX_TASKS`]).
 async fn free_slots(slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
-    let mut permits = Vec::new();
-    if let Ok(first) = Arc::clone(slots).acquire_owned().await {
-        permits.push(first);
+    match Arc::clone(slots).acquire_owned().await {
+        Ok(first) => {
+            let mut permits = vec![first];
+            permits.extend(
+                free_slots_now(slots)
+                    .into_iter()
+                    .take(CLAIM_MAX_TASKS as usize - 1),
+            );
+            permits
+        }
+        Err(_) => Vec::new(),
     }
+}
+
+/// The slots free right now (at most [`CLAIM_MAX_TASKS`]).
+fn free_slots_now(slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
+    let mut permits = Vec::new();
     while permits.len() < CLAIM_MAX_TASKS as usize {
         match Arc::clone(slots).try_acquire_owned() {
             Ok(p) => permits.push(p),

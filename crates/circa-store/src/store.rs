@@ -102,6 +102,19 @@ pub trait Store: Send + Sync + 'static {
         workflows: Vec<NewWorkflow>,
         now: Millis,
     ) -> StoreResult<(Vec<Workflow>, Vec<Job>)>;
+    /// Starts a compiled pipeline in one transaction: records its processed config (and, for
+    /// a setup config, the hash of its continuation key and the key's deadline), moves it to
+    /// `state` with no errors when given, and adds its workflows. [`StoreError::NotFound`] if
+    /// there is no such pipeline (and nothing changes).
+    async fn start_pipeline(
+        &self,
+        pipeline_id: &str,
+        compiled: &str,
+        continuation: Option<(String, Millis)>,
+        state: Option<PipelineState>,
+        workflows: Vec<NewWorkflow>,
+        now: Millis,
+    ) -> StoreResult<(Vec<Workflow>, Vec<Job>)>;
     /// Sets a pipeline's state and errors; [`StoreError::NotFound`] if there is no such
     /// pipeline.
     async fn set_pipeline_state(

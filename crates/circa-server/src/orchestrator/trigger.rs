@@ -293,9 +293,18 @@ async fn store_outcome(
                     now + state.config.continuation_ttl.as_millis() as i64,
                 )
             });
-            state
+            // The config, the state and the workflows in one transaction.
+            let pending = setup.then_some(PipelineState::SetupPending);
+            let (created, mut jobs) = state
                 .store
-                .set_pipeline_compiled(&pipeline.id, &compiled, continuation.clone(), now)
+                .start_pipeline(
+                    &pipeline.id,
+                    &compiled,
+                    continuation.clone(),
+                    pending,
+                    workflows,
+                    now,
+                )
                 .await?;
             (
                 pipeline.continuation_key_hash,
@@ -303,19 +312,12 @@ async fn store_outcome(
             ) = continuation.unzip();
             pipeline.config_compiled = Some(compiled);
             pipeline.updated_at = now;
-            if setup {
-                state
-                    .store
-                    .set_pipeline_state(&pipeline.id, PipelineState::SetupPending, &[], now)
-                    .await?;
-                pipeline.state = PipelineState::SetupPending;
+            if let Some(pending) = pending {
+                pipeline.state = pending;
                 pipeline.errors = Vec::new();
             }
+            // Other pipelines' workflows on the branch (this one's are left alone).
             auto_cancel(state, project, pipeline).await;
-            let (created, mut jobs) = state
-                .store
-                .add_workflows(&pipeline.id, workflows, now)
-                .await?;
             for workflow in created {
                 let (mine, rest): (Vec<circa_store::Job>, Vec<circa_store::Job>) =
                     jobs.into_iter().partition(|j| j.workflow_id == workflow.id);

@@ -180,6 +180,29 @@ impl Store for Backend {
         pipelines::add_workflows(self, pipeline_id, workflows, now).await
     }
 
+    async fn start_pipeline(
+        &self,
+        pipeline_id: &str,
+        compiled: &str,
+        continuation: Option<(String, Millis)>,
+        state: Option<PipelineState>,
+        workflows: Vec<NewWorkflow>,
+        now: Millis,
+    ) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
+        pipelines::start(
+            self,
+            pipelines::Start {
+                pipeline_id,
+                compiled,
+                continuation,
+                state,
+            },
+            workflows,
+            now,
+        )
+        .await
+    }
+
     async fn set_pipeline_state(
         &self,
         pipeline_id: &str,

@@ -105,6 +105,60 @@ pub(super) async fn add_workflows(
     Ok(added)
 }
 
+/// What [`start`] records on the pipeline.
+pub(super) struct Start<'a> {
+    pub pipeline_id: &'a str,
+    pub compiled: &'a str,
+    pub continuation: Option<(String, Millis)>,
+    pub state: Option<PipelineState>,
+}
+
+pub(super) async fn start(
+    store: &Backend,
+    start: Start<'_>,
+    workflows: Vec<NewWorkflow>,
+    now: Millis,
+) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
+    let (hash, deadline) = start.continuation.unzip();
+    let (state, errors) = match start.state {
+        Some(state) => (
+            Some(state.as_str()),
+            Some(to_json(&[] as &[PipelineError], "pipeline errors")?),
+        ),
+        None => (None, None),
+    };
+    let mut tx = store.begin().await?;
+    let project_id: Option<String> = sqlx::query_scalar(
+        "UPDATE pipelines SET config_compiled = $2, continuation_key_hash = $3, \
+         continuation_deadline = $4, state = COALESCE($5, state), \
+         errors = COALESCE($6, errors), updated_at = $7 WHERE id = $1 RETURNING project_id",
+    )
+    .bind(start.pipeline_id)
+    .bind(start.compiled)
+    .bind(hash)
+    .bind(deadline)
+    .bind(state)
+    .bind(errors)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(project_id) = project_id else {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound(format!(
+            "pipeline {}",
+            start.pipeline_id
+        )));
+    };
+    let parent = Parent {
+        pipeline_id: start.pipeline_id,
+        project_id: &project_id,
+        now,
+    };
+    let added = workflows::insert(&mut tx, &parent, workflows).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
 pub(super) async fn set_state(
     store: &Backend,
     pipeline_id: &str,

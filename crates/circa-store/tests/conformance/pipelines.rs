@@ -19,6 +19,7 @@ on_both_backends!(
     a_setup_pipeline_continues_once,
     configs_are_cached_per_commit,
     rerun_copies_keep_their_numbers,
+    starting_a_pipeline_records_its_config_and_adds_its_workflows,
 );
 
 async fn numbers_count_per_project(db: &TestStore) {
@@ -402,6 +403,67 @@ async fn rerun_copies_keep_their_numbers(db: &TestStore) {
     assert_eq!(ids, [first.id.clone(), workflows[0].id.clone()]);
 
     let missing = store.add_workflows("nope", vec![], T0).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+}
+
+async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/app").await;
+    let (created, _, _) = store
+        .create_pipeline(new_pipeline(&p.id, "main"), Vec::new(), T0)
+        .await
+        .unwrap();
+    let (workflows, jobs) = store
+        .start_pipeline(
+            &created.id,
+            "version: 2.1",
+            Some(("key-hash".to_string(), T0 + 500)),
+            Some(PipelineState::SetupPending),
+            vec![workflow("setup", vec![job("generate", JobStatus::Blocked)])],
+            T0 + 5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(workflows.len(), 1);
+    assert_eq!(
+        (
+            workflows[0].pipeline_id.as_str(),
+            workflows[0].project_id.as_str()
+        ),
+        (created.id.as_str(), p.id.as_str())
+    );
+    assert_eq!(
+        store.jobs_of_workflow(&workflows[0].id).await.unwrap(),
+        jobs
+    );
+    let now = store.pipeline(&created.id).await.unwrap().unwrap();
+    assert_eq!(now.config_compiled.as_deref(), Some("version: 2.1"));
+    assert_eq!(now.continuation_key_hash.as_deref(), Some("key-hash"));
+    assert_eq!(now.continuation_deadline, Some(T0 + 500));
+    assert_eq!(now.state, PipelineState::SetupPending);
+    assert!(now.errors.is_empty());
+    assert_eq!(now.updated_at, T0 + 5);
+
+    // Without a state, the pipeline keeps the one it has (a continuation's `setup`).
+    store
+        .set_pipeline_state(&created.id, PipelineState::Setup, &[], T0 + 6)
+        .await
+        .unwrap();
+    store
+        .start_pipeline(&created.id, "again", None, None, Vec::new(), T0 + 7)
+        .await
+        .unwrap();
+    let now = store.pipeline(&created.id).await.unwrap().unwrap();
+    assert_eq!(now.state, PipelineState::Setup);
+    assert_eq!(now.config_compiled.as_deref(), Some("again"));
+    assert_eq!(now.continuation_key_hash, None);
+
+    let missing = store
+        .start_pipeline("nope", "x", None, None, vec![workflow("w", vec![])], T0)
+        .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
