@@ -1,9 +1,12 @@
 //! Workflows: creating them with their jobs, reading them, and the all-or-nothing update the
 //! orchestrator drives them with.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use circa_model::{JobStatus, WorkflowStatus};
+use sqlx::AssertSqlSafe;
 
 use super::{Backend, Conn, jobs, missing_parent};
 use crate::error::StoreError;
@@ -151,17 +154,143 @@ pub(super) async fn set_status(
 pub(super) async fn update(store: &Backend, update: WorkflowUpdate) -> StoreResult<bool> {
     let mut tx = store.begin().await?;
     write_status(&mut tx, &update.workflow_id, update.status, update.now).await?;
-    for change in &update.changes {
-        if !change_job(&mut tx, &update.workflow_id, change, update.now).await? {
-            tx.rollback().await?;
-            return Ok(false);
-        }
+    if !change_jobs(&mut tx, &update.workflow_id, &update.changes, update.now).await? {
+        tx.rollback().await?;
+        return Ok(false);
     }
-    for task in &update.new_tasks {
-        insert_task(&mut tx, &update.workflow_id, task, update.now).await?;
-    }
+    insert_tasks(&mut tx, &update.workflow_id, &update.new_tasks, update.now).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Job ids per grouped status change; a shorter group is padded with NULL, which matches no
+/// job, so one statement text serves every group.
+const JOBS_PER_CHANGE: usize = 16;
+
+/// The grouped change: `$1` the workflow, `$2` from, `$3` to, `$4`–`$6` the queued, started
+/// and stopped times to set, `$7` message, `$8` actor, then [`JOBS_PER_CHANGE`] job ids.
+static CHANGE_JOBS: LazyLock<String> = LazyLock::new(|| {
+    let ids: Vec<String> = (0..JOBS_PER_CHANGE)
+        .map(|i| format!("${}", 9 + i))
+        .collect();
+    format!(
+        "UPDATE jobs SET status = $3, queued_at = COALESCE($4, queued_at), \
+         started_at = COALESCE(started_at, $5), stopped_at = COALESCE($6, stopped_at), \
+         message = COALESCE($7, message), actor = COALESCE($8, actor) \
+         WHERE workflow_id = $1 AND status = $2 AND id IN ({})",
+        ids.join(", ")
+    )
+});
+
+/// Applies job changes, each only if the job is in the workflow and still has its `from`
+/// status; false (and the caller rolls back) if any did not apply. Changes alike (same from,
+/// to, message and actor — a fan-out's jobs becoming queued) go in one statement per
+/// [`JOBS_PER_CHANGE`] jobs.
+async fn change_jobs(
+    conn: &mut Conn,
+    workflow_id: &str,
+    changes: &[JobChange],
+    now: Millis,
+) -> StoreResult<bool> {
+    let mut groups: Vec<Vec<&JobChange>> = Vec::new();
+    for change in changes {
+        let alike = |g: &&mut Vec<&JobChange>| {
+            let c = g[0];
+            (c.from, c.to, &c.message, &c.actor)
+                == (change.from, change.to, &change.message, &change.actor)
+        };
+        match groups.iter_mut().find(alike) {
+            Some(group) => group.push(change),
+            None => groups.push(vec![change]),
+        }
+    }
+    for group in groups {
+        if let [one] = group.as_slice() {
+            if !change_job(conn, workflow_id, one, now).await? {
+                return Ok(false);
+            }
+            continue;
+        }
+        for chunk in group.chunks(JOBS_PER_CHANGE) {
+            let first = chunk[0];
+            let to = first.to;
+            let sql: &'static str = CHANGE_JOBS.as_str();
+            let mut update = sqlx::query(AssertSqlSafe(Cow::Borrowed(sql)))
+                .bind(workflow_id)
+                .bind(first.from.as_str())
+                .bind(to.as_str())
+                .bind((to == JobStatus::Queued).then_some(now))
+                .bind((to == JobStatus::Running).then_some(now))
+                .bind(to.is_terminal().then_some(now))
+                .bind(&first.message)
+                .bind(&first.actor);
+            for i in 0..JOBS_PER_CHANGE {
+                update = update.bind(chunk.get(i).map(|c| c.job_id.as_str()));
+            }
+            let changed = update.execute(&mut *conn).await?.rows_affected();
+            if changed != chunk.len() as u64 {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Tasks per multi-row insert; the rest go one by one.
+const TASKS_PER_INSERT: usize = 16;
+
+/// `INSERT INTO tasks … VALUES (…), …` for [`TASKS_PER_INSERT`] rows: `$1` is the workflow,
+/// `$2` the time, then five parameters per row (id, job, node, resource class, payload).
+static INSERT_TASKS: LazyLock<String> = LazyLock::new(|| {
+    let rows: Vec<String> = (0..TASKS_PER_INSERT)
+        .map(|row| {
+            let p = 3 + 5 * row;
+            format!(
+                "(${p}, ${}, $1, ${}, ${}, 'queued', 0, 0, FALSE, ${}, $2)",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO tasks (id, job_id, workflow_id, node, resource_class, state, attempts, \
+         last_seq, cancel_requested, payload, queued_at) VALUES {}",
+        rows.join(", ")
+    )
+});
+
+/// Queues tasks: full chunks with one multi-row statement each, the rest one by one.
+async fn insert_tasks(
+    conn: &mut Conn,
+    workflow_id: &str,
+    tasks: &[NewTask],
+    now: Millis,
+) -> StoreResult<()> {
+    let mut chunks = tasks.chunks_exact(TASKS_PER_INSERT);
+    for chunk in &mut chunks {
+        let sql: &'static str = INSERT_TASKS.as_str();
+        let mut insert = sqlx::query(AssertSqlSafe(Cow::Borrowed(sql)))
+            .bind(workflow_id)
+            .bind(now);
+        for task in chunk {
+            insert = insert
+                .bind(new_id())
+                .bind(&task.job_id)
+                .bind(i64::from(task.node))
+                .bind(&task.resource_class)
+                .bind(to_json(&task.payload, "task payload")?);
+        }
+        insert
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| missing_parent(e, || format!("a job of workflow {workflow_id}")))?;
+    }
+    for task in chunks.remainder() {
+        insert_task(conn, workflow_id, task, now).await?;
+    }
+    Ok(())
 }
 
 /// Sets a workflow's status, and `stopped_at` exactly when the status is final (keeping the

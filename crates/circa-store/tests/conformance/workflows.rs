@@ -10,6 +10,7 @@ on_both_backends!(
     an_update_applies_all_or_nothing,
     updates_set_job_and_workflow_times,
     active_workflows_are_unfinished_ones_on_the_branch,
+    a_wide_fan_out_is_queued_all_or_nothing,
 );
 
 fn update(workflow: &Workflow, changes: Vec<JobChange>, now: Millis) -> WorkflowUpdate {
@@ -274,4 +275,78 @@ async fn active_workflows_are_unfinished_ones_on_the_branch(db: &TestStore) {
         .unwrap();
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].status, WorkflowStatus::OnHold);
+}
+
+/// Twenty jobs becoming queued at once, with two tasks each: more than one statement's worth
+/// of both (changes go 16 jobs, inserts 16 tasks per statement).
+async fn a_wide_fan_out_is_queued_all_or_nothing(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/wide").await;
+    let names: Vec<String> = (0..20).map(|i| format!("j{i:02}")).collect();
+    let (_, wf, jobs) = pipeline(
+        store,
+        &p.id,
+        "main",
+        names.iter().map(|n| job(n, JobStatus::Blocked)).collect(),
+    )
+    .await;
+    let wide = |jobs: &[Job], now| WorkflowUpdate {
+        workflow_id: wf.id.clone(),
+        changes: jobs
+            .iter()
+            .map(|j| change(j, JobStatus::Blocked, JobStatus::Queued))
+            .collect(),
+        new_tasks: jobs
+            .iter()
+            .flat_map(|j| [task(j, 0, "docker"), task(j, 1, "docker")])
+            .collect(),
+        status: WorkflowStatus::Running,
+        now,
+    };
+
+    // One job moved meanwhile: nothing of the update applies.
+    queue(store, &jobs[17], JobStatus::Blocked, 1, T0 + 1).await;
+    assert!(!store.update_workflow(wide(&jobs, T0 + 2)).await.unwrap());
+    for j in jobs.iter().filter(|j| j.id != jobs[17].id) {
+        let now = store.job(&j.id).await.unwrap().unwrap();
+        assert_eq!((now.status, now.queued_at), (JobStatus::Blocked, None));
+        assert!(store.tasks_of_job(&j.id).await.unwrap().is_empty());
+    }
+
+    // Without that job, all the others move and get their tasks.
+    let rest: Vec<Job> = jobs
+        .iter()
+        .filter(|j| j.id != jobs[17].id)
+        .cloned()
+        .collect();
+    assert!(store.update_workflow(wide(&rest, T0 + 3)).await.unwrap());
+    for j in &rest {
+        let now = store.job(&j.id).await.unwrap().unwrap();
+        assert_eq!(
+            (now.status, now.queued_at),
+            (JobStatus::Queued, Some(T0 + 3))
+        );
+        let tasks = store.tasks_of_job(&j.id).await.unwrap();
+        let nodes: Vec<(u32, TaskState, Millis)> = tasks
+            .iter()
+            .map(|t| (t.node, t.state, t.queued_at))
+            .collect();
+        assert_eq!(
+            nodes,
+            [
+                (0, TaskState::Queued, T0 + 3),
+                (1, TaskState::Queued, T0 + 3)
+            ]
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&tasks[1].payload).unwrap(),
+            task(j, 1, "docker").payload
+        );
+    }
+    let claimed = store
+        .claim_tasks_and_start_jobs((0..40).map(|_| claim("docker", "r", T0 + 9)).collect())
+        .await
+        .unwrap();
+    // 19 jobs × 2 nodes, and the one task queued for the job that moved first.
+    assert_eq!(claimed.len(), 39);
 }
