@@ -9,6 +9,7 @@
 //! ever goes up (lowering it needs privileges), so threads are kept per niceness.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -24,9 +25,10 @@ type Work = Box<dyn FnOnce() + Send>;
 struct Pool {
     work: Sender<Work>,
     queue: Arc<Mutex<Receiver<Work>>>,
-    /// Threads started, and threads waiting for work.
+    /// Threads started.
     threads: usize,
-    idle: Arc<Mutex<usize>>,
+    /// Threads waiting for work.
+    idle: Arc<AtomicUsize>,
 }
 
 static POOLS: LazyLock<Mutex<HashMap<i32, Pool>>> = LazyLock::new(Mutex::default);
@@ -66,8 +68,7 @@ fn submit(nice: i32, work: Work) {
             idle: Arc::default(),
         }
     });
-    let idle = *pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-    if idle == 0 && pool.threads < THREADS_PER_NICENESS {
+    if pool.idle.load(Ordering::Acquire) == 0 && pool.threads < THREADS_PER_NICENESS {
         let queue = Arc::clone(&pool.queue);
         let idle = Arc::clone(&pool.idle);
         let started = std::thread::Builder::new()
@@ -82,16 +83,16 @@ fn submit(nice: i32, work: Work) {
 }
 
 /// A spawner thread: lowers its own priority once, then runs spawns as they come.
-fn serve(nice: i32, queue: &Mutex<Receiver<Work>>, idle: &Mutex<usize>) {
+fn serve(nice: i32, queue: &Mutex<Receiver<Work>>, idle: &AtomicUsize) {
     if nice > 0
         && let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice)
     {
         report_priority_failure(nice, &e);
     }
     loop {
-        *idle.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        idle.fetch_add(1, Ordering::AcqRel);
         let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        *idle.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        idle.fetch_sub(1, Ordering::AcqRel);
         match next {
             Ok(work) => work(),
             Err(_) => return,

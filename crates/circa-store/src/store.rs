@@ -124,15 +124,6 @@ pub trait Store: Send + Sync + 'static {
         errors: &[PipelineError],
         now: Millis,
     ) -> StoreResult<()>;
-    /// Records a pipeline's processed config and, for a setup config, the hash of its
-    /// continuation key and the key's deadline.
-    async fn set_pipeline_compiled(
-        &self,
-        pipeline_id: &str,
-        compiled: &str,
-        continuation: Option<(String, Millis)>,
-        now: Millis,
-    ) -> StoreResult<()>;
     /// Moves a `setup-pending` pipeline whose continuation deadline has not passed to `setup`,
     /// recording the continued config. True for the one caller that wins; false if the pipeline
     /// was already continued, is not a setup pipeline, or the deadline passed.
@@ -388,18 +379,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_context_restriction(&self, context_id: &str, id: &str) -> StoreResult<bool>;
     // --- dispatch ---
 
-    /// Claims a task as [`Store::claim_task`] does and, in the same transaction, moves its job
-    /// from `queued` to `running` (setting `started_at`), only if the job is still queued. The
-    /// task, and the job as it is after the move when it moved (`None`: another node started
-    /// it already, or it was cancelled).
-    async fn claim_task_and_start_job(
-        &self,
-        claim: Claim,
-    ) -> StoreResult<Option<(Task, Option<Job>)>>;
     /// Claims up to one task per claim in `claims` (same resource class and runner, each with
-    /// its own token), oldest first, as [`Store::claim_task_and_start_job`] does, all in one
-    /// transaction: a runner with many free slots takes a fan-out's tasks at once. Stops at
-    /// the first claim that finds nothing queued.
+    /// its own token), oldest first, as [`Store::claim_task`] does, and moves each claimed
+    /// task's job from `queued` to `running` (setting `started_at`) if it is still queued — all
+    /// in one transaction, so a runner with many free slots takes a fan-out's tasks at once.
+    /// Each task comes with its job as it is after the move when it moved (`None`: another
+    /// node started it already, or it was cancelled). Stops at the first claim that finds
+    /// nothing queued.
     async fn claim_tasks_and_start_jobs(
         &self,
         claims: Vec<Claim>,

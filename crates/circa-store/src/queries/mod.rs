@@ -213,16 +213,6 @@ impl Store for Backend {
         pipelines::set_state(self, pipeline_id, state, errors, now).await
     }
 
-    async fn set_pipeline_compiled(
-        &self,
-        pipeline_id: &str,
-        compiled: &str,
-        continuation: Option<(String, Millis)>,
-        now: Millis,
-    ) -> StoreResult<()> {
-        pipelines::set_compiled(self, pipeline_id, compiled, continuation, now).await
-    }
-
     async fn continue_pipeline(
         &self,
         pipeline_id: &str,
@@ -558,13 +548,6 @@ impl Store for Backend {
     }
 
     // --- dispatch ---
-
-    async fn claim_task_and_start_job(
-        &self,
-        claim: Claim,
-    ) -> StoreResult<Option<(Task, Option<Job>)>> {
-        Ok(dispatch::claim_and_start(self, vec![claim]).await?.pop())
-    }
 
     async fn claim_tasks_and_start_jobs(
         &self,

@@ -181,35 +181,6 @@ pub(super) async fn set_state(
     Ok(())
 }
 
-pub(super) async fn set_compiled(
-    store: &Backend,
-    pipeline_id: &str,
-    compiled: &str,
-    continuation: Option<(String, Millis)>,
-    now: Millis,
-) -> StoreResult<()> {
-    let (hash, deadline) = match continuation {
-        Some((hash, deadline)) => (Some(hash), Some(deadline)),
-        None => (None, None),
-    };
-    let changed = sqlx::query(
-        "UPDATE pipelines SET config_compiled = $2, continuation_key_hash = $3, \
-         continuation_deadline = $4, updated_at = $5 WHERE id = $1",
-    )
-    .bind(pipeline_id)
-    .bind(compiled)
-    .bind(hash)
-    .bind(deadline)
-    .bind(now)
-    .execute(store.writer())
-    .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::NotFound(format!("pipeline {pipeline_id}")));
-    }
-    Ok(())
-}
-
 pub(super) async fn continue_setup(
     store: &Backend,
     pipeline_id: &str,

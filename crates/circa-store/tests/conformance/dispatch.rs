@@ -12,6 +12,15 @@ on_both_backends!(
     a_batch_claim_takes_what_is_queued_oldest_first,
 );
 
+/// One claim through the batch claim: the task and its job as started, if any.
+async fn claim_one(store: &dyn Store, claim: Claim) -> Option<(Task, Option<Job>)> {
+    store
+        .claim_tasks_and_start_jobs(vec![claim])
+        .await
+        .unwrap()
+        .pop()
+}
+
 async fn a_claim_starts_its_job_once(db: &TestStore) {
     let store: &dyn Store = &**db;
     let p = project(store, "gh/acme/app").await;
@@ -19,10 +28,8 @@ async fn a_claim_starts_its_job_once(db: &TestStore) {
     let a = &jobs[0];
     queue(store, a, JobStatus::Blocked, 2, T0 + 5).await;
 
-    let (task, started) = store
-        .claim_task_and_start_job(claim("docker", "r1", T0 + 100))
+    let (task, started) = claim_one(store, claim("docker", "r1", T0 + 100))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!((task.job_id.as_str(), task.node), (a.id.as_str(), 0));
     assert_eq!(task.state, TaskState::Running);
@@ -35,19 +42,14 @@ async fn a_claim_starts_its_job_once(db: &TestStore) {
     assert_eq!(store.job(&a.id).await.unwrap(), Some(started.clone()));
 
     // The second node's claim finds the job running already: it stays as it is.
-    let (second, again) = store
-        .claim_task_and_start_job(claim("docker", "r2", T0 + 200))
+    let (second, again) = claim_one(store, claim("docker", "r2", T0 + 200))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!((second.job_id.as_str(), second.node), (a.id.as_str(), 1));
     assert_eq!(again, None);
     assert_eq!(store.job(&a.id).await.unwrap(), Some(started));
     assert_eq!(
-        store
-            .claim_task_and_start_job(claim("docker", "r3", T0 + 300))
-            .await
-            .unwrap(),
+        claim_one(store, claim("docker", "r3", T0 + 300)).await,
         None
     );
 }
@@ -71,10 +73,8 @@ async fn a_claim_leaves_a_cancelled_job_cancelled(db: &TestStore) {
         .unwrap();
     assert!(applied);
 
-    let (task, started) = store
-        .claim_task_and_start_job(claim("docker", "r1", T0 + 2))
+    let (task, started) = claim_one(store, claim("docker", "r1", T0 + 2))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(task.job_id, a.id);
     assert_eq!(started, None);
