@@ -9,6 +9,7 @@ pub mod cache;
 pub mod docker;
 pub mod events;
 pub mod executor;
+pub mod folders;
 pub mod job;
 pub mod junit;
 pub mod mask;

@@ -25,7 +25,7 @@ use crate::events::Reporter;
 use crate::executor::{
     CopiedOut, ExecError, ExecRequest, Executor, Running, StartRequest, Started, resolve_path,
 };
-use crate::workspace;
+use crate::{folders, workspace};
 
 /// Output chunk size read from a command's pipe.
 const CHUNK: usize = 16 * 1024;
@@ -64,6 +64,29 @@ impl ShellExecutor {
     pub fn with_nice(mut self, nice: i32) -> Self {
         self.nice = nice;
         self
+    }
+
+    /// Empties a home that a job run with `keep` left, for the next job: the home and its
+    /// `project` folder stay, emptied, so the next job need not make them again (see
+    /// [`crate::folders`]). A missing home is made. Blocking IO.
+    pub fn reset_home(root: &Path) -> std::io::Result<()> {
+        match std::fs::symlink_metadata(root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return std::fs::create_dir(root);
+            }
+            Err(e) => return Err(e),
+            Ok(_) => folders::ensure_real_dir(root)?,
+        }
+        make_removable(root);
+        for entry in std::fs::read_dir(root)? {
+            let entry = entry?;
+            if entry.file_name() == "project" && entry.file_type()?.is_dir() {
+                folders::empty_dir(&entry.path())?;
+            } else {
+                folders::remove_entry(&entry)?;
+            }
+        }
+        Ok(())
     }
 
     fn home(&self) -> String {

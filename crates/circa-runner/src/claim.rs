@@ -40,8 +40,6 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
     let idle = Arc::new(Semaphore::new(shared.config.slots as usize));
     let mut running = JoinSet::new();
     let mut claims: JoinSet<Answer> = JoinSet::new();
-    // Folders and spools made ahead, while claims are on their way.
-    let mut ready: Vec<Prepared> = Vec::new();
     let mut backoff = Backoff::default();
     // After a failed or unheld claim, the next waits until then.
     let mut not_before = Instant::now();
@@ -53,7 +51,7 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
             Some(answer) = claims.join_next() => {
                 let Ok(answer) = answer else { continue };
                 let Answer { mut slots, folders, sent, tasks } = answer;
-                ready.extend(folders);
+                shared.folders.put(folders);
                 match tasks {
                     Ok(tasks) if !tasks.is_empty() => {
                         backoff.reset();
@@ -64,10 +62,13 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
                         spare.extend(free_slots_now(&idle));
                         // Extra slots go back (one claim takes at most CLAIM_MAX_TASKS).
                         spare.truncate(CLAIM_MAX_TASKS as usize);
+                        // Ready folders go to the tasks first, then to the next claim.
+                        let folders = shared.folders.take(tasks.len());
                         if !spare.is_empty() && claims.len() < CLAIMS_IN_FLIGHT {
-                            claims.spawn(claim(Arc::clone(&shared), spare, Vec::new(), stop.clone()));
+                            let more = shared.folders.take(spare.len());
+                            claims.spawn(claim(Arc::clone(&shared), spare, more, stop.clone()));
                         }
-                        start(&shared, &mut running, tasks, slots, &mut ready);
+                        start(&shared, &mut running, tasks, slots, folders);
                     }
                     Ok(_) if sent.elapsed() >= TOO_SOON => backoff.reset(),
                     Ok(_) => not_before = Instant::now() + backoff.next_delay(),
@@ -91,13 +92,7 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
                 if free.is_empty() {
                     continue;
                 }
-                let mut folders = Vec::new();
-                while folders.len() < free.len() {
-                    match ready.pop() {
-                        Some(f) => folders.push(f),
-                        None => break,
-                    }
-                }
+                let folders = shared.folders.take(free.len());
                 claims.spawn(claim(Arc::clone(&shared), free, folders, stop.clone()));
             }
             () = tokio::time::sleep_until(not_before), if Instant::now() < not_before => {}
@@ -106,13 +101,16 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
     // Claims still waiting return at once on `stop`; tasks one brought before it are run.
     while let Some(answer) = claims.join_next().await {
         if let Ok(answer) = answer {
-            ready.extend(answer.folders);
+            shared.folders.put(answer.folders);
             if let Ok(tasks) = answer.tasks {
-                start(&shared, &mut running, tasks, answer.slots, &mut ready);
+                let folders = shared.folders.take(tasks.len());
+                start(&shared, &mut running, tasks, answer.slots, folders);
             }
         }
     }
     while running.join_next().await.is_some() {}
+    // Every task has given its folder back by now.
+    let ready = shared.folders.take_all();
     if !ready.is_empty() {
         let _ = tokio::task::spawn_blocking(move || ready.into_iter().for_each(Prepared::discard))
             .await;
@@ -120,13 +118,14 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
     result
 }
 
-/// Runs each claimed task in a slot of `slots` and a folder of `ready`.
+/// Runs each claimed task in a slot of `slots` and a folder of `ready` (a task without one
+/// makes its own).
 fn start(
     shared: &Arc<Shared>,
     running: &mut JoinSet<()>,
     tasks: Vec<TaskAssignment>,
     mut slots: Vec<OwnedSemaphorePermit>,
-    ready: &mut Vec<Prepared>,
+    mut ready: Vec<Prepared>,
 ) {
     for assignment in tasks {
         // The server takes no more than asked; a task it gave runs anyway.

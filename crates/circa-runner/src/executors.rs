@@ -49,7 +49,8 @@ impl Executors {
                         true,
                     );
                 }
-                let mut ex = ShellExecutor::new(home, false).with_nice(self.job_nice);
+                // The home stays: the task's folder is emptied for the next task.
+                let mut ex = ShellExecutor::new(home, true).with_nice(self.job_nice);
                 return run_job(&mut ex, ctx, reporter).await;
             }
         };

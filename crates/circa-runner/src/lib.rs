@@ -9,7 +9,8 @@
 //!
 //! Data folder layout: `caches/` and `workspaces/<workflow>/` (shared by all tasks, as
 //! [`circa_exec`] keeps them), `agent/` (the staged in-job `circleci` command),
-//! `spool/<task>.jsonl` and `tasks/<task>/` (per task, removed when it ends).
+//! `spool/<folder>.jsonl` and `tasks/<folder>/` (per task; emptied when it ends and used by a
+//! later task).
 //!
 //! Shutdown: cancelling `shutdown` stops claiming at once (a waiting claim is dropped) and
 //! lets running tasks finish; [`run_with_abort`]'s `abort` also cancels running jobs, whose
@@ -78,6 +79,7 @@ pub async fn run_with_abort(
         agent,
         abort: abort.clone(),
         tidy: tokio::sync::Semaphore::new(1),
+        folders: task::Folders::default(),
         config,
     });
     tracing::info!(

@@ -63,6 +63,8 @@ struct State {
     truncated: HashSet<u32>,
     /// The first spool failure.
     error: Option<String>,
+    /// Sealed: nothing more is written.
+    sealed: bool,
 }
 
 /// One task's event sink.
@@ -116,6 +118,14 @@ impl TaskSink {
         self.write_pending(&mut state, true);
     }
 
+    /// Writes what is held back, then drops every later event: once this returns, the sink
+    /// writes nothing more to the spool.
+    pub fn seal(&self) {
+        let mut state = self.lock();
+        self.write_pending(&mut state, true);
+        state.sealed = true;
+    }
+
     /// The first failure to write the spool, if any (events after it were dropped).
     pub fn error(&self) -> Option<String> {
         self.lock().error.clone()
@@ -153,6 +163,9 @@ impl TaskSink {
     }
 
     fn write(&self, state: &mut State, kind: &TaskEventKind) {
+        if state.sealed {
+            return;
+        }
         if let Err(e) = self.spool.append(kind)
             && state.error.is_none()
         {

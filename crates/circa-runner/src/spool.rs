@@ -1,16 +1,20 @@
 //! A task's numbered events on disk until the server acknowledges them.
 //!
-//! `<task>.jsonl` holds one [`TaskEvent`] per line (`{"seq":N,...}`), oldest first;
+//! `<task>.jsonl` holds one [`TaskEvent`] per line (`{"seq":N,...}`), oldest first, and an
+//! empty line after the last: what follows it is left over from earlier use and is never read.
 //! `<task>.acked` holds the highest number the server acknowledged. Appending gives each event
 //! the next number; [`Spool::read`] returns the oldest unacknowledged events as a ready-made
 //! [`circa_model::protocol::EventBatch`] body, read from the file so memory stays small however
 //! long the log; [`Spool::ack`] forgets what the server stored: the file is emptied once
-//! everything is acknowledged, and rewritten without its acknowledged head when that head grows
-//! large. Reopening a spool (after a restart) continues the numbering and resends only what was
-//! not acknowledged. One task reads and acknowledges; any number may append.
+//! everything is acknowledged and it has grown past [`SHRINK_AT`], and rewritten without its
+//! acknowledged head when that head grows large. [`Spool::restart`] readies the spool for the
+//! next task. Files are overwritten in place rather than emptied or made anew: freeing and
+//! allocating blocks and inodes is what costs most on many file systems. Reopening a spool
+//! (after a restart) continues the numbering and resends only what was not acknowledged. One
+//! task reads and acknowledges; any number may append.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -19,6 +23,13 @@ use circa_model::protocol::{EventBatch, TaskEvent, TaskEventKind};
 
 /// An acknowledged head at least this long is cut off the file even while events are pending.
 const COMPACT_AT: u64 = 64 * 1024 * 1024;
+
+/// A spool file at least this long is emptied once everything in it is acknowledged; a
+/// shorter one is overwritten by the events that come next.
+pub const SHRINK_AT: u64 = 1024 * 1024;
+
+/// Ends the events in the file (an empty line).
+const END: &[u8] = b"\n";
 
 /// Why the spool failed.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +114,7 @@ pub struct Spool {
     path: PathBuf,
     acked_path: PathBuf,
     compact_at: u64,
+    shrink_at: u64,
     inner: Mutex<Inner>,
 }
 
@@ -144,18 +156,20 @@ impl Spool {
         let acked = text.trim().parse::<u64>().unwrap_or(0);
         let file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create(true)
+            .truncate(false)
             .open(path)
             .map_err(io(path))?;
         let scan = scan(&file, acked).map_err(io(path))?;
         if scan.len < file.metadata().map_err(io(path))?.len() {
-            file.set_len(scan.len).map_err(io(path))?;
+            file.write_all_at(END, scan.len).map_err(io(path))?;
         }
         Ok(Spool {
             path: path.to_path_buf(),
             acked_path,
             compact_at: COMPACT_AT,
+            shrink_at: SHRINK_AT,
             inner: Mutex::new(Inner {
                 file,
                 acked_file,
@@ -186,12 +200,13 @@ impl Spool {
         line.extend_from_slice(format!("{{\"seq\":{seq},").as_bytes());
         line.extend_from_slice(rest);
         line.push(b'\n');
-        if let Err(e) = inner.file.write_all(&line) {
-            // Never leave half a line behind: the next append would glue onto it.
-            let _ = inner.file.set_len(inner.len);
+        line.extend_from_slice(END);
+        if let Err(e) = inner.file.write_all_at(&line, inner.len) {
+            // Never leave half a line readable: the end goes back where it was.
+            let _ = inner.file.write_all_at(END, inner.len);
             return Err(io(&self.path)(e));
         }
-        inner.len += line.len() as u64;
+        inner.len += (line.len() - END.len()) as u64;
         inner.next_seq += 1;
         Ok(seq)
     }
@@ -281,9 +296,11 @@ impl Spool {
             .write_all_at(line.as_bytes(), 0)
             .map_err(io(&self.acked_path))?;
         if inner.read_pos == inner.len {
-            inner.file.set_len(0).map_err(io(&self.path))?;
-            inner.len = 0;
-            inner.read_pos = 0;
+            if inner.len >= self.shrink_at {
+                inner.file.set_len(0).map_err(io(&self.path))?;
+                inner.len = 0;
+                inner.read_pos = 0;
+            }
         } else if inner.read_pos >= self.compact_at && inner.read_pos > inner.len - inner.read_pos {
             self.compact(&mut inner)?;
         }
@@ -302,11 +319,32 @@ impl Spool {
         fs::rename(&tmp, &self.path).map_err(io(&self.path))?;
         inner.file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .open(&self.path)
             .map_err(io(&self.path))?;
         inner.len -= inner.read_pos;
         inner.read_pos = 0;
+        Ok(())
+    }
+
+    /// Readies the spool for another task: nothing in it, numbering from 1 again. The files
+    /// stay (emptied only when past [`SHRINK_AT`]); what they held is overwritten.
+    pub fn restart(&self) -> Result<(), SpoolError> {
+        let mut inner = self.lock();
+        inner
+            .acked_file
+            .write_all_at(format!("{:020}\n", 0).as_bytes(), 0)
+            .map_err(io(&self.acked_path))?;
+        let size = inner.file.metadata().map_err(io(&self.path))?.len();
+        if size >= self.shrink_at {
+            inner.file.set_len(0).map_err(io(&self.path))?;
+        } else if size > 0 {
+            inner.file.write_all_at(END, 0).map_err(io(&self.path))?;
+        }
+        inner.len = 0;
+        inner.read_pos = 0;
+        inner.next_seq = 1;
+        inner.acked = 0;
         Ok(())
     }
 

@@ -281,7 +281,6 @@ pub async fn run_job<E: Executor>(
     if let Err(e) = executor.stop().await {
         reporter.notice(format!("cleaning up: {e}"), true);
     }
-    let _ = std::fs::remove_dir_all(&ctx.task_dir);
     let duration = started_at.elapsed();
     reporter.emit(EventKind::JobFinished {
         status,
@@ -316,6 +315,38 @@ pub fn make_task_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))?;
     std::fs::write(&bash_env, b"")?;
     std::fs::set_permissions(&bash_env, std::fs::Permissions::from_mode(0o666))
+}
+
+/// Readies a task folder a job has used for the next job: `BASH_ENV` emptied, step scripts
+/// blanked (kept for the next job's scripts to be written over), everything else removed, the
+/// folder itself kept (see [`crate::folders`]). Blocking IO.
+pub fn reset_task_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    crate::folders::ensure_real_dir(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name() == BASH_ENV_FILE && entry.file_type()?.is_file() {
+            let file = std::fs::OpenOptions::new().write(true).open(entry.path())?;
+            let meta = file.metadata()?;
+            if meta.len() > 0 {
+                file.set_len(0)?;
+            }
+            if meta.permissions().mode() & 0o777 != 0o666 {
+                file.set_permissions(std::fs::Permissions::from_mode(0o666))?;
+            }
+            continue;
+        }
+        if run::is_script_name(&entry.file_name().to_string_lossy()) && entry.file_type()?.is_file()
+        {
+            crate::folders::blank(&entry.path())?;
+            continue;
+        }
+        crate::folders::remove_entry(&entry)?;
+    }
+    if std::fs::metadata(dir)?.permissions().mode() & 0o777 != 0o777 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))?;
+    }
+    make_task_dir(dir)
 }
 
 async fn run_steps<E: Executor>(

@@ -77,7 +77,7 @@ impl<E: Executor> StepRun<'_, E> {
     async fn start(&self, run: &RunStep) -> Result<Running, String> {
         let shell = self.shell(run);
         let words = split_words(&shell);
-        let name = format!("step-{}.sh", self.index);
+        let name = script_name(self.index);
         let host_script = self.ctx.task_dir.join(&name);
         let mut script = String::new();
         if sources_bash_env_itself(&words) {
@@ -89,7 +89,8 @@ impl<E: Executor> StepRun<'_, E> {
         if !script.ends_with('\n') {
             script.push('\n');
         }
-        std::fs::write(&host_script, script)
+        // Over the script a job before wrote in this folder, if any (see `crate::folders`).
+        crate::folders::overwrite(&host_script, script.as_bytes())
             .map_err(|e| format!("{}: {e}", host_script.display()))?;
         let mut argv = words;
         argv.push(format!(
@@ -293,6 +294,18 @@ fn refresh_masks(masker: &mut Masker, task_dir: &Path, offset: &mut u64) {
     }
 }
 
+/// The file in the task folder that holds step `index`'s script.
+fn script_name(index: usize) -> String {
+    format!("step-{index}.sh")
+}
+
+/// Whether `name` is a step script's file name.
+pub(super) fn is_script_name(name: &str) -> bool {
+    name.strip_prefix("step-")
+        .and_then(|rest| rest.strip_suffix(".sh"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn shell_name(words: &[String]) -> &str {
     words
         .first()
@@ -328,6 +341,14 @@ mod tests {
 
     fn w(s: &str) -> Vec<String> {
         split_words(s)
+    }
+
+    #[test]
+    fn script_names_are_known_again() {
+        assert!(is_script_name(&script_name(12)));
+        assert!(!is_script_name("step-.sh"));
+        assert!(!is_script_name("step-1.sh.bak"));
+        assert!(!is_script_name("bash_env"));
     }
 
     #[test]

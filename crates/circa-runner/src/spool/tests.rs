@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use std::io::Write;
 
 use super::*;
 
@@ -67,10 +68,11 @@ fn a_batch_stops_near_the_size_asked_but_holds_at_least_one_event() {
 }
 
 #[test]
-fn acked_events_are_forgotten_and_the_file_emptied_when_all_are() {
+fn acked_events_are_forgotten_and_the_file_emptied_when_all_are_and_it_is_long() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.jsonl");
-    let spool = Spool::create(&path).unwrap();
+    let mut spool = Spool::create(&path).unwrap();
+    spool.shrink_at = 10;
     for t in ["a", "b", "c"] {
         spool.append(&out(0, t)).unwrap();
     }
@@ -223,4 +225,66 @@ fn a_long_acknowledged_head_is_cut_off_while_events_are_pending() {
     let spool = Spool::open(&path).unwrap();
     assert_eq!(spool.read(1 << 20).unwrap().first_seq(), 96);
     assert_eq!(spool.last_seq(), 101);
+}
+
+#[test]
+fn a_short_file_is_kept_when_all_is_acked_and_overwritten_by_what_comes_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    let spool = all_acked(&path, &["a", "b", "c"]);
+    let kept = file_len(&path);
+    assert!(kept > 0);
+    assert!(spool.read(1 << 20).unwrap().is_empty());
+    assert_eq!(spool.append(&out(0, "d")).unwrap(), 4);
+    assert_eq!(texts(&spool.read(1 << 20).unwrap()), vec![(4, "d".into())]);
+    drop(spool);
+    assert_eq!(reopened(&path), vec![(4, "d".into())]);
+}
+
+/// A new spool at `path` holding `texts`, every one acknowledged.
+fn all_acked(path: &Path, texts: &[&str]) -> Spool {
+    let spool = Spool::create(path).unwrap();
+    for t in texts {
+        spool.append(&out(0, t)).unwrap();
+    }
+    let batch = spool.read(1 << 20).unwrap();
+    assert_eq!(spool.ack(&batch, texts.len() as u64).unwrap(), texts.len());
+    assert!(spool.all_acked());
+    spool
+}
+
+/// What the spool at `path`, opened again, would send.
+fn reopened(path: &Path) -> Vec<(u64, String)> {
+    texts(&Spool::open(path).unwrap().read(1 << 20).unwrap())
+}
+
+#[test]
+fn a_restarted_spool_numbers_from_one_and_never_reads_what_the_last_task_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    // The next task writes the same first event: its line ends where the old second began.
+    let spool = all_acked(&path, &["a", "b", "c"]);
+    let size = file_len(&path);
+    spool.restart().unwrap();
+    assert_eq!(spool.acked(), 0);
+    assert!(spool.all_acked());
+    assert!(spool.read(1 << 20).unwrap().is_empty());
+    assert_eq!(spool.append(&out(0, "a")).unwrap(), 1);
+    assert_eq!(texts(&spool.read(1 << 20).unwrap()), vec![(1, "a".into())]);
+    assert_eq!(file_len(&path), size, "overwritten in place");
+    drop(spool);
+    assert_eq!(reopened(&path), vec![(1, "a".into())]);
+}
+
+#[test]
+fn a_restarted_spool_past_the_shrink_size_is_emptied() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    let mut spool = Spool::create(&path).unwrap();
+    spool.shrink_at = 10;
+    spool.append(&out(0, "unacknowledged")).unwrap();
+    spool.restart().unwrap();
+    assert_eq!(file_len(&path), 0);
+    assert!(spool.read(1 << 20).unwrap().is_empty());
+    assert_eq!(spool.append(&out(0, "x")).unwrap(), 1);
 }

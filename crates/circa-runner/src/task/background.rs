@@ -138,7 +138,12 @@ impl Background {
     pub async fn stop(self) {
         self.signals.done.cancel();
         self.send_abort.cancel();
-        self.sender.abort();
+        // Both are gone once this returns: the spool may go to another task. (A finished
+        // sender may have been awaited already, by `drain`.)
+        if !self.sender.is_finished() {
+            self.sender.abort();
+            let _ = self.sender.await;
+        }
         let _ = self.heartbeat.await;
     }
 }

@@ -3,7 +3,7 @@
 //! The heartbeat and the event sender start first and run beside the job. Then: the upstream
 //! workspace layers are fetched, the job runs, its artifacts, test results and new layers are
 //! uploaded, every event is acknowledged, and the task is completed. Its heartbeats stop and
-//! its folders go after that, beside the next claims.
+//! its folder is emptied for a later task after that, beside the next claims ([`folder`]).
 //!
 //! A task the server takes away (404/410) is stopped and not completed. On a forced shutdown
 //! the job is canceled and the task completed as `infrastructure_fail`, with at most
@@ -13,10 +13,10 @@ mod background;
 mod complete;
 pub mod context;
 mod execute;
+pub mod folder;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use circa_exec::agent::AgentDir;
@@ -31,11 +31,11 @@ use crate::api::Api;
 use crate::config::RunnerConfig;
 use crate::executors::Executors;
 use crate::sink::TaskSink;
-use crate::spool::Spool;
 use crate::uploads::Uploader;
 use background::{Background, Drained};
 use complete::complete;
 use execute::execute;
+pub use folder::{Folders, Prepared, prepare};
 
 /// How long a forced shutdown waits for a task's last events, then for its completion.
 pub const ABORT_GRACE: Duration = Duration::from_secs(10);
@@ -57,58 +57,15 @@ pub struct Shared {
     pub(crate) executors: Executors,
     /// Forced shutdown.
     pub abort: CancellationToken,
-    /// Turns for removing finished tasks' folders, one at a time.
+    /// Turns for emptying finished tasks' folders, one at a time.
     pub tidy: tokio::sync::Semaphore,
+    /// Task folders no task holds.
+    pub folders: Folders,
 }
 
 impl Shared {
     fn workspaces_dir(&self) -> PathBuf {
         self.config.data_dir.join("workspaces")
-    }
-}
-
-/// A task's folder (`tasks/<n>/`, with `task/` and its `BASH_ENV` file and `home/` made) and
-/// its spool, made while the claim that brings the task is on its way.
-#[derive(Debug)]
-pub struct Prepared {
-    root: PathBuf,
-    spool: Arc<Spool>,
-}
-
-impl Prepared {
-    /// Removes what was made, for a slot that stops without using it.
-    pub fn discard(self) {
-        self.spool.remove();
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-/// Numbers task folders: unique within the runner (the folders are cleared at its start), so
-/// a task claimed again never meets the folder of its earlier attempt.
-static FOLDERS: AtomicU64 = AtomicU64::new(1);
-
-/// Makes a folder and a spool for the next task under the data folder `data` (blocking IO).
-pub fn prepare(data: &Path) -> Result<Prepared, String> {
-    let folder = format!("t{}", FOLDERS.fetch_add(1, Ordering::Relaxed));
-    let root = data.join("tasks").join(&folder);
-    fresh_dir(&root)?;
-    let made = circa_exec::job::make_task_dir(&root.join("task"))
-        .and_then(|()| std::fs::create_dir(root.join("home")));
-    let spool = made
-        .map_err(|e| format!("{}: {e}", root.display()))
-        .and_then(|()| {
-            Spool::create(&data.join("spool").join(format!("{folder}.jsonl")))
-                .map_err(|e| e.to_string())
-        });
-    match spool {
-        Ok(spool) => Ok(Prepared {
-            root,
-            spool: Arc::new(spool),
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&root);
-            Err(e)
-        }
     }
 }
 
@@ -191,14 +148,22 @@ pub async fn run<S: Send>(
         complete(&shared, &a, status, message, last_seq).await;
     }
     tracing::info!(task = %a.task_id, job = %a.job_name, status = status.as_str(), "task finished");
+    // Nothing the job left running (a background step's report) reaches the spool now: it
+    // is the next task's once emptied.
+    sink.seal();
     Some(tokio::spawn(async move {
         bg.stop().await;
-        // One folder removal at a time: a burst of tasks ending together (a fan-out) must
-        // not crowd out the file work of the tasks starting right after them.
+        // One folder at a time: a burst of tasks ending together (a fan-out) must not crowd
+        // out the file work of the tasks starting right after them.
         let _turn = shared.tidy.acquire().await;
-        let _ = tokio::task::spawn_blocking(move || {
-            spool.remove();
-            let _ = std::fs::remove_dir_all(&root);
+        let folder = Prepared { root, spool };
+        let pool = Arc::clone(&shared);
+        let _ = tokio::task::spawn_blocking(move || match folder.reset() {
+            Ok(()) => pool.folders.put([folder]),
+            Err(e) => {
+                tracing::warn!("emptying a task folder: {e}; removing it");
+                folder.discard();
+            }
         })
         .await;
     }))
@@ -208,14 +173,4 @@ pub async fn run<S: Send>(
 async fn grace(abort: &CancellationToken) {
     abort.cancelled().await;
     tokio::time::sleep(ABORT_GRACE).await;
-}
-
-fn fresh_dir(dir: &Path) -> Result<(), String> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(format!("{}: {e}", dir.display()));
-        }
-        _ => {}
-    }
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))
 }

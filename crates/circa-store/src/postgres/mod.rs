@@ -37,6 +37,10 @@ const CLAIM_SQL: &str = concat!(
     task_columns!()
 );
 
+/// What a batch claim's pick of queued tasks adds to keep concurrent claims apart: rows
+/// another claim has locked are passed over.
+const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
+
 /// The store in a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {

@@ -1,48 +1,128 @@
 //! Dispatch: claims that also start their jobs, so a runner's claim (of one task or of
-//! several) costs one transaction.
+//! several) costs one transaction of a few statements.
 
-use super::Backend;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use sqlx::AssertSqlSafe;
+
+use super::{Backend, CLAIM_LOCK};
 use crate::records::{Claim, Job, Task};
-use crate::sql::columns::job_columns;
+use crate::sql::columns::{job_columns, task_columns};
 use crate::sql::rows::{JobRow, TaskRow};
 use crate::store::StoreResult;
 
-/// Takes one queued task per claim, oldest first, until none is left, and starts their jobs;
-/// one transaction for all of them.
+/// Tasks taken per statement; a shorter chunk leaves the rest of the token list NULL, which
+/// no picked task is paired with, so one statement text serves every chunk.
+const TASKS_PER_CLAIM: usize = 16;
+
+/// Takes up to `$2` queued tasks of resource class `$1`, oldest first, and gives the n-th
+/// the n-th token hash of `$3`…: the picked tasks are numbered in queue order and joined to
+/// the numbered tokens. Then `$19` the runner, `$20` now, `$21` the lease's end. The backend's
+/// [`CLAIM_LOCK`] (PostgreSQL's `FOR UPDATE SKIP LOCKED`) keeps concurrent claims apart.
+static CLAIM_TASKS: LazyLock<String> = LazyLock::new(|| {
+    let tokens: Vec<String> = (0..TASKS_PER_CLAIM)
+        .map(|i| format!("({}, ${})", i + 1, i + 3))
+        .collect();
+    let after = TASKS_PER_CLAIM + 3;
+    format!(
+        "WITH picked (pick_id, pick_n) AS (SELECT id, ROW_NUMBER() OVER (ORDER BY queued_at, ord) \
+         FROM (SELECT id, queued_at, ord FROM tasks WHERE state = 'queued' AND resource_class = $1 \
+         ORDER BY queued_at, ord LIMIT CAST($2 AS BIGINT){CLAIM_LOCK}) AS oldest), \
+         tokens (tok_n, tok_hash) AS (VALUES {}) \
+         UPDATE tasks SET state = 'running', runner = ${after}, token_hash = tok_hash, \
+         started_at = ${}, lease_expires_at = ${}, attempts = attempts + 1 \
+         FROM picked JOIN tokens ON tok_n = pick_n \
+         WHERE id = pick_id AND state = 'queued' RETURNING {}",
+        tokens.join(", "),
+        after + 1,
+        after + 2,
+        task_columns!()
+    )
+});
+
+/// Starts the jobs of `$2`…, those still queued, at `$1`.
+static START_JOBS: LazyLock<String> = LazyLock::new(|| {
+    let ids: Vec<String> = (0..TASKS_PER_CLAIM)
+        .map(|i| format!("${}", i + 2))
+        .collect();
+    format!(
+        "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, $1) \
+         WHERE status = 'queued' AND id IN ({}) RETURNING {}",
+        ids.join(", "),
+        job_columns!()
+    )
+});
+
+/// Takes one queued task per claim, oldest first, until none is left, and starts their jobs
+/// (a job once, with its first task); one transaction for all of them, in a statement per
+/// [`TASKS_PER_CLAIM`] tasks and one per as many jobs. The claims of one call share resource
+/// class, runner and times; each brings its own token hash.
 pub(super) async fn claim_and_start(
     store: &Backend,
     claims: Vec<Claim>,
 ) -> StoreResult<Vec<(Task, Option<Job>)>> {
-    let mut claimed = Vec::with_capacity(claims.len());
+    let Some(now) = claims.first().map(|c| c.now) else {
+        return Ok(Vec::new());
+    };
+    let mut tasks: Vec<Task> = Vec::with_capacity(claims.len());
     let mut tx = store.begin().await?;
-    for claim in claims {
-        // One statement picks and takes the oldest queued task; see the backend's CLAIM_SQL.
-        let Some(task) = sqlx::query_as::<_, TaskRow>(super::CLAIM_SQL)
-            .bind(&claim.resource_class)
-            .bind(&claim.runner)
-            .bind(&claim.token_hash)
-            .bind(claim.now)
-            .bind(claim.lease_expires_at)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
+    for chunk in claims.chunks(TASKS_PER_CLAIM) {
+        let first = &chunk[0];
+        let sql: &'static str = CLAIM_TASKS.as_str();
+        let mut claim = sqlx::query_as::<_, TaskRow>(AssertSqlSafe(Cow::Borrowed(sql)))
+            .bind(&first.resource_class)
+            .bind(chunk.len() as i64);
+        for i in 0..TASKS_PER_CLAIM {
+            claim = claim.bind(chunk.get(i).map(|c| c.token_hash.as_str()));
+        }
+        let rows = claim
+            .bind(&first.runner)
+            .bind(first.now)
+            .bind(first.lease_expires_at)
+            .fetch_all(&mut *tx)
+            .await?;
+        // Rows come back in no set order: the token each got says which claim it answers.
+        let order: HashMap<&str, usize> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.token_hash.as_str(), i))
+            .collect();
+        let mut got = rows
+            .into_iter()
+            .map(TaskRow::decode)
+            .collect::<Result<Vec<Task>, _>>()?;
+        got.sort_by_key(|t| t.token_hash.as_deref().and_then(|h| order.get(h)).copied());
+        let taken = got.len();
+        tasks.extend(got);
+        if taken < chunk.len() {
             break;
-        };
-        let task = task.decode()?;
-        // Conditional, as every job change is: a job cancelled meanwhile stays cancelled.
-        let job = sqlx::query_as::<_, JobRow>(concat!(
-            "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, $2) \
-             WHERE id = $1 AND status = 'queued' RETURNING ",
-            job_columns!()
-        ))
-        .bind(&task.job_id)
-        .bind(claim.now)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(JobRow::decode)
-        .transpose()?;
-        claimed.push((task, job));
+        }
+    }
+    let mut started: HashMap<String, Job> = HashMap::new();
+    let mut job_ids: Vec<&str> = tasks.iter().map(|t| t.job_id.as_str()).collect();
+    job_ids.sort_unstable();
+    job_ids.dedup();
+    for chunk in job_ids.chunks(TASKS_PER_CLAIM) {
+        let sql: &'static str = START_JOBS.as_str();
+        let mut start = sqlx::query_as::<_, JobRow>(AssertSqlSafe(Cow::Borrowed(sql))).bind(now);
+        for i in 0..TASKS_PER_CLAIM {
+            start = start.bind(chunk.get(i).copied());
+        }
+        for row in start.fetch_all(&mut *tx).await? {
+            let job = row.decode()?;
+            started.insert(job.id.clone(), job);
+        }
     }
     tx.commit().await?;
-    Ok(claimed)
+    // A job goes with the first of its tasks (a job cancelled meanwhile stays cancelled and
+    // goes with none).
+    Ok(tasks
+        .into_iter()
+        .map(|task| {
+            let job = started.remove(&task.job_id);
+            (task, job)
+        })
+        .collect())
 }

@@ -4,8 +4,8 @@
 //! is checked against concrete types (no generic bounds over sqlx's traits).
 //!
 //! The SQL here is portable: `$N` placeholders, `RETURNING`, `ON CONFLICT`, booleans as
-//! `TRUE`/`FALSE`. What differs stays in the backend module: `super::CLAIM_SQL` (PostgreSQL
-//! adds `FOR UPDATE SKIP LOCKED`), `super::insert_events` (multi-row inserts on SQLite,
+//! `TRUE`/`FALSE`. What differs stays in the backend module: `super::CLAIM_SQL` and
+//! `super::CLAIM_LOCK` (PostgreSQL adds `FOR UPDATE SKIP LOCKED`), `super::insert_events` (multi-row inserts on SQLite,
 //! `UNNEST` on PostgreSQL), and `Backend::begin` (SQLite's `BEGIN IMMEDIATE` on its one
 //! writer connection).
 //!
@@ -19,7 +19,7 @@
 use async_trait::async_trait;
 use circa_model::{JobStatus, WorkflowStatus};
 
-use super::{Backend, CLAIM_SQL, Db, PIPELINE_PAGE_SQL, insert_events};
+use super::{Backend, CLAIM_LOCK, CLAIM_SQL, Db, PIPELINE_PAGE_SQL, insert_events};
 use crate::error::StoreError;
 use crate::records::*;
 use crate::schedule::{NewSchedule, Schedule, ScheduleOrigin};

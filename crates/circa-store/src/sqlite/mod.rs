@@ -52,6 +52,10 @@ const CLAIM_SQL: &str = concat!(
     task_columns!()
 );
 
+/// What a batch claim's pick of queued tasks adds to keep concurrent claims apart: nothing,
+/// as SQLite's one writer runs one claim at a time.
+const CLAIM_LOCK: &str = "";
+
 /// The store in a SQLite database.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {

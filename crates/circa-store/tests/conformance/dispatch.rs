@@ -10,6 +10,7 @@ on_both_backends!(
     a_claim_starts_its_job_once,
     a_claim_leaves_a_cancelled_job_cancelled,
     a_batch_claim_takes_what_is_queued_oldest_first,
+    a_wide_batch_claim_keeps_queue_order_and_tokens_across_statements,
 );
 
 /// One claim through the batch claim: the task and its job as started, if any.
@@ -141,4 +142,49 @@ async fn a_batch_claim_takes_what_is_queued_oldest_first(db: &TestStore) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn a_wide_batch_claim_keeps_queue_order_and_tokens_across_statements(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let jobs = jobs_a_and_b(store).await;
+    let (a, b) = (&jobs[0], &jobs[1]);
+    // 20 tasks: more than one statement's worth.
+    queue(store, a, JobStatus::Blocked, 10, T0 + 5).await;
+    queue(store, b, JobStatus::Blocked, 10, T0 + 7).await;
+    let claims: Vec<Claim> = (1..=25)
+        .map(|i| Claim {
+            token_hash: format!("token-{i}"),
+            ..claim("docker", "r1", T0 + 100)
+        })
+        .collect();
+    let claimed = store.claim_tasks_and_start_jobs(claims).await.unwrap();
+    let taken: Vec<(String, u32, String)> = claimed
+        .iter()
+        .map(|(t, _)| {
+            (
+                t.job_id.clone(),
+                t.node,
+                t.token_hash.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u32, String)> = (0..20u32)
+        .map(|i| {
+            let job = if i < 10 { a } else { b };
+            (job.id.clone(), i % 10, format!("token-{}", i + 1))
+        })
+        .collect();
+    assert_eq!(taken, expected);
+    // Each job starts once, with its first node.
+    let started: Vec<usize> = claimed
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, j))| j.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(started, vec![0, 10]);
+    for (task, _) in &claimed {
+        assert_eq!(task.state, TaskState::Running);
+        assert_eq!(task.runner.as_deref(), Some("r1"));
+    }
 }

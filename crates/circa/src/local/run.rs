@@ -146,6 +146,7 @@ impl Runner {
             }
             let mut ex = ShellExecutor::new(s.data_dir.join("jobs").join(&run_id), s.keep);
             let mut outcome = run_job(&mut ex, &ctx, &reporter).await;
+            let _ = std::fs::remove_dir_all(&ctx.task_dir);
             outcome.artifacts = located(&ctx, outcome.artifacts);
             return outcome;
         }
@@ -156,6 +157,7 @@ impl Runner {
             Ok(mut ex) => run_job(&mut ex, &ctx, &reporter).await,
             Err(e) => failed_before_start(&reporter, e),
         };
+        let _ = std::fs::remove_dir_all(&ctx.task_dir);
         outcome.artifacts = located(&ctx, outcome.artifacts);
         outcome
     }
