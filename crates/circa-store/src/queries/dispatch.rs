@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use sqlx::AssertSqlSafe;
 
 use super::{Backend, CLAIM_LOCK};
-use crate::records::{Claim, Job, Task};
+use crate::records::{Claim, Job, Millis, Task};
 use crate::sql::columns::{job_columns, task_columns};
 use crate::sql::rows::{JobRow, TaskRow};
 use crate::store::StoreResult;
@@ -57,63 +57,31 @@ static START_JOBS: LazyLock<String> = LazyLock::new(|| {
 
 /// Takes one queued task per claim, oldest first, until none is left, and starts their jobs
 /// (a job once, with its first task); one transaction for all of them, in a statement per
-/// [`TASKS_PER_CLAIM`] tasks and one per as many jobs. The claims of one call share resource
-/// class, runner and times; each brings its own token hash.
+/// [`TASKS_PER_CLAIM`] tasks and one per as many jobs. Consecutive claims with the same
+/// resource class, runner and times (a runner's batch) go together; each brings its own token
+/// hash. A group that finds its queue empty stops; the next group still claims.
 pub(super) async fn claim_and_start(
     store: &Backend,
     claims: Vec<Claim>,
 ) -> StoreResult<Vec<(Task, Option<Job>)>> {
-    let Some(now) = claims.first().map(|c| c.now) else {
+    if claims.is_empty() {
         return Ok(Vec::new());
-    };
-    let mut tasks: Vec<Task> = Vec::with_capacity(claims.len());
-    let mut tx = store.begin().await?;
-    for chunk in claims.chunks(TASKS_PER_CLAIM) {
-        let first = &chunk[0];
-        let sql: &'static str = CLAIM_TASKS.as_str();
-        let mut claim = sqlx::query_as::<_, TaskRow>(AssertSqlSafe(Cow::Borrowed(sql)))
-            .bind(&first.resource_class)
-            .bind(chunk.len() as i64);
-        for i in 0..TASKS_PER_CLAIM {
-            claim = claim.bind(chunk.get(i).map(|c| c.token_hash.as_str()));
-        }
-        let rows = claim
-            .bind(&first.runner)
-            .bind(first.now)
-            .bind(first.lease_expires_at)
-            .fetch_all(&mut *tx)
-            .await?;
-        // Rows come back in no set order: the token each got says which claim it answers.
-        let order: HashMap<&str, usize> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.token_hash.as_str(), i))
-            .collect();
-        let mut got = rows
-            .into_iter()
-            .map(TaskRow::decode)
-            .collect::<Result<Vec<Task>, _>>()?;
-        got.sort_by_key(|t| t.token_hash.as_deref().and_then(|h| order.get(h)).copied());
-        let taken = got.len();
-        tasks.extend(got);
-        if taken < chunk.len() {
-            break;
-        }
     }
+    let mut tasks: Vec<Task> = Vec::with_capacity(claims.len());
     let mut started: HashMap<String, Job> = HashMap::new();
-    let mut job_ids: Vec<&str> = tasks.iter().map(|t| t.job_id.as_str()).collect();
-    job_ids.sort_unstable();
-    job_ids.dedup();
-    for chunk in job_ids.chunks(TASKS_PER_CLAIM) {
-        let sql: &'static str = START_JOBS.as_str();
-        let mut start = sqlx::query_as::<_, JobRow>(AssertSqlSafe(Cow::Borrowed(sql))).bind(now);
-        for i in 0..TASKS_PER_CLAIM {
-            start = start.bind(chunk.get(i).copied());
+    let mut tx = store.begin().await?;
+    let alike = |a: &Claim, b: &Claim| {
+        (&a.resource_class, &a.runner, a.now, a.lease_expires_at)
+            == (&b.resource_class, &b.runner, b.now, b.lease_expires_at)
+    };
+    for group in claims.chunk_by(alike) {
+        let from = tasks.len();
+        for chunk in group.chunks(TASKS_PER_CLAIM) {
+            if !claim_chunk(&mut tx, chunk, &mut tasks).await? {
+                break;
+            }
         }
-        for row in start.fetch_all(&mut *tx).await? {
-            let job = row.decode()?;
-            started.insert(job.id.clone(), job);
-        }
+        start_jobs(&mut tx, &tasks[from..], group[0].now, &mut started).await?;
     }
     tx.commit().await?;
     // A job goes with the first of its tasks (a job cancelled meanwhile stays cancelled and
@@ -125,4 +93,65 @@ pub(super) async fn claim_and_start(
             (task, job)
         })
         .collect())
+}
+
+/// Takes up to one task per claim of `chunk` (claims alike, at most [`TASKS_PER_CLAIM`]) into
+/// `tasks`, in claim order; whether every claim got one.
+async fn claim_chunk(
+    conn: &mut super::Conn,
+    chunk: &[Claim],
+    tasks: &mut Vec<Task>,
+) -> StoreResult<bool> {
+    let first = &chunk[0];
+    let sql: &'static str = CLAIM_TASKS.as_str();
+    let mut claim = sqlx::query_as::<_, TaskRow>(AssertSqlSafe(Cow::Borrowed(sql)))
+        .bind(&first.resource_class)
+        .bind(chunk.len() as i64);
+    for i in 0..TASKS_PER_CLAIM {
+        claim = claim.bind(chunk.get(i).map(|c| c.token_hash.as_str()));
+    }
+    let rows = claim
+        .bind(&first.runner)
+        .bind(first.now)
+        .bind(first.lease_expires_at)
+        .fetch_all(&mut *conn)
+        .await?;
+    // Rows come back in no set order: the token each got says which claim it answers.
+    let order: HashMap<&str, usize> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.token_hash.as_str(), i))
+        .collect();
+    let mut got = rows
+        .into_iter()
+        .map(TaskRow::decode)
+        .collect::<Result<Vec<Task>, _>>()?;
+    got.sort_by_key(|t| t.token_hash.as_deref().and_then(|h| order.get(h)).copied());
+    let full = got.len() == chunk.len();
+    tasks.extend(got);
+    Ok(full)
+}
+
+/// Starts the jobs of `tasks` still queued, at `now`, into `started` by id.
+async fn start_jobs(
+    conn: &mut super::Conn,
+    tasks: &[Task],
+    now: Millis,
+    started: &mut HashMap<String, Job>,
+) -> StoreResult<()> {
+    let mut job_ids: Vec<&str> = tasks.iter().map(|t| t.job_id.as_str()).collect();
+    job_ids.sort_unstable();
+    job_ids.dedup();
+    for chunk in job_ids.chunks(TASKS_PER_CLAIM) {
+        let sql: &'static str = START_JOBS.as_str();
+        let mut start = sqlx::query_as::<_, JobRow>(AssertSqlSafe(Cow::Borrowed(sql))).bind(now);
+        for i in 0..TASKS_PER_CLAIM {
+            start = start.bind(chunk.get(i).copied());
+        }
+        for row in start.fetch_all(&mut *conn).await? {
+            let job = row.decode()?;
+            started.insert(job.id.clone(), job);
+        }
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@ on_both_backends!(
     a_claim_leaves_a_cancelled_job_cancelled,
     a_batch_claim_takes_what_is_queued_oldest_first,
     a_wide_batch_claim_keeps_queue_order_and_tokens_across_statements,
+    claims_of_two_runners_in_one_batch_each_keep_their_runner_and_time,
 );
 
 /// One claim through the batch claim: the task and its job as started, if any.
@@ -92,12 +93,7 @@ async fn a_batch_claim_takes_what_is_queued_oldest_first(db: &TestStore) {
     queue(store, a, JobStatus::Blocked, 2, T0 + 7).await;
 
     // Four claims, three tasks: each claimed task carries its own claim's token.
-    let claims: Vec<Claim> = (1..=4)
-        .map(|i| Claim {
-            token_hash: format!("token-{i}"),
-            ..claim("docker", "r1", T0 + 100)
-        })
-        .collect();
+    let claims = numbered_claims(1..=4, "r1", T0 + 100);
     let claimed = store.claim_tasks_and_start_jobs(claims).await.unwrap();
     let taken: Vec<(&str, u32, Option<&str>)> = claimed
         .iter()
@@ -151,12 +147,7 @@ async fn a_wide_batch_claim_keeps_queue_order_and_tokens_across_statements(db: &
     // 20 tasks: more than one statement's worth.
     queue(store, a, JobStatus::Blocked, 10, T0 + 5).await;
     queue(store, b, JobStatus::Blocked, 10, T0 + 7).await;
-    let claims: Vec<Claim> = (1..=25)
-        .map(|i| Claim {
-            token_hash: format!("token-{i}"),
-            ..claim("docker", "r1", T0 + 100)
-        })
-        .collect();
+    let claims = numbered_claims(1..=25, "r1", T0 + 100);
     let claimed = store.claim_tasks_and_start_jobs(claims).await.unwrap();
     let taken: Vec<(String, u32, String)> = claimed
         .iter()
@@ -187,4 +178,51 @@ async fn a_wide_batch_claim_keeps_queue_order_and_tokens_across_statements(db: &
         assert_eq!(task.state, TaskState::Running);
         assert_eq!(task.runner.as_deref(), Some("r1"));
     }
+}
+
+/// Claims of resource class `docker` by `runner` at `now`, with tokens `token-N` for `numbers`.
+fn numbered_claims(
+    numbers: std::ops::RangeInclusive<u32>,
+    runner: &str,
+    now: Millis,
+) -> Vec<Claim> {
+    numbers
+        .map(|i| Claim {
+            token_hash: format!("token-{i}"),
+            ..claim("docker", runner, now)
+        })
+        .collect()
+}
+
+async fn claims_of_two_runners_in_one_batch_each_keep_their_runner_and_time(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let jobs = jobs_a_and_b(store).await;
+    let a = &jobs[0];
+    queue(store, a, JobStatus::Blocked, 3, T0 + 5).await;
+    let mut claims = numbered_claims(1..=1, "r1", T0 + 100);
+    claims.extend(numbered_claims(2..=3, "r2", T0 + 200));
+    let claimed = store.claim_tasks_and_start_jobs(claims).await.unwrap();
+    let taken: Vec<_> = claimed
+        .iter()
+        .map(|(t, _)| {
+            (
+                t.node,
+                t.runner.as_deref(),
+                t.token_hash.as_deref(),
+                t.started_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        taken,
+        vec![
+            (0, Some("r1"), Some("token-1"), Some(T0 + 100)),
+            (1, Some("r2"), Some("token-2"), Some(T0 + 200)),
+            (2, Some("r2"), Some("token-3"), Some(T0 + 200)),
+        ]
+    );
+    // The job starts once, with the first claim's time.
+    assert!(claimed[0].1.is_some() && claimed[1].1.is_none() && claimed[2].1.is_none());
+    let job = store.job(&a.id).await.unwrap().unwrap();
+    assert_eq!(job.started_at, Some(T0 + 100));
 }
