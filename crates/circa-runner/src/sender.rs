@@ -1,7 +1,7 @@
 //! Sends a task's spooled events to the server in batches until every one is acknowledged.
 //!
-//! After a quiet spell the first event is held for [`GATHER`] so that those right behind it
-//! go along. A batch is resent unchanged until the server answers (it stores only the event it
+//! After a quiet spell, and at the task's start, the first event is held for [`GATHER`] so
+//! that those right behind it go along. A batch is resent unchanged until the server answers (it stores only the event it
 //! expects next, so a resend never duplicates); only what it acknowledges is forgotten. Network
 //! errors and 5xx answers are retried with backoff for as long as it takes; an answer that
 //! says the task is no longer this runner's stops the sender.
@@ -60,6 +60,13 @@ impl Sender {
     pub async fn run(self) -> Result<(), SendError> {
         let spool = Arc::clone(self.sink.spool());
         let mut backoff = Backoff::default();
+        // A task's first events wait as those after a quiet spell do: the events a job writes
+        // as it starts would otherwise go alone, ahead of the rest of a short job's.
+        tokio::select! {
+            () = tokio::time::sleep(GATHER) => {}
+            () = self.finish.cancelled() => {}
+            () = self.abort.cancelled() => return Err(SendError::Aborted),
+        }
         loop {
             let finishing = self.finish.is_cancelled();
             if finishing {

@@ -30,11 +30,16 @@ fn step_count(task: &Task) -> u32 {
         .map_or(0, |p| u32::try_from(p.spec.steps.len()).unwrap_or(u32::MAX))
 }
 
-/// Moves the logs of `task`'s finished steps that are not recorded yet into Blobs: the steps
-/// in `only`, or every step.
+/// Moves the logs of `task`'s finished steps into Blobs: the steps in `only` (steps whose end
+/// just arrived, so none is recorded yet), or every step not recorded yet.
 pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) -> ApiResult<()> {
     let task_id = task.id.as_str();
-    let steps = step_count(task);
+    if let Some(only) = only {
+        for &step in only {
+            compact_step(state, task_id, step).await?;
+        }
+        return Ok(());
+    }
     let recorded: Vec<u32> = state
         .store
         .steps(task_id)
@@ -42,8 +47,7 @@ pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) 
         .iter()
         .map(|s| s.step)
         .collect();
-    let wanted = |s: &u32| only.is_none_or(|o| o.contains(s));
-    for step in (0..steps).filter(|s| !recorded.contains(s) && wanted(s)) {
+    for step in (0..step_count(task)).filter(|s| !recorded.contains(s)) {
         compact_step(state, task_id, step).await?;
     }
     Ok(())

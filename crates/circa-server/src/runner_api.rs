@@ -296,7 +296,7 @@ async fn events(
             continue;
         }
         if let TaskEventKind::StepFinished { step, .. } = &event.kind {
-            finished_steps.push(*step);
+            finished_steps.push((event.seq, *step));
         }
         stored.push(StoredEvent {
             seq: event.seq,
@@ -313,8 +313,14 @@ async fn events(
     let acked = state.store.append_events(&id, &stored).await?;
     stored.retain(|e| e.seq <= acked);
     state.live.publish(&id, stored);
-    if !finished_steps.is_empty() {
-        compact_steps(&state, &task, Some(&finished_steps)).await?;
+    // Steps whose end this request stored: none of them is recorded yet.
+    let finished: Vec<u32> = finished_steps
+        .into_iter()
+        .filter(|(seq, _)| *seq <= acked)
+        .map(|(_, step)| step)
+        .collect();
+    if !finished.is_empty() {
+        compact_steps(&state, &task, Some(&finished)).await?;
     }
     Ok(Json(EventAck { acked }))
 }

@@ -418,6 +418,11 @@ pub struct NewTask {
     pub payload: serde_json::Value,
 }
 
+/// The first settle of workflows just added, run inside the transaction that adds them: given
+/// the workflows and their jobs as stored, the updates to apply with them (root jobs queued,
+/// their tasks). Nothing else has seen the workflows yet, so no update can conflict.
+pub type FirstSettle = Box<dyn FnOnce(&[Workflow], &[Job]) -> Vec<WorkflowUpdate> + Send>;
+
 /// Changes to one workflow, applied in one transaction or not at all.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkflowUpdate {

@@ -104,8 +104,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(Vec<Workflow>, Vec<Job>)>;
     /// Starts a compiled pipeline in one transaction: records its processed config (and, for
     /// a setup config, the hash of its continuation key and the key's deadline), moves it to
-    /// `state` with no errors when given, and adds its workflows. [`StoreError::NotFound`] if
-    /// there is no such pipeline (and nothing changes).
+    /// `state` with no errors when given, adds its workflows, and applies the updates `settle`
+    /// makes of them. Returns the workflows and jobs as added (before those updates).
+    /// [`StoreError::NotFound`] if there is no such pipeline (and nothing changes).
+    #[allow(clippy::too_many_arguments)]
     async fn start_pipeline(
         &self,
         pipeline_id: &str,
@@ -113,6 +115,7 @@ pub trait Store: Send + Sync + 'static {
         continuation: Option<(String, Millis)>,
         state: Option<PipelineState>,
         workflows: Vec<NewWorkflow>,
+        settle: Option<FirstSettle>,
         now: Millis,
     ) -> StoreResult<(Vec<Workflow>, Vec<Job>)>;
     /// Sets a pipeline's state and errors; [`StoreError::NotFound`] if there is no such

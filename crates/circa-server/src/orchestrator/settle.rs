@@ -2,12 +2,11 @@
 //! become queued, on hold, not run or canceled; the store applies it all at once; tasks are
 //! queued and waiting runners woken; watchers told.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use circa_config::Span;
 use circa_model::{
-    AdvanceRequest, JobStatus, PlannedJobState, Requirement, WorkflowStatus, advance,
+    AdvanceRequest, JobStatus, PlannedJobState, Requirement, StatusChange, WorkflowStatus, advance,
 };
 use circa_store::{Job, JobChange, NewTask, Pipeline, Project, Workflow, WorkflowUpdate};
 
@@ -99,33 +98,9 @@ pub async fn settle(
     first: Vec<JobMove>,
     request: AdvanceRequest,
 ) -> ApiResult<Settled> {
-    settle_known(state, workflow_id, first, request, None).await
-}
-
-/// What a caller starting a workflow has at hand already, so its settle need not read it.
-#[derive(Clone, Copy, Debug)]
-pub struct Known<'a> {
-    /// The workflow's pipeline.
-    pub pipeline: &'a Pipeline,
-    /// The pipeline's project.
-    pub project: &'a Project,
-    /// The workflow and its jobs as just stored; a settle's first attempt starts from them
-    /// (a later attempt, after a conflicting change, reads them again).
-    pub fresh: Option<(&'a Workflow, &'a [Job])>,
-}
-
-/// [`settle`] when the caller has the workflow's pipeline and project (and maybe the workflow
-/// itself) at hand already, as a trigger starting its workflows does: they are not read again.
-pub async fn settle_known(
-    state: &AppState,
-    workflow_id: &str,
-    first: Vec<JobMove>,
-    request: AdvanceRequest,
-    known: Option<Known<'_>>,
-) -> ApiResult<Settled> {
     let lock = state.locks.get(workflow_id);
     let _held = lock.lock().await;
-    settle_locked(state, workflow_id, &first, request, known)
+    settle_locked(state, workflow_id, &first, request)
         .await
         .map(|(settled, _)| settled)
 }
@@ -151,15 +126,7 @@ pub async fn settle_move(state: &AppState, workflow_id: &str, wanted: JobMove) -
             return;
         }
         let (moves, replies): (Vec<JobMove>, Vec<_>) = batch.into_iter().unzip();
-        match settle_locked(
-            &state,
-            &workflow_id,
-            &moves,
-            AdvanceRequest::Propagate,
-            None,
-        )
-        .await
-        {
+        match settle_locked(&state, &workflow_id, &moves, AdvanceRequest::Propagate).await {
             Ok((_, accepted)) => {
                 for (reply, applied) in replies.into_iter().zip(accepted) {
                     let _ = reply.send(Ok(applied));
@@ -182,26 +149,14 @@ async fn settle_locked(
     workflow_id: &str,
     first: &[JobMove],
     request: AdvanceRequest,
-    known: Option<Known<'_>>,
 ) -> ApiResult<(Settled, Vec<bool>)> {
-    let mut fresh = known
-        .and_then(|k| k.fresh)
-        .filter(|(w, _)| w.id == workflow_id);
-    let known = known.map(|k| (k.pipeline, k.project));
     for _ in 0..ATTEMPTS {
-        let (workflow, jobs): (Cow<'_, Workflow>, Cow<'_, [Job]>) = match fresh.take() {
-            Some((workflow, jobs)) => (Cow::Borrowed(workflow), Cow::Borrowed(jobs)),
-            None => (
-                Cow::Owned(
-                    state
-                        .store
-                        .workflow(workflow_id)
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("workflow"))?,
-                ),
-                Cow::Owned(state.store.jobs_of_workflow(workflow_id).await?),
-            ),
-        };
+        let workflow = state
+            .store
+            .workflow(workflow_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("workflow"))?;
+        let jobs = state.store.jobs_of_workflow(workflow_id).await?;
         let jobs: &[Job] = &jobs;
         let by_id: HashMap<&str, &Job> = jobs.iter().map(|j| (j.id.as_str(), j)).collect();
         let mut overrides = HashMap::new();
@@ -229,25 +184,8 @@ async fn settle_locked(
             return Ok((Settled::default(), accepted));
         }
         let advanced = advance(&states(jobs, &overrides), request);
-        let by_name: HashMap<&str, &Job> = jobs.iter().map(|j| (j.name.as_str(), j)).collect();
-        for change in &advanced.changes {
-            let Some(job) = by_name.get(change.name.as_str()) else {
-                continue;
-            };
-            if let Some(existing) = changes.iter_mut().find(|c| c.job_id == job.id) {
-                existing.to = change.to;
-            } else {
-                changes.push(JobChange {
-                    job_id: job.id.clone(),
-                    from: job.status,
-                    to: change.to,
-                    message: None,
-                    actor: None,
-                });
-            }
-        }
-        changes.retain(|c| c.from != c.to);
-        let new_tasks = tasks_for(state, &workflow, jobs, &changes, known).await?;
+        merge_changes(&mut changes, jobs, &advanced.changes);
+        let new_tasks = tasks_for(state, &workflow, jobs, &changes).await?;
         let update = WorkflowUpdate {
             workflow_id: workflow_id.to_string(),
             changes: changes.clone(),
@@ -286,77 +224,168 @@ async fn settle_locked(
     ))
 }
 
+/// Adds the model's job changes to `changes` (a job already there takes the model's status),
+/// then drops those that change nothing.
+fn merge_changes(changes: &mut Vec<JobChange>, jobs: &[Job], advanced: &[StatusChange]) {
+    let by_name: HashMap<&str, &Job> = jobs.iter().map(|j| (j.name.as_str(), j)).collect();
+    for change in advanced {
+        let Some(job) = by_name.get(change.name.as_str()) else {
+            continue;
+        };
+        match changes.iter_mut().find(|c| c.job_id == job.id) {
+            Some(existing) => existing.to = change.to,
+            None => changes.push(JobChange {
+                job_id: job.id.clone(),
+                from: job.status,
+                to: change.to,
+                message: None,
+                actor: None,
+            }),
+        }
+    }
+    changes.retain(|c| c.from != c.to);
+}
+
 /// Tasks for the jobs that become queued.
 async fn tasks_for(
     state: &AppState,
     workflow: &circa_store::Workflow,
     jobs: &[Job],
     changes: &[JobChange],
-    known: Option<(&Pipeline, &Project)>,
 ) -> ApiResult<Vec<NewTask>> {
-    let queued: Vec<&Job> = changes
-        .iter()
-        .filter(|c| c.to == JobStatus::Queued)
-        .filter_map(|c| jobs.iter().find(|j| j.id == c.job_id))
-        .collect();
-    if queued.is_empty() {
+    if !changes.iter().any(|c| c.to == JobStatus::Queued) {
         return Ok(Vec::new());
     }
-    let read;
-    let (pipeline, project) = match known {
-        Some((pipeline, project))
-            if pipeline.id == workflow.pipeline_id && project.id == workflow.project_id =>
-        {
-            (pipeline, project)
+    let pipeline = state
+        .store
+        .pipeline(&workflow.pipeline_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("pipeline"))?;
+    let project = state
+        .store
+        .project(&workflow.project_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    Tasking::of(state, &pipeline, &project).tasks(workflow, jobs, changes)
+}
+
+/// What making a workflow's tasks needs besides the workflow: its pipeline and project, and
+/// the server's settings that go into assignments.
+#[derive(Clone, Copy, Debug)]
+pub struct Tasking<'a> {
+    /// The pipeline.
+    pub pipeline: &'a Pipeline,
+    /// Its project.
+    pub project: &'a Project,
+    /// The server's secret (continuation keys derive from it).
+    pub secret: &'a [u8],
+    /// The server's URL.
+    pub base_url: &'a str,
+    /// The step log limit.
+    pub step_log_limit: u64,
+}
+
+impl<'a> Tasking<'a> {
+    /// For workflows of `pipeline`.
+    pub fn of(state: &'a AppState, pipeline: &'a Pipeline, project: &'a Project) -> Self {
+        Tasking {
+            pipeline,
+            project,
+            secret: &state.secret,
+            base_url: &state.base_url,
+            step_log_limit: state.config.step_log_limit,
         }
-        _ => {
-            read = (
-                state
-                    .store
-                    .pipeline(&workflow.pipeline_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("pipeline"))?,
-                state
-                    .store
-                    .project(&workflow.project_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("project"))?,
-            );
-            (&read.0, &read.1)
-        }
-    };
-    let mut extra_env = BTreeMap::new();
-    let mut secrets = Vec::new();
-    if workflow.setup {
-        let key = continuation::key_for(&state.secret, &pipeline.id);
-        extra_env.insert("CIRCLE_CONTINUATION_KEY".to_string(), key.clone());
-        secrets.push(key);
     }
-    let cx = AssignContext {
-        project,
-        pipeline,
+
+    /// The tasks of the jobs `changes` queue: one per node.
+    fn tasks(
+        &self,
+        workflow: &Workflow,
+        jobs: &[Job],
+        changes: &[JobChange],
+    ) -> ApiResult<Vec<NewTask>> {
+        let queued: Vec<&Job> = changes
+            .iter()
+            .filter(|c| c.to == JobStatus::Queued)
+            .filter_map(|c| jobs.iter().find(|j| j.id == c.job_id))
+            .collect();
+        if queued.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut extra_env = BTreeMap::new();
+        let mut secrets = Vec::new();
+        if workflow.setup {
+            let key = continuation::key_for(self.secret, &self.pipeline.id);
+            extra_env.insert("CIRCLE_CONTINUATION_KEY".to_string(), key.clone());
+            secrets.push(key);
+        }
+        let cx = AssignContext {
+            project: self.project,
+            pipeline: self.pipeline,
+            workflow,
+            jobs,
+            base_url: self.base_url,
+            step_log_limit: self.step_log_limit,
+            extra_env,
+            secrets,
+        };
+        let mut tasks = Vec::new();
+        for job in queued {
+            for node in 0..job.parallelism.max(1) {
+                let payload = assignment(&cx, job, node).map_err(ApiError::bad_request)?;
+                let payload = serde_json::to_value(&payload)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                tasks.push(NewTask {
+                    job_id: job.id.clone(),
+                    node,
+                    resource_class: job.resource_class.clone(),
+                    payload,
+                });
+            }
+        }
+        Ok(tasks)
+    }
+
+    /// The first settle of a workflow just added, which nothing else has seen: its jobs as
+    /// the model starts them, and their tasks. Made without the store, for the transaction
+    /// that adds the workflow ([`circa_store::FirstSettle`]).
+    pub fn first_update(&self, workflow: &Workflow, jobs: &[Job]) -> ApiResult<WorkflowUpdate> {
+        let advanced = advance(&states(jobs, &HashMap::new()), AdvanceRequest::Propagate);
+        let mut changes = Vec::new();
+        merge_changes(&mut changes, jobs, &advanced.changes);
+        let new_tasks = self.tasks(workflow, jobs, &changes)?;
+        Ok(WorkflowUpdate {
+            workflow_id: workflow.id.clone(),
+            changes,
+            new_tasks,
+            status: advanced.workflow_status,
+            now: now_ms(),
+        })
+    }
+}
+
+/// What a workflow's first settle, stored with the workflow, sets off (as [`settle`] does
+/// once its update is stored).
+pub async fn after_first(
+    state: &AppState,
+    workflow: &Workflow,
+    jobs: &[Job],
+    update: &WorkflowUpdate,
+) {
+    let classes = update
+        .new_tasks
+        .iter()
+        .map(|t| t.resource_class.clone())
+        .collect();
+    after(
+        state,
         workflow,
         jobs,
-        base_url: &state.base_url,
-        step_log_limit: state.config.step_log_limit,
-        extra_env,
-        secrets,
-    };
-    let mut tasks = Vec::new();
-    for job in queued {
-        for node in 0..job.parallelism.max(1) {
-            let payload = assignment(&cx, job, node).map_err(ApiError::bad_request)?;
-            let payload =
-                serde_json::to_value(&payload).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            tasks.push(NewTask {
-                job_id: job.id.clone(),
-                node,
-                resource_class: job.resource_class.clone(),
-                payload,
-            });
-        }
-    }
-    Ok(tasks)
+        &update.changes,
+        update.status,
+        classes,
+    )
+    .await;
 }
 
 /// Side effects once a settle is stored.

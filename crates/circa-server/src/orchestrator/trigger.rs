@@ -3,12 +3,15 @@
 
 use circa_config::pipeline::PipelineValues;
 use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
+use std::sync::{Arc, Mutex};
+
 use circa_store::{
-    NewPipeline, Pipeline, PipelineError, PipelineState, PipelineTrigger, Project, ScheduledBy,
+    FirstSettle, Job, NewPipeline, NewTask, Pipeline, PipelineError, PipelineState,
+    PipelineTrigger, Project, ScheduledBy, Workflow, WorkflowUpdate,
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
-use super::settle::{Known, settle, settle_known};
+use super::settle::{Tasking, after_first, settle};
 use crate::error::{ApiError, ApiResult};
 use crate::live::StatusUpdate;
 use crate::state::{AppState, now_ms};
@@ -293,28 +296,36 @@ async fn store_outcome(
                     now + state.config.continuation_ttl.as_millis() as i64,
                 )
             });
-            // The config, the state and the workflows in one transaction.
             let pending = setup.then_some(PipelineState::SetupPending);
+            (
+                pipeline.continuation_key_hash,
+                pipeline.continuation_deadline,
+            ) = continuation.clone().unzip();
+            pipeline.updated_at = now;
+            if let Some(pending) = pending {
+                pipeline.state = pending;
+                pipeline.errors = Vec::new();
+            }
+            // The config, the state, the workflows and their first settle (root jobs queued
+            // with their tasks) in one transaction.
+            let settled = Arc::new(Mutex::new(FirstSettled::default()));
+            let first = first_settle(state, pipeline, project, settled.clone());
             let (created, mut jobs) = state
                 .store
                 .start_pipeline(
                     &pipeline.id,
                     &compiled,
-                    continuation.clone(),
+                    continuation,
                     pending,
                     workflows,
+                    Some(first),
                     now,
                 )
                 .await?;
-            (
-                pipeline.continuation_key_hash,
-                pipeline.continuation_deadline,
-            ) = continuation.unzip();
             pipeline.config_compiled = Some(compiled);
-            pipeline.updated_at = now;
-            if let Some(pending) = pending {
-                pipeline.state = pending;
-                pipeline.errors = Vec::new();
+            let settled = std::mem::take(&mut *settled.lock().unwrap_or_else(|e| e.into_inner()));
+            if let Some(error) = settled.error {
+                return Err(error);
             }
             // Other pipelines' workflows on the branch (this one's are left alone).
             auto_cancel(state, project, pipeline).await;
@@ -330,18 +341,13 @@ async fn store_outcome(
                     name: workflow.name.clone(),
                     status: WorkflowStatus::Running.as_str().to_string(),
                 });
-                settle_known(
-                    state,
-                    &workflow.id,
-                    Vec::new(),
-                    AdvanceRequest::Propagate,
-                    Some(Known {
-                        pipeline,
-                        project,
-                        fresh: Some((&workflow, &mine)),
-                    }),
-                )
-                .await?;
+                if let Some(update) = settled
+                    .updates
+                    .iter()
+                    .find(|u| u.workflow_id == workflow.id)
+                {
+                    after_first(state, &workflow, &mine, update).await;
+                }
             }
             notify_pipeline(
                 state,
@@ -355,6 +361,73 @@ async fn store_outcome(
         }
     }
     Ok(())
+}
+
+/// What the first settles made inside the start's transaction: the updates stored (without
+/// their tasks' payloads) and the first failure to make one.
+#[derive(Default)]
+struct FirstSettled {
+    updates: Vec<WorkflowUpdate>,
+    error: Option<ApiError>,
+}
+
+/// The first settle of a pipeline's new workflows, for [`circa_store::Store::start_pipeline`]:
+/// each workflow's update, recorded in `settled` too for what follows the commit. A workflow
+/// whose tasks cannot be made is left unsettled and the failure recorded.
+fn first_settle(
+    state: &AppState,
+    pipeline: &Pipeline,
+    project: &Project,
+    settled: Arc<Mutex<FirstSettled>>,
+) -> FirstSettle {
+    let pipeline = pipeline.clone();
+    let project = project.clone();
+    let secret = state.secret.clone();
+    let base_url = state.base_url.clone();
+    let step_log_limit = state.config.step_log_limit;
+    Box::new(move |workflows: &[Workflow], jobs: &[Job]| {
+        let tasking = Tasking {
+            pipeline: &pipeline,
+            project: &project,
+            secret: &secret,
+            base_url: &base_url,
+            step_log_limit,
+        };
+        let mut out = settled.lock().unwrap_or_else(|e| e.into_inner());
+        let mut updates = Vec::with_capacity(workflows.len());
+        for workflow in workflows {
+            let mine: Vec<Job> = jobs
+                .iter()
+                .filter(|j| j.workflow_id == workflow.id)
+                .cloned()
+                .collect();
+            match tasking.first_update(workflow, &mine) {
+                Ok(update) => {
+                    out.updates.push(WorkflowUpdate {
+                        workflow_id: update.workflow_id.clone(),
+                        changes: update.changes.clone(),
+                        new_tasks: update
+                            .new_tasks
+                            .iter()
+                            .map(|t| NewTask {
+                                job_id: t.job_id.clone(),
+                                node: t.node,
+                                resource_class: t.resource_class.clone(),
+                                payload: serde_json::Value::Null,
+                            })
+                            .collect(),
+                        status: update.status,
+                        now: update.now,
+                    });
+                    updates.push(update);
+                }
+                Err(e) => {
+                    out.error.get_or_insert(e);
+                }
+            }
+        }
+        updates
+    })
 }
 
 async fn read_config(

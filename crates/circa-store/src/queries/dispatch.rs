@@ -64,7 +64,7 @@ pub(super) async fn claim_and_start(
     store: &Backend,
     claims: Vec<Claim>,
 ) -> StoreResult<Vec<(Task, Option<Job>)>> {
-    if claims.is_empty() {
+    if claims.is_empty() || !any_queued(store, &claims).await? {
         return Ok(Vec::new());
     }
     let mut tasks: Vec<Task> = Vec::with_capacity(claims.len());
@@ -93,6 +93,27 @@ pub(super) async fn claim_and_start(
             (task, job)
         })
         .collect())
+}
+
+/// Whether a task of any claim's resource class is queued: read first, so that a claim that
+/// finds nothing (a long-polling runner's usual claim) takes no write transaction. A task
+/// queued after this read wakes the claim's waiter, which claims again.
+async fn any_queued(store: &Backend, claims: &[Claim]) -> StoreResult<bool> {
+    let mut classes: Vec<&str> = claims.iter().map(|c| c.resource_class.as_str()).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    for class in classes {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(1 AS BIGINT) FROM tasks WHERE state = 'queued' AND resource_class = $1 LIMIT 1",
+        )
+        .bind(class)
+        .fetch_optional(store.reader())
+        .await?;
+        if found.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Takes up to one task per claim of `chunk` (claims alike, at most [`TASKS_PER_CLAIM`]) into

@@ -15,8 +15,28 @@ pub(super) async fn append(
     batch: &[StoredEvent],
 ) -> StoreResult<u64> {
     let mut tx = store.begin().await?;
-    // A no-op UPDATE reads `last_seq` and locks the task's row (PostgreSQL), so concurrent
-    // appends to one task take turns.
+    // The usual batch continues the task exactly: one conditional UPDATE checks that and moves
+    // `last_seq` (locking the task's row on PostgreSQL, so concurrent appends take turns).
+    let expected = batch.first().map_or(0, |e| e.seq.saturating_sub(1));
+    let kept = continuing(expected, batch);
+    if let Some(new_last) = kept.last().map(|e| e.seq)
+        && kept.len() == batch.len()
+    {
+        let moved = sqlx::query("UPDATE tasks SET last_seq = $3 WHERE id = $1 AND last_seq = $2")
+            .bind(task_id)
+            .bind(to_i64(expected))
+            .bind(new_last)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if moved == 1 {
+            super::insert_events(&mut tx, task_id, &kept).await?;
+            tx.commit().await?;
+            return to_u64(new_last, "task last_seq");
+        }
+    }
+    // A resend, a gap or a missing task: read `last_seq` (a no-op UPDATE, which locks the
+    // row on PostgreSQL) and keep what continues it.
     let last: Option<i64> =
         sqlx::query_scalar("UPDATE tasks SET last_seq = last_seq WHERE id = $1 RETURNING last_seq")
             .bind(task_id)
@@ -79,7 +99,8 @@ pub(super) async fn of_step(
 }
 
 pub(super) async fn record_step(store: &Backend, step: StepRecord) -> StoreResult<()> {
-    let mut tx = store.begin().await?;
+    // Two statements, no transaction: the record goes first, so a failure between them
+    // leaves only output events that are no longer read (they go with their task).
     sqlx::query(
         "INSERT INTO steps (task_id, step, name, status, exit_code, duration_ms, started_at, \
          log_key, log_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -97,7 +118,7 @@ pub(super) async fn record_step(store: &Backend, step: StepRecord) -> StoreResul
     .bind(step.started_at)
     .bind(&step.log_key)
     .bind(to_i64(step.log_bytes))
-    .execute(&mut *tx)
+    .execute(store.writer())
     .await
     .map_err(|e| missing_parent(e, || format!("task {}", step.task_id)))?;
     // The step's log is in Blobs now: its output events are no longer needed.
@@ -105,9 +126,8 @@ pub(super) async fn record_step(store: &Backend, step: StepRecord) -> StoreResul
         .bind(&step.task_id)
         .bind(i64::from(step.step))
         .bind(OUTPUT_KIND)
-        .execute(&mut *tx)
+        .execute(store.writer())
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -1,5 +1,10 @@
 //! Jobs.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use sqlx::AssertSqlSafe;
+
 use super::{Backend, Conn, Db};
 use crate::records::Job;
 use crate::sql::codec::to_json;
@@ -7,49 +12,73 @@ use crate::sql::columns::job_columns;
 use crate::sql::rows::{JobRow, JobWorkflowRow, decode_all};
 use crate::store::StoreResult;
 
-/// Inserts a job record; `copied_from` is the job a rerun copied it from.
-pub(super) async fn insert(
-    conn: &mut Conn,
-    job: &Job,
-    copied_from: Option<&str>,
-) -> StoreResult<()> {
-    let spec = job
-        .spec
-        .as_ref()
-        .map(|spec| to_json(spec, "job spec"))
-        .transpose()?;
-    sqlx::query(
-        "INSERT INTO jobs (id, workflow_id, pipeline_id, project_id, name, job_key, number, \
-         status, approval, requires, contexts, spec, resource_class, parallelism, \
-         approval_request_id, actor, message, copied_from, created_at, queued_at, started_at, \
-         stopped_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22)",
-    )
-    .bind(&job.id)
-    .bind(&job.workflow_id)
-    .bind(&job.pipeline_id)
-    .bind(&job.project_id)
-    .bind(&job.name)
-    .bind(&job.job_key)
-    .bind(job.number)
-    .bind(job.status.as_str())
-    .bind(job.approval)
-    .bind(to_json(&job.requires, "job requires")?)
-    .bind(to_json(&job.contexts, "job contexts")?)
-    .bind(spec)
-    .bind(&job.resource_class)
-    .bind(i64::from(job.parallelism))
-    .bind(&job.approval_request_id)
-    .bind(&job.actor)
-    .bind(&job.message)
-    .bind(copied_from)
-    .bind(job.created_at)
-    .bind(job.queued_at)
-    .bind(job.started_at)
-    .bind(job.stopped_at)
-    .execute(conn)
-    .await?;
+/// Job rows per insert statement.
+const JOBS_PER_INSERT: usize = 16;
+
+/// Parameters per job row.
+const JOB_PARAMS: usize = 22;
+
+/// `INSERT INTO jobs … VALUES (…), …` for 1 to [`JOBS_PER_INSERT`] rows (index `n - 1`), built
+/// once from constants: a workflow's jobs go in a statement per [`JOBS_PER_INSERT`].
+static INSERT_JOBS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (1..=JOBS_PER_INSERT)
+        .map(|rows| {
+            let values: Vec<String> = (0..rows)
+                .map(|row| {
+                    let params: Vec<String> = (1..=JOB_PARAMS)
+                        .map(|i| format!("${}", row * JOB_PARAMS + i))
+                        .collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            format!(
+                "INSERT INTO jobs (id, workflow_id, pipeline_id, project_id, name, job_key, \
+                 number, status, approval, requires, contexts, spec, resource_class, \
+                 parallelism, approval_request_id, actor, message, copied_from, created_at, \
+                 queued_at, started_at, stopped_at) VALUES {}",
+                values.join(", ")
+            )
+        })
+        .collect()
+});
+
+/// Inserts job records, each with the job a rerun copied it from, if any.
+pub(super) async fn insert(conn: &mut Conn, jobs: &[(&Job, Option<&str>)]) -> StoreResult<()> {
+    for chunk in jobs.chunks(JOBS_PER_INSERT) {
+        let sql: &'static str = INSERT_JOBS[chunk.len() - 1].as_str();
+        let mut insert = sqlx::query(AssertSqlSafe(Cow::Borrowed(sql)));
+        for (job, copied_from) in chunk {
+            let spec = job
+                .spec
+                .as_ref()
+                .map(|spec| to_json(spec, "job spec"))
+                .transpose()?;
+            insert = insert
+                .bind(job.id.as_str())
+                .bind(job.workflow_id.as_str())
+                .bind(job.pipeline_id.as_str())
+                .bind(job.project_id.as_str())
+                .bind(job.name.as_str())
+                .bind(job.job_key.as_str())
+                .bind(job.number)
+                .bind(job.status.as_str())
+                .bind(job.approval)
+                .bind(to_json(&job.requires, "job requires")?)
+                .bind(to_json(&job.contexts, "job contexts")?)
+                .bind(spec)
+                .bind(job.resource_class.as_str())
+                .bind(i64::from(job.parallelism))
+                .bind(job.approval_request_id.as_deref())
+                .bind(job.actor.as_deref())
+                .bind(job.message.as_deref())
+                .bind(*copied_from)
+                .bind(job.created_at)
+                .bind(job.queued_at)
+                .bind(job.started_at)
+                .bind(job.stopped_at);
+        }
+        insert.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -187,6 +187,7 @@ impl Store for Backend {
         continuation: Option<(String, Millis)>,
         state: Option<PipelineState>,
         workflows: Vec<NewWorkflow>,
+        settle: Option<FirstSettle>,
         now: Millis,
     ) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
         pipelines::start(
@@ -198,6 +199,7 @@ impl Store for Backend {
                 state,
             },
             workflows,
+            settle,
             now,
         )
         .await

@@ -3,7 +3,8 @@
 use super::{Backend, missing_parent, workflows};
 use crate::error::StoreError;
 use crate::records::{
-    Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError, PipelineState, Workflow,
+    FirstSettle, Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError,
+    PipelineState, Workflow,
 };
 use crate::sql::codec::{new_id, to_json};
 use crate::sql::columns::pipeline_columns;
@@ -117,6 +118,7 @@ pub(super) async fn start(
     store: &Backend,
     start: Start<'_>,
     workflows: Vec<NewWorkflow>,
+    settle: Option<FirstSettle>,
     now: Millis,
 ) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
     let (hash, deadline) = start.continuation.unzip();
@@ -155,6 +157,17 @@ pub(super) async fn start(
         now,
     };
     let added = workflows::insert(&mut tx, &parent, workflows).await?;
+    if let Some(settle) = settle {
+        for update in settle(&added.0, &added.1) {
+            if !workflows::apply(&mut tx, &update).await? {
+                tx.rollback().await?;
+                return Err(StoreError::Conflict(format!(
+                    "the first settle of workflow {}",
+                    update.workflow_id
+                )));
+            }
+        }
+    }
     tx.commit().await?;
     Ok(added)
 }

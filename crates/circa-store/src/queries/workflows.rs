@@ -79,6 +79,8 @@ pub(super) async fn insert(
         .bind(workflow.stopped_at)
         .execute(&mut *conn)
         .await?;
+        let first = created_jobs.len();
+        let mut copies = Vec::with_capacity(new.jobs.len());
         for job in new.jobs {
             let copied_from = job.copied_from.clone();
             let source = source_of(&copied_from);
@@ -86,10 +88,14 @@ pub(super) async fn insert(
                 next_number += 1;
                 next_number - 1
             });
-            let job = new_jobs::job(parent, &workflow.id, job, number, source);
-            jobs::insert(&mut *conn, &job, copied_from.as_deref()).await?;
-            created_jobs.push(job);
+            created_jobs.push(new_jobs::job(parent, &workflow.id, job, number, source));
+            copies.push(copied_from);
         }
+        let rows: Vec<(&Job, Option<&str>)> = created_jobs[first..]
+            .iter()
+            .zip(copies.iter().map(Option::as_deref))
+            .collect();
+        jobs::insert(&mut *conn, &rows).await?;
         created.push(workflow);
     }
     Ok((created, created_jobs))
@@ -153,13 +159,22 @@ pub(super) async fn set_status(
 
 pub(super) async fn update(store: &Backend, update: WorkflowUpdate) -> StoreResult<bool> {
     let mut tx = store.begin().await?;
-    write_status(&mut tx, &update.workflow_id, update.status, update.now).await?;
-    if !change_jobs(&mut tx, &update.workflow_id, &update.changes, update.now).await? {
+    if !apply(&mut tx, &update).await? {
         tx.rollback().await?;
         return Ok(false);
     }
-    insert_tasks(&mut tx, &update.workflow_id, &update.new_tasks, update.now).await?;
     tx.commit().await?;
+    Ok(true)
+}
+
+/// Applies `update` in the caller's transaction; false (the caller rolls back) if a job no
+/// longer had its `from` status.
+pub(super) async fn apply(conn: &mut Conn, update: &WorkflowUpdate) -> StoreResult<bool> {
+    write_status(conn, &update.workflow_id, update.status, update.now).await?;
+    if !change_jobs(conn, &update.workflow_id, &update.changes, update.now).await? {
+        return Ok(false);
+    }
+    insert_tasks(conn, &update.workflow_id, &update.new_tasks, update.now).await?;
     Ok(true)
 }
 

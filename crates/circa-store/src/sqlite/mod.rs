@@ -145,52 +145,43 @@ async fn writer_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::
 /// Rows per multi-row event insert.
 const EVENTS_PER_INSERT: usize = 32;
 
-/// `INSERT INTO events … VALUES (…), …` for [`EVENTS_PER_INSERT`] rows: `$1` is the task,
-/// then four parameters per row. Built once from constants.
+/// Inserts up to [`EVENTS_PER_INSERT`] events in one statement: `$1` is the task, then four
+/// parameters per row; rows left NULL (a shorter chunk) are not inserted, so one prepared
+/// statement serves every chunk. Built once from constants.
 static INSERT_EVENTS: LazyLock<String> = LazyLock::new(|| {
     let rows: Vec<String> = (0..EVENTS_PER_INSERT)
         .map(|row| {
             let p = 2 + 4 * row;
-            format!("($1, ${p}, ${}, ${}, ${})", p + 1, p + 2, p + 3)
+            format!("(${p}, ${}, ${}, ${})", p + 1, p + 2, p + 3)
         })
         .collect();
     format!(
-        "INSERT INTO events (task_id, seq, step, kind, body) VALUES {}",
+        "INSERT INTO events (task_id, seq, step, kind, body) \
+         SELECT $1, column1, column2, column3, column4 FROM (VALUES {}) \
+         WHERE column1 IS NOT NULL",
         rows.join(", ")
     )
 });
 
-/// Inserts events: full chunks with one multi-row statement each, the rest one by one
-/// (SQLite statements are cheap, but a batch of one-line events has hundreds of them).
+/// Inserts events, [`EVENTS_PER_INSERT`] to a statement (a batch of one-line events has
+/// hundreds of them; a short batch takes one statement).
 async fn insert_events(
     conn: &mut SqliteConnection,
     task_id: &str,
     events: &[EventInsert<'_>],
 ) -> Result<(), sqlx::Error> {
-    let mut chunks = events.chunks_exact(EVENTS_PER_INSERT);
-    for chunk in &mut chunks {
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
         let sql: &'static str = INSERT_EVENTS.as_str();
         let mut insert = sqlx::query(AssertSqlSafe(Cow::Borrowed(sql))).bind(task_id);
-        for event in chunk {
+        for i in 0..EVENTS_PER_INSERT {
+            let event = chunk.get(i);
             insert = insert
-                .bind(event.seq)
-                .bind(event.step)
-                .bind(&event.kind)
-                .bind(event.body);
+                .bind(event.map(|e| e.seq))
+                .bind(event.and_then(|e| e.step))
+                .bind(event.map(|e| e.kind.as_str()))
+                .bind(event.map(|e| e.body));
         }
         insert.execute(&mut *conn).await?;
-    }
-    for event in chunks.remainder() {
-        sqlx::query(
-            "INSERT INTO events (task_id, seq, step, kind, body) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(task_id)
-        .bind(event.seq)
-        .bind(event.step)
-        .bind(&event.kind)
-        .bind(event.body)
-        .execute(&mut *conn)
-        .await?;
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     configs_are_cached_per_commit,
     rerun_copies_keep_their_numbers,
     starting_a_pipeline_records_its_config_and_adds_its_workflows,
+    a_started_pipeline_is_settled_in_its_own_transaction,
 );
 
 async fn numbers_count_per_project(db: &TestStore) {
@@ -423,6 +424,7 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
             Some(("key-hash".to_string(), T0 + 500)),
             Some(PipelineState::SetupPending),
             vec![workflow("setup", vec![job("generate", JobStatus::Blocked)])],
+            None,
             T0 + 5,
         )
         .await
@@ -453,7 +455,7 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
         .await
         .unwrap();
     store
-        .start_pipeline(&created.id, "again", None, None, Vec::new(), T0 + 7)
+        .start_pipeline(&created.id, "again", None, None, Vec::new(), None, T0 + 7)
         .await
         .unwrap();
     let now = store.pipeline(&created.id).await.unwrap().unwrap();
@@ -462,10 +464,119 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
     assert_eq!(now.continuation_key_hash, None);
 
     let missing = store
-        .start_pipeline("nope", "x", None, None, vec![workflow("w", vec![])], T0)
+        .start_pipeline(
+            "nope",
+            "x",
+            None,
+            None,
+            vec![workflow("w", vec![])],
+            None,
+            T0,
+        )
         .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
+    );
+}
+
+/// The first settle of a pipeline's new workflows runs inside the start: it sees the
+/// workflows and jobs as added, and its updates (a job queued with its task, the workflow's
+/// status) are stored with them; an update that does not apply undoes the whole start.
+async fn a_started_pipeline_is_settled_in_its_own_transaction(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/app").await;
+    let (created, _, _) = store
+        .create_pipeline(new_pipeline(&p.id, "main"), Vec::new(), T0)
+        .await
+        .unwrap();
+    let first = |from: JobStatus| -> FirstSettle {
+        Box::new(move |workflows: &[Workflow], jobs: &[Job]| {
+            assert_eq!(workflows.len(), 1);
+            assert_eq!(jobs.len(), 2);
+            let build = jobs.iter().find(|j| j.name == "build").unwrap();
+            vec![WorkflowUpdate {
+                workflow_id: workflows[0].id.clone(),
+                changes: vec![JobChange {
+                    job_id: build.id.clone(),
+                    from,
+                    to: JobStatus::Queued,
+                    message: None,
+                    actor: None,
+                }],
+                new_tasks: vec![NewTask {
+                    job_id: build.id.clone(),
+                    node: 0,
+                    resource_class: "docker".into(),
+                    payload: json!({ "job": "build" }),
+                }],
+                status: WorkflowStatus::OnHold,
+                now: T0 + 6,
+            }]
+        })
+    };
+    let jobs = || {
+        vec![
+            job("build", JobStatus::Blocked),
+            job("test", JobStatus::Blocked),
+        ]
+    };
+
+    // An update whose job is not in its `from` status: nothing is stored.
+    let refused = store
+        .start_pipeline(
+            &created.id,
+            "refused",
+            None,
+            None,
+            vec![workflow("main", jobs())],
+            Some(first(JobStatus::OnHold)),
+            T0 + 5,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    let now = store.pipeline(&created.id).await.unwrap().unwrap();
+    assert_eq!(now.config_compiled, None);
+    assert!(
+        store
+            .workflows_of_pipeline(&created.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.queued_tasks().await.unwrap().is_empty());
+
+    let (workflows, added) = store
+        .start_pipeline(
+            &created.id,
+            "version: 2.1",
+            None,
+            None,
+            vec![workflow("main", jobs())],
+            Some(first(JobStatus::Blocked)),
+            T0 + 5,
+        )
+        .await
+        .unwrap();
+    // What comes back is what was added, before the settle.
+    assert!(added.iter().all(|j| j.status == JobStatus::Blocked));
+    let stored = store.jobs_of_workflow(&workflows[0].id).await.unwrap();
+    let statuses: Vec<_> = stored.iter().map(|j| (j.name.as_str(), j.status)).collect();
+    assert_eq!(
+        statuses,
+        [("build", JobStatus::Queued), ("test", JobStatus::Blocked)]
+    );
+    assert_eq!(stored[0].queued_at, Some(T0 + 6));
+    let workflow = store.workflow(&workflows[0].id).await.unwrap().unwrap();
+    assert_eq!(workflow.status, WorkflowStatus::OnHold);
+    let queued = store.queued_tasks().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].job_id, stored[0].id);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&queued[0].payload).unwrap(),
+        json!({ "job": "build" })
     );
 }

@@ -94,7 +94,11 @@ impl Circa {
             .args(args)
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
-            .env("CIRCA_LOG", "error")
+            // `CIRCA_BENCH_LOG` sets the server's log filter (its log goes to stdout).
+            .env(
+                "CIRCA_LOG",
+                std::env::var("CIRCA_BENCH_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -110,7 +114,13 @@ impl Circa {
             .next()
             .context("no URL in circa's first line")?
             .to_string();
-        std::thread::spawn(move || for _ in lines {});
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if std::env::var_os("CIRCA_BENCH_LOG").is_some() {
+                    eprintln!("{line}");
+                }
+            }
+        });
         let token = std::fs::read_to_string(data.path().join("admin.token"))?
             .trim()
             .to_string();
@@ -367,6 +377,7 @@ async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
     let end = results.iter().map(|r| r.3).max().unwrap_or(start);
     let mut latencies = Vec::new();
     let mut dispatch = Vec::new();
+    let mut answers: Vec<f64> = results.iter().map(|r| (r.2 - r.1) as f64).collect();
     let mut failed = 0;
     for (id, sent, answered, _) in &results {
         for job in api.jobs_of_pipeline(id).await? {
@@ -406,6 +417,14 @@ async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
     println!(
         "w2_created_to_first_step_p99: {:.1} ms",
         percentile(&mut dispatch, 0.99)
+    );
+    println!(
+        "w2_trigger_answer_p50: {:.1} ms",
+        percentile(&mut answers, 0.5)
+    );
+    println!(
+        "w2_trigger_answer_p99: {:.1} ms",
+        percentile(&mut answers, 0.99)
     );
     println!("w2_peak_rss: {:.1} MiB", circa.peak_rss_mib());
     println!("w2_floor_per_job: {floor:.2} ms");
