@@ -28,7 +28,12 @@ use crate::executor::{
 use crate::{folders, workspace};
 
 /// Output chunk size read from a command's pipe.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 64 * 1024;
+
+/// The output pipe's buffer: a chatty command writes this much before it waits for the
+/// runner, so its output is read in few, full chunks (Linux grows a pipe up to
+/// `/proc/sys/fs/pipe-max-size`; where it cannot, the pipe keeps its size).
+const PIPE_BUFFER: i32 = 1024 * 1024;
 
 /// Runs a job node's steps on this host.
 #[derive(Debug)]
@@ -147,6 +152,7 @@ impl Executor for ShellExecutor {
             reason: e.to_string(),
         };
         let (reader, writer) = std::io::pipe().map_err(spawn_err)?;
+        let _ = nix::fcntl::fcntl(&writer, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BUFFER));
         // Read on the async threads (no thread per running step).
         let mut reader = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))
             .map_err(spawn_err)?;
