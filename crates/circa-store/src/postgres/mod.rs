@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
@@ -62,12 +63,14 @@ impl PostgresStore {
         })
     }
 
-    fn reader(&self) -> &PgPool {
-        &self.pool
+    /// A connection for reads.
+    async fn reader(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.pool.acquire().await
     }
 
-    fn writer(&self) -> &PgPool {
-        &self.pool
+    /// A connection for a write of one statement.
+    async fn writer(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.pool.acquire().await
     }
 
     fn caches(&self) -> &Caches {

@@ -97,7 +97,7 @@ pub(super) async fn pipeline_page(
         .bind(branch)
         .bind(page.before)
         .bind(i64::from(limit))
-        .fetch_one(store.reader())
+        .fetch_one(&mut *store.reader().await?)
         .await?;
     let rows: Vec<Row> = match json {
         Some(text) => serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?,

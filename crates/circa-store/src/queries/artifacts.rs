@@ -18,7 +18,7 @@ pub(super) async fn add(store: &Backend, artifact: Artifact) -> StoreResult<()> 
     .bind(&artifact.path)
     .bind(&artifact.blob_key)
     .bind(to_i64(artifact.size))
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| missing_parent(e, || format!("job {}", artifact.job_id)))?;
     Ok(())
@@ -31,7 +31,7 @@ pub(super) async fn of_job(store: &Backend, job_id: &str) -> StoreResult<Vec<Art
         " FROM artifacts WHERE job_id = $1"
     ))
     .bind(job_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     // Sorted here, byte-wise: the databases' collations differ.
     let mut artifacts = decode_all(rows, ArtifactRow::decode)?;

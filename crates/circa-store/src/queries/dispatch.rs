@@ -107,7 +107,7 @@ async fn any_queued(store: &Backend, claims: &[Claim]) -> StoreResult<bool> {
             "SELECT CAST(1 AS BIGINT) FROM tasks WHERE state = 'queued' AND resource_class = $1 LIMIT 1",
         )
         .bind(class)
-        .fetch_optional(store.reader())
+        .fetch_optional(&mut *store.reader().await?)
         .await?;
         if found.is_some() {
             return Ok(true);

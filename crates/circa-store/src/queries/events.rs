@@ -76,7 +76,7 @@ pub(super) async fn after(
     .bind(task_id)
     .bind(to_i64(after_seq))
     .bind(i64::from(limit))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, EventRow::decode)
 }
@@ -93,7 +93,7 @@ pub(super) async fn of_step(
     ))
     .bind(task_id)
     .bind(i64::from(step))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, EventRow::decode)
 }
@@ -118,7 +118,7 @@ pub(super) async fn record_step(store: &Backend, step: StepRecord) -> StoreResul
     .bind(step.started_at)
     .bind(&step.log_key)
     .bind(to_i64(step.log_bytes))
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| missing_parent(e, || format!("task {}", step.task_id)))?;
     // The step's log is in Blobs now: its output events are no longer needed.
@@ -126,7 +126,7 @@ pub(super) async fn record_step(store: &Backend, step: StepRecord) -> StoreResul
         .bind(&step.task_id)
         .bind(i64::from(step.step))
         .bind(OUTPUT_KIND)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(())
 }
@@ -138,7 +138,7 @@ pub(super) async fn steps(store: &Backend, task_id: &str) -> StoreResult<Vec<Ste
         " FROM steps WHERE task_id = $1 ORDER BY step"
     ))
     .bind(task_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, StepRow::decode)
 }

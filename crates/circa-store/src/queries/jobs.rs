@@ -100,7 +100,7 @@ where
 }
 
 pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Job>> {
-    fetch(store.reader(), id).await
+    fetch(&mut *store.reader().await?, id).await
 }
 
 pub(super) async fn by_number(
@@ -116,7 +116,7 @@ pub(super) async fn by_number(
     ))
     .bind(project_id)
     .bind(number)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(JobRow::decode)
     .transpose()
@@ -136,7 +136,7 @@ pub(super) async fn by_number_with_workflow(
     ))
     .bind(project_id)
     .bind(number)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(JobWorkflowRow::decode)
     .transpose()
@@ -149,7 +149,7 @@ pub(super) async fn of_workflow(store: &Backend, workflow_id: &str) -> StoreResu
         " FROM jobs WHERE workflow_id = $1 ORDER BY ord"
     ))
     .bind(workflow_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, JobRow::decode)
 }

@@ -58,7 +58,9 @@ fn missing_parent(error: sqlx::Error, what: impl FnOnce() -> String) -> StoreErr
 #[async_trait]
 impl Store for Backend {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.reader().await?)
+            .await?;
         Ok(())
     }
 

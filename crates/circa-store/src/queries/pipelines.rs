@@ -185,7 +185,7 @@ pub(super) async fn set_state(
             .bind(state.as_str())
             .bind(to_json(errors, "pipeline errors")?)
             .bind(now)
-            .execute(store.writer())
+            .execute(&mut *store.writer().await?)
             .await?
             .rows_affected();
     if changed == 0 {
@@ -211,7 +211,7 @@ pub(super) async fn continue_setup(
     .bind(config_source)
     .bind(config_compiled)
     .bind(now)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await?
     .rows_affected();
     Ok(changed > 0)
@@ -224,7 +224,7 @@ pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Pipel
         " FROM pipelines WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(PipelineRow::decode)
     .transpose()
@@ -242,7 +242,7 @@ pub(super) async fn by_number(
     ))
     .bind(project_id)
     .bind(number)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(PipelineRow::decode)
     .transpose()
@@ -294,7 +294,7 @@ pub(super) async fn list(
     }
     let rows = query
         .bind(i64::from(limit))
-        .fetch_all(store.reader())
+        .fetch_all(&mut *store.reader().await?)
         .await?;
     decode_all(rows, PipelineRow::decode)
 }
@@ -313,7 +313,7 @@ pub(super) async fn cached_config(
         sqlx::query_scalar("SELECT config FROM config_cache WHERE project_id = $1 AND sha = $2")
             .bind(project_id)
             .bind(sha)
-            .fetch_optional(store.reader())
+            .fetch_optional(&mut *store.reader().await?)
             .await?;
     if let Some(config) = &found {
         store.caches().configs.put(&key, generation, config.clone());
@@ -334,7 +334,7 @@ pub(super) async fn cache_config(
     .bind(project_id)
     .bind(sha)
     .bind(config)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| missing_parent(e, || format!("project {project_id}")))?;
     Ok(())

@@ -30,7 +30,7 @@ pub(super) async fn create(store: &Backend, new: NewProject, now: Millis) -> Sto
     .bind(&project.webhook_secret)
     .bind(to_json(&project.settings, "project settings")?)
     .bind(project.created_at)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await;
     match inserted {
         Ok(_) => Ok(project),
@@ -48,7 +48,7 @@ pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Proje
         " FROM projects WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(ProjectRow::decode)
     .transpose()
@@ -66,7 +66,7 @@ pub(super) async fn by_slug(store: &Backend, slug: &str) -> StoreResult<Option<P
         " FROM projects WHERE slug = $1"
     ))
     .bind(slug)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(ProjectRow::decode)
     .transpose()?;
@@ -82,7 +82,7 @@ pub(super) async fn by_slug(store: &Backend, slug: &str) -> StoreResult<Option<P
 pub(super) async fn all(store: &Backend) -> StoreResult<Vec<Project>> {
     let rows =
         sqlx::query_as::<_, ProjectRow>(concat!("SELECT ", project_columns!(), " FROM projects"))
-            .fetch_all(store.reader())
+            .fetch_all(&mut *store.reader().await?)
             .await?;
     // Sorted here, byte-wise: the databases' collations differ.
     let mut projects = decode_all(rows, ProjectRow::decode)?;
@@ -98,7 +98,7 @@ pub(super) async fn set_settings(
     let changed = sqlx::query("UPDATE projects SET settings = $2 WHERE id = $1")
         .bind(id)
         .bind(to_json(settings, "project settings")?)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?
         .rows_affected();
     store.caches().projects.clear();

@@ -16,7 +16,7 @@ pub(super) async fn claim(store: &Backend, claim: Claim) -> StoreResult<Option<T
         .bind(&claim.token_hash)
         .bind(claim.now)
         .bind(claim.lease_expires_at)
-        .fetch_optional(store.writer())
+        .fetch_optional(&mut *store.writer().await?)
         .await?
         .map(TaskRow::decode)
         .transpose()
@@ -29,7 +29,7 @@ pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Task>
         " FROM tasks WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(TaskRow::decode)
     .transpose()
@@ -42,7 +42,7 @@ pub(super) async fn of_job(store: &Backend, job_id: &str) -> StoreResult<Vec<Tas
         " FROM tasks WHERE job_id = $1 ORDER BY node, ord"
     ))
     .bind(job_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, TaskRow::decode)
 }
@@ -58,7 +58,7 @@ pub(super) async fn heartbeat(
     ))
     .bind(task_id)
     .bind(lease_expires_at)
-    .fetch_optional(store.writer())
+    .fetch_optional(&mut *store.writer().await?)
     .await?
     .map(TaskRow::decode)
     .transpose()
@@ -107,7 +107,7 @@ pub(super) async fn finish(
     .bind(result.as_str())
     .bind(message)
     .bind(now)
-    .fetch_optional(store.writer())
+    .fetch_optional(&mut *store.writer().await?)
     .await?
     .map(TaskRow::decode)
     .transpose()
@@ -121,7 +121,7 @@ pub(super) async fn expired(store: &Backend, now: Millis) -> StoreResult<Vec<Tas
          ORDER BY lease_expires_at, ord"
     ))
     .bind(now)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, TaskRow::decode)
 }
@@ -133,7 +133,7 @@ pub(super) async fn requeue(store: &Backend, task_id: &str, now: Millis) -> Stor
     )
     .bind(task_id)
     .bind(now)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await?
     .rows_affected();
     Ok(changed > 0)
@@ -145,7 +145,7 @@ pub(super) async fn queued(store: &Backend) -> StoreResult<Vec<Task>> {
         task_columns!(),
         " FROM tasks WHERE state = 'queued' ORDER BY resource_class, queued_at, ord"
     ))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, TaskRow::decode)
 }

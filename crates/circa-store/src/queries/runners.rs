@@ -19,7 +19,7 @@ pub(super) async fn seen(
     .bind(name)
     .bind(resource_class)
     .bind(now)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await?;
     Ok(())
 }
@@ -34,7 +34,7 @@ pub(super) async fn count_since(
     )
     .bind(resource_class)
     .bind(since)
-    .fetch_one(store.reader())
+    .fetch_one(&mut *store.reader().await?)
     .await?;
     to_u64(count, "runner count")
 }

@@ -133,7 +133,7 @@ pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Sched
         " FROM schedules WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(ScheduleRow::decode)
     .transpose()
@@ -158,7 +158,7 @@ pub(super) async fn of_project(
     .bind(origin.as_str())
     .bind(after)
     .bind(i64::from(limit))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_rows(rows)
 }
@@ -169,7 +169,7 @@ pub(super) async fn all(store: &Backend) -> StoreResult<Vec<Schedule>> {
         schedule_columns!(),
         " FROM schedules ORDER BY ord"
     ))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_rows(rows)
 }
@@ -199,7 +199,7 @@ pub(super) async fn update(
     .bind(&fields.actor_id)
     .bind(&fields.branch)
     .bind(now)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| insert_error(e, &fields.name))?
     .rows_affected();
@@ -212,7 +212,7 @@ pub(super) async fn update(
 pub(super) async fn delete(store: &Backend, id: &str) -> StoreResult<bool> {
     let changed = sqlx::query("DELETE FROM schedules WHERE id = $1")
         .bind(id)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?
         .rows_affected();
     Ok(changed > 0)
@@ -223,7 +223,7 @@ pub(super) async fn claim_tick(store: &Backend, id: &str, tick: Millis) -> Store
         sqlx::query("UPDATE schedules SET last_tick = $2 WHERE id = $1 AND last_tick < $2")
             .bind(id)
             .bind(tick)
-            .execute(store.writer())
+            .execute(&mut *store.writer().await?)
             .await?
             .rows_affected();
     Ok(changed > 0)

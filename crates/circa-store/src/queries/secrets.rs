@@ -113,7 +113,7 @@ pub(super) async fn put_env_var(
         .bind(&value.key_id)
         .bind(&value.sealed)
         .bind(now)
-        .fetch_one(store.writer())
+        .fetch_one(&mut *store.writer().await?)
         .await
         .map_err(|e| missing_parent(e, || owner.kind().to_string()))?;
     Ok(row.decode(owner))
@@ -132,7 +132,7 @@ pub(super) async fn env_var(
     let row = sqlx::query_as::<_, EnvRow>(sql)
         .bind(owner.id())
         .bind(name)
-        .fetch_optional(store.reader())
+        .fetch_optional(&mut *store.reader().await?)
         .await?;
     Ok(row.map(|r| r.decode(owner)))
 }
@@ -145,7 +145,7 @@ pub(super) async fn env_vars(store: &Backend, owner: &EnvOwner) -> StoreResult<V
     );
     let rows = sqlx::query_as::<_, EnvRow>(sql)
         .bind(owner.id())
-        .fetch_all(store.reader())
+        .fetch_all(&mut *store.reader().await?)
         .await?;
     Ok(rows.into_iter().map(|r| r.decode(owner)).collect())
 }
@@ -159,7 +159,7 @@ pub(super) async fn delete_env_var(
     let done = sqlx::query(sql)
         .bind(owner.id())
         .bind(name)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(done.rows_affected() > 0)
 }
@@ -176,7 +176,7 @@ pub(super) async fn all_env_vars(store: &Backend) -> StoreResult<Vec<EnvVar>> {
             " ORDER BY owner_id, name"
         );
         let rows = sqlx::query_as::<_, EnvRow>(sql)
-            .fetch_all(store.reader())
+            .fetch_all(&mut *store.reader().await?)
             .await?;
         all.extend(rows.into_iter().map(|r| r.decode(&kind)));
     }
@@ -199,7 +199,7 @@ pub(super) async fn reseal_env_var(
         .bind(&to.key_id)
         .bind(&to.sealed)
         .bind(&var.value.sealed)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(done.rows_affected() > 0)
 }
@@ -209,7 +209,7 @@ pub(super) async fn key_ids(store: &Backend) -> StoreResult<Vec<String>> {
         "SELECT key_id FROM project_env_vars UNION SELECT key_id FROM context_env_vars \
          ORDER BY key_id",
     )
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     Ok(ids)
 }
@@ -228,7 +228,7 @@ pub(super) async fn create_context(
         .bind(&context.id)
         .bind(&context.name)
         .bind(context.created_at)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await;
     match inserted {
         Ok(_) => Ok(context),
@@ -243,7 +243,7 @@ pub(super) async fn context(store: &Backend, id: &str) -> StoreResult<Option<Con
     let row =
         sqlx::query_as::<_, ContextRow>("SELECT id, name, created_at FROM contexts WHERE id = $1")
             .bind(id)
-            .fetch_optional(store.reader())
+            .fetch_optional(&mut *store.reader().await?)
             .await?;
     Ok(row.map(ContextRow::decode))
 }
@@ -253,7 +253,7 @@ pub(super) async fn context_by_name(store: &Backend, name: &str) -> StoreResult<
         "SELECT id, name, created_at FROM contexts WHERE name = $1",
     )
     .bind(name)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?;
     Ok(row.map(ContextRow::decode))
 }
@@ -261,7 +261,7 @@ pub(super) async fn context_by_name(store: &Backend, name: &str) -> StoreResult<
 pub(super) async fn contexts(store: &Backend) -> StoreResult<Vec<Context>> {
     let rows =
         sqlx::query_as::<_, ContextRow>("SELECT id, name, created_at FROM contexts ORDER BY name")
-            .fetch_all(store.reader())
+            .fetch_all(&mut *store.reader().await?)
             .await?;
     Ok(rows.into_iter().map(ContextRow::decode).collect())
 }
@@ -269,7 +269,7 @@ pub(super) async fn contexts(store: &Backend) -> StoreResult<Vec<Context>> {
 pub(super) async fn delete_context(store: &Backend, id: &str) -> StoreResult<bool> {
     let done = sqlx::query("DELETE FROM contexts WHERE id = $1")
         .bind(id)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(done.rows_affected() > 0)
 }
@@ -295,7 +295,7 @@ pub(super) async fn add_restriction(
     .bind(&restriction.kind)
     .bind(&restriction.value)
     .bind(restriction.created_at)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| missing_parent(e, || "context".to_string()))?;
     Ok(restriction)
@@ -310,7 +310,7 @@ pub(super) async fn restrictions(
          WHERE context_id = $1 ORDER BY ord",
     )
     .bind(context_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     Ok(rows.into_iter().map(RestrictionRow::decode).collect())
 }
@@ -323,7 +323,7 @@ pub(super) async fn delete_restriction(
     let done = sqlx::query("DELETE FROM context_restrictions WHERE context_id = $1 AND id = $2")
         .bind(context_id)
         .bind(id)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(done.rows_affected() > 0)
 }

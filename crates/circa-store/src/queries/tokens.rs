@@ -29,7 +29,7 @@ pub(super) async fn create(store: &Backend, new: NewToken, now: Millis) -> Store
     .bind(&new.hash)
     .bind(&token.user_id)
     .bind(token.created_at)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await;
     match inserted {
         Ok(_) => Ok(token),
@@ -47,7 +47,7 @@ pub(super) async fn by_hash(store: &Backend, hash: &str) -> StoreResult<Option<T
         " FROM tokens WHERE hash = $1"
     ))
     .bind(hash)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(TokenRow::decode)
     .transpose()
@@ -70,7 +70,7 @@ pub(super) async fn with_user(
          FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.hash = $1",
     )
     .bind(hash)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(TokenUserRow::decode)
     .transpose()?;
@@ -83,7 +83,7 @@ pub(super) async fn with_user(
 pub(super) async fn revoke(store: &Backend, id: &str) -> StoreResult<bool> {
     let changed = sqlx::query("UPDATE tokens SET revoked = TRUE WHERE id = $1")
         .bind(id)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?
         .rows_affected();
     store.caches().tokens.clear();
@@ -96,7 +96,7 @@ pub(super) async fn all(store: &Backend) -> StoreResult<Vec<Token>> {
         token_columns!(),
         " FROM tokens ORDER BY ord"
     ))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, TokenRow::decode)
 }

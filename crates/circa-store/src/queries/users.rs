@@ -38,7 +38,7 @@ pub(super) async fn create(store: &Backend, new: NewUser, now: Millis) -> StoreR
     .bind(user.admin)
     .bind(&user.password_hash)
     .bind(user.created_at)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| conflict(e, &format!("a user with login {:?}", user.login)))?;
     Ok(user)
@@ -51,7 +51,7 @@ pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<User>
         " FROM users WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?;
     Ok(row.map(UserRow::decode))
 }
@@ -63,7 +63,7 @@ pub(super) async fn by_login(store: &Backend, login: &str) -> StoreResult<Option
         " FROM users WHERE login = $1"
     ))
     .bind(login)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?;
     Ok(row.map(UserRow::decode))
 }
@@ -74,7 +74,7 @@ pub(super) async fn all(store: &Backend) -> StoreResult<Vec<User>> {
         user_columns!(),
         " FROM users ORDER BY ord"
     ))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     Ok(rows.into_iter().map(UserRow::decode).collect())
 }
@@ -87,7 +87,7 @@ pub(super) async fn set_password(
     let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
         .bind(id)
         .bind(password_hash)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?
         .rows_affected();
     // Cached tokens carry their user.
@@ -106,7 +106,7 @@ pub(super) async fn add_member(
     )
     .bind(project_id)
     .bind(user_id)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| missing_parent(e, || "project or user".into()))?;
     Ok(())
@@ -120,7 +120,7 @@ pub(super) async fn remove_member(
     let changed = sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
         .bind(project_id)
         .bind(user_id)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?
         .rows_affected();
     Ok(changed > 0)
@@ -135,7 +135,7 @@ pub(super) async fn is_member(
         sqlx::query_scalar("SELECT 1 FROM project_members WHERE project_id = $1 AND user_id = $2")
             .bind(project_id)
             .bind(user_id)
-            .fetch_optional(store.reader())
+            .fetch_optional(&mut *store.reader().await?)
             .await?;
     Ok(found.is_some())
 }
@@ -148,7 +148,7 @@ pub(super) async fn projects_of(store: &Backend, user_id: &str) -> StoreResult<V
          ORDER BY slug"
     ))
     .bind(user_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, ProjectRow::decode)
 }
@@ -163,7 +163,7 @@ pub(super) async fn create_group(store: &Backend, name: &str, now: Millis) -> St
         .bind(&group.id)
         .bind(&group.name)
         .bind(group.created_at)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await
         .map_err(|e| conflict(e, &format!("a group named {name:?}")))?;
     Ok(group)
@@ -175,7 +175,7 @@ pub(super) async fn groups(store: &Backend) -> StoreResult<Vec<Group>> {
         group_columns!(),
         " FROM groups ORDER BY ord"
     ))
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     Ok(rows.into_iter().map(GroupRow::decode).collect())
 }
@@ -190,7 +190,7 @@ pub(super) async fn add_group_member(
     )
     .bind(group_id)
     .bind(user_id)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| missing_parent(e, || "group or user".into()))?;
     Ok(())
@@ -204,7 +204,7 @@ pub(super) async fn groups_of(store: &Backend, user_id: &str) -> StoreResult<Vec
          ORDER BY ord"
     ))
     .bind(user_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     Ok(rows.into_iter().map(GroupRow::decode).collect())
 }
@@ -221,7 +221,7 @@ pub(super) async fn tokens_of(
         " FROM tokens WHERE user_id = $1 ORDER BY ord"
     ))
     .bind(user_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, TokenRow::decode)
 }

@@ -14,7 +14,7 @@ pub(super) async fn create_session(store: &Backend, session: Session) -> StoreRe
     .bind(&session.user_id)
     .bind(session.created_at)
     .bind(session.expires_at)
-    .execute(store.writer())
+    .execute(&mut *store.writer().await?)
     .await
     .map_err(|e| missing_parent(e, || format!("user {}", session.user_id)))?;
     Ok(())
@@ -31,7 +31,7 @@ pub(super) async fn session(
     )
     .bind(id_hash)
     .bind(now)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?;
     Ok(
         row.map(|(id_hash, user_id, created_at, expires_at)| Session {
@@ -46,7 +46,7 @@ pub(super) async fn session(
 pub(super) async fn delete_session(store: &Backend, id_hash: &str) -> StoreResult<bool> {
     let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id_hash)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(done.rows_affected() > 0)
 }
@@ -54,7 +54,7 @@ pub(super) async fn delete_session(store: &Backend, id_hash: &str) -> StoreResul
 pub(super) async fn delete_user_sessions(store: &Backend, user_id: &str) -> StoreResult<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(done.rows_affected())
 }
@@ -62,7 +62,7 @@ pub(super) async fn delete_user_sessions(store: &Backend, user_id: &str) -> Stor
 pub(super) async fn delete_expired(store: &Backend, now: Millis) -> StoreResult<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     Ok(done.rows_affected())
 }
@@ -73,7 +73,7 @@ pub(super) async fn runners_since(store: &Backend, since: Millis) -> StoreResult
          ORDER BY last_seen DESC, name LIMIT 500",
     )
     .bind(since)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     Ok(rows
         .into_iter()
@@ -95,7 +95,7 @@ pub(super) async fn set_project_source(
         .bind(id)
         .bind(repo_url)
         .bind(default_branch)
-        .execute(store.writer())
+        .execute(&mut *store.writer().await?)
         .await?;
     store.caches().projects.clear();
     Ok(done.rows_affected() > 0)

@@ -24,7 +24,7 @@ pub(super) async fn workflow_days(
     .bind(project_id)
     .bind(since)
     .bind(day_ms)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     Ok(rows
         .into_iter()

@@ -108,7 +108,7 @@ pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Workf
         " FROM workflows WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(store.reader())
+    .fetch_optional(&mut *store.reader().await?)
     .await?
     .map(WorkflowRow::decode)
     .transpose()
@@ -121,7 +121,7 @@ pub(super) async fn of_pipeline(store: &Backend, pipeline_id: &str) -> StoreResu
         " FROM workflows WHERE pipeline_id = $1 ORDER BY ord"
     ))
     .bind(pipeline_id)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, WorkflowRow::decode)
 }
@@ -140,7 +140,7 @@ pub(super) async fn active_on_branch(
     ))
     .bind(project_id)
     .bind(branch)
-    .fetch_all(store.reader())
+    .fetch_all(&mut *store.reader().await?)
     .await?;
     decode_all(rows, WorkflowRow::decode)
 }

@@ -1,12 +1,12 @@
 //! The SQLite backend, the embedded default.
 //!
-//! SQLite has one writer at a time, so the store has one writer connection (a pool of one):
-//! writes queue in the pool instead of failing with `SQLITE_BUSY`, and each write transaction
-//! starts with `BEGIN IMMEDIATE`. Reads use a separate pool of several connections, which WAL
-//! lets run beside the writer. An in-memory database uses the writer connection for reads too
-//! (each connection would otherwise see its own database). Connections are not pinged when
-//! taken from a pool: they are to a local file, and a ping is one more trip to the
-//! connection's thread for every query.
+//! SQLite has one writer at a time, so the store has one writer connection: writes queue for
+//! it instead of failing with `SQLITE_BUSY`, and each write transaction starts with `BEGIN
+//! IMMEDIATE`. Reads use several other connections, which WAL lets run beside the writer. An
+//! in-memory database uses the writer connection for reads too (each connection would
+//! otherwise see its own database). Connections are held open and only locked in turn
+//! ([`conns`]), never pinged: they are to a local file, and a ping is one more trip to the
+//! connection's thread for every statement.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -14,20 +14,20 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
-use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, ConnectOptions, Sqlite};
 
 use crate::cache::Caches;
 use crate::sql::columns::task_columns;
 use crate::sql::events::EventInsert;
 use crate::store::StoreResult;
 
+mod conns;
 #[allow(clippy::duplicate_mod)]
 #[path = "../queries/mod.rs"]
 mod queries;
+
+use conns::{Conn, Conns, WriteTx};
 
 /// The database the shared queries are compiled for.
 type Db = Sqlite;
@@ -40,7 +40,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// as streamed logs write a lot and each checkpoint syncs the file.
 const WAL_CHECKPOINT_PAGES: u32 = 4000;
 /// Read connections.
-const READERS: u32 = 4;
+const READERS: usize = 4;
 
 /// The oldest queued task of a resource class becomes running, in one statement; the single
 /// writer connection serializes claims.
@@ -59,8 +59,8 @@ const CLAIM_LOCK: &str = "";
 /// The store in a SQLite database.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    writer: Conns,
+    reader: Conns,
     caches: Arc<Caches>,
 }
 
@@ -71,28 +71,34 @@ impl SqliteStore {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true);
-        let writer = writer_pool(options.clone()).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            .test_before_acquire(false)
-            .connect_with(tuned(options))
+        let options = tuned(
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true),
+        );
+        let mut writer = options.connect().await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut writer)
             .await?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(options.connect().await?);
+        }
         Ok(SqliteStore {
-            writer,
-            reader,
+            writer: Conns::new(vec![writer]),
+            reader: Conns::new(readers),
             caches: Arc::default(),
         })
     }
 
     /// A private in-memory database with the schema, gone when the store is dropped.
     pub async fn in_memory() -> StoreResult<SqliteStore> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
-        let writer = writer_pool(options).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let options = tuned(SqliteConnectOptions::from_str("sqlite::memory:")?);
+        let mut writer = options.connect().await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut writer)
+            .await?;
+        let writer = Conns::new(vec![writer]);
         Ok(SqliteStore {
             reader: writer.clone(),
             writer,
@@ -100,12 +106,14 @@ impl SqliteStore {
         })
     }
 
-    fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// A read connection.
+    async fn reader(&self) -> Result<Conn, sqlx::Error> {
+        Ok(self.reader.take().await)
     }
 
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
+    /// The writer connection, for a write of one statement.
+    async fn writer(&self) -> Result<Conn, sqlx::Error> {
+        Ok(self.writer.take().await)
     }
 
     fn caches(&self) -> &Caches {
@@ -114,8 +122,8 @@ impl SqliteStore {
 
     /// A write transaction. `IMMEDIATE` takes the write lock at once rather than on the first
     /// write, so a transaction never has to upgrade its lock halfway.
-    async fn begin(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+    async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
+        WriteTx::begin(self.writer.take().await).await
     }
 }
 
@@ -127,19 +135,6 @@ fn tuned(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
         .pragma("wal_autocheckpoint", WAL_CHECKPOINT_PAGES.to_string())
-}
-
-/// The pool of the one writer connection, kept open for the store's lifetime (an in-memory
-/// database lives as long as its connection).
-async fn writer_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
-    SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .test_before_acquire(false)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect_with(tuned(options))
-        .await
 }
 
 /// Rows per multi-row event insert.
