@@ -1,10 +1,11 @@
 //! Sends a task's spooled events to the server in batches until every one is acknowledged.
 //!
-//! After a quiet spell, and at the task's start, the first event is held for [`GATHER`] so
-//! that those right behind it go along. A batch is resent unchanged until the server answers (it stores only the event it
-//! expects next, so a resend never duplicates); only what it acknowledges is forgotten. Network
-//! errors and 5xx answers are retried with backoff for as long as it takes; an answer that
-//! says the task is no longer this runner's stops the sender.
+//! After a quiet spell the first event is held for [`GATHER`] so that those right behind it
+//! go along; at the task's start, for [`GATHER_AT_START`]. A batch is resent unchanged until
+//! the server answers (it stores only the event it expects next, so a resend never
+//! duplicates); only what it acknowledges is forgotten. Network errors and 5xx answers are
+//! retried with backoff for as long as it takes; an answer that says the task is no longer
+//! this runner's stops the sender.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,10 @@ pub const MAX_BATCH: usize = 256 * 1024;
 /// sends: the events of a short step (or a whole short job) then go in one request. The end
 /// of the task sends at once.
 pub const GATHER: Duration = Duration::from_millis(20);
+
+/// How long a task's first events wait for more: a short job (one that ends within it, even
+/// on a busy machine) then sends all its events in one request, with its end.
+pub const GATHER_AT_START: Duration = Duration::from_millis(50);
 
 /// Why the sender stopped before every event was acknowledged.
 #[derive(Debug, thiserror::Error)]
@@ -60,10 +65,10 @@ impl Sender {
     pub async fn run(self) -> Result<(), SendError> {
         let spool = Arc::clone(self.sink.spool());
         let mut backoff = Backoff::default();
-        // A task's first events wait as those after a quiet spell do: the events a job writes
-        // as it starts would otherwise go alone, ahead of the rest of a short job's.
+        // A task's first events wait for more, as those after a quiet spell do: the events a
+        // job writes as it starts would otherwise go alone, ahead of the rest of a short job's.
         tokio::select! {
-            () = tokio::time::sleep(GATHER) => {}
+            () = tokio::time::sleep(GATHER_AT_START) => {}
             () = self.finish.cancelled() => {}
             () = self.abort.cancelled() => return Err(SendError::Aborted),
         }
