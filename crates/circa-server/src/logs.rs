@@ -31,11 +31,13 @@ fn step_count(task: &Task) -> u32 {
 }
 
 /// Moves the logs of `task`'s finished steps into Blobs: the steps in `only` (steps whose end
-/// just arrived, so none is recorded yet), or every step not recorded yet.
+/// just arrived, so none is recorded yet), or every step not recorded yet. Only the job's
+/// steps count: an end reported for a step the job does not have is left alone.
 pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) -> ApiResult<()> {
     let task_id = task.id.as_str();
+    let steps = step_count(task);
     if let Some(only) = only {
-        for &step in only {
+        for &step in only.iter().filter(|&&s| s < steps) {
             compact_step(state, task_id, step).await?;
         }
         return Ok(());
@@ -47,7 +49,7 @@ pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) 
         .iter()
         .map(|s| s.step)
         .collect();
-    for step in (0..step_count(task)).filter(|s| !recorded.contains(s)) {
+    for step in (0..steps).filter(|s| !recorded.contains(s)) {
         compact_step(state, task_id, step).await?;
     }
     Ok(())

@@ -1,10 +1,10 @@
 //! Starting a pipeline: fetch the code, read the config at the commit, compile and plan it,
 //! store the pipeline with its workflows, queue the first jobs.
 
-use circa_config::pipeline::PipelineValues;
-use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use std::sync::{Arc, Mutex};
 
+use circa_config::pipeline::PipelineValues;
+use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use circa_store::{
     FirstSettle, Job, NewPipeline, NewTask, Pipeline, PipelineError, PipelineState,
     PipelineTrigger, Project, ScheduledBy, Workflow, WorkflowUpdate,

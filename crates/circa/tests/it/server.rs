@@ -668,6 +668,80 @@ async fn a_batch_claim_takes_a_fan_out_at_once_with_a_token_per_task() {
     assert_eq!(r.status(), 204);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_end_for_a_step_the_job_lacks_is_not_recorded() {
+    let s = setup(30, 1).await;
+    let repo = Repo::new(
+        "version: 2.1\njobs:\n  w:\n    machine: true\n    resource_class: lone\n    steps: [ { run: echo hi } ]\nworkflows:\n  main:\n    jobs: [w]\n",
+    );
+    s.api
+        .add_project("gh/acme/lone", repo.path(), json!({}))
+        .await;
+    let runner = s.api.runner_token("lone").await;
+    let http = reqwest::Client::new();
+    let id = s.api.trigger("gh/acme/lone", json!({})).await;
+    let r = http
+        .post(format!("{}/api/runner/v1/claims", s.api.url))
+        .bearer_auth(&runner)
+        .json(&json!({ "runner": "r", "wait_ms": 30000, "max_tasks": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let task = &body["tasks"][0];
+    let (task_id, token) = (
+        task["task_id"].as_str().unwrap(),
+        task["task_token"].as_str().unwrap(),
+    );
+    let events = json!({ "events": [
+        { "seq": 1, "event": "step_started", "step": 0, "name": "Hi", "background": false },
+        { "seq": 2, "event": "output", "step": 0, "text": "hi\n" },
+        { "seq": 3, "event": "step_finished", "step": 0, "status": "success",
+          "exit_code": 0, "duration_ms": 1, "message": null },
+        { "seq": 4, "event": "step_started", "step": 7, "name": "Ghost", "background": false },
+        { "seq": 5, "event": "step_finished", "step": 7, "status": "success",
+          "exit_code": 0, "duration_ms": 1, "message": null },
+    ]});
+    let r = http
+        .post(format!(
+            "{}/api/runner/v1/tasks/{task_id}/events",
+            s.api.url
+        ))
+        .bearer_auth(token)
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ack: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(ack["acked"], 5);
+    let r = http
+        .post(format!(
+            "{}/api/runner/v1/tasks/{task_id}/complete",
+            s.api.url
+        ))
+        .bearer_auth(token)
+        .json(&json!({ "status": "success", "message": null, "last_seq": 5 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let wf = s.api.workflows(&id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = s.api.job(&wf, "w").await;
+    let (_, details) = s
+        .api
+        .get(&format!("/api/circa/jobs/{}", job["id"].as_str().unwrap()))
+        .await;
+    let steps = details["tasks"][0]["steps"].as_array().unwrap();
+    let recorded: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(recorded, ["Hi"], "{details}");
+    assert_eq!(steps[0]["log_bytes"], 3);
+}
+
 /// The README's "Your first pipeline", as a newcomer types it: `circa up`, a new repository with
 /// the README's config, `circa project add`, `circa pipeline trigger --wait`.
 #[test]
