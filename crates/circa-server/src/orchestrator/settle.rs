@@ -193,23 +193,11 @@ async fn settle_locked(
             status: advanced.workflow_status,
             now: now_ms(),
         };
-        let classes: Vec<String> = update
-            .new_tasks
-            .iter()
-            .map(|t| t.resource_class.clone())
-            .collect();
+        let stored = Stored::of(&update);
         if !state.store.update_workflow(update).await? {
             continue;
         }
-        after(
-            state,
-            &workflow,
-            jobs,
-            &changes,
-            advanced.workflow_status,
-            classes,
-        )
-        .await;
+        after(state, &workflow, jobs, &stored).await;
         return Ok((
             Settled {
                 applied: true,
@@ -274,15 +262,15 @@ async fn tasks_for(
 #[derive(Clone, Copy, Debug)]
 pub struct Tasking<'a> {
     /// The pipeline.
-    pub pipeline: &'a Pipeline,
+    pipeline: &'a Pipeline,
     /// Its project.
-    pub project: &'a Project,
+    project: &'a Project,
     /// The server's secret (continuation keys derive from it).
-    pub secret: &'a [u8],
+    secret: &'a [u8],
     /// The server's URL.
-    pub base_url: &'a str,
+    base_url: &'a str,
     /// The step log limit.
-    pub step_log_limit: u64,
+    step_log_limit: u64,
 }
 
 impl<'a> Tasking<'a> {
@@ -364,43 +352,46 @@ impl<'a> Tasking<'a> {
     }
 }
 
-/// What a workflow's first settle, stored with the workflow, sets off (as [`settle`] does
-/// once its update is stored).
-pub async fn after_first(
-    state: &AppState,
-    workflow: &Workflow,
-    jobs: &[Job],
-    update: &WorkflowUpdate,
-) {
-    let classes = update
-        .new_tasks
-        .iter()
-        .map(|t| t.resource_class.clone())
-        .collect();
-    after(
-        state,
-        workflow,
-        jobs,
-        &update.changes,
-        update.status,
-        classes,
-    )
-    .await;
+/// What a stored [`WorkflowUpdate`] sets off: its job changes, the workflow's status, and the
+/// resource classes of its new tasks (whose claims to wake).
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// The job changes.
+    pub changes: Vec<JobChange>,
+    /// The workflow's status after.
+    pub status: WorkflowStatus,
+    /// One resource class per new task.
+    pub classes: Vec<String>,
 }
 
-/// Side effects once a settle is stored.
-async fn after(
-    state: &AppState,
-    workflow: &circa_store::Workflow,
-    jobs: &[Job],
-    changes: &[JobChange],
-    status: WorkflowStatus,
-    classes: Vec<String>,
-) {
+impl Stored {
+    /// What `update` sets off once stored.
+    pub fn of(update: &WorkflowUpdate) -> Stored {
+        Stored {
+            changes: update.changes.clone(),
+            status: update.status,
+            classes: update
+                .new_tasks
+                .iter()
+                .map(|t| t.resource_class.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Side effects once a settle is stored (by [`settle`], or with a new workflow by a trigger):
+/// claims woken, tasks of cancelled jobs stopped, watchers told.
+pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: &Stored) {
+    let Stored {
+        changes,
+        status,
+        classes,
+    } = stored;
+    let status = *status;
     // One claim woken per new task: the other waiting claims would find nothing.
     let mut per_class: BTreeMap<String, usize> = BTreeMap::new();
     for class in classes {
-        *per_class.entry(class).or_default() += 1;
+        *per_class.entry(class.clone()).or_default() += 1;
     }
     for (class, n) in per_class {
         state.queue.wake_some(&class, n);

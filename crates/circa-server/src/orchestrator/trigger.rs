@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use circa_config::pipeline::PipelineValues;
 use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use circa_store::{
-    FirstSettle, Job, NewPipeline, NewTask, Pipeline, PipelineError, PipelineState,
-    PipelineTrigger, Project, ScheduledBy, Workflow, WorkflowUpdate,
+    FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineState, PipelineTrigger,
+    Project, ScheduledBy, Workflow,
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
-use super::settle::{Tasking, after_first, settle};
+use super::settle::{Stored, Tasking, after, settle};
 use crate::error::{ApiError, ApiResult};
 use crate::live::StatusUpdate;
 use crate::state::{AppState, now_ms};
@@ -341,12 +341,9 @@ async fn store_outcome(
                     name: workflow.name.clone(),
                     status: WorkflowStatus::Running.as_str().to_string(),
                 });
-                if let Some(update) = settled
-                    .updates
-                    .iter()
-                    .find(|u| u.workflow_id == workflow.id)
+                if let Some((_, stored)) = settled.stored.iter().find(|(id, _)| *id == workflow.id)
                 {
-                    after_first(state, &workflow, &mine, update).await;
+                    after(state, &workflow, &mine, stored).await;
                 }
             }
             notify_pipeline(
@@ -363,11 +360,11 @@ async fn store_outcome(
     Ok(())
 }
 
-/// What the first settles made inside the start's transaction: the updates stored (without
-/// their tasks' payloads) and the first failure to make one.
+/// What the first settles made inside the start's transaction: what each workflow's update
+/// sets off, by workflow, and the first failure to make one.
 #[derive(Default)]
 struct FirstSettled {
-    updates: Vec<WorkflowUpdate>,
+    stored: Vec<(String, Stored)>,
     error: Option<ApiError>,
 }
 
@@ -380,19 +377,9 @@ fn first_settle(
     project: &Project,
     settled: Arc<Mutex<FirstSettled>>,
 ) -> FirstSettle {
-    let pipeline = pipeline.clone();
-    let project = project.clone();
-    let secret = state.secret.clone();
-    let base_url = state.base_url.clone();
-    let step_log_limit = state.config.step_log_limit;
+    let (state, pipeline, project) = (state.clone(), pipeline.clone(), project.clone());
     Box::new(move |workflows: &[Workflow], jobs: &[Job]| {
-        let tasking = Tasking {
-            pipeline: &pipeline,
-            project: &project,
-            secret: &secret,
-            base_url: &base_url,
-            step_log_limit,
-        };
+        let tasking = Tasking::of(&state, &pipeline, &project);
         let mut out = settled.lock().unwrap_or_else(|e| e.into_inner());
         let mut updates = Vec::with_capacity(workflows.len());
         for workflow in workflows {
@@ -403,22 +390,7 @@ fn first_settle(
                 .collect();
             match tasking.first_update(workflow, &mine) {
                 Ok(update) => {
-                    out.updates.push(WorkflowUpdate {
-                        workflow_id: update.workflow_id.clone(),
-                        changes: update.changes.clone(),
-                        new_tasks: update
-                            .new_tasks
-                            .iter()
-                            .map(|t| NewTask {
-                                job_id: t.job_id.clone(),
-                                node: t.node,
-                                resource_class: t.resource_class.clone(),
-                                payload: serde_json::Value::Null,
-                            })
-                            .collect(),
-                        status: update.status,
-                        now: update.now,
-                    });
+                    out.stored.push((workflow.id.clone(), Stored::of(&update)));
                     updates.push(update);
                 }
                 Err(e) => {

@@ -80,6 +80,16 @@ pub fn new_pipeline(project_id: &str, branch: &str) -> NewPipeline {
     }
 }
 
+/// A project `slug` and a pipeline of it on `main` with no workflows yet (one to start).
+pub async fn unstarted_pipeline(store: &dyn Store, slug: &str) -> (Project, Pipeline) {
+    let p = project(store, slug).await;
+    let (created, _, _) = store
+        .create_pipeline(new_pipeline(&p.id, "main"), Vec::new(), T0)
+        .await
+        .unwrap();
+    (p, created)
+}
+
 /// Creates a pipeline on `branch` with one workflow of these jobs.
 pub async fn pipeline(
     store: &dyn Store,

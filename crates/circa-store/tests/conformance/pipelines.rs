@@ -412,11 +412,7 @@ async fn rerun_copies_keep_their_numbers(db: &TestStore) {
 
 async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &TestStore) {
     let store: &dyn Store = &**db;
-    let p = project(store, "gh/acme/app").await;
-    let (created, _, _) = store
-        .create_pipeline(new_pipeline(&p.id, "main"), Vec::new(), T0)
-        .await
-        .unwrap();
+    let (p, created) = unstarted_pipeline(store, "gh/acme/app").await;
     let (workflows, jobs) = store
         .start_pipeline(
             &created.id,
@@ -485,11 +481,7 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
 /// status) are stored with them; an update that does not apply undoes the whole start.
 async fn a_started_pipeline_is_settled_in_its_own_transaction(db: &TestStore) {
     let store: &dyn Store = &**db;
-    let p = project(store, "gh/acme/app").await;
-    let (created, _, _) = store
-        .create_pipeline(new_pipeline(&p.id, "main"), Vec::new(), T0)
-        .await
-        .unwrap();
+    let (_, created) = unstarted_pipeline(store, "gh/acme/app").await;
     let first = |from: JobStatus| -> FirstSettle {
         Box::new(move |workflows: &[Workflow], jobs: &[Job]| {
             assert_eq!(workflows.len(), 1);

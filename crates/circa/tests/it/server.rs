@@ -575,6 +575,22 @@ async fn a_queued_job_says_why_it_waits() {
     );
 }
 
+/// `POST {url}/api/runner/v1/{path}` with `token` and a JSON body, as a runner sends it.
+async fn runner_post(
+    url: &str,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}/api/runner/v1/{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_claim_takes_a_fan_out_at_once_with_a_token_per_task() {
     let s = setup(30, 1).await;
@@ -586,16 +602,9 @@ async fn a_batch_claim_takes_a_fan_out_at_once_with_a_token_per_task() {
         .await;
     let runner = s.api.runner_token("wide").await;
     let http = reqwest::Client::new();
-    let claims = |body: serde_json::Value| {
-        http.post(format!("{}/api/runner/v1/claims", s.api.url))
-            .bearer_auth(&runner)
-            .json(&body)
-            .send()
-    };
+    let claims = |body: serde_json::Value| runner_post(&s.api.url, &runner, "claims", body);
     for bad in [0, 101] {
-        let r = claims(json!({ "runner": "r", "wait_ms": 0, "max_tasks": bad }))
-            .await
-            .unwrap();
+        let r = claims(json!({ "runner": "r", "wait_ms": 0, "max_tasks": bad })).await;
         assert_eq!(r.status(), 400);
         let body: serde_json::Value = r.json().await.unwrap();
         assert!(
@@ -604,15 +613,11 @@ async fn a_batch_claim_takes_a_fan_out_at_once_with_a_token_per_task() {
         );
     }
     // Nothing queued yet: the wait runs out with no task.
-    let r = claims(json!({ "runner": "r", "wait_ms": 50, "max_tasks": 5 }))
-        .await
-        .unwrap();
+    let r = claims(json!({ "runner": "r", "wait_ms": 50, "max_tasks": 5 })).await;
     assert_eq!(r.status(), 204);
 
     let id = s.api.trigger("gh/acme/wide", json!({})).await;
-    let r = claims(json!({ "runner": "r", "wait_ms": 30000, "max_tasks": 5 }))
-        .await
-        .unwrap();
+    let r = claims(json!({ "runner": "r", "wait_ms": 30000, "max_tasks": 5 })).await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     let tasks = body["tasks"].as_array().unwrap();
@@ -662,9 +667,7 @@ async fn a_batch_claim_takes_a_fan_out_at_once_with_a_token_per_task() {
         );
     }
     // All taken: the next batch finds nothing.
-    let r = claims(json!({ "runner": "r", "wait_ms": 50, "max_tasks": 5 }))
-        .await
-        .unwrap();
+    let r = claims(json!({ "runner": "r", "wait_ms": 50, "max_tasks": 5 })).await;
     assert_eq!(r.status(), 204);
 }
 
@@ -678,15 +681,14 @@ async fn a_step_end_for_a_step_the_job_lacks_is_not_recorded() {
         .add_project("gh/acme/lone", repo.path(), json!({}))
         .await;
     let runner = s.api.runner_token("lone").await;
-    let http = reqwest::Client::new();
     let id = s.api.trigger("gh/acme/lone", json!({})).await;
-    let r = http
-        .post(format!("{}/api/runner/v1/claims", s.api.url))
-        .bearer_auth(&runner)
-        .json(&json!({ "runner": "r", "wait_ms": 30000, "max_tasks": 1 }))
-        .send()
-        .await
-        .unwrap();
+    let r = runner_post(
+        &s.api.url,
+        &runner,
+        "claims",
+        json!({ "runner": "r", "wait_ms": 30000, "max_tasks": 1 }),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     let task = &body["tasks"][0];
@@ -703,29 +705,24 @@ async fn a_step_end_for_a_step_the_job_lacks_is_not_recorded() {
         { "seq": 5, "event": "step_finished", "step": 7, "status": "success",
           "exit_code": 0, "duration_ms": 1, "message": null },
     ]});
-    let r = http
-        .post(format!(
-            "{}/api/runner/v1/tasks/{task_id}/events",
-            s.api.url
-        ))
-        .bearer_auth(token)
-        .json(&events)
-        .send()
-        .await
-        .unwrap();
+    let r = runner_post(
+        &s.api.url,
+        token,
+        &format!("tasks/{task_id}/events"),
+        events,
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let ack: serde_json::Value = r.json().await.unwrap();
     assert_eq!(ack["acked"], 5);
-    let r = http
-        .post(format!(
-            "{}/api/runner/v1/tasks/{task_id}/complete",
-            s.api.url
-        ))
-        .bearer_auth(token)
-        .json(&json!({ "status": "success", "message": null, "last_seq": 5 }))
-        .send()
-        .await
-        .unwrap();
+    let complete = json!({ "status": "success", "message": null, "last_seq": 5 });
+    let r = runner_post(
+        &s.api.url,
+        token,
+        &format!("tasks/{task_id}/complete"),
+        complete,
+    )
+    .await;
     assert_eq!(r.status(), 204);
     let wf = s.api.workflows(&id).await[0]["id"]
         .as_str()
