@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `POST /claim` | runner | [`ClaimRequest`] → 200 [`TaskAssignment`], or 204 when `wait_ms` passed with nothing to run |
 //! | `POST /claims` | runner | [`ClaimRequest`] → 200 [`ClaimedTasks`] (1 to `max_tasks` tasks, claimed in one transaction), or 204 |
+//! | `POST /claims/grow` | runner | [`ClaimGrowth`] → 200 [`ClaimGrown`], or 404 when that claim is not waiting here |
 //! | `POST /tasks/{id}/heartbeat` | task | [`HeartbeatRequest`] → [`HeartbeatReply`] (held up to `hold_ms`, answered at once on cancel) |
 //! | `POST /tasks/{id}/events` | task | [`EventBatch`] → [`EventAck`] |
 //! | `PUT /tasks/{id}/artifacts/{path}` | task | the file's bytes → 204 |
@@ -55,6 +56,32 @@ pub struct ClaimRequest {
     /// `POST /claims`: the most tasks to take at once (the runner's free slots; 1 to
     /// [`CLAIM_MAX_TASKS`]). `POST /claim` takes one whatever this says.
     #[serde(default = "one_task", skip_serializing_if = "is_one_task")]
+    pub max_tasks: u32,
+    /// `POST /claims`: an id the runner picks for this claim (at most
+    /// [`CLAIM_ID_MAX_LEN`] characters), so that slots it frees while the claim waits can be
+    /// added to it ([`ClaimGrowth`]) instead of waiting in a claim of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_id: Option<String>,
+}
+
+/// The longest claim id a server keeps.
+pub const CLAIM_ID_MAX_LEN: usize = 64;
+
+/// `POST /claims/grow`: more slots for a claim that is waiting. The runner sets them aside
+/// for the claim before it asks, so the claim may take up to that many more tasks whenever
+/// the server accepts; slots the answer leaves unused are the runner's to claim again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimGrowth {
+    /// The waiting claim's [`ClaimRequest::claim_id`].
+    pub claim_id: String,
+    /// How many slots to add (the claim never exceeds [`CLAIM_MAX_TASKS`]).
+    pub slots: u32,
+}
+
+/// What a waiting claim may take now, after a [`ClaimGrowth`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimGrown {
+    /// The claim's most tasks.
     pub max_tasks: u32,
 }
 

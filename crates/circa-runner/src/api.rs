@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use circa_model::protocol::{
-    ClaimRequest, ClaimedTasks, CompleteRequest, EventAck, HeartbeatReply, HeartbeatRequest,
-    RUNNER_API_PREFIX, TaskAssignment,
+    ClaimGrown, ClaimGrowth, ClaimRequest, ClaimedTasks, CompleteRequest, EventAck, HeartbeatReply,
+    HeartbeatRequest, RUNNER_API_PREFIX, TaskAssignment,
 };
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -132,6 +132,30 @@ impl Api {
             return Ok(Vec::new());
         }
         json::<ClaimedTasks>(&url, resp).await.map(|c| c.tasks)
+    }
+
+    /// `POST /claims/grow`: adds `slots` to the waiting claim `claim_id`; the claim's most
+    /// tasks now.
+    pub async fn grow_claim(
+        &self,
+        token: &str,
+        claim_id: &str,
+        slots: u32,
+    ) -> Result<u32, ApiError> {
+        let url = format!("{}/claims/grow", self.base);
+        let request = ClaimGrowth {
+            claim_id: claim_id.to_string(),
+            slots,
+        };
+        let send = self
+            .http
+            .post(&url)
+            .bearer_auth(token)
+            .json(&request)
+            .timeout(SHORT_TIMEOUT)
+            .send();
+        let grown: ClaimGrown = json(&url, ok(&url, send.await).await?).await?;
+        Ok(grown.max_tasks)
     }
 
     /// `POST /tasks/{id}/heartbeat`.

@@ -1,9 +1,10 @@
 //! The runner's claimer: free slots are claimed for together, with one long-poll that takes
 //! up to as many tasks as it holds slots, so a fan-out's tasks reach the runner in one answer
-//! (and one transaction on the server). Slots freed while a claim waits go out in a second
-//! claim at once (a task frees its slot before it reports its end, so the slot is claimed for
-//! before the jobs its end lets go are queued); slots freed while two claims wait are claimed
-//! for together when one returns, so claims stay few and wide.
+//! (and one transaction on the server). One claim waits at a time. Slots freed while it waits
+//! join it: the runner sets them aside for it and tells the server (`POST /claims/grow`), so a
+//! task that frees its slot before it reports its end has that slot in the claim that takes
+//! the jobs its end lets go. Slots the answer leaves unused (a growth the server did not see
+//! in time, a claim answered before it) go out in the next claim at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,19 +20,23 @@ use crate::backoff::Backoff;
 use crate::error::RunnerError;
 use crate::task::{self, Prepared, Shared};
 
-/// Claims waiting at once.
-const CLAIMS_IN_FLIGHT: usize = 2;
-
 /// An empty answer sooner than this means the server did not hold the claim: wait a little
 /// before the next, rather than spin.
 const TOO_SOON: Duration = Duration::from_millis(50);
 
-/// A claim on its way: the slots it holds, the folders made for them, what the server said.
+/// What the server said to a claim, and the folders made for it while it waited.
 struct Answer {
-    slots: Vec<OwnedSemaphorePermit>,
     folders: Vec<Prepared>,
     sent: Instant,
     tasks: Result<Vec<TaskAssignment>, ApiError>,
+}
+
+/// The claim on its way: its id and the slots set aside for it.
+struct Waiting {
+    id: String,
+    slots: Vec<OwnedSemaphorePermit>,
+    /// Slots set aside since the server was last told.
+    untold: u32,
 }
 
 /// Claims and runs tasks until `stop`, then waits for the running ones to finish. Fails only
@@ -39,18 +44,27 @@ struct Answer {
 pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<(), RunnerError> {
     let idle = Arc::new(Semaphore::new(shared.config.slots as usize));
     let mut running = JoinSet::new();
+    // At most one claim and one growth at a time.
     let mut claims: JoinSet<Answer> = JoinSet::new();
+    let mut waiting: Option<Waiting> = None;
+    let mut growths: JoinSet<()> = JoinSet::new();
     let mut backoff = Backoff::default();
     // After a failed or unheld claim, the next waits until then.
     let mut not_before = Instant::now();
     let result = loop {
-        let may_claim = Instant::now() >= not_before && claims.len() < CLAIMS_IN_FLIGHT;
+        // How many more slots a claim may take now.
+        let room = match &waiting {
+            Some(w) => (CLAIM_MAX_TASKS as usize).saturating_sub(w.slots.len()),
+            None if Instant::now() >= not_before => CLAIM_MAX_TASKS as usize,
+            None => 0,
+        };
         tokio::select! {
             biased;
             () = stop.cancelled() => break Ok(()),
             Some(answer) = claims.join_next() => {
+                let mut slots = waiting.take().map(|w| w.slots).unwrap_or_default();
                 let Ok(answer) = answer else { continue };
-                let Answer { mut slots, folders, sent, tasks } = answer;
+                let Answer { folders, sent, tasks } = answer;
                 shared.folders.put(folders);
                 match tasks {
                     Ok(tasks) if !tasks.is_empty() => {
@@ -59,14 +73,13 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
                         // claimed for before the tasks start: a fan-out wider than one answer
                         // then comes in one more round trip, not after its tasks' start-up.
                         let mut spare = slots.split_off(tasks.len().min(slots.len()));
-                        spare.extend(free_slots_now(&idle));
+                        spare.extend(free_slots_now(&idle, CLAIM_MAX_TASKS as usize));
                         // Extra slots go back (one claim takes at most CLAIM_MAX_TASKS).
                         spare.truncate(CLAIM_MAX_TASKS as usize);
                         // Ready folders go to the tasks first, then to the next claim.
                         let folders = shared.folders.take(tasks.len());
-                        if !spare.is_empty() && claims.len() < CLAIMS_IN_FLIGHT {
-                            let more = shared.folders.take(spare.len());
-                            claims.spawn(claim(Arc::clone(&shared), spare, more, stop.clone()));
+                        if !spare.is_empty() {
+                            waiting = Some(send(&shared, &mut claims, spare, &stop));
                         }
                         start(&shared, &mut running, tasks, slots, folders);
                     }
@@ -88,26 +101,41 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
                 }
                 while running.try_join_next().is_some() {}
             }
-            free = free_slots(&idle), if may_claim => {
+            Some(_) = growths.join_next() => {
+                if let Some(w) = &mut waiting {
+                    tell(&shared, &mut growths, w);
+                }
+            }
+            free = free_slots(&idle, room), if room > 0 => {
                 if free.is_empty() {
                     continue;
                 }
-                let folders = shared.folders.take(free.len());
-                claims.spawn(claim(Arc::clone(&shared), free, folders, stop.clone()));
+                match &mut waiting {
+                    Some(w) => {
+                        w.untold += free.len() as u32;
+                        w.slots.extend(free);
+                        if growths.is_empty() {
+                            tell(&shared, &mut growths, w);
+                        }
+                    }
+                    None => waiting = Some(send(&shared, &mut claims, free, &stop)),
+                }
             }
             () = tokio::time::sleep_until(not_before), if Instant::now() < not_before => {}
         }
     };
-    // Claims still waiting return at once on `stop`; tasks one brought before it are run.
+    // A claim still waiting returns at once on `stop`; tasks it brought before it are run.
     while let Some(answer) = claims.join_next().await {
+        let slots = waiting.take().map(|w| w.slots).unwrap_or_default();
         if let Ok(answer) = answer {
             shared.folders.put(answer.folders);
             if let Ok(tasks) = answer.tasks {
                 let folders = shared.folders.take(tasks.len());
-                start(&shared, &mut running, tasks, answer.slots, folders);
+                start(&shared, &mut running, tasks, slots, folders);
             }
         }
     }
+    growths.abort_all();
     while running.join_next().await.is_some() {}
     // Every task has given its folder back by now.
     let ready = shared.folders.take_all();
@@ -116,6 +144,49 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
             .await;
     }
     result
+}
+
+/// Sends a claim for `slots`, with folders for them; the claim now waiting.
+fn send(
+    shared: &Arc<Shared>,
+    claims: &mut JoinSet<Answer>,
+    slots: Vec<OwnedSemaphorePermit>,
+    stop: &CancellationToken,
+) -> Waiting {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let folders = shared.folders.take(slots.len());
+    claims.spawn(claim(
+        Arc::clone(shared),
+        id.clone(),
+        slots.len() as u32,
+        folders,
+        stop.clone(),
+    ));
+    Waiting {
+        id,
+        slots,
+        untold: 0,
+    }
+}
+
+/// Tells the server about the slots set aside for claim `w` since it was last told. An
+/// answer other than yes leaves them with the claim all the same: they come back unused
+/// with its answer and go out in the next claim.
+fn tell(shared: &Arc<Shared>, growths: &mut JoinSet<()>, w: &mut Waiting) {
+    if w.untold == 0 {
+        return;
+    }
+    let (id, slots) = (w.id.clone(), std::mem::take(&mut w.untold));
+    let shared = Arc::clone(shared);
+    growths.spawn(async move {
+        if let Err(e) = shared
+            .api
+            .grow_claim(&shared.config.token, &id, slots)
+            .await
+        {
+            tracing::debug!("adding {slots} slots to the waiting claim: {e}");
+        }
+    });
 }
 
 /// Runs each claimed task in a slot of `slots` and a folder of `ready` (a task without one
@@ -140,12 +211,13 @@ fn start(
     }
 }
 
-/// One claim for `slots`, with folders for them made (besides `folders`, made already) while
-/// it is on its way; a claim still waiting when `stop` comes ends with no task (the server
-/// keeps nothing for it), and its folders come back all the same.
+/// Claim `id` for `slots` slots, with folders for them made (besides `folders`, made already)
+/// while it is on its way; a claim still waiting when `stop` comes ends with no task (the
+/// server keeps nothing for it), and its folders come back all the same.
 async fn claim(
     shared: Arc<Shared>,
-    slots: Vec<OwnedSemaphorePermit>,
+    id: String,
+    slots: u32,
     mut folders: Vec<Prepared>,
     stop: CancellationToken,
 ) -> Answer {
@@ -153,9 +225,10 @@ async fn claim(
         runner: shared.config.name.clone(),
         wait_ms: shared.config.claim_wait_ms(),
         resource_class: shared.config.resource_class.clone(),
-        max_tasks: slots.len() as u32,
+        max_tasks: slots,
+        claim_id: Some(id),
     };
-    let missing = slots.len().saturating_sub(folders.len());
+    let missing = (slots as usize).saturating_sub(folders.len());
     let preparing = (missing > 0).then(|| {
         let data = shared.config.data_dir.clone();
         tokio::task::spawn_blocking(move || {
@@ -185,34 +258,28 @@ async fn claim(
         }
     }
     Answer {
-        slots,
         folders,
         sent,
         tasks,
     }
 }
 
-/// Waits for one free slot, then takes every other free one too (at most
-/// [`CLAIM_MAX_TASKS`]).
-async fn free_slots(slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
+/// Waits for one free slot, then takes every other free one too (at most `room` in all).
+async fn free_slots(slots: &Arc<Semaphore>, room: usize) -> Vec<OwnedSemaphorePermit> {
     match Arc::clone(slots).acquire_owned().await {
         Ok(first) => {
             let mut permits = vec![first];
-            permits.extend(
-                free_slots_now(slots)
-                    .into_iter()
-                    .take(CLAIM_MAX_TASKS as usize - 1),
-            );
+            permits.extend(free_slots_now(slots, room.saturating_sub(1)));
             permits
         }
         Err(_) => Vec::new(),
     }
 }
 
-/// The slots free right now (at most [`CLAIM_MAX_TASKS`]).
-fn free_slots_now(slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
+/// The slots free right now (at most `room`).
+fn free_slots_now(slots: &Arc<Semaphore>, room: usize) -> Vec<OwnedSemaphorePermit> {
     let mut permits = Vec::new();
-    while permits.len() < CLAIM_MAX_TASKS as usize {
+    while permits.len() < room {
         match Arc::clone(slots).try_acquire_owned() {
             Ok(p) => permits.push(p),
             Err(_) => break,
@@ -220,7 +287,6 @@ fn free_slots_now(slots: &Arc<Semaphore>) -> Vec<OwnedSemaphorePermit> {
     }
     permits
 }
-
 /// The status when the server refused the runner token.
 fn refused(e: &ApiError) -> Option<u16> {
     e.status().filter(|s| matches!(s, 401 | 403))

@@ -18,6 +18,7 @@ pub mod serve;
 pub mod state;
 pub mod uploads;
 pub mod vcs;
+pub mod waiting_claims;
 pub mod web;
 pub mod webhooks;
 

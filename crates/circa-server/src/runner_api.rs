@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use circa_model::protocol::{
-    CLAIM_MAX_TASKS, CLAIM_WAIT_MAX_MS, ClaimRequest, ClaimedTasks, CompleteRequest, EventAck,
-    EventBatch, HeartbeatReply, HeartbeatRequest, TaskAssignment, TaskEventKind,
+    CLAIM_MAX_TASKS, CLAIM_WAIT_MAX_MS, ClaimGrown, ClaimGrowth, ClaimRequest, ClaimedTasks,
+    CompleteRequest, EventAck, EventBatch, HeartbeatReply, HeartbeatRequest, TaskAssignment,
+    TaskEventKind,
 };
 use circa_store::{Artifact, Claim, Job, StoredEvent, Task, TaskState};
 
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/claim", post(claim))
         .route("/claims", post(claims))
+        .route("/claims/grow", post(grow_claim))
         .route("/tasks/{id}/heartbeat", post(heartbeat))
         .route("/tasks/{id}/events", post(events))
         .route("/tasks/{id}/complete", post(complete))
@@ -51,7 +53,7 @@ async fn claim(
     headers: HeaderMap,
     ApiJson(request): ApiJson<ClaimRequest>,
 ) -> ApiResult<Response> {
-    let mut tasks = take_tasks(&state, &headers, &request, 1).await?;
+    let mut tasks = take_tasks(&state, &headers, &request, 1, None).await?;
     Ok(match tasks.pop() {
         Some(assignment) => Json(assignment).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -68,7 +70,8 @@ async fn claims(
             "max_tasks must be between 1 and {CLAIM_MAX_TASKS}"
         )));
     }
-    let tasks = take_tasks(&state, &headers, &request, request.max_tasks).await?;
+    let id = request.claim_id.as_deref();
+    let tasks = take_tasks(&state, &headers, &request, request.max_tasks, id).await?;
     Ok(if tasks.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -76,16 +79,35 @@ async fn claims(
     })
 }
 
+/// `POST /claims/grow`: more slots for a claim of this runner token that is waiting.
+async fn grow_claim(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(growth): ApiJson<ClaimGrowth>,
+) -> ApiResult<Json<ClaimGrown>> {
+    let (token, _) = auth::runner(&state, &headers).await?;
+    if !(1..=CLAIM_MAX_TASKS).contains(&growth.slots) {
+        return Err(ApiError::bad_request(format!(
+            "slots must be between 1 and {CLAIM_MAX_TASKS}"
+        )));
+    }
+    match state.claims.grow(&token.id, &growth.claim_id, growth.slots) {
+        Some(max_tasks) => Ok(Json(ClaimGrown { max_tasks })),
+        None => Err(ApiError::not_found("a waiting claim with this id")),
+    }
+}
+
 /// Waits (long-poll, up to the request's `wait_ms`) until at least one task of the runner's
-/// resource class is queued, then takes up to `max` in one transaction; none when the wait
-/// ran out.
+/// resource class is queued, then takes up to `max` in one transaction (more when claim
+/// `claim_id` grows meanwhile, see [`grow_claim`]); none when the wait ran out.
 async fn take_tasks(
     state: &AppState,
     headers: &HeaderMap,
     request: &ClaimRequest,
     max: u32,
+    claim_id: Option<&str>,
 ) -> ApiResult<Vec<TaskAssignment>> {
-    let (_, class) = auth::runner(state, headers).await?;
+    let (token, class) = auth::runner(state, headers).await?;
     if let Some(wanted) = &request.resource_class
         && wanted != &class
     {
@@ -101,11 +123,13 @@ async fn take_tasks(
     let deadline = tokio::time::Instant::now() + wait;
     let signal = state.queue.get(&class);
     let lease = state.config.lease.as_millis() as i64;
+    let registered = state.claims.register(&token.id, claim_id, max);
     loop {
         let notified = signal.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         let now = now_ms();
+        let max = registered.max();
         let tokens: Vec<String> = (0..max).map(|_| auth::new_token("circa_task_")).collect();
         let claims = tokens
             .iter()
@@ -134,8 +158,10 @@ async fn take_tasks(
             }
         }
         if !assignments.is_empty() {
+            tracing::debug!(runner, max, tasks = assignments.len(), "claim answered");
             return Ok(assignments);
         }
+        tracing::debug!(runner, max, "claim waits");
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             return Ok(Vec::new());
         }

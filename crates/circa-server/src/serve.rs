@@ -161,6 +161,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         updates: Arc::default(),
         locks: Arc::new(Locks::default()),
         runners: Arc::default(),
+        claims: Arc::default(),
         pending: Arc::default(),
         base_url,
         secret: Arc::new(secret),

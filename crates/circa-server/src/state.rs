@@ -128,6 +128,8 @@ pub struct AppState {
     pub pending: Arc<crate::orchestrator::settle::PendingMoves>,
     /// When runners were last recorded as seen.
     pub runners: Arc<SeenRunners>,
+    /// Claims waiting now that a runner may add slots to.
+    pub claims: Arc<crate::waiting_claims::WaitingClaims>,
     /// Git mirrors of the projects.
     pub vcs: Arc<Mirrors>,
     /// The URL the server is reached at.

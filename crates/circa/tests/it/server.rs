@@ -671,6 +671,63 @@ async fn a_batch_claim_takes_a_fan_out_at_once_with_a_token_per_task() {
     assert_eq!(r.status(), 204);
 }
 
+async fn grow_claim(url: &str, token: &str, id: &str, slots: u32) -> reqwest::Response {
+    let body = json!({ "claim_id": id, "slots": slots });
+    runner_post(url, token, "claims/grow", body).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_claim_grows_to_take_a_wider_fan_out() {
+    let s = setup(30, 1).await;
+    let repo = Repo::new(
+        "version: 2.1\njobs:\n  w:\n    machine: true\n    resource_class: grow\n    steps: [ { run: echo hi } ]\nworkflows:\n  main:\n    jobs:\n      - w: { name: a }\n      - w: { name: b }\n      - w: { name: c }\n",
+    );
+    s.api
+        .add_project("gh/acme/grow", repo.path(), json!({}))
+        .await;
+    let runner = s.api.runner_token("grow").await;
+    let other = s.api.runner_token("grow").await;
+    let url = s.api.url.clone();
+    let waiting = {
+        let (url, runner) = (url.clone(), runner.clone());
+        tokio::spawn(async move {
+            let body = json!({ "runner": "r", "wait_ms": 30000, "max_tasks": 1, "claim_id": "c1" });
+            runner_post(&url, &runner, "claims", body).await
+        })
+    };
+    // The claim is registered once its request arrives.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let grown = loop {
+        let r = grow_claim(&url, &runner, "c1", 2).await;
+        if r.status() == 200 {
+            break r.json::<serde_json::Value>().await.unwrap();
+        }
+        assert_eq!(r.status(), 404);
+        assert!(Instant::now() < deadline, "the claim never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(grown["max_tasks"], 3);
+    // Another runner token, an unknown claim, a bad number of slots: refused, with a reason.
+    for (token, id, slots, status) in [
+        (&other, "c1", 1, 404),
+        (&runner, "c2", 1, 404),
+        (&runner, "c1", 0, 400),
+        (&runner, "c1", 101, 400),
+    ] {
+        let r = grow_claim(&url, token, id, slots).await;
+        assert_eq!(r.status(), status, "{id} growing by {slots}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body["message"].is_string(), "{body}");
+    }
+    s.api.trigger("gh/acme/grow", json!({})).await;
+    let r = waiting.await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["tasks"].as_array().unwrap().len(), 3, "{body}");
+    // Answered: the claim no longer grows.
+    assert_eq!(grow_claim(&url, &runner, "c1", 1).await.status(), 404);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_end_for_a_step_the_job_lacks_is_not_recorded() {
     let s = setup(30, 1).await;
