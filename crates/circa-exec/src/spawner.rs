@@ -13,8 +13,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, LazyLock, Mutex};
 
-/// The most spawner threads per niceness; more spawns at once wait for a thread.
-const THREADS_PER_NICENESS: usize = 64;
+/// Spawner threads per CPU, per niceness; more spawns at once wait for a thread. Starting a
+/// process is mostly CPU work in the kernel, so more threads than CPUs start none sooner; they
+/// would only crowd out the async threads, which then start the other tasks of a fan-out late,
+/// and each waiting low-priority thread may hold a lock (the allocator's, the address space's)
+/// that an async thread needs.
+const THREADS_PER_CPU: usize = 2;
+
+/// The most spawner threads per niceness.
+static THREADS_PER_NICENESS: LazyLock<usize> = LazyLock::new(|| {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) * THREADS_PER_CPU
+});
 
 /// Niceness Linux accepts.
 pub const NICENESS_RANGE: std::ops::RangeInclusive<i32> = 0..=19;
@@ -68,7 +77,7 @@ fn submit(nice: i32, work: Work) {
             idle: Arc::default(),
         }
     });
-    if pool.idle.load(Ordering::Acquire) == 0 && pool.threads < THREADS_PER_NICENESS {
+    if pool.idle.load(Ordering::Acquire) == 0 && pool.threads < *THREADS_PER_NICENESS {
         let queue = Arc::clone(&pool.queue);
         let idle = Arc::clone(&pool.idle);
         let started = std::thread::Builder::new()

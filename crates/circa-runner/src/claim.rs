@@ -24,9 +24,8 @@ use crate::task::{self, Prepared, Shared};
 /// before the next, rather than spin.
 const TOO_SOON: Duration = Duration::from_millis(50);
 
-/// What the server said to a claim, and the folders made for it while it waited.
+/// What the server said to a claim.
 struct Answer {
-    folders: Vec<Prepared>,
     sent: Instant,
     tasks: Result<Vec<TaskAssignment>, ApiError>,
 }
@@ -48,6 +47,8 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
     let mut claims: JoinSet<Answer> = JoinSet::new();
     let mut waiting: Option<Waiting> = None;
     let mut growths: JoinSet<()> = JoinSet::new();
+    // Folders being made for claims.
+    let mut making: JoinSet<()> = JoinSet::new();
     let mut backoff = Backoff::default();
     // After a failed or unheld claim, the next waits until then.
     let mut not_before = Instant::now();
@@ -64,8 +65,7 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
             Some(answer) = claims.join_next() => {
                 let mut slots = waiting.take().map(|w| w.slots).unwrap_or_default();
                 let Ok(answer) = answer else { continue };
-                let Answer { folders, sent, tasks } = answer;
-                shared.folders.put(folders);
+                let Answer { sent, tasks } = answer;
                 match tasks {
                     Ok(tasks) if !tasks.is_empty() => {
                         backoff.reset();
@@ -76,10 +76,10 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
                         spare.extend(free_slots_now(&idle, CLAIM_MAX_TASKS as usize));
                         // Extra slots go back (one claim takes at most CLAIM_MAX_TASKS).
                         spare.truncate(CLAIM_MAX_TASKS as usize);
-                        // Ready folders go to the tasks first, then to the next claim.
+                        // Ready folders go to the tasks; the next claim makes more.
                         let folders = shared.folders.take(tasks.len());
                         if !spare.is_empty() {
-                            waiting = Some(send(&shared, &mut claims, spare, &stop));
+                            waiting = Some(send(&shared, &mut claims, &mut making, spare, &stop));
                         }
                         start(&shared, &mut running, tasks, slots, folders);
                     }
@@ -101,6 +101,7 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
                 }
                 while running.try_join_next().is_some() {}
             }
+            Some(_) = making.join_next() => {}
             Some(_) = growths.join_next() => {
                 if let Some(w) = &mut waiting {
                     tell(&shared, &mut growths, w);
@@ -118,7 +119,9 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
                             tell(&shared, &mut growths, w);
                         }
                     }
-                    None => waiting = Some(send(&shared, &mut claims, free, &stop)),
+                    None => {
+                        waiting = Some(send(&shared, &mut claims, &mut making, free, &stop));
+                    }
                 }
             }
             () = tokio::time::sleep_until(not_before), if Instant::now() < not_before => {}
@@ -127,15 +130,16 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
     // A claim still waiting returns at once on `stop`; tasks it brought before it are run.
     while let Some(answer) = claims.join_next().await {
         let slots = waiting.take().map(|w| w.slots).unwrap_or_default();
-        if let Ok(answer) = answer {
-            shared.folders.put(answer.folders);
-            if let Ok(tasks) = answer.tasks {
-                let folders = shared.folders.take(tasks.len());
-                start(&shared, &mut running, tasks, slots, folders);
-            }
+        if let Ok(Answer {
+            tasks: Ok(tasks), ..
+        }) = answer
+        {
+            let folders = shared.folders.take(tasks.len());
+            start(&shared, &mut running, tasks, slots, folders);
         }
     }
     growths.abort_all();
+    while making.join_next().await.is_some() {}
     while running.join_next().await.is_some() {}
     // Every task has given its folder back by now.
     let ready = shared.folders.take_all();
@@ -146,20 +150,36 @@ pub async fn claim_loop(shared: Arc<Shared>, stop: CancellationToken) -> Result<
     result
 }
 
-/// Sends a claim for `slots`, with folders for them; the claim now waiting.
+/// Sends a claim for `slots`, and makes the folders its tasks would lack while it is on its
+/// way (each ready for a task as soon as made); the claim now waiting.
 fn send(
     shared: &Arc<Shared>,
     claims: &mut JoinSet<Answer>,
+    making: &mut JoinSet<()>,
     slots: Vec<OwnedSemaphorePermit>,
     stop: &CancellationToken,
 ) -> Waiting {
+    let missing = shared.folders.to_make(slots.len());
+    if missing > 0 {
+        let shared = Arc::clone(shared);
+        making.spawn_blocking(move || {
+            for _ in 0..missing {
+                match task::prepare(&shared.config.data_dir) {
+                    Ok(p) => shared.folders.made(Some(p)),
+                    Err(e) => {
+                        // The task then makes its folder itself, and reports why it cannot.
+                        tracing::warn!("preparing a task folder: {e}");
+                        shared.folders.made(None);
+                    }
+                }
+            }
+        });
+    }
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let folders = shared.folders.take(slots.len());
     claims.spawn(claim(
         Arc::clone(shared),
         id.clone(),
         slots.len() as u32,
-        folders,
         stop.clone(),
     ));
     Waiting {
@@ -211,16 +231,9 @@ fn start(
     }
 }
 
-/// Claim `id` for `slots` slots, with folders for them made (besides `folders`, made already)
-/// while it is on its way; a claim still waiting when `stop` comes ends with no task (the
-/// server keeps nothing for it), and its folders come back all the same.
-async fn claim(
-    shared: Arc<Shared>,
-    id: String,
-    slots: u32,
-    mut folders: Vec<Prepared>,
-    stop: CancellationToken,
-) -> Answer {
+/// Claim `id` for `slots` slots; a claim still waiting when `stop` comes ends with no task
+/// (the server keeps nothing for it).
+async fn claim(shared: Arc<Shared>, id: String, slots: u32, stop: CancellationToken) -> Answer {
     let request = ClaimRequest {
         runner: shared.config.name.clone(),
         wait_ms: shared.config.claim_wait_ms(),
@@ -228,40 +241,13 @@ async fn claim(
         max_tasks: slots,
         claim_id: Some(id),
     };
-    let missing = (slots as usize).saturating_sub(folders.len());
-    let preparing = (missing > 0).then(|| {
-        let data = shared.config.data_dir.clone();
-        tokio::task::spawn_blocking(move || {
-            (0..missing)
-                .map(|_| task::prepare(&data))
-                .collect::<Vec<_>>()
-        })
-    });
     let sent = Instant::now();
     let tasks = tokio::select! {
         biased;
         () = stop.cancelled() => Ok(Vec::new()),
         r = shared.api.claims(&shared.config.token, &request) => r,
     };
-    if let Some(preparing) = preparing {
-        match preparing.await {
-            Ok(made) => {
-                for prepared in made {
-                    match prepared {
-                        Ok(p) => folders.push(p),
-                        // The task then makes its folder itself, and reports why it cannot.
-                        Err(e) => tracing::warn!("preparing a task folder: {e}"),
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("preparing task folders: {e}"),
-        }
-    }
-    Answer {
-        folders,
-        sent,
-        tasks,
-    }
+    Answer { sent, tasks }
 }
 
 /// Waits for one free slot, then takes every other free one too (at most `room` in all).

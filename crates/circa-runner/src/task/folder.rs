@@ -6,7 +6,7 @@
 //! and folders costs far more than emptying them (see [`circa_exec::folders`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use circa_exec::shell::ShellExecutor;
@@ -86,10 +86,13 @@ fn fresh_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
-/// The runner's task folders that no task holds: taken by claims, given back by tasks.
+/// The runner's task folders that no task holds: made ahead by claims, taken by tasks, given
+/// back by tasks.
 #[derive(Debug, Default)]
 pub struct Folders {
     ready: Mutex<Vec<Prepared>>,
+    /// Folders being made now.
+    making: AtomicUsize,
 }
 
 impl Folders {
@@ -113,12 +116,48 @@ impl Folders {
     pub fn take_all(&self) -> Vec<Prepared> {
         std::mem::take(&mut *self.lock())
     }
+
+    /// How many folders to make so that `n` are ready or being made; counted as being made
+    /// from now on (each is then given with [`Folders::made`]).
+    pub fn to_make(&self, n: usize) -> usize {
+        let ready = self.lock().len();
+        let making = self.making.load(Ordering::Acquire);
+        let more = n.saturating_sub(ready + making);
+        self.making.fetch_add(more, Ordering::AcqRel);
+        more
+    }
+
+    /// A folder counted by [`Folders::to_make`] is made (or failed): ready for a task.
+    pub fn made(&self, folder: Option<Prepared>) {
+        if let Some(folder) = folder {
+            self.put([folder]);
+        }
+        let _ = self
+            .making
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| m.checked_sub(1));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use circa_model::protocol::TaskEventKind;
+
+    #[test]
+    fn folders_are_made_only_for_slots_none_is_ready_or_being_made_for() {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::create_dir(data.path().join("spool")).unwrap();
+        let folders = Folders::default();
+        folders.put([prepare(data.path()).unwrap()]);
+        // One ready: three more for four slots, counted as being made at once.
+        assert_eq!(folders.to_make(4), 3);
+        assert_eq!(folders.to_make(4), 0);
+        folders.made(Some(prepare(data.path()).unwrap()));
+        folders.made(None);
+        // Two ready, one still being made: a claim for five makes two.
+        assert_eq!(folders.to_make(5), 2);
+        assert_eq!(folders.take(5).len(), 2);
+    }
 
     #[test]
     fn a_used_folder_comes_back_empty_with_its_folders_and_a_fresh_spool() {

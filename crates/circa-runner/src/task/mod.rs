@@ -82,7 +82,8 @@ pub async fn run<S: Send>(
     slot: S,
 ) -> Option<JoinHandle<()>> {
     tracing::info!(task = %a.task_id, job = %a.job_name, node = a.node, "claimed a task");
-    let prepared = match prepared {
+    // A folder made since the claim was answered, else one made now.
+    let prepared = match prepared.or_else(|| shared.folders.take(1).pop()) {
         Some(p) => Ok(p),
         None => {
             let data = shared.config.data_dir.clone();
