@@ -64,3 +64,26 @@ async fn two_stores_on_one_file_share_the_queue() {
         (TASKS as usize, TASKS as usize)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_reach_the_database_file_without_a_commit_checkpointing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("circa.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    // Far below the writer's own checkpoint mark: only the WAL holds these at first.
+    let p = project(&store, "gh/acme/app").await;
+    for _ in 0..20 {
+        pipeline(&store, &p.id, "main", vec![job("a", JobStatus::Blocked)]).await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL was never copied into the database file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(store);
+}
