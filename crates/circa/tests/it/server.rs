@@ -707,8 +707,12 @@ async fn a_waiting_claim_grows_to_take_a_wider_fan_out() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(grown["max_tasks"], 3);
-    // Another runner token, an unknown claim, a bad number of slots: refused, with a reason.
+    // No token, a person's token, another runner token, an unknown claim, a bad number of
+    // slots: refused, with a reason.
+    let nobody = String::new();
     for (token, id, slots, status) in [
+        (&nobody, "c1", 1, 401),
+        (&s.api.token, "c1", 1, 403),
         (&other, "c1", 1, 404),
         (&runner, "c2", 1, 404),
         (&runner, "c1", 0, 400),
