@@ -57,14 +57,14 @@ pub struct ClaimRequest {
     /// [`CLAIM_MAX_TASKS`]). `POST /claim` takes one whatever this says.
     #[serde(default = "one_task", skip_serializing_if = "is_one_task")]
     pub max_tasks: u32,
-    /// `POST /claims`: an id the runner picks for this claim (at most
-    /// [`CLAIM_ID_MAX_LEN`] characters), so that slots it frees while the claim waits can be
+    /// `POST /claims`: an id the runner picks for this claim (1 to [`CLAIM_ID_MAX_LEN`]
+    /// bytes; 400 otherwise), so that slots it frees while the claim waits can be
     /// added to it ([`ClaimGrowth`]) instead of waiting in a claim of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_id: Option<String>,
 }
 
-/// The longest claim id a server keeps.
+/// The longest claim id, in bytes.
 pub const CLAIM_ID_MAX_LEN: usize = 64;
 
 /// `POST /claims/grow`: more slots for a claim that is waiting. The runner sets them aside

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use circa_model::protocol::{
-    CLAIM_MAX_TASKS, CLAIM_WAIT_MAX_MS, ClaimGrown, ClaimGrowth, ClaimRequest, ClaimedTasks,
-    CompleteRequest, EventAck, EventBatch, HeartbeatReply, HeartbeatRequest, TaskAssignment,
-    TaskEventKind,
+    CLAIM_ID_MAX_LEN, CLAIM_MAX_TASKS, CLAIM_WAIT_MAX_MS, ClaimGrown, ClaimGrowth, ClaimRequest,
+    ClaimedTasks, CompleteRequest, EventAck, EventBatch, HeartbeatReply, HeartbeatRequest,
+    TaskAssignment, TaskEventKind,
 };
 use circa_store::{Artifact, Claim, Job, StoredEvent, Task, TaskState};
 
@@ -71,6 +71,11 @@ async fn claims(
         )));
     }
     let id = request.claim_id.as_deref();
+    if id.is_some_and(|id| id.is_empty() || id.len() > CLAIM_ID_MAX_LEN) {
+        return Err(ApiError::bad_request(format!(
+            "claim_id must be 1 to {CLAIM_ID_MAX_LEN} characters"
+        )));
+    }
     let tasks = take_tasks(&state, &headers, &request, request.max_tasks, id).await?;
     Ok(if tasks.is_empty() {
         StatusCode::NO_CONTENT.into_response()

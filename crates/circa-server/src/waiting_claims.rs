@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use circa_model::protocol::{CLAIM_ID_MAX_LEN, CLAIM_MAX_TASKS};
+use circa_model::protocol::CLAIM_MAX_TASKS;
 
 /// A claim's key: the runner token's id and the claim's id.
 type Key = (String, String);
@@ -49,12 +49,11 @@ impl WaitingClaims {
     }
 
     /// Registers the claim `id` of runner token `owner` for `max` tasks. A claim without an
-    /// id, with a longer one than [`CLAIM_ID_MAX_LEN`], or with one its token already has
-    /// waiting, is handled all the same but cannot grow.
+    /// id, or with one its token already has waiting, is handled all the same but cannot
+    /// grow. (The runner API checks the id's length.)
     pub fn register(self: &Arc<Self>, owner: &str, id: Option<&str>, max: u32) -> Registered {
         let max = Arc::new(AtomicU32::new(max.min(CLAIM_MAX_TASKS)));
         let key = id
-            .filter(|id| !id.is_empty() && id.len() <= CLAIM_ID_MAX_LEN)
             .map(|id| (owner.to_string(), id.to_string()))
             .filter(|key| {
                 let mut map = self.lock();
@@ -76,22 +75,11 @@ impl WaitingClaims {
     pub fn grow(&self, owner: &str, id: &str, slots: u32) -> Option<u32> {
         let map = self.lock();
         let max = map.get(&(owner.to_string(), id.to_string()))?;
-        let grown = max
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
-                Some(m.saturating_add(slots).min(CLAIM_MAX_TASKS))
-            })
+        let grow = |m: u32| m.saturating_add(slots).min(CLAIM_MAX_TASKS);
+        let before = max
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| Some(grow(m)))
             .unwrap_or_else(|m| m);
-        Some(grown.saturating_add(slots).min(CLAIM_MAX_TASKS))
-    }
-
-    /// How many claims can grow now.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no claim can grow now.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        Some(grow(before))
     }
 }
 
@@ -109,7 +97,7 @@ mod tests {
         assert_eq!(claim.max(), 5);
         drop(claim);
         assert_eq!(claims.grow("tok", "c1", 1), None);
-        assert!(claims.is_empty());
+        assert!(claims.lock().is_empty());
     }
 
     #[test]
@@ -131,16 +119,13 @@ mod tests {
     #[test]
     fn claims_without_a_usable_id_do_not_grow() {
         let claims = Arc::new(WaitingClaims::default());
-        let long = "x".repeat(CLAIM_ID_MAX_LEN + 1);
         let a = claims.register("tok", None, 2);
-        let b = claims.register("tok", Some(&long), 2);
         let first = claims.register("tok", Some("same"), 2);
         let second = claims.register("tok", Some("same"), 4);
-        assert_eq!(claims.len(), 1);
-        assert_eq!(claims.grow("tok", &long, 1), None);
+        assert_eq!(claims.lock().len(), 1);
         // The id stays the first claim's: the second cannot take its growth.
         assert_eq!(claims.grow("tok", "same", 1), Some(3));
-        assert_eq!((a.max(), b.max(), first.max(), second.max()), (2, 2, 3, 4));
+        assert_eq!((a.max(), first.max(), second.max()), (2, 3, 4));
         drop(second);
         assert_eq!(claims.grow("tok", "same", 1), Some(4));
     }

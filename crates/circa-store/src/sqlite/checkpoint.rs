@@ -5,8 +5,8 @@
 //! blocks neither writers nor readers; the writer's own mark
 //! ([`super::WAL_CHECKPOINT_PAGES`]) stays as a backstop should this fall behind.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sqlx::SqliteConnection;
@@ -30,8 +30,11 @@ impl Written {
     }
 }
 
-/// Starts checkpointing on `conn` while `written` lives.
-pub fn start(mut conn: SqliteConnection, written: Weak<Written>) {
+/// Starts checkpointing on `conn`; the store marks its writes on what this returns, and the
+/// checkpointer stops once that is dropped.
+pub fn start(mut conn: SqliteConnection) -> Arc<Written> {
+    let marks = Arc::new(Written::default());
+    let written = Arc::downgrade(&marks);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -51,9 +54,5 @@ pub fn start(mut conn: SqliteConnection, written: Weak<Written>) {
         }
         let _ = sqlx::Connection::close(conn).await;
     });
-}
-
-/// A new mark of writes, for a store whose checkpointer holds a [`Weak`] to it.
-pub fn marks() -> Arc<Written> {
-    Arc::new(Written::default())
+    marks
 }

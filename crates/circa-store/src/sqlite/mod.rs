@@ -87,8 +87,7 @@ impl SqliteStore {
         for _ in 0..READERS {
             readers.push(options.connect().await?);
         }
-        let written = checkpoint::marks();
-        checkpoint::start(options.connect().await?, Arc::downgrade(&written));
+        let written = checkpoint::start(options.connect().await?);
         Ok(SqliteStore {
             writer: Conns::new(vec![writer]),
             reader: Conns::new(readers),

@@ -612,6 +612,16 @@ async fn a_batch_claim_takes_a_fan_out_at_once_with_a_token_per_task() {
             "{body}"
         );
     }
+    for bad in [String::new(), "x".repeat(65)] {
+        let r =
+            claims(json!({ "runner": "r", "wait_ms": 0, "max_tasks": 2, "claim_id": bad })).await;
+        assert_eq!(r.status(), 400);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["message"].as_str().unwrap().contains("claim_id"),
+            "{body}"
+        );
+    }
     // Nothing queued yet: the wait runs out with no task.
     let r = claims(json!({ "runner": "r", "wait_ms": 50, "max_tasks": 5 })).await;
     assert_eq!(r.status(), 204);
