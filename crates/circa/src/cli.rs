@@ -352,7 +352,7 @@ pub enum BenchCommand {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Check a config and print every problem with its line and column.
-    Validate(ConfigArgs),
+    Validate(ValidateArgs),
     /// Print the processed config: orbs, commands and executors expanded, parameters
     /// substituted, matrices expanded.
     Process(ProcessArgs),
@@ -378,6 +378,17 @@ pub struct PlanArgs {
     /// A pipeline parameter, e.g. `deploy=true` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+}
+
+/// Options of `circa config validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The config and orb folder.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Refuse what CircleCI runs but a linter flags: every warning becomes an error.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Options shared by the config subcommands.

@@ -11,6 +11,7 @@ mod bad_input;
 mod browser;
 mod corpus;
 mod language_server;
+mod leniency;
 mod local;
 mod openapi;
 mod pycircleci;
