@@ -1,8 +1,12 @@
-//! Steps in the form of CircleCI 2.0's first releases, which CircleCI still runs:
-//! `- type: shell` with the step's keys beside `type` (`command`, `name`, `pwd`, ...).
+//! Steps in forms CircleCI still runs although its reference no longer shows them:
+//! - the form of 2.0's first releases, `- type: shell` with the step's keys beside `type`
+//!   (`command`, `name`, `pwd`, ...);
+//! - built-in step names written with `-` for `_` (`restore-cache`, `save-cache`): CircleCI's
+//!   compiler reads `-` and `_` in a step name alike.
 //!
-//! Each is rewritten into today's form before the schema check (`- run: {command: ...}`), with
-//! a warning at its `type` key, so every later stage sees one form.
+//! Each is rewritten into today's form before the schema check (`- run: {command: ...}`,
+//! `- restore_cache:`), with a warning at the step, so every later stage sees one form. A
+//! command defined with the written name keeps it.
 
 use crate::diag::Diagnostics;
 use crate::yaml::{Map, Node, Value};
@@ -20,28 +24,98 @@ const LEGACY_STEPS: &[(&str, &str)] = &[
     ("test-results-store", "store_test_results"),
 ];
 
-/// Rewrites every early-form step of every job in `root` into today's form.
+/// Built-in steps whose names have a `_`.
+const UNDERSCORED_STEPS: &[&str] = &[
+    "save_cache",
+    "restore_cache",
+    "store_artifacts",
+    "store_test_results",
+    "persist_to_workspace",
+    "attach_workspace",
+    "add_ssh_keys",
+    "setup_remote_docker",
+];
+
+/// Rewrites every step of an older form in the jobs and commands of `root` into today's form.
 pub fn rewrite_legacy_steps(root: &mut Node, diags: &mut Diagnostics) {
-    let Some(jobs) = root.as_map_mut().and_then(|m| m.get_mut("jobs")) else {
+    let Some(top) = root.as_map_mut() else {
         return;
     };
-    let Some(jobs) = jobs.as_map_mut() else {
-        return;
-    };
-    for entry in jobs.entries_mut() {
-        let steps = entry
-            .value
-            .as_map_mut()
-            .and_then(|job| job.get_mut("steps"));
-        if let Some(Value::Seq(items)) = steps.map(|s| &mut s.value) {
-            for step in items.iter_mut() {
-                rewrite_step(step, diags);
+    let commands: Vec<String> = top
+        .get("commands")
+        .and_then(Node::as_map)
+        .map(|c| c.keys().map(str::to_string).collect())
+        .unwrap_or_default();
+    for section in ["jobs", "commands"] {
+        let Some(defs) = top.get_mut(section).and_then(Node::as_map_mut) else {
+            continue;
+        };
+        for entry in defs.entries_mut() {
+            if let Some(steps) = entry.value.as_map_mut().and_then(|d| d.get_mut("steps")) {
+                rewrite_steps(steps, &commands, diags);
             }
         }
     }
 }
 
-fn rewrite_step(step: &mut Node, diags: &mut Diagnostics) {
+/// Rewrites each step of a list, and of the lists inside its `when`/`unless` steps.
+fn rewrite_steps(steps: &mut Node, commands: &[String], diags: &mut Diagnostics) {
+    let Value::Seq(items) = &mut steps.value else {
+        return;
+    };
+    for step in items.iter_mut() {
+        rewrite_type_step(step, diags);
+        rewrite_hyphenated_name(step, commands, diags);
+        let inner = step.as_map_mut().and_then(|m| {
+            ["when", "unless"]
+                .into_iter()
+                .find_map(|k| m.contains_key(k).then_some(k))
+                .and_then(|k| m.get_mut(k))
+        });
+        if let Some(nested) = inner
+            .and_then(Node::as_map_mut)
+            .and_then(|m| m.get_mut("steps"))
+        {
+            rewrite_steps(nested, commands, diags);
+        }
+    }
+}
+
+/// `- restore-cache: ...` → `- restore_cache: ...` unless a command has the written name.
+fn rewrite_hyphenated_name(step: &mut Node, commands: &[String], diags: &mut Diagnostics) {
+    let written = match &step.value {
+        Value::Str(name) => name.clone(),
+        Value::Map(m) if m.len() == 1 => m.keys().next().unwrap_or_default().to_string(),
+        _ => return,
+    };
+    let today = written.replace('-', "_");
+    if today == written
+        || !UNDERSCORED_STEPS.contains(&today.as_str())
+        || commands.contains(&written)
+    {
+        return;
+    }
+    let span = match &step.value {
+        Value::Map(m) => m.entry(&written).map_or(step.span, |e| e.key_span),
+        _ => step.span,
+    };
+    diags.warning(
+        span,
+        format!("step `{written}` is read as the built-in step `{today}`"),
+    );
+    step.value = match std::mem::replace(&mut step.value, Value::Null) {
+        Value::Map(m) => {
+            let mut renamed = Map::new();
+            for (_, entry) in m {
+                renamed.insert(today.clone(), entry.key_span, entry.value);
+            }
+            Value::Map(renamed)
+        }
+        _ => Value::Str(today),
+    };
+}
+
+fn rewrite_type_step(step: &mut Node, diags: &mut Diagnostics) {
     let Some(map) = step.as_map() else {
         return;
     };
@@ -82,6 +156,25 @@ fn rewrite_step(step: &mut Node, diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use crate::compile::{CompileOptions, compile};
+
+    #[test]
+    fn built_in_names_written_with_hyphens_are_the_built_in_steps() {
+        let text = "version: 2.1\ncommands:\n  save-cache:\n    steps: [{run: echo own}]\njobs:\n  build:\n    docker: [{image: a}]\n    steps:\n      - restore-cache: {key: k}\n      - save-cache\n      - when:\n          condition: true\n          steps: [{store-artifacts: {path: x}}]\nworkflows:\n  w:\n    jobs: [build]\n";
+        let compiled = compile(text.as_bytes(), &CompileOptions::default());
+        let spans: Vec<_> = compiled
+            .diagnostics
+            .iter()
+            .map(|d| (d.span.line, d.span.col, d.is_error()))
+            .collect();
+        assert_eq!(spans, vec![(9, 9, false), (13, 20, false)]);
+        let yaml = compiled.processed_yaml().expect("processed");
+        assert!(
+            yaml.contains("- restore_cache:\n          key: k"),
+            "{yaml}"
+        );
+        assert!(yaml.contains("echo own"), "{yaml}");
+        assert!(yaml.contains("- store_artifacts:"), "{yaml}");
+    }
 
     #[test]
     fn early_form_steps_run_as_todays_steps_with_a_warning() {

@@ -132,7 +132,7 @@ fn check_named(cx: &mut Ctx, name: &str, at: Span, args: &Node, owner: &str) {
         "when" | "unless" => {
             cx.need_v21(at, &format!("step `{name}`"));
             if let Some(m) = want_args(cx, map, args, &what) {
-                cx.unknown_keys(m, &["condition", "steps"], &what);
+                cx.ignored_keys(m, &["condition", "steps"], &what);
                 if cx.require(m, "condition", at, &what)
                     && let Some(c) = m.get("condition")
                 {
@@ -207,7 +207,10 @@ fn check_run(cx: &mut Ctx, m: &Map, at: Span, what: &str) {
     {
         cx.want_text(c, &format!("`command` of {what}"));
     }
-    for key in ["name", "shell", "working_directory"] {
+    if let Some(v) = m.get("name") {
+        want_name(cx, v, what);
+    }
+    for key in ["shell", "working_directory"] {
         if let Some(v) = m.get(key) {
             cx.want_text(v, &format!("`{key}` of {what}"));
         }
@@ -256,6 +259,19 @@ fn check_run(cx: &mut Ctx, m: &Map, at: Span, what: &str) {
                 );
             }
         }
+    }
+}
+
+/// A step's `name`: a string; an empty `name:` is a warning, and the step keeps its default
+/// name (CircleCI runs such steps).
+fn want_name(cx: &mut Ctx, v: &Node, what: &str) {
+    if v.is_null() {
+        cx.warn(
+            v.span,
+            format!("`name` of {what} is empty; the step gets its default name"),
+        );
+    } else {
+        cx.want_text(v, &format!("`name` of {what}"));
     }
 }
 

@@ -57,7 +57,7 @@ fn check_workflow(cx: &mut Ctx, name: &str, at: Span, node: &Node) {
     let Some(wf) = cx.want_map(node, &what) else {
         return;
     };
-    cx.unknown_keys(wf, WORKFLOW_KEYS, &what);
+    cx.ignored_keys(wf, WORKFLOW_KEYS, &what);
     for key in ["when", "unless"] {
         if let Some(e) = wf.entry(key) {
             cx.need_v21(e.key_span, &format!("`{key}` on a workflow"));

@@ -89,8 +89,13 @@ jobs:
       - attach_workspace:
           at: .
           paths: [dist]
+      - when:
+          name: Only on main
+          condition: true
+          steps: [{run: echo on main}]
 workflows:
   main:
+    description: Every push
     jobs: [build]
 ",
         &[
@@ -102,6 +107,8 @@ workflows:
             (9, 11, "unknown key `directory` in step `checkout`"),
             (12, 11, "unknown key `paths` in step `restore_cache`"),
             (15, 11, "unknown key `paths` in step `attach_workspace`"),
+            (17, 11, "unknown key `name` in step `when`"),
+            (22, 5, "unknown key `description` in workflow `main`"),
         ],
         &["restore_cache:\n          key: v1"],
     );
@@ -278,12 +285,18 @@ jobs:
   unused:
     docker: [{image: a}]
     steps: []
+  named:
+    docker: [{image: a}]
+    steps:
+      - run:
+          name:
+          command: make
 workflows:
   version: 2
   nothing:
     jobs: []
   main:
-    jobs: [build]
+    jobs: [build, named]
 ",
         &[
             (
@@ -292,14 +305,15 @@ workflows:
                 "`parameters` requires `version: 2.1`; this one is empty",
             ),
             (9, 12, "`steps` of job `unused` is empty"),
-            (13, 11, "`jobs` of workflow `nothing` is empty"),
+            (14, 15, "`name` of step `run` in job `named` is empty"),
+            (19, 11, "`jobs` of workflow `nothing` is empty"),
         ],
         &["main:\n    jobs:\n      - build"],
     );
 }
 
 #[test]
-fn early_form_type_steps_run_as_todays_steps() {
+fn early_form_steps_run_as_todays_steps() {
     lenient(
         "type: shell",
         "version: 2
@@ -310,12 +324,23 @@ jobs:
       - type: checkout
       - type: shell
         command: make test
+      - restore-cache:
+          key: v1
 ",
         &[
             (6, 9, "`type: checkout`"),
             (7, 9, "early form of the `run` step"),
+            (
+                9,
+                9,
+                "step `restore-cache` is read as the built-in step `restore_cache`",
+            ),
         ],
-        &["- checkout", "- run:\n          command: make test"],
+        &[
+            "- checkout",
+            "- run:\n          command: make test",
+            "- restore_cache:\n          key: v1",
+        ],
     );
 }
 
