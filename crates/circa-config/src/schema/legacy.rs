@@ -24,18 +24,6 @@ const LEGACY_STEPS: &[(&str, &str)] = &[
     ("test-results-store", "store_test_results"),
 ];
 
-/// Built-in steps whose names have a `_`.
-const UNDERSCORED_STEPS: &[&str] = &[
-    "save_cache",
-    "restore_cache",
-    "store_artifacts",
-    "store_test_results",
-    "persist_to_workspace",
-    "attach_workspace",
-    "add_ssh_keys",
-    "setup_remote_docker",
-];
-
 /// Rewrites every step of an older form in the jobs and commands of `root` into today's form.
 pub fn rewrite_legacy_steps(root: &mut Node, diags: &mut Diagnostics) {
     let Some(top) = root.as_map_mut() else {
@@ -69,7 +57,7 @@ fn rewrite_steps(steps: &mut Node, commands: &[String], diags: &mut Diagnostics)
         let inner = step.as_map_mut().and_then(|m| {
             ["when", "unless"]
                 .into_iter()
-                .find_map(|k| m.contains_key(k).then_some(k))
+                .find(|k| m.contains_key(k))
                 .and_then(|k| m.get_mut(k))
         });
         if let Some(nested) = inner
@@ -90,7 +78,7 @@ fn rewrite_hyphenated_name(step: &mut Node, commands: &[String], diags: &mut Dia
     };
     let today = written.replace('-', "_");
     if today == written
-        || !UNDERSCORED_STEPS.contains(&today.as_str())
+        || !super::steps::BUILTINS.contains(&today.as_str())
         || commands.contains(&written)
     {
         return;
