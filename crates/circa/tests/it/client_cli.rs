@@ -10,35 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::server::{Setup, setup};
 use crate::server_harness::{Api, Repo, RunnerProc, ServerProc};
 
 /// How long anything here may take.
 const LONG: Duration = Duration::from_secs(60);
-
-/// A server, a shell runner of class `default`, and the admin's API client.
-struct Setup {
-    server: ServerProc,
-    api: Api,
-    _runner: RunnerProc,
-    _runner_dir: tempfile::TempDir,
-    _data: tempfile::TempDir,
-}
-
-async fn setup() -> Setup {
-    let data = tempfile::tempdir().unwrap();
-    let server = ServerProc::start(data.path(), 30);
-    let api = server.client();
-    let runner_dir = tempfile::tempdir().unwrap();
-    let token = api.runner_token("default").await;
-    let runner = RunnerProc::start(&server.url, &token, runner_dir.path(), 2);
-    Setup {
-        server,
-        api,
-        _runner: runner,
-        _runner_dir: runner_dir,
-        _data: data,
-    }
-}
 
 impl Setup {
     /// `circa ARGS` as a client of this server, its output read line by line.
@@ -99,8 +75,12 @@ impl Client {
         }
     }
 
-    /// Reads lines until one contains `text`; panics with what was seen after `LONG`.
+    /// The first line seen so far, or read from now on, that contains `text`; panics with
+    /// what was seen after `LONG`.
     fn wait_for(&mut self, text: &str) -> String {
+        if let Some(line) = self.seen.lines().find(|l| l.contains(text)) {
+            return line.to_string();
+        }
         let deadline = Instant::now() + LONG;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -201,7 +181,7 @@ async fn pipeline_ids(api: &Api, slug: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_says_why_jobs_wait_and_again_when_the_reason_changes() {
-    let s = setup().await;
+    let s = setup(30, 2).await;
     let gate = Gate::new();
     let step = gate.step();
     let repo = Repo::new(&format!(
@@ -232,19 +212,18 @@ workflows:
     let runner_dir = tempfile::tempdir().unwrap();
     let _big = RunnerProc::start(&s.server.url, &token, runner_dir.path(), 1);
     let changed = wait.wait_for("waiting: waiting for a free runner of resource class `big`");
-    assert!(
-        changed.contains("(1 connected, 0 task(s) ahead in the queue)"),
-        "{changed}"
-    );
+    assert!(changed.contains("(1 connected, "), "{changed}");
     gate.open();
     let (code, out, err) = wait.finish();
     assert_eq!(code, 0, "{out}\n{err}");
     for line in ["job a: success", "job b: success", "workflow main: success"] {
         assert!(out.contains(line), "{line:?} missing from:\n{out}");
     }
-    // Each reason once per job: the first reason twice (a and b), the second once.
+    // A reason is said once per job, not on every look: the first for a and b, the second
+    // for the job left waiting (again only if its count of tasks ahead changed).
     assert_eq!(out.matches(none).count(), 2, "{out}");
-    assert_eq!(out.matches("waiting for a free runner").count(), 1, "{out}");
+    let free = out.matches("waiting for a free runner").count();
+    assert!((1..=2).contains(&free), "{out}");
     // The job that waited for its slot says when it runs.
     assert!(out.contains(": running"), "{out}");
     // Piped output is plain text.
@@ -253,7 +232,7 @@ workflows:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_on_a_job_no_runner_takes_prints_the_reason_and_ends_when_it_is_cancelled() {
-    let s = setup().await;
+    let s = setup(30, 2).await;
     let repo = Repo::new(
         "version: 2.1\njobs:\n  big:\n    machine: true\n    resource_class: huge\n    steps: [ { run: echo never } ]\nworkflows:\n  main: { jobs: [ big ] }\n",
     );
@@ -280,7 +259,7 @@ async fn wait_on_a_job_no_runner_takes_prints_the_reason_and_ends_when_it_is_can
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_on_a_failed_step_names_it_with_its_exit_code_last_lines_and_page() {
-    let s = setup().await;
+    let s = setup(30, 2).await;
     let repo = Repo::new(
         r#"
 version: 2.1
@@ -333,7 +312,7 @@ impl Drop for DockerRunner {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_on_an_image_that_cannot_be_pulled_gives_the_infrastructure_reason() {
-    let s = setup().await;
+    let s = setup(30, 2).await;
     let token = s.api.runner_token("docker").await;
     let runner_dir = tempfile::tempdir().unwrap();
     let _docker = DockerRunner(
@@ -411,7 +390,7 @@ workflows:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipeline_list_and_show_in_text_and_json() {
-    let s = setup().await;
+    let s = setup(30, 2).await;
     let repo = Repo::new(TWO_BRANCHES_MAIN);
     repo.git(&["checkout", "-q", "-b", "feature"]);
     repo.commit(TWO_BRANCHES_FEATURE, "break it");
@@ -533,7 +512,7 @@ async fn pipeline_list_and_show_in_text_and_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_log_prints_steps_and_follow_streams_a_running_job_to_its_end() {
-    let s = setup().await;
+    let s = setup(30, 2).await;
     let gate = Gate::new();
     let step = gate.step();
     let repo = Repo::new(&format!(
