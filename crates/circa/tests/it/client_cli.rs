@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::server::{Setup, setup};
-use crate::server_harness::{Api, Repo, RunnerProc, ServerProc};
+use crate::server_harness::{Repo, RunnerProc, ServerProc};
 
 /// How long anything here may take.
 const LONG: Duration = Duration::from_secs(60);
@@ -168,17 +168,6 @@ impl Gate {
     }
 }
 
-/// The pipelines of `slug`, newest first.
-async fn pipeline_ids(api: &Api, slug: &str) -> Vec<String> {
-    let (_, body) = api.get(&format!("/api/v2/project/{slug}/pipeline")).await;
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_says_why_jobs_wait_and_again_when_the_reason_changes() {
     let s = setup(30, 2).await;
@@ -241,20 +230,21 @@ async fn wait_on_a_job_no_runner_takes_prints_the_reason_and_ends_when_it_is_can
         .await;
     let mut wait = s.spawn(&["pipeline", "trigger", "gh/acme/huge", "--wait"]);
     wait.wait_for("job big: waiting: no runner with resource class `huge` is connected");
-    let pipeline = pipeline_ids(&s.api, "gh/acme/huge").await.remove(0);
-    let workflow = s.api.workflows(&pipeline).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (status, _) = s
+    let (status, body) = s
         .api
-        .post(&format!("/api/v2/workflow/{workflow}/cancel"), json!({}))
+        .post("/api/v2/project/gh/acme/huge/job/1/cancel", json!({}))
         .await;
-    assert_eq!(status, 202);
+    assert_eq!(status, 200, "{body}");
     let (code, out, err) = wait.finish();
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(out.contains("job big: canceled"), "{out}");
     assert!(out.contains("workflow main: canceled"), "{out}");
+    // Who cancelled it is information, not an error.
+    let (_, job) = s.api.get("/api/v2/project/gh/acme/huge/job/1").await;
+    assert_eq!(
+        job["messages"],
+        json!([{ "type": "info", "message": "canceled by admin", "reason": "canceled" }])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
