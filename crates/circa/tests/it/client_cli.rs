@@ -288,6 +288,23 @@ workflows:
         job["messages"],
         json!([{ "type": "error", "message": "exited with code 3", "reason": "failed" }])
     );
+    // A config that cannot be used: the pipeline errors, and --wait prints its diagnostics.
+    repo.git(&["checkout", "-q", "-b", "broken"]);
+    repo.commit("version: 2.1\njobs: [\n", "break the config");
+    let (code, out, err) = s.run(&[
+        "pipeline",
+        "trigger",
+        "gh/acme/fails",
+        "--branch",
+        "broken",
+        "--wait",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("): errored"), "{out}");
+    assert!(
+        err.starts_with("pipeline errored:\n.circleci/config.yml:"),
+        "{err}"
+    );
 }
 
 /// `circa runner --executor docker` for class `docker`.

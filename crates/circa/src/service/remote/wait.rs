@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::diagnose;
 use super::fetch::Api;
+use super::refs::PipelineRef;
 use super::screen::{self, Screen};
 use super::sse::EventStream;
 use crate::service::client::PipelineProgress;
@@ -69,10 +70,10 @@ pub async fn follow(api: &Api<'_>, slug: &str, id: &str) -> anyhow::Result<ExitC
     }
     follower.screen.clear_status();
     if follower.progress.errored {
-        let pipeline = api.client().get(&format!("/api/v2/pipeline/{id}")).await?;
+        let pipeline = api.pipeline(&PipelineRef::Id(id.to_string())).await?;
         eprintln!("pipeline errored:");
-        for e in pipeline["errors"].as_array().into_iter().flatten() {
-            eprintln!("{}", e["message"].as_str().unwrap_or_default());
+        for e in &pipeline.errors {
+            eprintln!("{}", e.message);
         }
         return Ok(ExitCode::from(1));
     }
@@ -96,8 +97,8 @@ async fn snapshot(api: &Api<'_>, id: &str) -> anyhow::Result<Vec<Value>> {
             json!({ "kind": "workflow", "workflow_id": w.id, "name": w.name, "status": w.status }),
         );
     }
-    let pipeline = api.client().get(&format!("/api/v2/pipeline/{id}")).await?;
-    events.push(json!({ "kind": "pipeline", "status": pipeline["state"] }));
+    let pipeline = api.pipeline(&PipelineRef::Id(id.to_string())).await?;
+    events.push(json!({ "kind": "pipeline", "status": pipeline.state }));
     Ok(events)
 }
 
