@@ -612,6 +612,17 @@ workflows:
         err.contains(&format!("job {slow_ref} has no finished step 7")),
         "{err}"
     );
+    for follow in [&[][..], &["--follow"][..]] {
+        let args = [&["job", "log", &slow_ref, "--node", "1"][..], follow].concat();
+        let (code, _, err) = s.run(&args);
+        assert_eq!(code, 2);
+        assert!(
+            err.contains(&format!(
+                "job {slow_ref} has no node 1 (it has 1, counted from 0)"
+            )),
+            "{err}"
+        );
+    }
     let (_, out, _) = s.run(&["job", "log", &slow_ref, "--json"]);
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["job"]["status"], "success");

@@ -181,6 +181,21 @@ fn tasks_of(details: &JobDetails, node: Option<u32>) -> Vec<&Task> {
         .collect()
 }
 
+/// Refuses a `--node` the job does not have (once its tasks, one per node, exist).
+fn check_node(details: &JobDetails, request: &LogRequest) -> anyhow::Result<()> {
+    let Some(node) = request.node else {
+        return Ok(());
+    };
+    let nodes = details.latest_tasks().len();
+    if nodes > 0 && !details.tasks.iter().any(|t| t.node == node) {
+        anyhow::bail!(
+            "job {} has no node {node} (it has {nodes}, counted from 0)",
+            request.job
+        );
+    }
+    Ok(())
+}
+
 /// The finished steps' output, once.
 async fn print_finished(
     api: &Api<'_>,
@@ -315,6 +330,7 @@ async fn follow(api: &Api<'_>, request: &LogRequest, job_id: &str) -> anyhow::Re
     let mut said_waiting = false;
     loop {
         let details = api.job_details(job_id).await?;
+        check_node(&details, request)?;
         let task = tasks_of(&details, Some(node)).into_iter().next().cloned();
         match task {
             Some(task) if followed.as_deref() != Some(task.id.as_str()) => {
@@ -368,6 +384,7 @@ pub async fn log(api: &Api<'_>, request: &LogRequest) -> anyhow::Result<ExitCode
         });
     }
     let details = api.job_details(&job_id).await?;
+    check_node(&details, request)?;
     if !details.status.is_terminal() && !request.json {
         eprintln!(
             "job {} is {}: finished steps only (--follow streams it)",
