@@ -66,19 +66,29 @@ impl Client {
         }
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    /// Sends `request` with the token: the response when its status is a success, else an
+    /// error with the server's message.
+    async fn answered(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<reqwest::Response> {
         let response = request
             .bearer_auth(&self.token)
             .send()
             .await
             .with_context(|| format!("cannot reach {}", self.url))?;
         let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
             let message = body["message"].as_str().unwrap_or("no message");
             bail!("the server answered {status}: {message}");
         }
-        Ok(body)
+        Ok(response)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let response = self.answered(request).await?;
+        Ok(response.json().await.unwrap_or(Value::Null))
     }
 
     /// `POST` JSON.
@@ -105,20 +115,8 @@ impl Client {
     /// `GET` with the token, answered with a success status: the response, body unread (an
     /// event stream, a text).
     pub async fn open(&self, path: &str) -> anyhow::Result<reqwest::Response> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
+        self.answered(self.http.get(format!("{}{path}", self.url)))
             .await
-            .with_context(|| format!("cannot reach {}", self.url))?;
-        let status = response.status();
-        if !status.is_success() {
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            let message = body["message"].as_str().unwrap_or("no message");
-            bail!("the server answered {status}: {message}");
-        }
-        Ok(response)
     }
 
     /// `DELETE`.
