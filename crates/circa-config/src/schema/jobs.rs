@@ -38,7 +38,13 @@ pub(crate) fn check_jobs(cx: &mut Ctx, node: &Node) {
     };
     let mut seen: Vec<&str> = Vec::new();
     for (name, entry) in jobs.entries() {
-        cx.check_name(name, entry.key_span, "job", true);
+        // A 2.0 config names its jobs freely: processed configs (`circleci config process`
+        // output, which is 2.0) carry orb jobs as `alias/job` and matrix jobs as `test-1.21`.
+        if cx.v21 {
+            cx.check_name(name, entry.key_span, "job", true);
+        } else if name.trim().is_empty() {
+            cx.err(entry.key_span, "a job's name must not be empty");
+        }
         if let Some(first) = seen.iter().find(|s| s.eq_ignore_ascii_case(name)) {
             cx.err(
                 entry.key_span,
@@ -115,8 +121,17 @@ fn check_build_job(cx: &mut Ctx, job: &Map, at: Span, what: &str) {
     }
     match job.get("steps") {
         Some(s) => {
+            // A processed (`version: 2`) config keeps a job whose steps were all left out by
+            // their `when`: it runs and does nothing.
             if s.as_seq().is_some_and(<[Node]>::is_empty) {
-                cx.err(s.span, format!("`steps` of {what} is empty"));
+                if cx.v21 {
+                    cx.err(s.span, format!("`steps` of {what} is empty"));
+                } else {
+                    cx.warn(
+                        s.span,
+                        format!("`steps` of {what} is empty: it does nothing"),
+                    );
+                }
             }
             check_steps(cx, s, what);
         }

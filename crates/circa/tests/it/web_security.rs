@@ -447,6 +447,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
 
     // The add-project form: a bad slug is refused with its field named, markup as text; a
     // good one adds the project and shows its settings.
+    let repo_path = repo.path().display().to_string();
     let (status, body) = admin
         .post(
             "/projects",
@@ -467,7 +468,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             &[
                 ("csrf", &csrf),
                 ("slug", "gh/acme/added"),
-                ("repo", "/tmp/added"),
+                ("repo", &repo_path),
                 ("default_branch", "trunk"),
             ],
         )
@@ -483,7 +484,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             &[
                 ("csrf", &csrf),
                 ("slug", "gh/acme/added"),
-                ("repo", "/tmp/again"),
+                ("repo", &repo_path),
             ],
         )
         .await;
