@@ -490,6 +490,55 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         .await;
     assert_eq!(status, 409, "a slug is added once: {body}");
 
+    // The forms check the repository as the API does: a missing folder adds nothing and
+    // changes nothing; a remote URL the server cannot fetch now is added with a warning.
+    let (status, body) = admin
+        .post(
+            "/projects",
+            &[
+                ("csrf", &csrf),
+                ("slug", "gh/acme/nowhere"),
+                ("repo", "/nonexistent/circa-repo"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("repo: /nonexistent/circa-repo does not exist on the server"),
+        "{body}"
+    );
+    let (status, _) = site.api.get("/api/v2/project/gh/acme/nowhere").await;
+    assert_eq!(status, 404, "no project was added");
+    let (status, body) = admin
+        .post(
+            "/projects/gh/acme/added/settings",
+            &[
+                ("csrf", &csrf),
+                ("repo", "/nonexistent/circa-repo"),
+                ("default_branch", "trunk"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, added) = site.api.get("/api/v2/project/gh/acme/added").await;
+    assert_eq!(added["vcs_info"]["vcs_url"], json!(repo_path));
+    let (status, body) = admin
+        .post(
+            "/projects",
+            &[
+                ("csrf", &csrf),
+                ("slug", "gh/acme/remote"),
+                ("repo", "http://127.0.0.1:9/acme/remote.git"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Warning: the server cannot fetch http://127.0.0.1:9/acme/remote.git now"),
+        "{body}"
+    );
+    assert!(body.contains("Settings of gh/acme/remote"), "{body}");
+
     // A value sent through the form is never written back, not even when it is refused.
     let (status, body) = admin
         .post(
