@@ -206,7 +206,7 @@ pub struct ExecuteArgs {
     /// Run this workflow's jobs in `requires` order instead.
     #[arg(long, short = 'w')]
     pub workflow: Option<String>,
-    /// The config file.
+    /// The config file (also a processed one, from `circa config process`).
     #[arg(long, short = 'c', default_value = ".circleci/config.yml")]
     pub config: PathBuf,
     /// Job nodes running at once.

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use circa_config::yaml::{Node, Value};
+use circa_config::yaml::{Map, Node, Value};
 use circa_config::{CompileOptions, Diagnostic, diag};
 use circa_model::JobSpec;
 
@@ -38,7 +38,7 @@ pub fn choose(
         .iter()
         .map(|kv| split_pair(kv))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let params = select::route(&declared, definition, &pairs);
+    let params = select::route(&declared, name, &pairs);
     options.parameters = params.pipeline;
     let processed = engine::process(&bytes, options);
     if !processed.is_valid() || definition.is_none() {
@@ -60,27 +60,46 @@ pub fn choose(
         }));
     };
     let invoked = job_names(&config);
-    let from_definition = declared.jobs.contains_key(name)
+    let alone = declared.jobs.contains_key(name)
         || (definition.is_some() && !invoked.iter().any(|n| n == name));
-    if !from_definition {
-        if !invoked.iter().any(|n| n == name) {
-            bail!(select::unknown_job(name, &declared, &invoked));
-        }
-        if let Some(key) = params.job.keys().next() {
-            bail!(
-                "--param {key}: `{key}` is not a pipeline parameter, and job `{name}` runs as \
-                 its workflow binds it; run a job under `jobs:` to give its parameters"
-            );
-        }
-        let job = JobSpec::from_processed(&config, name)?;
+    if alone {
+        let Some((config, job)) = job_alone(args, &bytes, options, name, &params.job)? else {
+            return Ok(None);
+        };
         return Ok(Some(Chosen {
             processed,
             config,
             job: Some(job),
         }));
     }
-    let compiled = circa_config::compile_job(&bytes, options, name, &params.job);
-    print_diagnostics(&args.config, &bytes, &compiled.diagnostics);
+    if !invoked.iter().any(|n| n == name) {
+        bail!(select::unknown_job(name, &declared, &invoked));
+    }
+    if let Some(key) = params.job.keys().next() {
+        bail!(
+            "--param {key}: `{key}` is not a pipeline parameter, and job `{name}` runs as its \
+             workflow binds it; to give a job's parameters, run it by its name under `jobs:`"
+        );
+    }
+    let job = JobSpec::from_processed(&config, name)?;
+    Ok(Some(Chosen {
+        processed,
+        config,
+        job: Some(job),
+    }))
+}
+
+/// Processes job `name` on its own with `job_args`; `None` when that is refused (printed, with
+/// how to give a job's parameters when they were the trouble).
+fn job_alone(
+    args: &ExecuteArgs,
+    bytes: &[u8],
+    options: &CompileOptions<'_>,
+    name: &str,
+    job_args: &Map,
+) -> anyhow::Result<Option<(Node, JobSpec)>> {
+    let compiled = circa_config::compile_job(bytes, options, name, job_args);
+    print_diagnostics(&args.config, bytes, &compiled.diagnostics);
     if compiled
         .diagnostics
         .iter()
@@ -93,11 +112,7 @@ pub fn choose(
         return Ok(None);
     };
     let job = JobSpec::from_processed(&config, name)?;
-    Ok(Some(Chosen {
-        processed,
-        config,
-        job: Some(job),
-    }))
+    Ok(Some((config, job)))
 }
 
 /// The jobs of a processed config, by the names the workflows invoke them by.

@@ -5,7 +5,8 @@
 //! would bind them. Any other name is looked up among the jobs the workflows invoke (`name:`
 //! of an invocation, matrix names), which run as their workflow binds them. A `--param` whose
 //! key the config declares under `parameters:` sets that pipeline parameter; every other key
-//! (and a key the job declares too) is an argument of the job under `jobs:`.
+//! (and a key the job declares too) is an argument of the job under `jobs:` — a job run as a
+//! workflow invokes it takes none.
 
 use anyhow::bail;
 use circa_config::yaml::{self, Limits, Map, Node};
@@ -87,25 +88,24 @@ pub struct Params {
     pub job: Map,
 }
 
-/// Splits `KEY=VALUE` pairs: keys declared as pipeline parameters go to the pipeline; when
-/// `definition` names the job run from its definition, every other key (and a key it declares
-/// too) goes to the job; otherwise every key goes to the pipeline, which refuses the ones it
-/// does not declare.
-pub fn route(declared: &Declared, definition: Option<&str>, pairs: &[(&str, &str)]) -> Params {
+/// Splits `KEY=VALUE` pairs: keys declared as pipeline parameters go to the pipeline; when a
+/// `job` is named, every other key (and a key its definition declares too) goes to the job;
+/// with no job named every key goes to the pipeline, which refuses the ones it does not
+/// declare.
+pub fn route(declared: &Declared, job: Option<&str>, pairs: &[(&str, &str)]) -> Params {
     let mut params = Params::default();
     let job_declares = |key: &str| {
-        definition
-            .and_then(|job| declared.jobs.get(job))
+        job.and_then(|job| declared.jobs.get(job))
             .is_some_and(|names| names.iter().any(|n| n == key))
     };
     for &(key, value) in pairs {
         let is_pipeline = declared.pipeline.iter().any(|p| p == key);
-        if is_pipeline || definition.is_none() {
+        if is_pipeline || job.is_none() {
             params
                 .pipeline
                 .insert(key.to_string(), Node::str(Span::NONE, value));
         }
-        if definition.is_some() && (!is_pipeline || job_declares(key)) {
+        if job.is_some() && (!is_pipeline || job_declares(key)) {
             params
                 .job
                 .insert(key, Span::NONE, Node::str(Span::NONE, value));
@@ -179,6 +179,9 @@ jobs:
         assert_eq!(p.pipeline.keys().collect::<Vec<_>>(), ["deploy", "suite"]);
         assert_eq!(p.job.keys().collect::<Vec<_>>(), ["suite", "count"]);
         let p = route(&d, Some("build"), &pairs);
+        assert_eq!(p.job.keys().collect::<Vec<_>>(), ["count"]);
+        let p = route(&d, Some("unit"), &pairs);
+        assert_eq!(p.pipeline.keys().collect::<Vec<_>>(), ["deploy", "suite"]);
         assert_eq!(p.job.keys().collect::<Vec<_>>(), ["count"]);
         let p = route(&d, None, &pairs);
         assert_eq!(p.pipeline.len(), 3);

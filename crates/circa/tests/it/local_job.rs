@@ -177,6 +177,16 @@ fn bad_job_arguments_are_refused_with_where_and_how() {
         assert_eq!(out.status.code(), Some(1), "{bad}");
         assert!(text(&out).contains(says), "{bad}: {}", text(&out));
     }
+    let out = repo.execute(&["unit", "--param", "suite=other"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains(
+            "--param suite: `suite` is not a pipeline parameter, and job `unit` runs as its \
+             workflow binds it; to give a job's parameters, run it by its name under `jobs:`"
+        ),
+        "{}",
+        text(&out)
+    );
     let out = repo.execute(&["test", "--param", "suite"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("--param takes KEY=VALUE, got `suite`"));
