@@ -348,3 +348,24 @@ pub async fn create_runner_token(
         .await?;
     Ok(token)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_folder_a_start_makes_is_the_outermost_missing_one() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("a/b/data");
+        assert_eq!(outermost_missing(&data), Some(root.path().join("a")));
+        std::fs::create_dir_all(&data).unwrap();
+        assert_eq!(outermost_missing(&data), None);
+    }
+
+    #[test]
+    fn a_taken_address_is_said_in_a_few_words() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let e = std::net::TcpListener::bind(taken.local_addr().unwrap()).unwrap_err();
+        assert_eq!(listen_reason(&e), "address already in use");
+    }
+}
