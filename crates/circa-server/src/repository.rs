@@ -130,7 +130,7 @@ pub async fn check(given: &str) -> Result<Checked, ApiError> {
                     path.display()
                 )));
             }
-            match probe(&stored).await {
+            match probe(&stored, REMOTE_PROBE_TIMEOUT).await {
                 Probe::Answered => {}
                 Probe::Refused(why) => {
                     return Err(ApiError::bad_request(format!(
@@ -146,7 +146,7 @@ pub async fn check(given: &str) -> Result<Checked, ApiError> {
             })
         }
         RepoLocation::Remote(url) => {
-            let warning = match probe(url).await {
+            let warning = match probe(url, REMOTE_PROBE_TIMEOUT).await {
                 Probe::Answered => None,
                 Probe::Refused(why) => Some(format!(
                     "the server cannot fetch {url} now ({why}); the project is added, and its \
@@ -177,8 +177,9 @@ enum Probe {
     NoGit(std::io::Error),
 }
 
-/// Asks `git ls-remote` for `repo`'s `HEAD`, without prompting for credentials or host keys.
-async fn probe(repo: &str) -> Probe {
+/// Asks `git ls-remote` for `repo`'s `HEAD`, without prompting for credentials or host keys,
+/// for at most `timeout`.
+async fn probe(repo: &str, timeout: Duration) -> Probe {
     let mut cmd = Command::new("git");
     cmd.args(["ls-remote", "--quiet", "--", repo, "HEAD"])
         .env("GIT_TERMINAL_PROMPT", "0")
@@ -193,11 +194,8 @@ async fn probe(repo: &str) -> Probe {
         Ok(child) => child,
         Err(e) => return Probe::NoGit(e),
     };
-    match tokio::time::timeout(REMOTE_PROBE_TIMEOUT, child.wait_with_output()).await {
-        Err(_) => Probe::Refused(format!(
-            "no answer within {} s",
-            REMOTE_PROBE_TIMEOUT.as_secs()
-        )),
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Err(_) => Probe::Refused(format!("no answer within {timeout:?}")),
         Ok(Err(e)) => Probe::Refused(e.to_string()),
         Ok(Ok(out)) if out.status.success() => Probe::Answered,
         Ok(Ok(out)) => {
@@ -258,6 +256,22 @@ mod tests {
         }
         assert!(local("  ").unwrap_err().contains("required"));
         assert!(local("-upload-pack=x").unwrap_err().contains("required"));
+    }
+
+    #[tokio::test]
+    async fn a_remote_that_never_answers_is_given_up_on() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/acme/app.git", silent.local_addr().unwrap());
+        // Connections are taken and held open without a word.
+        std::thread::spawn(move || {
+            let held: Vec<_> = silent.incoming().collect();
+            drop(held);
+        });
+        match probe(&url, Duration::from_millis(300)).await {
+            Probe::Refused(why) => assert_eq!(why, "no answer within 300ms"),
+            Probe::Answered => panic!("a silent server answered"),
+            Probe::NoGit(e) => panic!("git: {e}"),
+        }
     }
 
     #[test]
