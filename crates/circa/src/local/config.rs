@@ -59,10 +59,7 @@ pub fn choose(
             job: None,
         }));
     };
-    let invoked = job_names(&config);
-    let alone = declared.jobs.contains_key(name)
-        || (definition.is_some() && !invoked.iter().any(|n| n == name));
-    if alone {
+    if definition.is_some() {
         let Some((config, job)) = job_alone(args, &bytes, options, name, &params.job)? else {
             return Ok(None);
         };
@@ -72,6 +69,7 @@ pub fn choose(
             job: Some(job),
         }));
     }
+    let invoked = job_names(&config);
     if !invoked.iter().any(|n| n == name) {
         bail!(select::unknown_job(name, &declared, &invoked));
     }

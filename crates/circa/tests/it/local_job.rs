@@ -211,30 +211,13 @@ fn a_name_that_matches_nothing_lists_the_names_of_each_kind() {
 
 #[test]
 fn an_orbs_job_runs_by_its_alias_and_name_with_params() {
-    let repo = Repo::new(
-        r#"
-version: 2.1
-orbs:
-  tools:
-    jobs:
-      greet:
-        parameters:
-          who: {type: string, default: there}
-        machine: true
-        steps:
-          - run: echo "hi << parameters.who >>"
-workflows:
-  main:
-    jobs:
-      - tools/greet: {name: greet-team, who: team}
-"#,
-    );
+    let repo = Repo::new(super::processed_roundtrip::FEATURES);
     let out = repo.execute(&["tools/greet", "--param", "who=you", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(printed(&out), "hi you\n");
-    let out = repo.execute(&["--job", "greet-team", "--json"]);
+    let out = repo.execute(&["--job", "greet-two", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(printed(&out), "hi team\n");
+    assert_eq!(printed(&out), "hi two\n");
     let out = repo.execute(&["tools/nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

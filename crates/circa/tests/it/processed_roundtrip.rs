@@ -23,7 +23,7 @@ const CORPUS_SAMPLE: &[&str] = &[
 /// What processing leaves in the output that the processed config must take back: an orb's
 /// job under `alias/job`, matrix names with dots, `\<<` escapes, a job whose only step a
 /// `when` left out, pre-steps, approvals and scheduled triggers.
-const FEATURES: &str = r#"
+pub const FEATURES: &str = r#"
 version: 2.1
 orbs:
   tools:
