@@ -73,8 +73,35 @@ impl Compiled {
     }
 }
 
+/// What a compile expands.
+#[derive(Clone, Copy)]
+enum Target<'t> {
+    /// The config's workflows and the jobs they invoke.
+    Workflows,
+    /// One job on its own, bound to `args`.
+    Job {
+        /// Its name under `jobs:` (or `alias/name` for an orb's job).
+        name: &'t str,
+        /// Its parameters' arguments.
+        args: &'t Map,
+    },
+}
+
 /// Reads, checks and processes a config.
 pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
+    compile_target(bytes, options, Target::Workflows)
+}
+
+/// Reads and checks a config like [`compile`], then processes the one job `name` (under
+/// `jobs:`, or an orb's `alias/name`) as a workflow invoking it by its own name with `args`
+/// would: its parameters bound with their types and defaults (a missing required one is an
+/// error at the job's definition, an unknown argument an error without a position). The
+/// processed config holds that job alone and no workflows.
+pub fn compile_job(bytes: &[u8], options: &CompileOptions<'_>, name: &str, args: &Map) -> Compiled {
+    compile_target(bytes, options, Target::Job { name, args })
+}
+
+fn compile_target(bytes: &[u8], options: &CompileOptions<'_>, target: Target<'_>) -> Compiled {
     let mut diags = Diagnostics::new();
     let failed = |diags: Diagnostics, source: Option<Node>| Compiled {
         source,
@@ -133,10 +160,29 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
     );
     diags.extend(ds);
 
-    let workflows = effective_workflows(map, &mut diags);
-    let mut expander = Expander::new(&scope, &pipeline, &options.expand_limits);
-    let processed_workflows =
-        expander.expand_workflows(&workflows, map.get("job-groups").and_then(Node::as_map));
+    let version_2_0 = map
+        .get("version")
+        .and_then(Node::scalar_text)
+        .is_some_and(|v| v == "2" || v == "2.0");
+    let mut expander =
+        Expander::new(&scope, &pipeline, &options.expand_limits).with_literal_strings(version_2_0);
+    let processed_workflows = match target {
+        Target::Workflows => {
+            let workflows = effective_workflows(map, &mut diags);
+            expander.expand_workflows(&workflows, map.get("job-groups").and_then(Node::as_map))
+        }
+        Target::Job { name, args } => {
+            let at = map
+                .get("jobs")
+                .and_then(Node::as_map)
+                .and_then(|jobs| jobs.entry(name))
+                .map_or(Span::NONE, |entry| entry.key_span);
+            expander.expand_lone_job(name, args.clone(), at);
+            let mut none = Map::new();
+            none.insert("version", Span::NONE, Node::new(Span::NONE, Value::Int(2)));
+            none
+        }
+    };
     let (jobs, skipped_workflows, ds) = expander.finish();
     diags.extend(ds);
     if diags.has_errors() {

@@ -20,6 +20,6 @@ pub mod pipeline;
 pub mod schema;
 pub mod yaml;
 
-pub use compile::{CompileOptions, Compiled, compile};
+pub use compile::{CompileOptions, Compiled, compile, compile_job};
 pub use diag::{Diagnostic, Diagnostics, Severity, Span};
 pub use expand::orb_loader::OrbCache;

@@ -29,7 +29,15 @@ pub enum StartError {
     /// The secret key file.
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretError),
-    /// A file or the listening socket.
+    /// The listening socket cannot be bound.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why, in a few words (`address already in use`).
+        reason: String,
+    },
+    /// A file.
     #[error("{what}: {source}")]
     Io {
         /// What was being done.
@@ -127,8 +135,45 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StartError> {
     std::fs::rename(&tmp, path).map_err(io(format!("writing {}", path.display())))
 }
 
-/// Connects the store and blobs, binds the socket and starts serving.
+/// Why a socket cannot be bound, in a few words.
+fn listen_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
+        std::io::ErrorKind::AddrNotAvailable => "address not available on this machine".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Binds the socket first, then connects the store and blobs and starts serving. A data
+/// folder this start made is removed again when the start fails; one that was there is left.
 pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Listen {
+            addr: config.listen,
+            reason: listen_reason(&e),
+        })?;
+    let made = outermost_missing(&config.data_dir);
+    let started = start_on(listener, config).await;
+    if let (Err(_), Some(made)) = (&started, made) {
+        let _ = std::fs::remove_dir_all(made);
+    }
+    started
+}
+
+/// The outermost folder of `dir`'s path that does not exist yet: what creating `dir` makes.
+fn outermost_missing(dir: &Path) -> Option<std::path::PathBuf> {
+    dir.ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf)
+}
+
+async fn start_on(
+    listener: tokio::net::TcpListener,
+    config: ServerConfig,
+) -> Result<Server, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(io(format!("creating {}", config.data_dir.display())))?;
     let store = circa_store::connect(&config.database_url).await?;
@@ -138,9 +183,6 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
     };
     let secret = server_secret(&config.data_dir)?;
     let vault = open_vault(&config)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(io(format!("listening on {}", config.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(io("reading the listening address"))?;
@@ -305,4 +347,25 @@ pub async fn create_runner_token(
         )
         .await?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_folder_a_start_makes_is_the_outermost_missing_one() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("a/b/data");
+        assert_eq!(outermost_missing(&data), Some(root.path().join("a")));
+        std::fs::create_dir_all(&data).unwrap();
+        assert_eq!(outermost_missing(&data), None);
+    }
+
+    #[test]
+    fn a_taken_address_is_said_in_a_few_words() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let e = std::net::TcpListener::bind(taken.local_addr().unwrap()).unwrap_err();
+        assert_eq!(listen_reason(&e), "address already in use");
+    }
 }

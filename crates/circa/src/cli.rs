@@ -261,13 +261,17 @@ pub enum ExecutorChoice {
 /// Options of `circa local execute`.
 #[derive(Debug, Args)]
 pub struct ExecuteArgs {
-    /// The job to run (its name under `jobs:`); not with --workflow.
+    /// The job to run: its name under `jobs:` (its parameters from --param), or a name a
+    /// workflow invokes it by; not with --workflow.
     #[arg(conflicts_with = "workflow")]
     pub job: Option<String>,
+    /// The job to run, as CircleCI's CLI takes it: the same as JOB.
+    #[arg(long = "job", value_name = "NAME", conflicts_with = "workflow")]
+    pub job_option: Option<String>,
     /// Run this workflow's jobs in `requires` order instead.
     #[arg(long, short = 'w')]
     pub workflow: Option<String>,
-    /// The config file.
+    /// The config file (also a processed one, from `circa config process`).
     #[arg(long, short = 'c', default_value = ".circleci/config.yml")]
     pub config: PathBuf,
     /// Job nodes running at once.
@@ -285,7 +289,7 @@ pub struct ExecuteArgs {
     /// The tag to build (default: a tag at HEAD, when no branch is given).
     #[arg(long)]
     pub tag: Option<String>,
-    /// A pipeline parameter, e.g. `deploy=true` (repeatable).
+    /// A pipeline parameter, or a parameter of the job run, e.g. `deploy=true` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     /// Which executor runs the jobs.

@@ -75,6 +75,21 @@ impl<'a> Expander<'a> {
         Some(Node::map(def.span, body))
     }
 
+    /// Expands job `name` on its own, invoked by its name with `args` (written at `at`), into
+    /// the concrete jobs; an unknown job or refused arguments are reported.
+    pub fn expand_lone_job(&mut self, name: &str, args: Map, at: Span) {
+        let call = JobCall {
+            job: name,
+            args,
+            pre_steps: None,
+            post_steps: None,
+            at,
+        };
+        if let Some(body) = self.expand_job(&call) {
+            self.jobs.insert(name, at, body);
+        }
+    }
+
     /// Resolves an `executor:` value (a name or `{name, ...args}`) into the executor's body.
     fn expand_executor(&mut self, reference: &Node, scope: &Scope) -> Option<Map> {
         let (name, args) = match &reference.value {

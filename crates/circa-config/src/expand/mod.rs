@@ -36,6 +36,9 @@ pub struct Expander<'a> {
     over_limit: bool,
     /// Workflows whose `when`/`unless` left them out, with why.
     skipped_workflows: Vec<(String, String)>,
+    /// Whether job bodies are taken as written, `<<` and all (a `version: 2` config, which
+    /// has no parameters and no interpolation — processed configs are such configs).
+    literal: bool,
 }
 
 impl<'a> Expander<'a> {
@@ -50,7 +53,14 @@ impl<'a> Expander<'a> {
             steps_made: 0,
             over_limit: false,
             skipped_workflows: Vec::new(),
+            literal: false,
         }
+    }
+
+    /// Takes job bodies as written, without interpolating `<< >>` (for `version: 2` configs).
+    pub fn with_literal_strings(mut self, literal: bool) -> Self {
+        self.literal = literal;
+        self
     }
 
     fn report(&mut self, scope: &Scope, d: Diagnostic) {
@@ -93,6 +103,9 @@ impl Expander<'_> {
         let mut body = def_map.clone();
         body.remove("parameters");
         body.remove("description");
+        if self.literal {
+            return Some(body);
+        }
         let vars = Vars {
             pipeline: self.pipeline,
             params: Some(&bound),

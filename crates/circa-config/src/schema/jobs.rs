@@ -38,7 +38,11 @@ pub(crate) fn check_jobs(cx: &mut Ctx, node: &Node) {
     };
     let mut seen: Vec<&str> = Vec::new();
     for (name, entry) in jobs.entries() {
-        cx.check_job_name(name, entry.key_span, "job");
+        // Processed configs (`circleci config process` output, which is 2.0) carry orb jobs
+        // as `alias/job`: a 2.0 config may name a job so.
+        if cx.v21 || !name.contains('/') {
+            cx.check_job_name(name, entry.key_span, "job");
+        }
         if let Some(first) = seen.iter().find(|s| s.eq_ignore_ascii_case(name)) {
             cx.err(
                 entry.key_span,
@@ -115,6 +119,8 @@ fn check_build_job(cx: &mut Ctx, job: &Map, at: Span, what: &str) {
     }
     match job.get("steps") {
         Some(s) => {
+            // A processed (`version: 2`) config keeps a job whose steps were all left out by
+            // their `when`: it runs and does nothing.
             if s.as_seq().is_some_and(<[Node]>::is_empty) {
                 cx.warn(
                     s.span,

@@ -11,6 +11,7 @@ use super::load;
 use super::render;
 use crate::auth::{self, Person};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::repository;
 use crate::state::{AppState, now_ms};
 
 /// `POST /api/circa/projects`.
@@ -49,16 +50,25 @@ pub fn normal_slug(vcs: &str, org: &str, repo: &str) -> String {
     format!("{vcs}/{org}/{repo}")
 }
 
-/// Checks a new project's slug, repository and default branch (each refusal a 400 naming the
-/// field) and stores it: the one way a project is added, from the API and from the web UI.
-/// Callers check that the caller is an admin first.
+/// A project just added, and why its repository cannot be fetched now (a remote one).
+#[derive(Debug)]
+pub struct Added {
+    /// The project.
+    pub project: Project,
+    /// Warnings for the person adding it.
+    pub warnings: Vec<String>,
+}
+
+/// Checks a new project's slug, repository ([`crate::repository::check`]) and default branch
+/// (each refusal a 400 naming the field) and stores it: the one way a project is added, from
+/// the API and from the web UI. Callers check that the caller is an admin first.
 pub async fn add_project(
     state: &AppState,
     slug: &str,
     repo: &str,
     default_branch: Option<&str>,
     settings: ProjectSettings,
-) -> ApiResult<Project> {
+) -> ApiResult<Added> {
     let slug = slug.trim();
     if !valid_slug(slug) {
         return Err(ApiError::bad_request(format!(
@@ -67,31 +77,30 @@ pub async fn add_project(
     }
     let parts: Vec<&str> = slug.split('/').collect();
     let slug = normal_slug(parts[0], parts[1], parts[2]);
-    let repo = repo.trim();
-    if repo.is_empty() || repo.starts_with('-') {
-        return Err(ApiError::bad_request(
-            "repo: a git URL or a path is required",
-        ));
-    }
     let branch = default_branch.map(str::trim).unwrap_or("main");
     if branch.is_empty() || branch.starts_with('-') || branch.contains(char::is_whitespace) {
         return Err(ApiError::bad_request(format!(
             "default_branch: {branch:?} is not a branch name"
         )));
     }
-    Ok(state
+    let repo = repository::check(repo).await?;
+    let project = state
         .store
         .create_project(
             NewProject {
                 slug,
-                repo_url: repo.to_string(),
+                repo_url: repo.stored,
                 default_branch: branch.to_string(),
                 webhook_secret: auth::new_token(""),
                 settings,
             },
             now_ms(),
         )
-        .await?)
+        .await?;
+    Ok(Added {
+        project,
+        warnings: repo.warning.into_iter().collect(),
+    })
 }
 
 pub async fn create(
@@ -100,7 +109,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateProject>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     person.require_admin()?;
-    let project = add_project(
+    let Added { project, warnings } = add_project(
         &state,
         &body.slug,
         &body.repo,
@@ -113,6 +122,7 @@ pub async fn create(
         "url": format!("{}/hooks/{}", state.base_url, project.id),
         "secret": project.webhook_secret,
     });
+    out["warnings"] = json!(warnings);
     Ok((StatusCode::CREATED, Json(out)))
 }
 

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use circa_store::{Page, Pipeline, PipelineState, Project, ProjectSettings};
 use serde::Deserialize;
 
@@ -12,9 +12,10 @@ use super::chart::{self, Chart};
 use super::error::WebResult;
 use super::load;
 use super::session::{CsrfForm, Viewer};
+use super::settings::project_settings_page;
 use super::url::{encode_component, encode_path};
 use super::view::{Nav, short_sha, time};
-use crate::api::projects::add_project;
+use crate::api::projects::{Added, add_project};
 use crate::state::{AppState, now_ms};
 
 /// A project's row in the list.
@@ -109,14 +110,15 @@ pub struct NewProjectForm {
 }
 
 /// `POST /projects` (admins): a new project, checked as the API checks it; then its settings
-/// page, which shows the webhook URL and secret.
+/// page, which shows the webhook URL and secret (at once, with the warning, when the server
+/// cannot fetch a remote repository now).
 pub async fn create(
     State(state): State<AppState>,
     CsrfForm(viewer, form): CsrfForm<NewProjectForm>,
-) -> WebResult<Redirect> {
+) -> WebResult<Response> {
     viewer.require_admin()?;
     let branch = form.default_branch.trim();
-    let project = add_project(
+    let Added { project, warnings } = add_project(
         &state,
         &form.slug,
         &form.repo,
@@ -124,10 +126,22 @@ pub async fn create(
         ProjectSettings::default(),
     )
     .await?;
+    let mut parts = project.slug.splitn(3, '/');
+    if let (false, Some(vcs), Some(org), Some(repo)) = (
+        warnings.is_empty(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        let warning = Some(warnings.join(" "));
+        let page = project_settings_page(&state, &viewer, (vcs, org, repo), false, warning);
+        return Ok(page.await?.into_response());
+    }
     Ok(Redirect::to(&format!(
         "/projects/{}/settings",
         encode_path(&project.slug)
-    )))
+    ))
+    .into_response())
 }
 
 /// A pipeline's row.

@@ -23,7 +23,7 @@ use crate::state::{AppState, now_ms};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "project_settings.html")]
-struct ProjectSettingsPage {
+pub(super) struct ProjectSettingsPage {
     nav: Nav,
     slug: String,
     repo: String,
@@ -36,13 +36,17 @@ struct ProjectSettingsPage {
     vars: Vec<VarRow>,
     vars_action: String,
     saved: bool,
+    warning: Option<String>,
 }
 
-async fn project_settings_page(
+/// A project's settings page; `saved` after its form was stored, with `warning` when the
+/// server cannot fetch the repository now.
+pub(super) async fn project_settings_page(
     state: &AppState,
     viewer: &Viewer,
     path: (&str, &str, &str),
     saved: bool,
+    warning: Option<String>,
 ) -> WebResult<ProjectSettingsPage> {
     let project = load::project_at(state, viewer, path).await?;
     viewer.require_admin()?;
@@ -59,6 +63,7 @@ async fn project_settings_page(
         repo: project.repo_url,
         default_branch: project.default_branch,
         saved,
+        warning,
     })
 }
 
@@ -68,7 +73,7 @@ pub async fn project(
     viewer: Viewer,
     Path((vcs, org, repo)): Path<(String, String, String)>,
 ) -> WebResult<impl IntoResponse> {
-    project_settings_page(&state, &viewer, (&vcs, &org, &repo), false).await
+    project_settings_page(&state, &viewer, (&vcs, &org, &repo), false, None).await
 }
 
 /// The project settings form.
@@ -91,18 +96,16 @@ pub async fn save_project(
 ) -> WebResult<Response> {
     let project = load::project_at(&state, &viewer, (&vcs, &org, &repo)).await?;
     viewer.require_admin()?;
-    let (repo_url, branch) = (form.repo.trim(), form.default_branch.trim());
-    if repo_url.is_empty() {
-        return Err(WebError::bad_request("repo: the repository URL is empty"));
-    }
+    let branch = form.default_branch.trim();
     if branch.is_empty() || branch.contains(char::is_whitespace) {
         return Err(WebError::bad_request(format!(
             "default_branch: {branch:?} is not a branch name"
         )));
     }
+    let checked = crate::repository::check(&form.repo).await?;
     state
         .store
-        .set_project_source(&project.id, repo_url, branch)
+        .set_project_source(&project.id, &checked.stored, branch)
         .await?;
     let mut settings = project.settings.clone();
     settings.auto_cancel_redundant = form.auto_cancel.is_some();
@@ -113,7 +116,7 @@ pub async fn save_project(
         .update_project_settings(&project.id, &settings)
         .await?;
     Ok(
-        project_settings_page(&state, &viewer, (&vcs, &org, &repo), true)
+        project_settings_page(&state, &viewer, (&vcs, &org, &repo), true, checked.warning)
             .await?
             .into_response(),
     )

@@ -6,9 +6,11 @@
 //! of the repository by default), so a second run restores the first one's caches and splits
 //! tests by the first one's timings.
 
+mod config;
 mod git;
 pub mod output;
 mod run;
+mod select;
 mod workflow;
 
 use std::collections::BTreeMap;
@@ -17,13 +19,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use circa_config::CompileOptions;
 use circa_config::yaml::Node;
-use circa_config::{CompileOptions, Span, diag};
-use circa_model::{JobSpec, Trigger, TriggerSource};
+use circa_model::{Trigger, TriggerSource};
 
 use crate::cli::{ExecuteArgs, ExecutorChoice};
 use crate::engine;
 use crate::orb_dir::{OrbDir, default_orb_dir};
+use config::{Chosen, choose};
 pub use git::RepoInfo;
 
 /// Everything the nodes of one invocation share.
@@ -99,29 +102,11 @@ pub fn execute(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
     if let Some(sha) = &repo.sha1 {
         options.pipeline.set("git.revision", sha.as_str());
     }
-    for kv in &args.params {
-        let (k, v) = split_pair(kv, "--param")?;
-        options
-            .parameters
-            .insert(k.to_string(), Node::str(Span::NONE, v));
-    }
-    let bytes = std::fs::read(&args.config)
-        .with_context(|| format!("cannot read config {}", args.config.display()))?;
-    let processed = engine::process(&bytes, &options);
-    if !processed.diagnostics.is_empty() {
-        let text = diag::render(
-            &args.config.display().to_string(),
-            &String::from_utf8_lossy(&bytes),
-            &processed.diagnostics,
-        );
-        let mut err = anstream::stderr();
-        let _ = std::io::Write::write_all(&mut err, text.as_bytes());
-    }
-    let Some(config) = processed
-        .compiled
-        .processed
-        .clone()
-        .filter(|_| processed.is_valid())
+    let Some(Chosen {
+        processed,
+        config,
+        job: single,
+    }) = choose(args, &mut options)?
     else {
         return Ok(ExitCode::from(1));
     };
@@ -162,7 +147,8 @@ pub fn execute(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
     let data_dir = data_dir.canonicalize().unwrap_or(data_dir);
     let agent = stage_agent(&data_dir);
 
-    let concurrent = args.workflow.is_some() || job_parallelism(&config, args.job.as_deref()) > 1;
+    let concurrent =
+        args.workflow.is_some() || single.as_ref().is_some_and(|spec| spec.parallelism > 1);
     let (json, human) = if args.json {
         (Some(Arc::new(output::JsonPrinter::new())), None)
     } else {
@@ -195,7 +181,7 @@ pub fn execute(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    match (&args.workflow, &args.job) {
+    match (&args.workflow, single) {
         (Some(name), _) => {
             let trigger = Trigger {
                 branch: branch.clone(),
@@ -224,8 +210,7 @@ pub fn execute(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
             };
             runtime.block_on(workflow::run(session, planned, args.jobs.max(1), approvals))
         }
-        (None, Some(job)) => {
-            let spec = JobSpec::from_processed(&session.config, job)?;
+        (None, Some(spec)) => {
             runtime.block_on(workflow::run_single(session, spec, args.jobs.max(1)))
         }
         (None, None) => {
@@ -242,11 +227,6 @@ pub fn execute(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
             )
         }
     }
-}
-
-fn job_parallelism(config: &Node, job: Option<&str>) -> u32 {
-    job.and_then(|j| JobSpec::from_processed(config, j).ok())
-        .map_or(1, |s| s.parallelism)
 }
 
 /// Stages the in-job `circleci` command; without it jobs still run, and say so.

@@ -159,12 +159,7 @@ pub fn project_add(
 ) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let client = Client::new(client)?;
-        let repo_path = std::path::Path::new(repo);
-        let repo = if repo_path.exists() {
-            super::settings::absolute(repo_path)?.display().to_string()
-        } else {
-            repo.to_string()
-        };
+        let repo = local_repo(repo)?;
         let mut body = json!({ "slug": slug, "repo": repo });
         if let Some(b) = default_branch {
             body["default_branch"] = json!(b);
@@ -173,6 +168,9 @@ pub fn project_add(
             body["settings"] = json!({ "auto_cancel_redundant": true });
         }
         let project = client.post("/api/circa/projects", &body).await?;
+        for warning in project["warnings"].as_array().into_iter().flatten() {
+            eprintln!("warning: {}", warning.as_str().unwrap_or_default());
+        }
         println!("added project {}", project["slug"].as_str().unwrap_or(slug));
         println!(
             "webhook URL: {}",
@@ -184,6 +182,19 @@ pub fn project_add(
         );
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A repository as `project add` sends it: a URL as given, a path made absolute against the
+/// current folder and normalised (`.` stores the folder itself).
+fn local_repo(repo: &str) -> anyhow::Result<String> {
+    let repo = repo.trim();
+    if repo.is_empty() || circa_server::repository::is_remote(repo) || repo.starts_with("file://") {
+        return Ok(repo.to_string());
+    }
+    let path = super::settings::absolute(std::path::Path::new(repo))?;
+    Ok(circa_server::repository::normalise(&path)
+        .display()
+        .to_string())
 }
 
 /// `circa token create`.

@@ -221,7 +221,10 @@ fn an_unknown_job_or_workflow_lists_what_there_is() {
     let out = repo.execute(&["nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out).contains("no job named `nope`; the config has: build, test, deploy"),
+        text(&out).contains(
+            "no job named `nope`; jobs under `jobs:` (run with --param for their parameters): \
+             build, test, deploy; jobs as the workflows invoke them: build, test, deploy"
+        ),
         "{}",
         text(&out)
     );

@@ -447,6 +447,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
 
     // The add-project form: a bad slug is refused with its field named, markup as text; a
     // good one adds the project and shows its settings.
+    let repo_path = repo.path().display().to_string();
     let (status, body) = admin
         .post(
             "/projects",
@@ -467,7 +468,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             &[
                 ("csrf", &csrf),
                 ("slug", "gh/acme/added"),
-                ("repo", "/tmp/added"),
+                ("repo", &repo_path),
                 ("default_branch", "trunk"),
             ],
         )
@@ -483,11 +484,60 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             &[
                 ("csrf", &csrf),
                 ("slug", "gh/acme/added"),
-                ("repo", "/tmp/again"),
+                ("repo", &repo_path),
             ],
         )
         .await;
     assert_eq!(status, 409, "a slug is added once: {body}");
+
+    // The forms check the repository as the API does: a missing folder adds nothing and
+    // changes nothing; a remote URL the server cannot fetch now is added with a warning.
+    let (status, body) = admin
+        .post(
+            "/projects",
+            &[
+                ("csrf", &csrf),
+                ("slug", "gh/acme/nowhere"),
+                ("repo", "/nonexistent/circa-repo"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("repo: /nonexistent/circa-repo does not exist on the server"),
+        "{body}"
+    );
+    let (status, _) = site.api.get("/api/v2/project/gh/acme/nowhere").await;
+    assert_eq!(status, 404, "no project was added");
+    let (status, body) = admin
+        .post(
+            "/projects/gh/acme/added/settings",
+            &[
+                ("csrf", &csrf),
+                ("repo", "/nonexistent/circa-repo"),
+                ("default_branch", "trunk"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, added) = site.api.get("/api/v2/project/gh/acme/added").await;
+    assert_eq!(added["vcs_info"]["vcs_url"], json!(repo_path));
+    let (status, body) = admin
+        .post(
+            "/projects",
+            &[
+                ("csrf", &csrf),
+                ("slug", "gh/acme/remote"),
+                ("repo", "http://127.0.0.1:9/acme/remote.git"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Warning: the server cannot fetch http://127.0.0.1:9/acme/remote.git now"),
+        "{body}"
+    );
+    assert!(body.contains("Settings of gh/acme/remote"), "{body}");
 
     // A value sent through the form is never written back, not even when it is refused.
     let (status, body) = admin

@@ -1,0 +1,120 @@
+//! `circa project add` checks the repository at once: a local path that is not a git
+//! repository is refused and no project is made; a remote URL the server cannot fetch now is
+//! added with a warning; paths are stored absolute and normalised.
+
+use crate::server_harness::{Repo, ServerProc};
+use serde_json::json;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const CONFIG: &str = "version: 2.1\njobs:\n  build: {machine: true, steps: [{run: echo hi}]}\n";
+
+fn project_add(server: &ServerProc, dir: &Path, slug: &str, repo: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_circa"))
+        .args(["project", "add", slug, "--repo", repo])
+        .current_dir(dir)
+        .env("CIRCA_URL", &server.url)
+        .env("CIRCA_TOKEN", &server.token)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_add_checks_the_repository_at_once() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(data.path(), 30);
+    let api = server.client();
+    let repo = Repo::new(CONFIG);
+    let here = repo.path().canonicalize().unwrap();
+
+    // A path that does not exist: refused, naming the absolute path; no project.
+    let out = project_add(&server, &here, "gh/me/missing", "./nope");
+    assert!(!out.status.success());
+    let missing = format!(
+        "repo: {}/nope does not exist on the server's machine",
+        here.display()
+    );
+    assert!(stderr(&out).contains(&missing), "{}", stderr(&out));
+    let (status, _) = api.get("/api/v2/project/gh/me/missing").await;
+    assert_eq!(status, 404, "no project was made");
+
+    // A folder that is not a git repository: refused with git's reason.
+    let plain = tempfile::tempdir().unwrap();
+    let out = project_add(&server, plain.path(), "gh/me/plain", ".");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is not a git repository (git: '")
+            && stderr(&out).contains("does not appear to be a git repository)"),
+        "{}",
+        stderr(&out)
+    );
+    let (status, _) = api.get("/api/v2/project/gh/me/plain").await;
+    assert_eq!(status, 404);
+
+    // `.` is stored as the absolute path, without a trailing `/.`.
+    let out = project_add(&server, &here, "gh/me/here", ".");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let (status, project) = api.get("/api/v2/project/gh/me/here").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        project["vcs_info"]["vcs_url"],
+        json!(here.display().to_string())
+    );
+    let out = project_add(&server, &here.join(".circleci"), "gh/me/up", "../.");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, project) = api.get("/api/v2/project/gh/me/up").await;
+    assert_eq!(
+        project["vcs_info"]["vcs_url"],
+        json!(here.display().to_string())
+    );
+
+    // A remote URL that cannot be fetched now: added, with a warning.
+    let url = "http://127.0.0.1:9/acme/app.git";
+    let out = project_add(&server, &here, "gh/me/remote", url);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "warning: the server cannot fetch {url} now (git: "
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("added project gh/me/remote"));
+    let (status, project) = api.get("/api/v2/project/gh/me/remote").await;
+    assert_eq!(status, 200);
+    assert_eq!(project["vcs_info"]["vcs_url"], url);
+
+    // The API checks the same way: a relative path is refused, naming the field.
+    let (status, body) = api
+        .post(
+            "/api/circa/projects",
+            json!({ "slug": "gh/me/rel", "repo": "some/where" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("repo: `some/where` is neither a git URL nor an absolute path"),
+        "{body}"
+    );
+    let (status, body) = api
+        .post(
+            "/api/circa/projects",
+            json!({ "slug": "gh/me/api", "repo": format!("{}/./", here.display()) }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["vcs_info"]["vcs_url"],
+        json!(here.display().to_string())
+    );
+    assert_eq!(body["warnings"], json!([]));
+}
