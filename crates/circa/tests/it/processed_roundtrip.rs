@@ -172,7 +172,7 @@ fn local_execute_runs_jobs_from_a_processed_config() {
     }
     let out = repo.execute(&["-c", shown, "quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("`steps` of job `quiet` is empty: it does nothing"));
+    assert!(text(&out).contains("`steps` of job `quiet` is empty; the job runs nothing"));
 
     // The README's example, processed, runs its build job.
     let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
