@@ -14,6 +14,7 @@ mod language_server;
 mod local;
 mod openapi;
 mod pycircleci;
+mod realworld;
 mod schedules;
 mod secrets;
 mod server;
