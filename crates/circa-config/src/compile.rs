@@ -92,9 +92,10 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
     };
     let loaded = yaml::load(text, &options.limits);
     diags.extend(loaded.diagnostics);
-    let Some(root) = loaded.root else {
+    let Some(mut root) = loaded.root else {
         return failed(diags, None);
     };
+    crate::schema::rewrite_legacy_steps(&mut root, &mut diags);
     let Some(map) = root.as_map() else {
         diags.error(
             root.span,

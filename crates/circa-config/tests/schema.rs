@@ -266,8 +266,8 @@ workflows:
             - lint: maybe
 ";
     insta::assert_snapshot!(messages(src).join("\n"), @r"
-    5:9: error: unknown key `imagee` in docker image (did you mean `image`?)
     5:9: error: a docker image of job `build` needs `image`
+    5:9: warning: unknown key `imagee` in docker image (did you mean `image`?); CircleCI ignores it
     7:9: error: step `save_cache` in job `build` needs `key`
     11:17: error: `when` of step `run` in job `build` must be `on_success`, `always` or `on_fail`, not `sometimes`
     17:21: error: unknown status `maybe` for `lint` in `requires` of the invocation of `build` in workflow `main`; use one of success, failed, canceled, unauthorized, not_run, terminal

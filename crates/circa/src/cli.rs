@@ -39,9 +39,12 @@ pub enum Command {
     /// Manage projects.
     #[command(subcommand)]
     Project(ProjectCommand),
-    /// Start and follow pipelines.
+    /// Start, follow, list and show pipelines.
     #[command(subcommand)]
     Pipeline(PipelineCommand),
+    /// Read jobs' logs.
+    #[command(subcommand)]
+    Job(JobCommand),
     /// Create and revoke API and runner tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -140,9 +143,71 @@ pub enum PipelineCommand {
         /// A pipeline parameter (repeatable): KEY=VALUE.
         #[arg(long = "param", value_name = "KEY=VALUE")]
         params: Vec<String>,
-        /// Follow the pipeline, print each job's end, exit 0 only if every workflow succeeded.
+        /// Follow the pipeline: print each job's end, why a job waits, and for a failed job
+        /// its failing step, exit code, last output lines and page; exit 0 only if every
+        /// workflow succeeded.
         #[arg(long)]
         wait: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// List the newest pipelines with their workflows' status.
+    List {
+        /// The project's slug [default: every project the token sees].
+        slug: Option<String>,
+        /// Only pipelines of this branch.
+        #[arg(long)]
+        branch: Option<String>,
+        /// How many pipelines.
+        #[arg(long, default_value_t = 20, value_parser = limit_range())]
+        limit: u16,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// Show a pipeline: its workflows and jobs with status and duration, why a job waits, and
+    /// why a job failed.
+    Show {
+        /// The pipeline's id, or SLUG/NUMBER (e.g. gh/acme/app/12).
+        pipeline: crate::service::remote::refs::PipelineRef,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+}
+
+/// `--limit` of `pipeline list`: 1 to [`crate::service::remote::list::MAX_LIMIT`].
+fn limit_range() -> clap::builder::RangedI64ValueParser<u16> {
+    clap::value_parser!(u16).range(1..=crate::service::remote::list::MAX_LIMIT)
+}
+
+/// `circa job ...`
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Print a job's steps' output; --follow streams a running job until it ends.
+    Log {
+        /// SLUG/JOB_NUMBER, e.g. gh/acme/app/34.
+        job: crate::service::remote::refs::JobRef,
+        /// Only this step (counted from 0, as in the job's steps).
+        #[arg(long)]
+        step: Option<u32>,
+        /// Only this node of a job with parallelism [default: every node; node 0 with
+        /// --follow].
+        #[arg(long)]
+        node: Option<u32>,
+        /// Stream the job live until it ends; exit 0 only if it succeeded.
+        #[arg(long)]
+        follow: bool,
+        /// JSON: one document, or with --follow one event per line.
+        #[arg(long)]
+        json: bool,
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -352,7 +417,7 @@ pub enum BenchCommand {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Check a config and print every problem with its line and column.
-    Validate(ConfigArgs),
+    Validate(ValidateArgs),
     /// Print the processed config: orbs, commands and executors expanded, parameters
     /// substituted, matrices expanded.
     Process(ProcessArgs),
@@ -378,6 +443,17 @@ pub struct PlanArgs {
     /// A pipeline parameter, e.g. `deploy=true` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+}
+
+/// Options of `circa config validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The config and orb folder.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Refuse what CircleCI runs but a linter flags: every warning becomes an error.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Options shared by the config subcommands.
@@ -494,21 +570,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             default_branch.as_deref(),
             auto_cancel,
         ),
-        Command::Pipeline(PipelineCommand::Trigger {
-            slug,
-            branch,
-            tag,
-            params,
-            wait,
-            client,
-        }) => crate::service::client::pipeline_trigger(
-            &client,
-            &slug,
-            branch.as_deref(),
-            tag.as_deref(),
-            &params,
-            wait,
-        ),
+        Command::Pipeline(command) => crate::service::remote::pipeline(command),
+        Command::Job(command) => crate::service::remote::job(command),
         Command::Token(TokenCommand::Create {
             name,
             runner,

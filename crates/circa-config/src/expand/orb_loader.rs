@@ -193,10 +193,12 @@ fn load_from_source(
     let loaded = yaml::load(&found.text, &options.limits);
     let had_errors = loaded.diagnostics.iter().any(Diagnostic::is_error);
     diags.extend(loaded.diagnostics.into_iter().map(in_orb));
-    let root = loaded.root?;
+    let mut root = loaded.root?;
     if had_errors {
         return None;
     }
+    let mut checks = Diagnostics::new();
+    crate::schema::rewrite_legacy_steps(&mut root, &mut checks);
     let Some(map) = root.as_map() else {
         diags.push(in_orb(Diagnostic::error(
             root.span,
@@ -204,7 +206,6 @@ fn load_from_source(
         )));
         return None;
     };
-    let mut checks = Diagnostics::new();
     crate::schema::check_orb(&root, &mut checks);
     let checks = checks.into_vec();
     let broken = checks.iter().any(Diagnostic::is_error);

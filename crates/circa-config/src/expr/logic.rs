@@ -14,7 +14,9 @@
 //!   must be substituted as a typed value (see [`super::Expr::is_plain_name`]) to be false.
 //! - "Statements with no arguments" are false: an operator whose argument is null
 //!   (`and:` with nothing after it, `not: ~`) evaluates to false; an empty list is an error.
-//! - A literal list or map (not a one-key operator map) is judged by truthiness; `{}` is false.
+//! - A literal list or map (not a one-key operator map) is judged by truthiness, as CircleCI
+//!   judges it: `{}` and `[]` are false, any other list or map true. The schema check warns
+//!   about such a map, since it is usually a misspelt operator.
 //! - All operands are evaluated (no short-circuit) so that every mistake is reported.
 
 use super::parser::one_line;
@@ -24,8 +26,6 @@ use crate::yaml::{Map, Node, Value};
 
 /// Statements nested deeper than this are refused.
 pub const MAX_DEPTH: usize = 100;
-
-const OPERATORS: &str = "`and`, `or`, `not`, `equal` or `matches`";
 
 /// Evaluates an already-interpolated logic statement. Errors (unknown operator, several keys in
 /// one statement, empty lists, bad `matches`, nesting deeper than [`MAX_DEPTH`]) point at the
@@ -82,16 +82,10 @@ fn statement(node: &Node, depth: usize) -> Result<bool, Diagnostic> {
     let Some((key, entry)) = entries.next() else {
         return Ok(false);
     };
-    if map.len() > 1 {
-        let keys: Vec<String> = map.keys().map(|k| format!("`{k}`")).collect();
-        return Err(Diagnostic::error(
-            node.span,
-            format!(
-                "a logic statement has exactly one key ({OPERATORS}), found {}: {}",
-                map.len(),
-                keys.join(", ")
-            ),
-        ));
+    if map.len() > 1 || !is_operator(key) {
+        // Not a statement but a literal map, which CircleCI judges by its truthiness (the
+        // schema check warns about it).
+        return Ok(true);
     }
     let arg = &entry.value;
     if arg.is_null() && is_operator(key) {
@@ -121,11 +115,7 @@ fn statement(node: &Node, depth: usize) -> Result<bool, Diagnostic> {
                 None => false,
             })
         }
-        "matches" => matches(arg),
-        other => Err(Diagnostic::error(
-            entry.key_span,
-            format!("unknown logic statement `{other}`; expected {OPERATORS}"),
-        )),
+        _ => matches(arg),
     }
 }
 
@@ -301,27 +291,12 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_is_an_error_at_the_key() {
-        let d = fail("when:\n  foo: true\n");
-        assert_eq!(
-            d.message,
-            "unknown logic statement `when`; expected `and`, `or`, `not`, `equal` or `matches`"
-        );
-        assert_eq!(d.span, Span::new(1, 1));
-        let d = fail("and:\n  - true\n  - condition: x\n");
-        assert_eq!(d.span, Span::new(3, 5));
-        assert!(d.is_error());
-    }
-
-    #[test]
-    fn several_keys_is_an_error() {
-        let d = fail("or:\n  - {and: [true], or: [false]}\n");
-        assert_eq!(d.span, Span::new(2, 5));
-        assert_eq!(
-            d.message,
-            "a logic statement has exactly one key (`and`, `or`, `not`, `equal` or `matches`), \
-             found 2: `and`, `or`"
-        );
+    fn maps_that_are_not_statements_are_literals_judged_by_truthiness() {
+        assert!(eval("when:\n  foo: true\n"));
+        assert!(eval("and:\n  - true\n  - condition: x\n"));
+        assert!(eval("or:\n  - {and: [true], or: [false]}\n"));
+        assert!(!eval("not: {anything: false}\n"));
+        assert!(!eval("and: [true, {}]\n"));
     }
 
     #[test]

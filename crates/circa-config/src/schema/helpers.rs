@@ -37,14 +37,16 @@ impl Ctx<'_> {
 
     /// Reports every key of `map` not in `allowed`, at the key, with a suggestion.
     pub fn unknown_keys(&mut self, map: &Map, allowed: &[&str], what: &str) {
-        for (key, entry) in map.entries() {
-            if !allowed.contains(&key) {
-                let hint = suggest(key, allowed);
-                self.err(
-                    entry.key_span,
-                    format!("unknown key `{key}` in {what}{hint}"),
-                );
-            }
+        for (span, message) in unknown_key_messages(map, allowed, what) {
+            self.err(span, message);
+        }
+    }
+
+    /// Warns at every key of `map` not in `allowed`: CircleCI's compiler ignores such keys,
+    /// so the config runs, but the key is probably a mistake.
+    pub fn ignored_keys(&mut self, map: &Map, allowed: &[&str], what: &str) {
+        for (span, message) in unknown_key_messages(map, allowed, what) {
+            self.warn(span, format!("{message}; CircleCI ignores it"));
         }
     }
 
@@ -117,7 +119,8 @@ impl Ctx<'_> {
         }
     }
 
-    /// A list of strings (or a template).
+    /// A list of strings (or a template). A single string is taken as a one-item list, as
+    /// CircleCI takes it, with a warning.
     pub fn want_text_list(&mut self, node: &Node, what: &str) {
         if is_template(node) {
             return;
@@ -128,6 +131,10 @@ impl Ctx<'_> {
                     self.want_text(item, &format!("an item of {what}"));
                 }
             }
+            _ if is_text(node) => self.warn(
+                node.span,
+                format!("{what} should be a list of strings; the single string is taken as a one-item list"),
+            ),
             _ => self.err(
                 node.span,
                 format!("{what} must be a list of strings, not {}", node.kind_name()),
@@ -197,22 +204,63 @@ impl Ctx<'_> {
         }
     }
 
-    /// Checks a definition name (job, command, executor, parameter) against CircleCI's
-    /// pattern: a letter, then letters, digits, `_` and `-` (and spaces for job names, which
-    /// real configs use).
+    /// Checks a definition name (command, executor, parameter, orb) against CircleCI's
+    /// pattern: a letter, then letters, digits, `_` and `-` (and spaces where `allow_spaces`).
     pub fn check_name(&mut self, name: &str, span: Span, what: &str, allow_spaces: bool) {
         if !is_name(name, allow_spaces) {
-            let rest = if allow_spaces {
-                "letters, digits, spaces, `_` or `-`"
-            } else {
-                "letters, digits, `_` or `-`"
-            };
+            self.err(span, bad_name_message(name, what, allow_spaces));
+        }
+    }
+
+    /// Checks a job or job-group name. The language server's pattern is CircleCI's advice,
+    /// not its rule: CircleCI runs jobs named `ruby-2.7-spec`, `py3.11` or (2.0)
+    /// `golang:1.21` every day, so a name of letters, digits, spaces, `_`, `-`, `.` and `:`
+    /// outside the pattern is a warning. Other characters (`/` marks an orb's job; SchemaStore
+    /// refuses `,`) and an empty name are errors.
+    pub fn check_job_name(&mut self, name: &str, span: Span, what: &str) {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || " _-.:".contains(c);
+        if name.trim().is_empty() || !name.chars().all(allowed) {
             self.err(
                 span,
-                format!("invalid {what} name `{name}`: it must start with a letter, then {rest}"),
+                format!(
+                    "invalid {what} name `{name}`: use letters, digits, spaces, `_`, `-`, `.` or `:`"
+                ),
+            );
+        } else if !is_name(name, true) {
+            self.warn(
+                span,
+                format!(
+                    "{what} name `{name}` is outside the recommended pattern (a letter, then letters, digits, spaces, `_` or `-`); CircleCI runs it"
+                ),
             );
         }
     }
+}
+
+fn bad_name_message(name: &str, what: &str, allow_spaces: bool) -> String {
+    let rest = if allow_spaces {
+        "letters, digits, spaces, `_` or `-`"
+    } else {
+        "letters, digits, `_` or `-`"
+    };
+    format!("invalid {what} name `{name}`: it must start with a letter, then {rest}")
+}
+
+/// Each key of `map` not in `allowed`: its position and a message with a suggestion.
+fn unknown_key_messages<'m>(
+    map: &'m Map,
+    allowed: &'m [&str],
+    what: &'m str,
+) -> impl Iterator<Item = (Span, String)> + 'm {
+    map.entries()
+        .filter(|(key, _)| !allowed.contains(key))
+        .map(move |(key, entry)| {
+            let hint = suggest(key, allowed);
+            (
+                entry.key_span,
+                format!("unknown key `{key}` in {what}{hint}"),
+            )
+        })
 }
 
 /// Whether `name` is a valid definition name.

@@ -38,7 +38,7 @@ pub(crate) fn check_jobs(cx: &mut Ctx, node: &Node) {
     };
     let mut seen: Vec<&str> = Vec::new();
     for (name, entry) in jobs.entries() {
-        cx.check_name(name, entry.key_span, "job", true);
+        cx.check_job_name(name, entry.key_span, "job");
         if let Some(first) = seen.iter().find(|s| s.eq_ignore_ascii_case(name)) {
             cx.err(
                 entry.key_span,
@@ -116,7 +116,10 @@ fn check_build_job(cx: &mut Ctx, job: &Map, at: Span, what: &str) {
     match job.get("steps") {
         Some(s) => {
             if s.as_seq().is_some_and(<[Node]>::is_empty) {
-                cx.err(s.span, format!("`steps` of {what} is empty"));
+                cx.warn(
+                    s.span,
+                    format!("`steps` of {what} is empty; the job runs nothing"),
+                );
             }
             check_steps(cx, s, what);
         }
@@ -325,7 +328,7 @@ fn check_docker(cx: &mut Ctx, node: &Node, what: &str) {
         let Some(m) = cx.want_map(image, &format!("a docker image of {what}")) else {
             continue;
         };
-        cx.unknown_keys(m, DOCKER_KEYS, "docker image");
+        cx.ignored_keys(m, DOCKER_KEYS, "docker image");
         match m.get("image") {
             None => cx.err(
                 image.span,

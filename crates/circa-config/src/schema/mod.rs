@@ -16,11 +16,14 @@
 
 mod helpers;
 mod jobs;
+mod legacy;
 mod params;
 mod resource;
 pub mod steps;
 mod top;
 mod workflows;
+
+pub use legacy::rewrite_legacy_steps;
 
 use crate::diag::Diagnostics;
 use crate::yaml::Node;

@@ -30,6 +30,14 @@ const DECL_KEYS: &[&str] = &["type", "default", "description", "enum"];
 
 /// Checks a `parameters:` map declared by `owner_name` (e.g. "job `build`").
 pub(crate) fn check_params(cx: &mut Ctx, node: &Node, owner_name: &str, owner: Owner) {
+    if node.is_null() {
+        // `parameters:` with nothing after it declares none; CircleCI runs such configs.
+        cx.warn(
+            node.span,
+            format!("`parameters` of {owner_name} is empty; it declares no parameters"),
+        );
+        return;
+    }
     let Some(map) = cx.want_map(node, &format!("`parameters` of {owner_name}")) else {
         return;
     };

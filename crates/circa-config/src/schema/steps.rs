@@ -132,8 +132,12 @@ fn check_named(cx: &mut Ctx, name: &str, at: Span, args: &Node, owner: &str) {
         "when" | "unless" => {
             cx.need_v21(at, &format!("step `{name}`"));
             if let Some(m) = want_args(cx, map, args, &what) {
-                cx.unknown_keys(m, &["condition", "steps"], &what);
-                cx.require(m, "condition", at, &what);
+                cx.ignored_keys(m, &["condition", "steps"], &what);
+                if cx.require(m, "condition", at, &what)
+                    && let Some(c) = m.get("condition")
+                {
+                    super::workflows::check_logic(cx, c, &format!("`condition` of {what}"));
+                }
                 if cx.require(m, "steps", at, &what)
                     && let Some(s) = m.get("steps")
                 {
@@ -197,13 +201,16 @@ const RUN_KEYS: &[&str] = &[
 ];
 
 fn check_run(cx: &mut Ctx, m: &Map, at: Span, what: &str) {
-    cx.unknown_keys(m, RUN_KEYS, what);
+    cx.ignored_keys(m, RUN_KEYS, what);
     if cx.require(m, "command", at, what)
         && let Some(c) = m.get("command")
     {
         cx.want_text(c, &format!("`command` of {what}"));
     }
-    for key in ["name", "shell", "working_directory"] {
+    if let Some(v) = m.get("name") {
+        want_name(cx, v, what);
+    }
+    for key in ["shell", "working_directory"] {
         if let Some(v) = m.get(key) {
             cx.want_text(v, &format!("`{key}` of {what}"));
         }
@@ -217,17 +224,8 @@ fn check_run(cx: &mut Ctx, m: &Map, at: Span, what: &str) {
     if let Some(v) = m.get("when") {
         want_when(cx, v, what);
     }
-    if let Some(v) = m.get("no_output_timeout")
-        && !is_template(v)
-        && !v.as_str().is_some_and(is_duration)
-    {
-        cx.err(
-            v.span,
-            format!(
-                "`no_output_timeout` of {what} must be a duration like `10m`, `1.5h` or `30s`, not {}",
-                describe(v)
-            ),
-        );
+    if let Some(v) = m.get("no_output_timeout") {
+        check_no_output_timeout(cx, v, what);
     }
     let reruns = m.get("max_auto_reruns");
     if let Some(v) = reruns
@@ -261,6 +259,42 @@ fn check_run(cx: &mut Ctx, m: &Map, at: Span, what: &str) {
                 );
             }
         }
+    }
+}
+
+/// A step's `name`: a string; an empty `name:` is a warning, and the step keeps its default
+/// name (CircleCI runs such steps).
+fn want_name(cx: &mut Ctx, v: &Node, what: &str) {
+    if v.is_null() {
+        cx.warn(
+            v.span,
+            format!("`name` of {what} is empty; the step gets its default name"),
+        );
+    } else {
+        cx.want_text(v, &format!("`name` of {what}"));
+    }
+}
+
+/// A duration; a whole number without a unit is taken as seconds (real configs write
+/// `no_output_timeout: 3600`), with a warning.
+fn check_no_output_timeout(cx: &mut Ctx, v: &Node, what: &str) {
+    if is_template(v) || v.as_str().is_some_and(is_duration) {
+        return;
+    }
+    match v.value {
+        Value::Int(i) if i > 0 => cx.warn(
+            v.span,
+            format!(
+                "`no_output_timeout` of {what} is a number without a unit; it is taken as seconds (write `{i}s`)"
+            ),
+        ),
+        _ => cx.err(
+            v.span,
+            format!(
+                "`no_output_timeout` of {what} must be a duration like `10m`, `1.5h` or `30s`, not {}",
+                describe(v)
+            ),
+        ),
     }
 }
 
@@ -346,7 +380,7 @@ fn check_other(cx: &mut Ctx, name: &str, m: &Map, at: Span, what: &str) {
     match name {
         "checkout" => check_checkout(cx, m, what),
         "setup_remote_docker" => {
-            cx.unknown_keys(
+            cx.ignored_keys(
                 m,
                 &[
                     "name",
@@ -366,7 +400,7 @@ fn check_other(cx: &mut Ctx, name: &str, m: &Map, at: Span, what: &str) {
             }
         }
         "save_cache" => {
-            cx.unknown_keys(m, &["name", "paths", "key"], what);
+            cx.ignored_keys(m, &["name", "paths", "key"], what);
             if cx.require(m, "paths", at, what)
                 && let Some(v) = m.get("paths")
             {
@@ -379,7 +413,7 @@ fn check_other(cx: &mut Ctx, name: &str, m: &Map, at: Span, what: &str) {
             }
         }
         "restore_cache" => {
-            cx.unknown_keys(m, &["name", "key", "keys"], what);
+            cx.ignored_keys(m, &["name", "key", "keys"], what);
             match (m.get("key"), m.get("keys")) {
                 (None, None) => cx.err(at, format!("{what} needs `key` or `keys`")),
                 (key, keys) => {
@@ -406,7 +440,7 @@ fn check_other(cx: &mut Ctx, name: &str, m: &Map, at: Span, what: &str) {
             }
         }
         "add_ssh_keys" => {
-            cx.unknown_keys(m, &["name", "fingerprints"], what);
+            cx.ignored_keys(m, &["name", "fingerprints"], what);
             if let Some(v) = m.get("fingerprints") {
                 cx.want_text_list(v, &format!("`fingerprints` of {what}"));
             }
@@ -417,7 +451,7 @@ fn check_other(cx: &mut Ctx, name: &str, m: &Map, at: Span, what: &str) {
 
 /// A step whose keys are all strings: `required` must be present, `allowed` lists all keys.
 fn paths_step(cx: &mut Ctx, m: &Map, at: Span, what: &str, required: &[&str], allowed: &[&str]) {
-    cx.unknown_keys(m, allowed, what);
+    cx.ignored_keys(m, allowed, what);
     for key in required {
         cx.require(m, key, at, what);
     }
@@ -431,7 +465,7 @@ fn paths_step(cx: &mut Ctx, m: &Map, at: Span, what: &str, required: &[&str], al
 }
 
 fn check_checkout(cx: &mut Ctx, m: &Map, what: &str) {
-    cx.unknown_keys(m, &["name", "path", "method", "depth"], what);
+    cx.ignored_keys(m, &["name", "path", "method", "depth"], what);
     for key in ["name", "path"] {
         if let Some(v) = m.get(key) {
             cx.want_text(v, &format!("`{key}` of {what}"));

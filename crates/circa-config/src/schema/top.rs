@@ -9,6 +9,11 @@ use crate::diag::Diagnostics;
 use crate::yaml::{Map, Node, Value};
 use std::collections::HashSet;
 
+/// Whether a top-level section holds nothing (`parameters:` with no value, or `{}`).
+fn is_empty_section(node: &Node) -> bool {
+    node.is_null() || node.as_map().is_some_and(Map::is_empty)
+}
+
 /// Checks a whole config file.
 pub(crate) fn config(root: &Node, diags: &mut Diagnostics) {
     let Value::Map(top) = &root.value else {
@@ -41,8 +46,14 @@ pub(crate) fn config(root: &Node, diags: &mut Diagnostics) {
         groups: names(top.get("job-groups")),
     };
     for key in ["orbs", "commands", "parameters", "executors", "job-groups"] {
-        if let Some(e) = top.entry(key) {
-            cx.need_v21(e.key_span, &format!("`{key}`"));
+        match top.entry(key) {
+            // An empty section defines nothing: CircleCI runs such a 2.0 config.
+            Some(e) if !v21 && is_empty_section(&e.value) => cx.warn(
+                e.key_span,
+                format!("`{key}` requires `version: 2.1`; this one is empty and ignored"),
+            ),
+            Some(e) => cx.need_v21(e.key_span, &format!("`{key}`")),
+            None => {}
         }
     }
     if let Some(s) = top.get("setup") {

@@ -57,7 +57,7 @@ fn check_workflow(cx: &mut Ctx, name: &str, at: Span, node: &Node) {
     let Some(wf) = cx.want_map(node, &what) else {
         return;
     };
-    cx.unknown_keys(wf, WORKFLOW_KEYS, &what);
+    cx.ignored_keys(wf, WORKFLOW_KEYS, &what);
     for key in ["when", "unless"] {
         if let Some(e) = wf.entry(key) {
             cx.need_v21(e.key_span, &format!("`{key}` on a workflow"));
@@ -81,22 +81,27 @@ fn check_workflow(cx: &mut Ctx, name: &str, at: Span, node: &Node) {
     }
 }
 
-/// A logic statement: a scalar, a template, or a map with one operator.
-fn check_logic(cx: &mut Ctx, node: &Node, what: &str) {
+/// A logic statement: a scalar, a template, or a map with one operator. A list, or a map
+/// that is not one operator, is a literal that CircleCI judges by its truthiness: a warning.
+pub(crate) fn check_logic(cx: &mut Ctx, node: &Node, what: &str) {
     let Value::Map(m) = &node.value else {
         if matches!(node.value, Value::Seq(_)) {
-            cx.err(
+            cx.warn(
                 node.span,
-                format!("{what} must be a logic statement, not a list"),
+                format!("{what} is a list, not a logic statement; it is taken by its truthiness (an empty list is false, any other true)"),
             );
         }
         return;
     };
     const OPS: &[&str] = &["and", "or", "not", "equal", "matches"];
     if m.len() != 1 {
-        cx.err(
+        cx.warn(
             node.span,
-            format!("{what} must have exactly one operator ({})", OPS.join(", ")),
+            format!(
+                "{what} has {} keys, so it is not a logic statement (one of {}) but a map taken by its truthiness",
+                m.len(),
+                OPS.join(", ")
+            ),
         );
         return;
     }
@@ -122,9 +127,9 @@ fn check_logic(cx: &mut Ctx, node: &Node, what: &str) {
             }
             _ => {
                 let hint = super::helpers::suggest(op, OPS);
-                cx.err(
+                cx.warn(
                     entry.key_span,
-                    format!("unknown logic operator `{op}` in {what}{hint}"),
+                    format!("`{op}` in {what} is not a logic operator{hint}; the map is taken by its truthiness (true)"),
                 );
             }
         }
@@ -174,7 +179,7 @@ pub(crate) fn check_job_groups(cx: &mut Ctx, node: &Node) {
         return;
     };
     for (name, entry) in groups.entries() {
-        cx.check_name(name, entry.key_span, "job group", true);
+        cx.check_job_name(name, entry.key_span, "job group");
         let what = format!("job group `{name}`");
         let Some(g) = cx.want_map(&entry.value, &what) else {
             continue;
@@ -196,7 +201,11 @@ fn check_invocations(cx: &mut Ctx, node: &Node, owner: &str, place: Place) {
         return;
     };
     if items.is_empty() {
-        cx.err(node.span, format!("`jobs` of {owner} is empty"));
+        // CircleCI runs the rest of a config whose workflow lists no jobs.
+        cx.warn(
+            node.span,
+            format!("`jobs` of {owner} is empty; it runs nothing"),
+        );
     }
     // Job group name → names of its invocations (to catch duplicates).
     let mut group_uses: Vec<(String, Option<String>, Span)> = Vec::new();

@@ -110,17 +110,69 @@ pub fn load(text: &str, limits: &Limits) -> Loaded {
     let mut builder = Builder::new(limits);
     let root = match builder.run(text) {
         Ok(root) => root,
-        Err(mut d) => {
-            d.span = within_text(d.span, text);
-            diagnostics.push(d);
-            None
-        }
+        Err(mut d) => match load_relaxed(text, limits) {
+            Some((root, mut relaxed)) => {
+                builder.warnings = Vec::new();
+                diagnostics.append(&mut relaxed);
+                root
+            }
+            None => {
+                d.span = within_text(d.span, text);
+                diagnostics.push(d);
+                None
+            }
+        },
     };
     diagnostics.append(&mut builder.warnings);
     if root.is_none() && diagnostics.iter().all(|d| !d.is_error()) {
         diagnostics.push(Diagnostic::error(Span::new(1, 1), "config file is empty"));
     }
     Loaded { root, diagnostics }
+}
+
+/// Loads text that the strict reading refused as libyaml reads it (see [`super::relaxed`]):
+/// the tree with original positions, and a warning per line accepted that way plus the
+/// loader's own warnings. `None` when that reading fails too.
+fn load_relaxed(text: &str, limits: &Limits) -> Option<(Option<Node>, Vec<Diagnostic>)> {
+    let (indented, shifts) = super::relaxed::reindent(text)?;
+    let mut builder = Builder::new(limits);
+    let mut root = builder.run(&indented).ok()?;
+    if let Some(root) = root.as_mut() {
+        unshift_node(root, &shifts);
+    }
+    let mut diagnostics: Vec<Diagnostic> = shifts
+        .lines()
+        .iter()
+        .map(|(line, _)| {
+            Diagnostic::warning(
+                Span::new(*line, 1),
+                "this line continues a quoted string or a `[ ]`/`{ }` collection at no deeper indentation than its key; YAML requires it to be indented more (libyaml, which CircleCI uses, accepts it)",
+            )
+        })
+        .collect();
+    for mut w in builder.warnings {
+        w.span = shifts.unshift(w.span);
+        diagnostics.push(w);
+    }
+    Some((root, diagnostics))
+}
+
+/// Moves every position in `node` back to the original text's columns.
+fn unshift_node(node: &mut Node, shifts: &super::relaxed::Shifts) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        n.span = shifts.unshift(n.span);
+        match &mut n.value {
+            Value::Seq(items) => stack.extend(items.iter_mut()),
+            Value::Map(map) => {
+                for entry in map.entries_mut() {
+                    entry.key_span = shifts.unshift(entry.key_span);
+                    stack.push(&mut entry.value);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn span_of(s: &YSpan) -> Span {

@@ -3,6 +3,7 @@
 mod emit;
 mod load;
 mod node;
+mod relaxed;
 
 pub use emit::to_yaml;
 pub use load::{Limits, Loaded, decode, load};

@@ -97,6 +97,11 @@ impl Map {
         self.entries.iter().map(|(k, e)| (k.as_str(), e))
     }
 
+    /// Entries in order, mutable (keys stay as they are).
+    pub fn entries_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
+        self.entries.values_mut()
+    }
+
     /// Keys in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)

@@ -290,17 +290,15 @@ workflows:
 }
 
 #[test]
-fn workflow_without_jobs_is_an_error() {
-    let (workflows, diagnostics) =
-        read("workflows:\n  empty:\n    when: true\n  listless:\n    jobs: []\n  scalar: 3\n");
-    assert!(workflows.is_empty());
+fn workflow_without_jobs_runs_nothing_and_the_rest_runs() {
+    let (workflows, diagnostics) = read(
+        "workflows:\n  empty:\n    when: true\n  listless:\n    jobs: []\n  scalar: 3\n  main:\n    jobs: [a]\n",
+    );
+    let names: Vec<&str> = workflows.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["main"]);
     assert_eq!(
         messages(&diagnostics),
-        [
-            "2:3: error: workflow `empty` has no `jobs`",
-            "5:11: error: workflow `listless` has no jobs",
-            "6:11: error: workflow `scalar` must be a map, found an integer",
-        ]
+        ["6:11: error: workflow `scalar` must be a map, found an integer"]
     );
 }
 

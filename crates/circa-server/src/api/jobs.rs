@@ -55,7 +55,7 @@ pub async fn get(
         "pipeline": { "id": job.pipeline_id },
         "duration": duration,
         "created_at": render::time(job.created_at),
-        "messages": job.message.iter().map(|m| json!({ "type": "info", "message": m })).collect::<Vec<_>>(),
+        "messages": render::job_messages(&job),
         "contexts": job.contexts.iter().map(|c| json!({ "name": c })).collect::<Vec<_>>(),
         "organization": { "name": crate::orchestrator::assign::slug_parts(&project.slug).0 },
         "queued_at": render::time_opt(job.queued_at),

@@ -50,6 +50,21 @@ pub fn job_web_url(base_url: &str, slug: &str, number: impl std::fmt::Display) -
     format!("{base_url}/projects/{slug}/jobs/{number}")
 }
 
+/// A job's `messages` in CircleCI's shape: why it ended as it did, typed `error` when it did
+/// not succeed (an image that cannot be pulled, a lost runner, a failed step, a context it may
+/// not use) and `info` otherwise (who cancelled it); the `reason` is the job's status.
+pub fn job_messages(job: &Job) -> Vec<Value> {
+    let kind = if job.status.is_failure() || job.status == circa_model::JobStatus::Unauthorized {
+        "error"
+    } else {
+        "info"
+    };
+    job.message
+        .iter()
+        .map(|m| json!({ "type": kind, "message": m, "reason": job.status.as_str() }))
+        .collect()
+}
+
 /// A project.
 pub fn project(p: &Project) -> Value {
     let (org, repo) = crate::orchestrator::assign::slug_parts(&p.slug);

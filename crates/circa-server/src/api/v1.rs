@@ -114,6 +114,7 @@ pub async fn build(
         "workflows": workflow.map(|w| json!({
             "workflow_id": w.id, "workflow_name": w.name, "job_name": job.name, "job_id": job.id,
         })),
+        "messages": render::job_messages(&job),
         "steps": steps.into_iter().map(|(_, name, actions)| json!({ "name": name, "actions": actions })).collect::<Vec<_>>(),
     })))
 }

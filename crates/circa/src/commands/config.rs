@@ -1,6 +1,6 @@
 //! `circa config validate | process | plan`.
 
-use crate::cli::{ConfigArgs, PlanArgs, ProcessArgs};
+use crate::cli::{ConfigArgs, PlanArgs, ProcessArgs, ValidateArgs};
 use crate::engine::{self, Processed};
 use crate::orb_dir::{OrbDir, default_orb_dir};
 use anyhow::{Context, bail};
@@ -38,11 +38,18 @@ fn print_diagnostics(args: &ConfigArgs, source: &str, processed: &Processed) {
 }
 
 /// `circa config validate`: exit 0 and a one-line verdict, or exit 1 with every diagnostic.
-pub fn validate(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+/// With `--strict`, warnings are errors.
+pub fn validate(validate: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let args = &validate.config;
     let orbs = orb_source(args);
     let mut options = CompileOptions::new(&orbs);
     options.pipeline = engine::local_pipeline_values(None, None);
-    let (source, processed) = process_file(args, &options)?;
+    let (source, mut processed) = process_file(args, &options)?;
+    if validate.strict {
+        for d in &mut processed.diagnostics {
+            d.severity = diag::Severity::Error;
+        }
+    }
     print_diagnostics(args, &source, &processed);
     if processed.is_valid() {
         println!("Config file at {} is valid.", args.path.display());

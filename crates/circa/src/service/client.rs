@@ -1,12 +1,12 @@
-//! Client commands that talk to a server's API: `project add`, `pipeline trigger`,
-//! `token create`.
+//! Client commands that talk to a server's API: `project add`, `token create`, users; the
+//! client itself (`Client`) and the pipeline progress a watch stream tells. Pipeline and job
+//! commands are in `remote`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 /// Where the server is and who is asking.
@@ -66,19 +66,29 @@ impl Client {
         }
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    /// Sends `request` with the token: the response when its status is a success, else an
+    /// error with the server's message.
+    async fn answered(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<reqwest::Response> {
         let response = request
             .bearer_auth(&self.token)
             .send()
             .await
             .with_context(|| format!("cannot reach {}", self.url))?;
         let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
             let message = body["message"].as_str().unwrap_or("no message");
             bail!("the server answered {status}: {message}");
         }
-        Ok(body)
+        Ok(response)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let response = self.answered(request).await?;
+        Ok(response.json().await.unwrap_or(Value::Null))
     }
 
     /// `POST` JSON.
@@ -90,6 +100,22 @@ impl Client {
     /// `GET` JSON.
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
+    }
+
+    /// `GET` a text body (a step's log).
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let response = self.open(path).await?;
+        response
+            .text()
+            .await
+            .with_context(|| format!("reading {path} from {}", self.url))
+    }
+
+    /// `GET` with the token, answered with a success status: the response, body unread (an
+    /// event stream, a text).
+    pub async fn open(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        self.answered(self.http.get(format!("{}{path}", self.url)))
             .await
     }
 
@@ -105,29 +131,11 @@ impl Client {
         path: &str,
         mut on_event: impl FnMut(Value) -> bool,
     ) -> anyhow::Result<()> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.url))?;
-        if !response.status().is_success() {
-            bail!("the server answered {}", response.status());
-        }
-        let mut stream = response.bytes_stream();
-        let mut buffer = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            buffer.extend_from_slice(&chunk.context("the event stream broke off")?);
-            while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buffer.drain(..=end).collect();
-                let line = String::from_utf8_lossy(&line);
-                if let Some(data) = line.trim_end().strip_prefix("data:") {
-                    let value: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
-                    if !on_event(value) {
-                        return Ok(());
-                    }
-                }
+        let mut stream = super::remote::sse::EventStream::open(self, path).await?;
+        while let Some(data) = stream.next().await? {
+            let value: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+            if !on_event(value) {
+                return Ok(());
             }
         }
         bail!("the server closed the event stream")
@@ -290,86 +298,4 @@ impl PipelineProgress {
             && !self.workflows.is_empty()
             && self.workflows.values().all(|(_, s)| s == "success")
     }
-}
-
-/// `circa pipeline trigger`.
-pub fn pipeline_trigger(
-    client: &ClientArgs,
-    slug: &str,
-    branch: Option<&str>,
-    tag: Option<&str>,
-    params: &[String],
-    wait: bool,
-) -> anyhow::Result<ExitCode> {
-    runtime()?.block_on(async {
-        let client = Client::new(client)?;
-        let mut parameters = serde_json::Map::new();
-        for p in params {
-            let (k, v) = p
-                .split_once('=')
-                .with_context(|| format!("--param {p:?}: expected KEY=VALUE"))?;
-            let value = serde_json::from_str::<Value>(v)
-                .ok()
-                .filter(|v| v.is_boolean() || v.is_number())
-                .unwrap_or_else(|| json!(v));
-            parameters.insert(k.to_string(), value);
-        }
-        let mut body = json!({ "parameters": parameters });
-        if let Some(b) = branch {
-            body["branch"] = json!(b);
-        }
-        if let Some(t) = tag {
-            body["tag"] = json!(t);
-        }
-        let created = client
-            .post(&format!("/api/v2/project/{slug}/pipeline"), &body)
-            .await?;
-        let id = created["id"].as_str().unwrap_or_default().to_string();
-        println!(
-            "pipeline {} ({id}): {}",
-            created["number"],
-            created["state"].as_str().unwrap_or_default()
-        );
-        if !wait {
-            return Ok(ExitCode::SUCCESS);
-        }
-        let mut progress = PipelineProgress::default();
-        client
-            .follow(&format!("/api/circa/pipelines/{id}/watch"), |event| {
-                let name = event["name"].as_str().unwrap_or_default();
-                let status = event["status"].as_str().unwrap_or_default();
-                match event["kind"].as_str() {
-                    Some("workflow") if workflow_finished(status) => {
-                        println!("workflow {name}: {status}");
-                    }
-                    Some("job") if status == "on_hold" => {
-                        println!("  job {name}: on hold, waiting for approval");
-                    }
-                    Some("job")
-                        if status
-                            .parse::<circa_model::JobStatus>()
-                            .is_ok_and(|s| s.is_terminal()) =>
-                    {
-                        println!("  job {name}: {status}");
-                    }
-                    _ => {}
-                }
-                progress.apply(&event);
-                !progress.done()
-            })
-            .await?;
-        if progress.errored {
-            let pipeline = client.get(&format!("/api/v2/pipeline/{id}")).await?;
-            eprintln!("pipeline errored:");
-            for e in pipeline["errors"].as_array().into_iter().flatten() {
-                eprintln!("{}", e["message"].as_str().unwrap_or_default());
-            }
-            return Ok(ExitCode::from(1));
-        }
-        Ok(if progress.succeeded() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        })
-    })
 }

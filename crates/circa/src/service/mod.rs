@@ -2,5 +2,6 @@
 
 pub mod admin;
 pub mod client;
+pub mod remote;
 pub mod settings;
 pub mod up;

@@ -9,15 +9,17 @@ use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, github_push, payl
 
 const LONG: Duration = Duration::from_secs(60);
 
-struct Setup {
-    server: ServerProc,
-    api: Api,
+/// A server with a shell runner of class `default`, and the admin's API client.
+pub(crate) struct Setup {
+    pub(crate) server: ServerProc,
+    pub(crate) api: Api,
     runner: Option<RunnerProc>,
     _runner_dir: tempfile::TempDir,
     _data: tempfile::TempDir,
 }
 
-async fn setup(lease_secs: u64, slots: u32) -> Setup {
+/// Starts a server with a lease of `lease_secs` and a runner with `slots` slots.
+pub(crate) async fn setup(lease_secs: u64, slots: u32) -> Setup {
     let data = tempfile::tempdir().unwrap();
     let server = ServerProc::start(data.path(), lease_secs);
     let api = server.client();
