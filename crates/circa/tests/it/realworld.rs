@@ -144,13 +144,20 @@ fn realworld_configs_process_or_fail_only_for_missing_orbs() {
     options.pipeline = local_pipeline_values(None, None);
     let pending = pending();
     let files = config_files();
-    assert!(files.len() >= MIN_CONFIGS, "corpus has {} configs", files.len());
+    assert!(
+        files.len() >= MIN_CONFIGS,
+        "corpus has {} configs",
+        files.len()
+    );
     let names: Vec<String> = files
         .iter()
         .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
         .collect();
     for listed in pending.keys() {
-        assert!(names.contains(listed), "PENDING.tsv names {listed}, not in configs/");
+        assert!(
+            names.contains(listed),
+            "PENDING.tsv names {listed}, not in configs/"
+        );
     }
     let (mut processed, mut missing_orbs, mut still_pending) = (BTreeMap::new(), 0, 0);
     for (path, name) in files.iter().zip(&names) {
