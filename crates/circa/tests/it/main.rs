@@ -20,6 +20,7 @@ mod port_in_use;
 mod processed_roundtrip;
 mod project_add;
 mod pycircleci;
+mod realworld;
 mod schedules;
 mod secrets;
 mod server;
