@@ -106,7 +106,8 @@ fn check_job(cx: &mut Ctx, name: &str, at: Span, node: &Node) {
 }
 
 fn check_build_job(cx: &mut Ctx, job: &Map, at: Span, what: &str) {
-    cx.unknown_keys(job, BUILD_KEYS, what);
+    // CircleCI runs jobs with keys it does not know (`filters:` on a job, say); it ignores them.
+    cx.ignored_keys(job, BUILD_KEYS, what);
     check_kinds(cx, job, at, what, true);
     check_common(cx, job, what);
     if let Some(e) = job.entry("executor") {

@@ -2,7 +2,9 @@
 //! - the form of 2.0's first releases, `- type: shell` with the step's keys beside `type`
 //!   (`command`, `name`, `pwd`, ...);
 //! - built-in step names written with `-` for `_` (`restore-cache`, `save-cache`): CircleCI's
-//!   compiler reads `-` and `_` in a step name alike.
+//!   compiler reads `-` and `_` in a step name alike;
+//! - a job's or executor's `environment` written as one `NAME=value` string (or several,
+//!   separated by blanks), the form of the list's items without the list.
 //!
 //! Each is rewritten into today's form before the schema check (`- run: {command: ...}`,
 //! `- restore_cache:`), with a warning at the step, so every later stage sees one form. A
@@ -34,16 +36,57 @@ pub fn rewrite_legacy_steps(root: &mut Node, diags: &mut Diagnostics) {
         .and_then(Node::as_map)
         .map(|c| c.keys().map(str::to_string).collect())
         .unwrap_or_default();
-    for section in ["jobs", "commands"] {
+    for section in ["jobs", "commands", "executors"] {
         let Some(defs) = top.get_mut(section).and_then(Node::as_map_mut) else {
             continue;
         };
         for entry in defs.entries_mut() {
-            if let Some(steps) = entry.value.as_map_mut().and_then(|d| d.get_mut("steps")) {
+            let Some(def) = entry.value.as_map_mut() else {
+                continue;
+            };
+            if let Some(steps) = def.get_mut("steps") {
                 rewrite_steps(steps, &commands, diags);
+            }
+            if section != "commands"
+                && let Some(env) = def.get_mut("environment")
+            {
+                rewrite_env_string(env, diags);
             }
         }
     }
+}
+
+/// `environment: NAME=value` → `environment: {NAME: value}`, when every blank-separated word
+/// is `NAME=value` with a variable's name.
+fn rewrite_env_string(env: &mut Node, diags: &mut Diagnostics) {
+    let Some(text) = env.as_str() else {
+        return;
+    };
+    let pairs: Option<Vec<(&str, &str)>> = text
+        .split_whitespace()
+        .map(|word| word.split_once('=').filter(|(name, _)| is_var_name(name)))
+        .collect();
+    let Some(pairs) = pairs.filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let mut vars = Map::new();
+    for (name, value) in pairs {
+        vars.insert(name, env.span, Node::str(env.span, value));
+    }
+    diags.warning(
+        env.span,
+        "`environment` should be a map of variable names to values; the `NAME=value` string is read as one",
+    );
+    *env = Node::map(env.span, vars);
+}
+
+/// Whether `name` can name an environment variable.
+fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Rewrites each step of a list, and of the lists inside its `when`/`unless` steps.
@@ -144,6 +187,18 @@ fn rewrite_type_step(step: &mut Node, diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use crate::compile::{CompileOptions, compile};
+
+    #[test]
+    fn an_environment_string_of_assignments_is_a_map() {
+        let text = "version: 2.1\nexecutors:\n  e:\n    docker: [{image: a}]\n    environment: {A: '1'}\njobs:\n  build:\n    executor: e\n    environment:\n      B=2 C=x=y\n    steps: [checkout]\n  other:\n    docker: [{image: a}]\n    environment: not an assignment\n    steps: [checkout]\nworkflows:\n  w:\n    jobs: [build]\n";
+        let compiled = compile(text.as_bytes(), &CompileOptions::default());
+        let found: Vec<_> = compiled
+            .diagnostics
+            .iter()
+            .map(|d| (d.span.line, d.span.col, d.is_error()))
+            .collect();
+        assert_eq!(found, vec![(10, 7, false), (14, 18, true)]);
+    }
 
     #[test]
     fn built_in_names_written_with_hyphens_are_the_built_in_steps() {

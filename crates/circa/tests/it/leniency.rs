@@ -373,3 +373,29 @@ workflows:
     assert!(all.contains("ran ruby-2.7-spec"), "{all}");
     assert!(all.contains("early form"), "{all}");
 }
+
+#[test]
+fn job_keys_circleci_ignores_and_an_environment_string_are_read_as_circleci_reads_them() {
+    lenient(
+        "job keys and environment string",
+        "version: 2
+jobs:
+  doc:
+    docker: [{image: a}]
+    filters:
+      branches: {only: main}
+    environment:
+      TEST_PROJECT=common
+    steps: [checkout]
+workflows:
+  version: 2
+  main:
+    jobs: [doc]
+",
+        &[
+            (5, 5, "unknown key `filters` in job `doc`; CircleCI ignores it"),
+            (8, 7, "the `NAME=value` string is read as one"),
+        ],
+        &["environment:\n      TEST_PROJECT: common"],
+    );
+}

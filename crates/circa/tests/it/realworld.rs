@@ -1,8 +1,8 @@
 //! The real-world corpus (`tests/realworld`): CircleCI configs of public projects, processed
 //! against an orb registry made of the shared corpus's orbs and `tests/realworld/orbs`. Every
-//! config processes or fails only because orbs it imports are not in that registry, except the
-//! ones listed in `tests/realworld/PENDING.tsv` (configs CircleCI runs that Circa still refuses).
-//! That list may only shrink: a listed config that now passes fails the test.
+//! config processes (with warnings where a linter would flag what CircleCI runs) or fails only
+//! because orbs it imports are not in that registry. Configs CircleCI itself refuses are not in
+//! the corpus; `tests/realworld/EXCLUDED.tsv` lists them with the reason.
 
 use circa::engine::{local_pipeline_values, process};
 use circa::orb_dir::OrbDir;
@@ -63,17 +63,6 @@ enum Outcome {
 
 fn realworld() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/realworld")
-}
-
-/// `PENDING.tsv`: file name, then the first error Circa reports today.
-fn pending() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(realworld().join("PENDING.tsv")).expect("PENDING.tsv");
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(f, why)| (f.to_string(), why.to_string()))
-        .collect()
 }
 
 /// Copies every `NAMESPACE/NAME/VERSION.yml` below `from` into `to`.
@@ -142,41 +131,31 @@ fn realworld_configs_process_or_fail_only_for_missing_orbs() {
     let orbs = OrbDir::new(registry.path());
     let mut options = CompileOptions::new(&orbs);
     options.pipeline = local_pipeline_values(None, None);
-    let pending = pending();
     let files = config_files();
     assert!(
         files.len() >= MIN_CONFIGS,
         "corpus has {} configs",
         files.len()
     );
-    let names: Vec<String> = files
-        .iter()
-        .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
-        .collect();
-    for listed in pending.keys() {
-        assert!(
-            names.contains(listed),
-            "PENDING.tsv names {listed}, not in configs/"
-        );
-    }
-    let (mut processed, mut missing_orbs, mut still_pending) = (BTreeMap::new(), 0, 0);
-    for (path, name) in files.iter().zip(&names) {
-        match (outcome(path, &options), pending.get(name)) {
-            (Outcome::Refused(_), Some(_)) => still_pending += 1,
-            (Outcome::Refused(rendered), None) => {
+    let (mut processed, mut missing_orbs) = (BTreeMap::new(), 0);
+    for path in &files {
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        match outcome(path, &options) {
+            Outcome::Refused(rendered) => {
                 panic!("{name} fails for something other than a missing orb:\n{rendered}")
             }
-            (_, Some(first_error)) => panic!(
-                "{name} is in PENDING.tsv ({first_error}) but no longer fails for another reason: remove it from the list"
-            ),
-            (Outcome::MissingOrbs, None) => missing_orbs += 1,
-            (Outcome::Processed(yaml), None) => {
-                processed.insert(name.clone(), yaml);
+            Outcome::MissingOrbs => missing_orbs += 1,
+            Outcome::Processed(yaml) => {
+                processed.insert(name, yaml);
             }
         }
     }
     println!(
-        "realworld: {} configs, {} processed, {missing_orbs} missing orbs only, {still_pending} pending (PENDING.tsv)",
+        "realworld: {} configs, {} processed, {missing_orbs} missing orbs only",
         files.len(),
         processed.len()
     );
