@@ -59,6 +59,8 @@ pub struct Compiled {
     /// The pipeline values the config was processed with, pipeline parameters included (what
     /// planning evaluates filters over).
     pub pipeline: PipelineValues,
+    /// Bytes expansion built, as counted against [`ExpandLimits::max_built_bytes`].
+    pub built_bytes: usize,
 }
 
 impl Compiled {
@@ -76,12 +78,14 @@ impl Compiled {
 /// Reads, checks and processes a config.
 pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
     let mut diags = Diagnostics::new();
+    let budget = options.expand_limits.budget();
     let failed = |diags: Diagnostics, source: Option<Node>| Compiled {
         source,
         processed: None,
         diagnostics: diags.into_vec(),
         skipped_workflows: Vec::new(),
         pipeline: options.pipeline.clone(),
+        built_bytes: budget.used(),
     };
     let text = match yaml::decode(bytes, &options.limits) {
         Ok(t) => t,
@@ -133,7 +137,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
     diags.extend(ds);
 
     let workflows = effective_workflows(map, &mut diags);
-    let mut expander = Expander::new(&scope, &pipeline, &options.expand_limits);
+    let mut expander = Expander::new(&scope, &pipeline, &options.expand_limits, &budget);
     let processed_workflows =
         expander.expand_workflows(&workflows, map.get("job-groups").and_then(Node::as_map));
     let (jobs, skipped_workflows, ds) = expander.finish();
@@ -166,6 +170,7 @@ pub fn compile(bytes: &[u8], options: &CompileOptions<'_>) -> Compiled {
         diagnostics: diags.into_vec(),
         skipped_workflows,
         pipeline,
+        built_bytes: budget.used(),
     }
 }
 
