@@ -53,12 +53,12 @@ fn commands_that_multiply_steps_are_refused() {
     text.push_str(
         "jobs:\n  t:\n    docker: [{image: x}]\n    steps: [c7]\nworkflows:\n  w:\n    jobs: [t]\n",
     );
-    // Each small command body costs more than 32 MiB / 200,000 bytes: with the default limits
+    // Each small command body costs more than 64 MiB / 200,000 bytes: with the default limits
     // the byte budget stops it first, at the invocation of the command that passed it.
     let errs = errors(&text);
     assert!(
         errs.iter()
-            .any(|e| e.contains("here would make the processed config larger than 33554432")),
+            .any(|e| e.contains("here would make the processed config larger than 67108864")),
         "{errs:?}"
     );
     // Without a byte budget, the step limit stops it.
@@ -158,16 +158,16 @@ fn a_string_of_exactly_4_mib_is_built_and_one_byte_more_is_refused() {
 }
 
 #[test]
-fn copies_of_a_large_string_are_refused_past_32_mib_in_all() {
-    // c16 hands c17 a 1 MiB string (under the limit on one value); c17 passes it on 40 times.
+fn copies_of_a_large_string_are_refused_past_64_mib_in_all() {
+    // c16 hands c17 a 1 MiB string (under the limit on one value); c17 passes it on 80 times.
     let mut text = doubling(17, "abcdefgh", "");
     let run_it = "  c17:\n    parameters: {s: {type: string}}\n    steps:\n      - run: \"<< parameters.s >>\"\n";
     let fan_out = format!(
         "  c17:\n    parameters: {{s: {{type: string}}}}\n    steps: [{}]\n  c18:\n    parameters: {{s: {{type: string}}}}\n    steps:\n      - run: \"<< parameters.s >>\"\n",
-        vec!["{c18: {s: \"<< parameters.s >>\"}}"; 40].join(", ")
+        vec!["{c18: {s: \"<< parameters.s >>\"}}"; 80].join(", ")
     );
     text = text.replace(run_it, &fan_out);
-    // Instantiating c17 copies the string 40 times: refused at c16's invocation of c17.
+    // Instantiating c17 copies the string 80 times: refused at c16's invocation of c17.
     let invocation = doubled_at(&text, 16);
     let line = invocation.split(':').next().expect("line");
     let errs = errors(&text);
@@ -175,7 +175,7 @@ fn copies_of_a_large_string_are_refused_past_32_mib_in_all() {
     assert!(errs[0].starts_with(&format!("{line}:")), "{errs:?}");
     assert!(
         errs[0].contains(
-            "command `c17` here would make the processed config larger than 33554432 bytes"
+            "command `c17` here would make the processed config larger than 67108864 bytes"
         ),
         "{errs:?}"
     );

@@ -168,6 +168,7 @@ pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
         schedules: Arc::new(tokio::sync::Notify::new()),
         unscheduled: Arc::default(),
         vault: Arc::new(vault),
+        compiles: Arc::new(crate::compiles::Compiles::per_cpu()),
     };
     let stop = CancellationToken::new();
     tokio::spawn(crate::orchestrator::lease::watch_leases(

@@ -163,11 +163,15 @@ impl Expander<'_> {
             // The body would only repeat the error as parameters without a value.
             return None;
         }
+        // Arguments were charged where they were interpolated; defaults are copied here.
         let max = self.budget.max_total();
-        let bound_bytes = bound.values().fold(0usize, |sum, v| {
-            sum.saturating_add(weight_up_to(&v.value, max))
-        });
-        if let Err(over) = self.budget.charge(bound_bytes) {
+        let defaults_bytes = bound
+            .iter()
+            .filter(|(name, _)| !args.contains_key(name))
+            .fold(0usize, |sum, (_, v)| {
+                sum.saturating_add(weight_up_to(&v.value, max))
+            });
+        if let Err(over) = self.budget.charge(defaults_bytes) {
             self.refuse_over_budget(over, def_scope, (owner, at, caller));
             return None;
         }

@@ -10,6 +10,7 @@ mod auth_matrix;
 mod bad_input;
 mod browser;
 mod corpus;
+mod expansion_limits;
 mod language_server;
 mod local;
 mod openapi;
