@@ -5,6 +5,10 @@
 //! boolean); anywhere else the value's text is spliced in. `\<<` stands for a literal `<<`.
 //! Text between `<<` and `>>` that names no parameter, pipeline or matrix value (a shell
 //! here-document, say) is left as it is.
+//!
+//! What interpolation makes is charged to the compile's [`Budget`] as it is made; a string is
+//! refused before it would grow past the limit on one value, and a whole value before it is
+//! copied.
 
 use crate::budget::{Budget, NODE_BYTES, OverBudget};
 use crate::diag::Diagnostic;
