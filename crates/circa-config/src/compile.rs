@@ -59,6 +59,8 @@ pub struct Compiled {
     /// The pipeline values the config was processed with, pipeline parameters included (what
     /// planning evaluates filters over).
     pub pipeline: PipelineValues,
+    /// Bytes expansion built, as counted against [`ExpandLimits::max_built_bytes`].
+    pub built_bytes: usize,
 }
 
 impl Compiled {
@@ -103,12 +105,14 @@ pub fn compile_job(bytes: &[u8], options: &CompileOptions<'_>, name: &str, args:
 
 fn compile_target(bytes: &[u8], options: &CompileOptions<'_>, target: Target<'_>) -> Compiled {
     let mut diags = Diagnostics::new();
+    let budget = options.expand_limits.budget();
     let failed = |diags: Diagnostics, source: Option<Node>| Compiled {
         source,
         processed: None,
         diagnostics: diags.into_vec(),
         skipped_workflows: Vec::new(),
         pipeline: options.pipeline.clone(),
+        built_bytes: budget.used(),
     };
     let text = match yaml::decode(bytes, &options.limits) {
         Ok(t) => t,
@@ -164,8 +168,8 @@ fn compile_target(bytes: &[u8], options: &CompileOptions<'_>, target: Target<'_>
         .get("version")
         .and_then(Node::scalar_text)
         .is_some_and(|v| v == "2" || v == "2.0");
-    let mut expander =
-        Expander::new(&scope, &pipeline, &options.expand_limits).with_literal_strings(version_2_0);
+    let mut expander = Expander::new(&scope, &pipeline, &options.expand_limits, &budget)
+        .with_literal_strings(version_2_0);
     let processed_workflows = match target {
         Target::Workflows => {
             let workflows = effective_workflows(map, &mut diags);
@@ -213,6 +217,7 @@ fn compile_target(bytes: &[u8], options: &CompileOptions<'_>, target: Target<'_>
         diagnostics: diags.into_vec(),
         skipped_workflows,
         pipeline,
+        built_bytes: budget.used(),
     }
 }
 

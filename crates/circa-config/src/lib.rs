@@ -8,6 +8,7 @@
 //! parameters → orbs → [`expand`] (with [`params`] and [`interp`]) → processed tree, written by
 //! [`yaml::to_yaml`]. [`compile()`] runs them all.
 
+pub mod budget;
 pub mod compile;
 pub mod diag;
 pub mod expand;

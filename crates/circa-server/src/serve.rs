@@ -210,6 +210,7 @@ async fn start_on(
         schedules: Arc::new(tokio::sync::Notify::new()),
         unscheduled: Arc::default(),
         vault: Arc::new(vault),
+        compiles: Arc::new(crate::compiles::Compiles::per_cpu()),
     };
     let stop = CancellationToken::new();
     tokio::spawn(crate::orchestrator::lease::watch_leases(

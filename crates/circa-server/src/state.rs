@@ -142,4 +142,6 @@ pub struct AppState {
     pub schedules: Arc<Notify>,
     /// The keys that seal project and context variables.
     pub vault: Arc<crate::secrets::Vault>,
+    /// Where configs are compiled: a few at once.
+    pub compiles: Arc<crate::compiles::Compiles>,
 }

@@ -15,6 +15,7 @@ mod workflows;
 
 pub use limits::ExpandLimits;
 
+use crate::budget::{Budget, OverBudget, weight_up_to};
 use crate::diag::{Diagnostic, Span};
 use crate::interp::{self, Vars};
 use crate::params;
@@ -26,6 +27,8 @@ use scope::Scope;
 pub struct Expander<'a> {
     pipeline: &'a PipelineValues,
     limits: &'a ExpandLimits,
+    /// What expansion may still build.
+    budget: &'a Budget,
     root: &'a Scope,
     diags: Vec<Diagnostic>,
     /// Concrete jobs produced so far, keyed as the processed config names them.
@@ -42,11 +45,18 @@ pub struct Expander<'a> {
 }
 
 impl<'a> Expander<'a> {
-    /// An expander over the config's own definitions (`root`), with `pipeline` values.
-    pub fn new(root: &'a Scope, pipeline: &'a PipelineValues, limits: &'a ExpandLimits) -> Self {
+    /// An expander over the config's own definitions (`root`), with `pipeline` values, building
+    /// within `budget`.
+    pub fn new(
+        root: &'a Scope,
+        pipeline: &'a PipelineValues,
+        limits: &'a ExpandLimits,
+        budget: &'a Budget,
+    ) -> Self {
         Expander {
             pipeline,
             limits,
+            budget,
             root,
             diags: Vec::new(),
             jobs: Map::new(),
@@ -72,6 +82,66 @@ impl<'a> Expander<'a> {
             self.report(scope, d);
         }
     }
+
+    /// Interpolates `node`, written in `scope`, for `what` used at `at` in `caller`; reports
+    /// its mistakes. `None` when the budget ran out: that is reported (a value too large where
+    /// it is built, the whole at `at`) and expansion stops.
+    fn interpolate_within(
+        &mut self,
+        node: &Node,
+        vars: &Vars<'_>,
+        scope: &Scope,
+        place: (&str, Span, &Scope),
+    ) -> Option<Node> {
+        let mut ds = Vec::new();
+        let out = interp::interpolate(node, vars, self.budget, &mut ds);
+        self.report_all(scope, ds);
+        match out {
+            Ok(node) => Some(node),
+            Err(over) => {
+                self.refuse_over_budget(over, scope, place);
+                None
+            }
+        }
+    }
+
+    /// Reports that `what` (used at `at` in `caller`) passed the budget, once, and stops
+    /// expansion. A value too large is reported where it is built, in `scope`.
+    fn refuse_over_budget(
+        &mut self,
+        over: OverBudget,
+        scope: &Scope,
+        (what, at, caller): (&str, Span, &Scope),
+    ) {
+        if self.over_limit {
+            return;
+        }
+        self.over_limit = true;
+        match over {
+            OverBudget::Value { at: value_at, .. } => self.report(
+                scope,
+                Diagnostic::error(
+                    value_at,
+                    format!(
+                        "this value of {what} would be larger than {} bytes, the limit on one \
+                         interpolated value; refusing the config",
+                        self.budget.max_value()
+                    ),
+                ),
+            ),
+            OverBudget::Total => self.report(
+                caller,
+                Diagnostic::error(
+                    at,
+                    format!(
+                        "{what} here would make the processed config larger than {} bytes, the \
+                         limit on what expansion builds; refusing the config",
+                        self.budget.max_total()
+                    ),
+                ),
+            ),
+        }
+    }
 }
 
 impl Expander<'_> {
@@ -88,6 +158,9 @@ impl Expander<'_> {
         at: Span,
         caller: &Scope,
     ) -> Option<Map> {
+        if self.over_limit {
+            return None;
+        }
         let def_map = def.as_map()?;
         let mut ds = Vec::new();
         let decls = params::read_decls(def_map.get("parameters"), &mut ds);
@@ -98,6 +171,18 @@ impl Expander<'_> {
         self.report_all(caller, ds);
         if refused {
             // The body would only repeat the error as parameters without a value.
+            return None;
+        }
+        // Arguments were charged where they were interpolated; defaults are copied here.
+        let max = self.budget.max_total();
+        let defaults_bytes = bound
+            .iter()
+            .filter(|(name, _)| !args.contains_key(name))
+            .fold(0usize, |sum, (_, v)| {
+                sum.saturating_add(weight_up_to(&v.value, max))
+            });
+        if let Err(over) = self.budget.charge(defaults_bytes) {
+            self.refuse_over_budget(over, def_scope, (owner, at, caller));
             return None;
         }
         let mut body = def_map.clone();
@@ -112,9 +197,8 @@ impl Expander<'_> {
             matrix: None,
             owner,
         };
-        let mut ds = Vec::new();
-        let body = interp::interpolate(&Node::map(def.span, body), &vars, &mut ds);
-        self.report_all(def_scope, ds);
+        let body = Node::map(def.span, body);
+        let body = self.interpolate_within(&body, &vars, def_scope, (owner, at, caller))?;
         match body.value {
             Value::Map(m) => Some(m),
             _ => None,

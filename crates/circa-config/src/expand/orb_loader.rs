@@ -128,8 +128,18 @@ fn load_reference(
 ) -> Option<Rc<Scope>> {
     let vars = Vars::pipeline(pipeline);
     let mut ds = Vec::new();
-    let reference = interp::interpolate(node, &vars, &mut ds);
+    // A reference is a short string: it is held to the limit on one value on its own.
+    let max = options.expand_limits.max_value_bytes;
+    let budget = crate::budget::Budget::new(max, max);
+    let interpolated = interp::interpolate(node, &vars, &budget, &mut ds);
     diags.extend(ds.into_iter().map(|d| scope.tag(d)));
+    let Ok(reference) = interpolated else {
+        diags.push(scope.tag(Diagnostic::error(
+            node.span,
+            format!("orb `{alias}`: the reference is longer than {max} bytes once interpolated"),
+        )));
+        return None;
+    };
     let text = reference.scalar_text().unwrap_or_default();
     if text.starts_with("https://") || text.starts_with("http://") {
         diags.push(scope.tag(Diagnostic::error(

@@ -4,6 +4,7 @@
 use super::Expander;
 use super::jobs::JobCall;
 use super::scope::{Kind, Scope};
+use crate::budget::weight_up_to;
 use crate::diag::{Diagnostic, Span};
 use crate::expr::logic;
 use crate::graph;
@@ -107,12 +108,19 @@ impl<'a> Expander<'a> {
                 continue;
             };
             let mut ds = Vec::new();
-            let condition = interp::interpolate(condition, &Vars::pipeline(pipeline), &mut ds);
+            let vars = Vars::pipeline(pipeline);
+            let interpolated = interp::interpolate(condition, &vars, self.budget, &mut ds);
             let failed = !ds.is_empty();
             self.report_all(root, ds);
-            if failed {
-                return Some(format!("its `{key}` condition could not be evaluated"));
-            }
+            let condition = match interpolated {
+                Ok(c) if !failed => c,
+                Ok(_) => return Some(format!("its `{key}` condition could not be evaluated")),
+                Err(over) => {
+                    let what = format!("the `{key}` condition");
+                    self.refuse_over_budget(over, root, (&what, condition.span, root));
+                    return Some(format!("its `{key}` condition could not be evaluated"));
+                }
+            };
             match logic::evaluate_expression_or_statement(&condition, &|n| pipeline.get(n)) {
                 Ok(holds) if holds != runs_when => {
                     return Some(format!("its `{key}` condition is {holds}"));
@@ -136,9 +144,11 @@ impl<'a> Expander<'a> {
             if matches!(key, "jobs" | "when" | "unless") {
                 continue;
             }
-            let mut ds = Vec::new();
-            let v = interp::interpolate(&entry.value, &vars, &mut ds);
-            self.report_all(root, ds);
+            let what = format!("`{key}` of workflow `{name}`");
+            let place = (what.as_str(), entry.key_span, root);
+            let Some(v) = self.interpolate_within(&entry.value, &vars, root, place) else {
+                return Node::map(span, out);
+            };
             out.insert(key, entry.key_span, v);
         }
         let mut state = WorkflowState::default();
@@ -214,9 +224,12 @@ impl<'a> Expander<'a> {
             }
             None => {
                 let vars = Vars::pipeline(self.pipeline);
-                let mut ds = Vec::new();
-                let args = interp::interpolate(&Node::map(at, raw_args), &vars, &mut ds);
-                self.report_all(root, ds);
+                let what = format!("the invocation of job `{job}`");
+                let args = Node::map(at, raw_args);
+                let Some(args) = self.interpolate_within(&args, &vars, root, (&what, at, root))
+                else {
+                    return;
+                };
                 if let Value::Map(args) = args.value {
                     self.concrete_invocation(&job, args, None, at, group, state);
                 }
@@ -234,10 +247,12 @@ impl<'a> Expander<'a> {
         state: &mut WorkflowState,
     ) {
         let vars = Vars::pipeline(self.pipeline);
-        let mut ds = Vec::new();
-        let args = interp::interpolate(&Node::map(at, args.clone()), &vars, &mut ds);
         let root: &'a Scope = self.root;
-        self.report_all(root, ds);
+        let what = format!("the invocation of job group `{group_name}`");
+        let args = Node::map(at, args.clone());
+        let Some(args) = self.interpolate_within(&args, &vars, root, (&what, at, root)) else {
+            return;
+        };
         let args = args.as_map().cloned().unwrap_or_default();
         let prefix = args.get("name").and_then(Node::scalar_text);
         let alias = prefix.clone().unwrap_or_else(|| group_name.to_string());
@@ -292,10 +307,12 @@ impl<'a> Expander<'a> {
             return;
         };
         let vars = Vars::pipeline(self.pipeline);
-        let mut ds = Vec::new();
-        let parameters =
-            interp::interpolate(&Node::map(matrix.span, parameters.clone()), &vars, &mut ds);
-        self.report_all(root, ds);
+        let what = format!("the matrix of job `{job}`");
+        let parameters = Node::map(matrix.span, parameters.clone());
+        let place = (what.as_str(), matrix.span, root);
+        let Some(parameters) = self.interpolate_within(&parameters, &vars, root, place) else {
+            return;
+        };
         let Some(parameters) = parameters.as_map() else {
             return;
         };
@@ -323,6 +340,18 @@ impl<'a> Expander<'a> {
             self.over_limit = true;
             return;
         }
+        // Every combination holds a copy of its values: charged before they are made.
+        let max = self.budget.max_total();
+        let combos_bytes = axes.iter().fold(0usize, |sum, (_, values)| {
+            let copies = total / values.len().max(1);
+            values.iter().fold(sum, |sum, v| {
+                sum.saturating_add(weight_up_to(&v.value, max).saturating_mul(copies))
+            })
+        });
+        if let Err(over) = self.budget.charge(combos_bytes) {
+            self.refuse_over_budget(over, root, (&what, matrix.span, root));
+            return;
+        }
         let excludes: Vec<Map> = m
             .get("exclude")
             .and_then(Node::as_seq)
@@ -347,9 +376,11 @@ impl<'a> Expander<'a> {
                 matrix: Some(&combo),
                 owner: "",
             };
-            let mut ds = Vec::new();
-            let args = interp::interpolate(&Node::map(at, rest), &vars, &mut ds);
-            self.report_all(root, ds);
+            let what = format!("the invocation of job `{job}`");
+            let args = Node::map(at, rest);
+            let Some(args) = self.interpolate_within(&args, &vars, root, (&what, at, root)) else {
+                return;
+            };
             let Value::Map(mut args) = args.value else {
                 continue;
             };

@@ -15,6 +15,9 @@ pub struct Limits {
     pub max_bytes: usize,
     /// Most nodes the document may have once every alias is expanded.
     pub max_nodes: usize,
+    /// Most bytes of text (strings and keys) the document may have once every alias is
+    /// expanded: a long string repeated by aliases costs its length each time.
+    pub max_text_bytes: usize,
     /// Deepest nesting of lists and maps.
     pub max_depth: usize,
 }
@@ -24,6 +27,10 @@ impl Limits {
     pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
     /// One million nodes after alias expansion.
     pub const DEFAULT_MAX_NODES: usize = 1_000_000;
+    /// 32 MiB of text after alias expansion: eight times the largest source and four times the
+    /// largest processed config CircleCI accepts (8 MB), far more than anchors in real configs
+    /// repeat.
+    pub const DEFAULT_MAX_TEXT_BYTES: usize = 32 * 1024 * 1024;
     /// 200 levels of nesting.
     pub const DEFAULT_MAX_DEPTH: usize = 200;
 }
@@ -33,6 +40,7 @@ impl Default for Limits {
         Limits {
             max_bytes: Self::DEFAULT_MAX_BYTES,
             max_nodes: Self::DEFAULT_MAX_NODES,
+            max_text_bytes: Self::DEFAULT_MAX_TEXT_BYTES,
             max_depth: Self::DEFAULT_MAX_DEPTH,
         }
     }
@@ -203,8 +211,10 @@ enum MapItem {
 struct Builder<'l> {
     limits: &'l Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
+    /// Anchored nodes with their node count and text bytes.
+    anchors: HashMap<usize, (Node, usize, usize)>,
     nodes: usize,
+    text_bytes: usize,
     warnings: Vec<Diagnostic>,
 }
 
@@ -215,6 +225,7 @@ impl<'l> Builder<'l> {
             stack: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
+            text_bytes: 0,
             warnings: Vec::new(),
         }
     }
@@ -249,6 +260,7 @@ impl<'l> Builder<'l> {
                     None
                 }
                 Event::Scalar(text, style, anchor, tag) => {
+                    let bytes = text.len();
                     let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
                     let value = if style == ScalarStyle::Plain && !is_str_tag {
                         resolve_plain(&text)
@@ -257,20 +269,21 @@ impl<'l> Builder<'l> {
                     };
                     let plain_merge =
                         style == ScalarStyle::Plain && value == Value::Str("<<".into());
-                    self.count(1, span)?;
+                    self.count(1, bytes, span)?;
                     let node = Node::new(span, value);
                     if anchor > 0 {
-                        self.anchors.insert(anchor, (node.clone(), 1));
+                        self.anchors.insert(anchor, (node.clone(), 1, bytes));
                     }
                     Some((node, plain_merge))
                 }
                 Event::Alias(id) => {
-                    let Some((node, size)) = self.anchors.get(&id) else {
+                    let Some(&(_, size, bytes)) = self.anchors.get(&id) else {
                         return Err(Diagnostic::error(span, "alias refers to an unknown anchor"));
                     };
-                    let size = *size;
-                    let node = node.clone();
-                    self.count(size, span)?;
+                    // Counted before the copy is made.
+                    self.count(size, bytes, span)?;
+                    let node = self.anchors.get(&id).map(|a| a.0.clone());
+                    let node = node.unwrap_or_else(|| Node::null(span));
                     Some((node, false))
                 }
                 Event::SequenceStart(anchor, _) => {
@@ -312,8 +325,19 @@ impl<'l> Builder<'l> {
         Ok(root)
     }
 
-    fn count(&mut self, n: usize, span: Span) -> Result<(), Diagnostic> {
+    fn count(&mut self, n: usize, bytes: usize, span: Span) -> Result<(), Diagnostic> {
         self.nodes = self.nodes.saturating_add(n);
+        self.text_bytes = self.text_bytes.saturating_add(bytes);
+        if self.text_bytes > self.limits.max_text_bytes {
+            return Err(Diagnostic::error(
+                span,
+                format!(
+                    "config expands to more than {} bytes of text (a long value repeated by \
+                     aliases?); refusing it",
+                    self.limits.max_text_bytes
+                ),
+            ));
+        }
         if self.nodes > self.limits.max_nodes {
             return Err(Diagnostic::error(
                 span,
@@ -330,7 +354,7 @@ impl<'l> Builder<'l> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.too_deep(span));
         }
-        self.count(1, span)?;
+        self.count(1, 0, span)?;
         self.stack.push(frame);
         Ok(())
     }
@@ -367,7 +391,8 @@ impl<'l> Builder<'l> {
         };
         if anchor > 0 {
             let size = node.count_nodes();
-            self.anchors.insert(anchor, (node.clone(), size));
+            let bytes = text_bytes(&node);
+            self.anchors.insert(anchor, (node.clone(), size, bytes));
         }
         Ok(node)
     }
@@ -452,6 +477,17 @@ impl<'l> Builder<'l> {
                 Ok(None)
             }
         }
+    }
+}
+
+/// The bytes of text in `node`: its strings and keys (other scalars count as written, which
+/// the loader has no record of here; they are short).
+fn text_bytes(node: &Node) -> usize {
+    match &node.value {
+        Value::Str(s) => s.len(),
+        Value::Seq(items) => items.iter().map(text_bytes).sum(),
+        Value::Map(m) => m.iter().map(|(k, v)| k.len() + text_bytes(v)).sum(),
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 0,
     }
 }
 

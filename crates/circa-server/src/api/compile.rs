@@ -63,7 +63,7 @@ pub async fn compile(
     let values = body.options.pipeline_values.unwrap_or_default();
     let orbs = state.config.orbs.clone();
     let source = body.config_yaml;
-    let out = tokio::task::spawn_blocking(move || {
+    let out = state.compiles.run(move || {
         let mut pipeline = engine::local_pipeline_values(None, None);
         for (k, v) in &values {
             let key = k.strip_prefix("pipeline.").unwrap_or(k);
@@ -103,6 +103,6 @@ pub async fn compile(
         })
     })
     .await
-    .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("compile: {e}")))?;
+    ?;
     Ok(Json(out))
 }

@@ -69,9 +69,7 @@ pub async fn continue_pipeline(
         },
         orbs: state.config.orbs.clone(),
     };
-    let outcome = tokio::task::spawn_blocking(move || compile_and_plan(input))
-        .await
-        .map_err(|e| ApiError::conflict(format!("the config compiler stopped: {e}")))?;
+    let outcome = state.compiles.run(move || compile_and_plan(input)).await?;
     let compiled = match &outcome {
         CompileOutcome::Errors(errors) => {
             let message = errors

@@ -241,9 +241,7 @@ pub async fn trigger_pipeline(
         trigger: model_trigger,
         orbs: state.config.orbs.clone(),
     };
-    let outcome = tokio::task::spawn_blocking(move || compile_and_plan(input))
-        .await
-        .map_err(|e| ApiError::conflict(format!("the config compiler stopped: {e}")))?;
+    let outcome = state.compiles.run(move || compile_and_plan(input)).await?;
     // The pipeline was made here: what the database holds now is what was written to it.
     let mut pipeline = pipeline;
     store_outcome(state, project, &mut pipeline, outcome).await?;

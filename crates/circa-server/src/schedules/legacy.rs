@@ -157,10 +157,11 @@ pub async fn sync_branch(
     }
     let orbs = state.config.orbs.clone();
     let read_branch = branch.clone();
-    let legacy =
-        tokio::task::spawn_blocking(move || read_config(&source, &read_branch, orbs.as_ref()))
-            .await
-            .ok()??;
+    let legacy = state
+        .compiles
+        .run(move || read_config(&source, &read_branch, orbs.as_ref()))
+        .await
+        .ok()??;
     let wanted = schedules_for_branch(&project, &branch, &legacy);
     let none = wanted.is_empty();
     // Forgotten before the write, so a trigger meanwhile looks in the store.

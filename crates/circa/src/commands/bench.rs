@@ -48,13 +48,19 @@ pub fn config(
     let mut options = CompileOptions::new(&orbs);
     options.orb_cache = Some(&cache);
     let mut samples = Vec::new();
+    // The largest processed config: (bytes its expansion built, its YAML's length, its name).
+    let mut largest = (0usize, 0usize, String::new());
     for file in &files {
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let limits = yaml::Limits::default();
         for _ in 0..3 {
-            let _ = compile(&bytes, &options).processed_yaml();
+            let compiled = compile(&bytes, &options);
+            let processed = compiled.processed_yaml().map_or(0, |y| y.len());
+            if compiled.built_bytes > largest.0 {
+                largest = (compiled.built_bytes, processed, file.display().to_string());
+            }
             let _ = yaml::load(&text, &limits);
         }
         let mut process = Vec::with_capacity(iterations);
@@ -110,6 +116,9 @@ pub fn config(
     println!("w1.p99: {:.3} ms", ms(quantile(&all, 0.99)));
     println!("w1.total: {:.3} ms", ms(total));
     println!("w1.parse_total: {:.3} ms", ms(parse_total));
+    // What the limits on expansion (circa_config::budget) are measured against.
+    println!("w1.built_max: {} bytes ({})", largest.0, largest.2);
+    println!("w1.built_max_processed_yaml: {} bytes", largest.1);
     println!(
         "w1_ratio: {:.2}",
         total.as_secs_f64() / parse_total.as_secs_f64().max(1e-9)

@@ -393,7 +393,11 @@ workflows:
     jobs: [doc]
 ",
         &[
-            (5, 5, "unknown key `filters` in job `doc`; CircleCI ignores it"),
+            (
+                5,
+                5,
+                "unknown key `filters` in job `doc`; CircleCI ignores it",
+            ),
             (8, 7, "the `NAME=value` string is read as one"),
         ],
         &["environment:\n      TEST_PROJECT: common"],

@@ -11,6 +11,7 @@ mod bad_input;
 mod browser;
 mod client_cli;
 mod corpus;
+mod expansion_limits;
 mod language_server;
 mod leniency;
 mod local;

@@ -64,6 +64,11 @@ impl ServerProc {
         server
     }
 
+    /// The server's process id (0 once it was killed).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// Kills the server abruptly (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
