@@ -1,6 +1,12 @@
 //! Applying a change to a workflow and everything it sets off: the model decides which jobs
 //! become queued, on hold, not run or canceled; the store applies it all at once; tasks are
 //! queued and waiting runners woken; watchers told.
+//!
+//! Every settle runs under its workflow's lock, and each job change says which statuses the
+//! job may move from, checked against the job as it is under the lock. A task's end goes
+//! through [`settle_move`]: its move waits for the lock, and whoever takes the lock next
+//! settles every waiting move of the workflow at once, so a fan-out's fifty ends cost one
+//! settle, not fifty.
 
 use std::collections::{BTreeMap, HashMap};
 

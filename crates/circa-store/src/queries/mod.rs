@@ -12,6 +12,14 @@
 //! Every write is one transaction, or one statement. Reads go to `Backend::reader`, writes to
 //! `Backend::writer`/`Backend::begin`.
 //!
+//! Calls write in few statements: alike job changes of a settle go 16 jobs to one `UPDATE`
+//! (the id list padded with NULL, so one statement text serves every batch), new tasks 16 to a
+//! multi-row `INSERT`, a batch claim takes 16 tasks to a statement and starts their jobs 16 to
+//! a statement, after a read found anything queued (a long-polling runner's empty claim takes
+//! no write transaction), and events go 32 to a statement, with `last_seq` moved by one
+//! conditional `UPDATE` when a batch continues its task exactly. `start_pipeline` stores a
+//! trigger's processed config, state, workflows and their first settle in one transaction.
+//!
 //! A `LIMIT` takes its parameter through `CAST($N AS BIGINT)`, never bare: SQLite plans a bare
 //! parameter in `LIMIT` with its bound value, so every new binding would re-prepare the
 //! statement (parse and plan it again) on each run.
