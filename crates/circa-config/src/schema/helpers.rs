@@ -208,7 +208,15 @@ impl Ctx<'_> {
     /// pattern: a letter, then letters, digits, `_` and `-` (and spaces where `allow_spaces`).
     pub fn check_name(&mut self, name: &str, span: Span, what: &str, allow_spaces: bool) {
         if !is_name(name, allow_spaces) {
-            self.err(span, bad_name_message(name, what, allow_spaces));
+            let rest = if allow_spaces {
+                "letters, digits, spaces, `_` or `-`"
+            } else {
+                "letters, digits, `_` or `-`"
+            };
+            self.err(
+                span,
+                format!("invalid {what} name `{name}`: it must start with a letter, then {rest}"),
+            );
         }
     }
 
@@ -235,15 +243,6 @@ impl Ctx<'_> {
             );
         }
     }
-}
-
-fn bad_name_message(name: &str, what: &str, allow_spaces: bool) -> String {
-    let rest = if allow_spaces {
-        "letters, digits, spaces, `_` or `-`"
-    } else {
-        "letters, digits, `_` or `-`"
-    };
-    format!("invalid {what} name `{name}`: it must start with a letter, then {rest}")
 }
 
 /// Each key of `map` not in `allowed`: its position and a message with a suggestion.

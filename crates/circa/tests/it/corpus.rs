@@ -17,8 +17,15 @@ fn exceptions() -> BTreeMap<String, String> {
         .collect()
 }
 
-fn is_missing_orb(message: &str) -> bool {
-    message.starts_with("orb `") && message.contains("not found")
+/// True when `message` says an orb reference (`namespace/name@version`) is not in the registry.
+pub(crate) fn is_missing_orb(message: &str) -> bool {
+    let Some(rest) = message.strip_prefix("orb `") else {
+        return false;
+    };
+    let Some((reference, tail)) = rest.split_once('`') else {
+        return false;
+    };
+    reference.contains('/') && reference.contains('@') && tail.starts_with(" not found")
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! because orbs it imports are not in that registry. Configs CircleCI itself refuses are not in
 //! the corpus; `tests/realworld/EXCLUDED.tsv` lists them with the reason.
 
+use super::corpus::is_missing_orb;
 use circa::engine::{local_pipeline_values, process};
 use circa::orb_dir::OrbDir;
 use circa_config::{CompileOptions, diag};
@@ -85,17 +86,6 @@ fn copy_orbs(from: &Path, to: &Path) {
             }
         }
     }
-}
-
-/// True when `message` says an orb reference (`namespace/name@version`) is not in the registry.
-fn is_missing_orb(message: &str) -> bool {
-    let Some(rest) = message.strip_prefix("orb `") else {
-        return false;
-    };
-    let Some((reference, tail)) = rest.split_once('`') else {
-        return false;
-    };
-    reference.contains('/') && reference.contains('@') && tail.starts_with(" not found")
 }
 
 fn outcome(path: &Path, options: &CompileOptions) -> Outcome {
