@@ -12,6 +12,7 @@ pub mod live;
 pub mod logs;
 pub mod orchestrator;
 pub mod queue_reason;
+pub mod registry;
 pub mod repository;
 pub mod runner_api;
 pub mod schedules;

@@ -1,12 +1,13 @@
 //! Fan-out of live events: a task's events to log followers, status changes to pipeline
 //! watchers.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use circa_store::StoredEvent;
 use serde::Serialize;
 use tokio::sync::broadcast;
+
+use crate::registry::Registry;
 
 /// Events buffered per subscriber before it lags (it then catches up from the store).
 const TASK_CHANNEL: usize = 64;
@@ -37,14 +38,14 @@ pub struct StatusUpdate {
 /// Live events of running tasks.
 #[derive(Debug, Default)]
 pub struct LiveHub {
-    tasks: Mutex<HashMap<String, broadcast::Sender<Arc<StoredEvent>>>>,
+    tasks: Registry<String, broadcast::Sender<Arc<StoredEvent>>>,
 }
 
 impl LiveHub {
     /// Follows a task's events from now on.
     pub fn subscribe(&self, task_id: &str) -> broadcast::Receiver<Arc<StoredEvent>> {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks
+        self.tasks
+            .lock()
             .entry(task_id.to_string())
             .or_insert_with(|| broadcast::channel(TASK_CHANNEL).0)
             .subscribe()
@@ -52,8 +53,7 @@ impl LiveHub {
 
     /// Hands new events to a task's followers.
     pub fn publish(&self, task_id: &str, events: Vec<StoredEvent>) {
-        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = tasks.get(task_id) {
+        if let Some(tx) = self.tasks.lock().get(task_id) {
             for event in events {
                 let _ = tx.send(Arc::new(event));
             }
@@ -62,8 +62,7 @@ impl LiveHub {
 
     /// Ends a task's stream: followers see it close.
     pub fn close(&self, task_id: &str) {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks.remove(task_id);
+        self.tasks.remove(task_id);
     }
 }
 
@@ -71,13 +70,13 @@ impl LiveHub {
 /// change costs one delivery per watcher of that pipeline, however many pipelines are watched.
 #[derive(Debug, Default)]
 pub struct StatusHub {
-    pipelines: Mutex<HashMap<String, broadcast::Sender<Arc<StatusUpdate>>>>,
+    pipelines: Registry<String, broadcast::Sender<Arc<StatusUpdate>>>,
 }
 
 impl StatusHub {
     /// Follows a pipeline's status changes from now on.
     pub fn subscribe(&self, pipeline_id: &str) -> broadcast::Receiver<Arc<StatusUpdate>> {
-        let mut pipelines = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pipelines = self.pipelines.lock();
         if pipelines.len() >= PIPELINE_SWEEP_AT {
             pipelines.retain(|_, tx| tx.receiver_count() > 0);
         }
@@ -89,7 +88,7 @@ impl StatusHub {
 
     /// Hands a change to its pipeline's watchers, if any.
     pub fn send(&self, update: StatusUpdate) {
-        let mut pipelines = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pipelines = self.pipelines.lock();
         let unwatched = match pipelines.get(&update.pipeline_id) {
             Some(tx) => {
                 let id = update.pipeline_id.clone();
@@ -132,7 +131,7 @@ mod tests {
         assert!(b.try_recv().is_err());
         drop(a);
         hub.send(update("a", "created"));
-        let pipelines = hub.pipelines.lock().unwrap();
+        let pipelines = hub.pipelines.lock();
         assert!(!pipelines.contains_key("a") && pipelines.contains_key("b"));
     }
 }

@@ -96,7 +96,11 @@ async fn grow_claim(
             "slots must be between 1 and {CLAIM_MAX_TASKS}"
         )));
     }
-    match state.claims.grow(&token.id, &growth.claim_id, growth.slots) {
+    match state
+        .dispatch
+        .claims
+        .grow(&token.id, &growth.claim_id, growth.slots)
+    {
         Some(max_tasks) => Ok(Json(ClaimGrown { max_tasks })),
         None => Err(ApiError::not_found("a waiting claim with this id")),
     }
@@ -121,14 +125,14 @@ async fn take_tasks(
         )));
     }
     let runner: String = request.runner.chars().take(100).collect();
-    if state.runners.due(&runner, &class) {
+    if state.dispatch.runners.due(&runner, &class) {
         state.store.runner_seen(&runner, &class, now_ms()).await?;
     }
     let wait = Duration::from_millis(request.wait_ms.min(CLAIM_WAIT_MAX_MS));
     let deadline = tokio::time::Instant::now() + wait;
-    let signal = state.queue.get(&class);
+    let signal = state.dispatch.queue.get(&class);
     let lease = state.config.lease.as_millis() as i64;
-    let registered = state.claims.register(&token.id, claim_id, max);
+    let registered = state.dispatch.claims.register(&token.id, claim_id, max);
     loop {
         let notified = signal.notified();
         tokio::pin!(notified);
@@ -260,7 +264,7 @@ async fn heartbeat(
     headers: HeaderMap,
     ApiJson(request): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatReply>> {
-    let signal = state.cancels.get(&id);
+    let signal = state.dispatch.cancels.get(&id);
     let notified = signal.notified();
     tokio::pin!(notified);
     notified.as_mut().enable();
@@ -343,7 +347,7 @@ async fn events(
     }
     let acked = state.store.append_events(&id, &stored).await?;
     stored.retain(|e| e.seq <= acked);
-    state.live.publish(&id, stored);
+    state.live.events.publish(&id, stored);
     // Steps whose end this request stored: none of them is recorded yet.
     let finished: Vec<u32> = finished_steps
         .into_iter()
@@ -376,8 +380,8 @@ async fn complete(
         .finish_task(&id, request.status, request.message.as_deref(), now_ms())
         .await?
         .ok_or_else(gone)?;
-    state.live.close(&id);
-    state.cancels.forget(&id);
+    state.live.events.close(&id);
+    state.dispatch.cancels.forget(&id);
     actions::task_finished(&state, &done).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth;
 use crate::config::{BlobConfig, ServerConfig};
-use crate::state::{AppState, Locks, Signals, now_ms};
+use crate::state::{AppState, Dispatch, Keys, now_ms};
 use crate::vcs::Mirrors;
 
 /// Why a server could not start.
@@ -197,20 +197,11 @@ async fn start_on(
         blobs,
         vcs: Arc::new(Mirrors::new(config.data_dir.join("git"))),
         config: Arc::new(config),
-        queue: Arc::new(Signals::default()),
-        cancels: Arc::new(Signals::default()),
-        live: Arc::default(),
-        updates: Arc::default(),
-        locks: Arc::new(Locks::default()),
-        runners: Arc::default(),
-        claims: Arc::default(),
-        pending: Arc::default(),
         base_url,
-        secret: Arc::new(secret),
-        schedules: Arc::new(tokio::sync::Notify::new()),
-        unscheduled: Arc::default(),
-        vault: Arc::new(vault),
-        compiles: Arc::new(crate::compiles::Compiles::per_cpu()),
+        dispatch: Arc::new(Dispatch::new()),
+        live: Arc::default(),
+        keys: Arc::new(Keys { secret, vault }),
+        schedules: Arc::default(),
     };
     let stop = CancellationToken::new();
     tokio::spawn(crate::orchestrator::lease::watch_leases(

@@ -1,7 +1,6 @@
 //! The state every handler shares.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use circa_store::{Blobs, Millis, Store};
@@ -9,6 +8,7 @@ use tokio::sync::Notify;
 
 use crate::config::ServerConfig;
 use crate::live::{LiveHub, StatusHub};
+use crate::registry::Registry;
 use crate::vcs::Mirrors;
 
 /// Milliseconds since the Unix epoch, now.
@@ -22,20 +22,18 @@ pub fn now_ms() -> Millis {
 /// One [`Notify`] per key, made on first use.
 #[derive(Debug, Default)]
 pub struct Signals {
-    map: Mutex<HashMap<String, Arc<Notify>>>,
+    map: Registry<String, Arc<Notify>>,
 }
 
 impl Signals {
     /// The signal for `key`.
     pub fn get(&self, key: &str) -> Arc<Notify> {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(map.entry(key.to_string()).or_default())
+        self.map.with_entry(key.to_string(), |n| Arc::clone(n))
     }
 
     /// Wakes everyone waiting on `key`.
     pub fn wake(&self, key: &str) {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get(key) {
+        if let Some(n) = self.map.lock().get(key) {
             n.notify_waiters();
         }
     }
@@ -43,8 +41,7 @@ impl Signals {
     /// Wakes up to `n` of those waiting on `key` (one each; a permit is kept for the next
     /// waiter when fewer wait), for `n` new things to take: the others sleep on.
     pub fn wake_some(&self, key: &str, n: usize) {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(notify) = map.get(key) {
+        if let Some(notify) = self.map.lock().get(key) {
             for _ in 0..n {
                 notify.notify_one();
             }
@@ -53,21 +50,20 @@ impl Signals {
 
     /// Forgets `key` (its waiters keep their handle).
     pub fn forget(&self, key: &str) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(key);
+        self.map.remove(key);
     }
 }
 
 /// One async mutex per workflow: changes to a workflow's jobs are made one at a time.
 #[derive(Debug, Default)]
 pub struct Locks {
-    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    map: Registry<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Locks {
     /// The lock of `key`.
     pub fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.map.lock();
         if map.len() > 10_000 {
             map.retain(|_, l| Arc::strong_count(l) > 1);
         }
@@ -83,14 +79,14 @@ const SEEN_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// runner's claims do not each cost a database write.
 #[derive(Debug, Default)]
 pub struct SeenRunners {
-    map: Mutex<HashMap<(String, String), std::time::Instant>>,
+    map: Registry<(String, String), std::time::Instant>,
 }
 
 impl SeenRunners {
     /// Whether `runner` of `class` is due to be recorded again; if so, it counts as recorded.
     pub fn due(&self, runner: &str, class: &str) -> bool {
         let now = std::time::Instant::now();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.map.lock();
         if map.len() > 10_000 {
             map.retain(|_, at| now.duration_since(*at) < SEEN_EVERY);
         }
@@ -105,7 +101,8 @@ impl SeenRunners {
     }
 }
 
-/// Everything handlers share; cheap to clone.
+/// Everything handlers share; cheap to clone. Besides the store, the blobs and the settings,
+/// it holds the in-memory parts in a few groups, each behind one `Arc`.
 #[derive(Clone)]
 pub struct AppState {
     /// The database.
@@ -114,34 +111,82 @@ pub struct AppState {
     pub blobs: Blobs,
     /// Settings.
     pub config: Arc<ServerConfig>,
-    /// Wakes claims waiting on a resource class.
-    pub queue: Arc<Signals>,
-    /// Wakes heartbeats of a task that is to be cancelled.
-    pub cancels: Arc<Signals>,
-    /// Live task events for subscribers.
-    pub live: Arc<LiveHub>,
-    /// Status changes of pipelines, workflows and jobs, by pipeline.
-    pub updates: Arc<StatusHub>,
-    /// Per-workflow locks.
-    pub locks: Arc<Locks>,
-    /// Job moves waiting to be settled together.
-    pub pending: Arc<crate::orchestrator::settle::PendingMoves>,
-    /// When runners were last recorded as seen.
-    pub runners: Arc<SeenRunners>,
-    /// Claims waiting now that a runner may add slots to.
-    pub claims: Arc<crate::waiting_claims::WaitingClaims>,
-    /// Git mirrors of the projects.
-    pub vcs: Arc<Mirrors>,
     /// The URL the server is reached at.
     pub base_url: String,
-    /// The server's secret (continuation keys).
-    pub secret: Arc<Vec<u8>>,
-    /// Branches known to have no config schedules.
-    pub unscheduled: Arc<crate::schedules::legacy::Unscheduled>,
-    /// Wakes the scheduler when schedules change.
-    pub schedules: Arc<Notify>,
-    /// The keys that seal project and context variables.
-    pub vault: Arc<crate::secrets::Vault>,
+    /// What moves work to runners: wake-ups, locks, waiting claims, compile slots.
+    pub dispatch: Arc<Dispatch>,
+    /// Live task events and status changes for followers.
+    pub live: Arc<Live>,
+    /// Git mirrors of the projects.
+    pub vcs: Arc<Mirrors>,
+    /// The server's secret and the vault's keys.
+    pub keys: Arc<Keys>,
+    /// The scheduler's wake-up and what it knows of config schedules.
+    pub schedules: Arc<Scheduling>,
+}
+
+/// The in-memory side of dispatch.
+#[derive(Debug)]
+pub struct Dispatch {
+    /// Wakes claims waiting on a resource class.
+    pub queue: Signals,
+    /// Wakes heartbeats of a task that is to be cancelled.
+    pub cancels: Signals,
+    /// Per-workflow locks.
+    pub locks: Locks,
+    /// Job moves waiting to be settled together.
+    pub pending: crate::orchestrator::settle::PendingMoves,
+    /// When runners were last recorded as seen.
+    pub runners: SeenRunners,
+    /// Claims waiting now that a runner may add slots to.
+    pub claims: Arc<crate::waiting_claims::WaitingClaims>,
     /// Where configs are compiled: a few at once.
-    pub compiles: Arc<crate::compiles::Compiles>,
+    pub compiles: crate::compiles::Compiles,
+}
+
+impl Dispatch {
+    /// Empty registries, and one compile slot per CPU.
+    pub fn new() -> Self {
+        Dispatch {
+            queue: Signals::default(),
+            cancels: Signals::default(),
+            locks: Locks::default(),
+            pending: Default::default(),
+            runners: SeenRunners::default(),
+            claims: Arc::default(),
+            compiles: crate::compiles::Compiles::per_cpu(),
+        }
+    }
+}
+
+impl Default for Dispatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Live fan-out to followers.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Live task events for log followers.
+    pub events: LiveHub,
+    /// Status changes of pipelines, workflows and jobs, by pipeline.
+    pub updates: StatusHub,
+}
+
+/// Keys the server holds in memory.
+pub struct Keys {
+    /// The server's secret (continuation keys).
+    pub secret: Vec<u8>,
+    /// The keys that seal project and context variables.
+    pub vault: crate::secrets::Vault,
+}
+
+/// The scheduler's shared parts.
+#[derive(Debug, Default)]
+pub struct Scheduling {
+    /// Wakes the scheduler when schedules change.
+    pub wake: Notify,
+    /// Branches known to have no config schedules.
+    pub unscheduled: crate::schedules::legacy::Unscheduled,
 }

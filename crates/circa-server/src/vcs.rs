@@ -11,7 +11,6 @@ mod source;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Mutex;
 
 use tokio::process::Command;
 
@@ -63,7 +62,7 @@ pub struct Mirrors {
     dir: PathBuf,
     locks: Locks,
     /// What each project's mirror knows without running `git`.
-    known: Mutex<HashMap<String, Known>>,
+    known: crate::registry::Registry<String, Known>,
 }
 
 /// What one mirror knows without running `git`.
@@ -132,14 +131,13 @@ impl Mirrors {
         Mirrors {
             dir,
             locks: Locks::default(),
-            known: Mutex::default(),
+            known: Default::default(),
         }
     }
 
     /// Reads or changes what a project's mirror knows.
     fn known<T>(&self, project_id: &str, f: impl FnOnce(&mut Known) -> T) -> T {
-        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        f(known.entry(project_id.to_string()).or_default())
+        self.known.with_entry(project_id.to_string(), f)
     }
 
     fn path(&self, project_id: &str) -> PathBuf {

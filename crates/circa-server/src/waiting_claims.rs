@@ -2,11 +2,12 @@
 //! can add the slots it frees to the claim already waiting (`POST /claims/grow`) instead of
 //! sending another: a fan-out then reaches it in one answer.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 
 use circa_model::protocol::CLAIM_MAX_TASKS;
+
+use crate::registry::Registry;
 
 /// A claim's key: the runner token's id and the claim's id.
 type Key = (String, String);
@@ -14,7 +15,7 @@ type Key = (String, String);
 /// The claims waiting now that can grow.
 #[derive(Debug, Default)]
 pub struct WaitingClaims {
-    map: Mutex<HashMap<Key, Arc<AtomicU32>>>,
+    map: Registry<Key, Arc<AtomicU32>>,
 }
 
 /// A claim while it is handled: how many tasks it may take now. It is forgotten when dropped.
@@ -44,8 +45,8 @@ impl Drop for Registered {
 }
 
 impl WaitingClaims {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<AtomicU32>>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Key, Arc<AtomicU32>>> {
+        self.map.lock()
     }
 
     /// Registers the claim `id` of runner token `owner` for `max` tasks. A claim without an

@@ -63,7 +63,7 @@ pub async fn compile(
     let values = body.options.pipeline_values.unwrap_or_default();
     let orbs = state.config.orbs.clone();
     let source = body.config_yaml;
-    let out = state.compiles.run(move || {
+    let out = state.dispatch.compiles.run(move || {
         let mut pipeline = engine::local_pipeline_values(None, None);
         for (k, v) in &values {
             let key = k.strip_prefix("pipeline.").unwrap_or(k);

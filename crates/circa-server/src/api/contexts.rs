@@ -203,7 +203,7 @@ pub async fn put_var(
     check_value(&body.value)?;
     let context = load(&state, &id).await?;
     let owner = EnvOwner::Context(context.id);
-    let sealed = state.vault.seal(&owner, &name, &body.value)?;
+    let sealed = state.keys.vault.seal(&owner, &name, &body.value)?;
     let var = state
         .store
         .put_env_var(&owner, &name, &sealed, now_ms())
@@ -371,6 +371,6 @@ pub async fn delete_restriction(
 /// `POST /api/circa/admin/rotate-key`: a new secret key, every value sealed again with it.
 pub async fn rotate_key(State(state): State<AppState>, person: Person) -> ApiResult<Json<Value>> {
     person.require_admin()?;
-    let rotation = crate::secrets::rotate::rotate(state.store.as_ref(), &state.vault).await?;
+    let rotation = crate::secrets::rotate::rotate(state.store.as_ref(), &state.keys.vault).await?;
     Ok(Json(json!(rotation)))
 }

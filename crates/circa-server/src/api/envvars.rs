@@ -57,7 +57,10 @@ pub fn check_value(value: &str) -> ApiResult<()> {
 
 /// A project variable as CircleCI shows it.
 fn render(state: &AppState, var: &EnvVar) -> ApiResult<Value> {
-    let value = state.vault.open_value(&var.owner, &var.name, &var.value)?;
+    let value = state
+        .keys
+        .vault
+        .open_value(&var.owner, &var.name, &var.value)?;
     Ok(json!({
         "name": var.name,
         "value": secrets::masked(&value),
@@ -98,7 +101,7 @@ pub async fn create(
     check_name("name", &body.name)?;
     check_value(&body.value)?;
     let owner = EnvOwner::Project(project.id);
-    let sealed = state.vault.seal(&owner, &body.name, &body.value)?;
+    let sealed = state.keys.vault.seal(&owner, &body.name, &body.value)?;
     let var = state
         .store
         .put_env_var(&owner, &body.name, &sealed, now_ms())

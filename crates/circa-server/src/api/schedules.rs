@@ -63,7 +63,7 @@ pub async fn create(
         branch: None,
     };
     let schedule = state.store.create_schedule(new, now_ms()).await?;
-    state.schedules.notify_one();
+    state.schedules.wake.notify_one();
     Ok((
         StatusCode::CREATED,
         Json(render_schedule(&state, &schedule, &project).await?),
@@ -162,7 +162,7 @@ pub async fn update(
         .update_schedule(&schedule.id, fields, now_ms())
         .await?
         .ok_or_else(|| ApiError::not_found("schedule"))?;
-    state.schedules.notify_one();
+    state.schedules.wake.notify_one();
     Ok(Json(render_schedule(&state, &updated, &project).await?))
 }
 
@@ -176,7 +176,7 @@ pub async fn delete(
     if !state.store.delete_schedule(&schedule.id).await? {
         return Err(ApiError::not_found("schedule"));
     }
-    state.schedules.notify_one();
+    state.schedules.wake.notify_one();
     Ok(Json(json!({ "message": "Schedule deleted." })))
 }
 

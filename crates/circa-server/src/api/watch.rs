@@ -59,7 +59,7 @@ pub fn task_stream(
     id: String,
     after: u64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let rx = state.live.subscribe(&id);
+    let rx = state.live.events.subscribe(&id);
     futures_util::stream::unfold(
         (
             state,
@@ -140,7 +140,7 @@ pub async fn pipeline_stream(
     state: AppState,
     id: String,
 ) -> ApiResult<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = state.updates.subscribe(&id);
+    let rx = state.live.updates.subscribe(&id);
     let pipeline = state
         .store
         .pipeline(&id)

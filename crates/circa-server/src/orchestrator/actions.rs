@@ -36,7 +36,7 @@ const NOT_FINISHED: &[JobStatus] = &[
 
 /// A claim moved a job to `running` (in the claim's own transaction): watchers are told.
 pub fn job_started(state: &AppState, job: &Job) {
-    state.updates.send(StatusUpdate {
+    state.live.updates.send(StatusUpdate {
         kind: "job",
         pipeline_id: job.pipeline_id.clone(),
         workflow_id: Some(job.workflow_id.clone()),

@@ -27,7 +27,7 @@ pub async fn continue_pipeline(
         .ok_or_else(invalid)?;
     // The key is derived from the server secret, so it can be checked even after the
     // continuation (when the store may no longer keep its hash): a second use is told so.
-    let expected = super::continuation::key_for(&state.secret, &pipeline.id);
+    let expected = super::continuation::key_for(&state.keys.secret, &pipeline.id);
     if !same_hash(&hash_token(&expected), &hash_token(key)) {
         return Err(invalid());
     }
@@ -69,7 +69,11 @@ pub async fn continue_pipeline(
         },
         orbs: state.config.orbs.clone(),
     };
-    let outcome = state.compiles.run(move || compile_and_plan(input)).await?;
+    let outcome = state
+        .dispatch
+        .compiles
+        .run(move || compile_and_plan(input))
+        .await?;
     let compiled = match &outcome {
         CompileOutcome::Errors(errors) => {
             let message = errors

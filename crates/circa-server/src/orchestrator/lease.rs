@@ -47,8 +47,8 @@ async fn lost(state: &AppState, task: &Task) -> Result<(), crate::error::ApiErro
                 "task {} requeued: {runner} stopped sending heartbeats",
                 task.id
             );
-            state.live.close(&task.id);
-            state.queue.wake(&task.resource_class);
+            state.live.events.close(&task.id);
+            state.dispatch.queue.wake(&task.resource_class);
         }
         return Ok(());
     }
@@ -67,7 +67,7 @@ async fn lost(state: &AppState, task: &Task) -> Result<(), crate::error::ApiErro
         .await?
     {
         tracing::warn!("task {}: {message}", task.id);
-        state.live.close(&task.id);
+        state.live.events.close(&task.id);
         task_finished(state, &done).await?;
     }
     Ok(())

@@ -29,7 +29,7 @@ const ATTEMPTS: usize = 8;
 /// them all at once (see [`settle_move`]).
 #[derive(Debug, Default)]
 pub struct PendingMoves {
-    map: std::sync::Mutex<HashMap<String, Vec<(JobMove, Reply)>>>,
+    map: crate::registry::Registry<String, Vec<(JobMove, Reply)>>,
 }
 
 /// Where a batched move's outcome goes.
@@ -37,15 +37,12 @@ type Reply = tokio::sync::oneshot::Sender<ApiResult<bool>>;
 
 impl PendingMoves {
     fn push(&self, workflow_id: &str, wanted: JobMove, reply: Reply) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(workflow_id.to_string())
-            .or_default()
-            .push((wanted, reply));
+        self.map
+            .with_entry(workflow_id.to_string(), |moves| moves.push((wanted, reply)));
     }
 
     fn take(&self, workflow_id: &str) -> Vec<(JobMove, Reply)> {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(workflow_id).unwrap_or_default()
+        self.map.remove(workflow_id).unwrap_or_default()
     }
 }
 
@@ -104,7 +101,7 @@ pub async fn settle(
     first: Vec<JobMove>,
     request: AdvanceRequest,
 ) -> ApiResult<Settled> {
-    let lock = state.locks.get(workflow_id);
+    let lock = state.dispatch.locks.get(workflow_id);
     let _held = lock.lock().await;
     settle_locked(state, workflow_id, &first, request)
         .await
@@ -120,14 +117,14 @@ pub async fn settle(
 /// other callers' moves with it.
 pub async fn settle_move(state: &AppState, workflow_id: &str, wanted: JobMove) -> ApiResult<bool> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    state.pending.push(workflow_id, wanted, tx);
+    state.dispatch.pending.push(workflow_id, wanted, tx);
     let state = state.clone();
     let workflow_id = workflow_id.to_string();
     tokio::spawn(async move {
-        let lock = state.locks.get(&workflow_id);
+        let lock = state.dispatch.locks.get(&workflow_id);
         let _held = lock.lock().await;
         // Empty when an earlier holder took this caller's move along with its own.
-        let batch = state.pending.take(&workflow_id);
+        let batch = state.dispatch.pending.take(&workflow_id);
         if batch.is_empty() {
             return;
         }
@@ -285,7 +282,7 @@ impl<'a> Tasking<'a> {
         Tasking {
             pipeline,
             project,
-            secret: &state.secret,
+            secret: &state.keys.secret,
             base_url: &state.base_url,
             step_log_limit: state.config.step_log_limit,
         }
@@ -400,7 +397,7 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
         *per_class.entry(class.clone()).or_default() += 1;
     }
     for (class, n) in per_class {
-        state.queue.wake_some(&class, n);
+        state.dispatch.queue.wake_some(&class, n);
     }
     for change in changes {
         let Some(job) = jobs.iter().find(|j| j.id == change.job_id) else {
@@ -412,13 +409,13 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
             match state.store.cancel_tasks(&job.id, now_ms()).await {
                 Ok(tasks) => {
                     for task in tasks {
-                        state.cancels.wake(&task.id);
+                        state.dispatch.cancels.wake(&task.id);
                     }
                 }
                 Err(e) => tracing::error!("cancel tasks of job {}: {e}", job.id),
             }
         }
-        state.updates.send(StatusUpdate {
+        state.live.updates.send(StatusUpdate {
             kind: "job",
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),
@@ -428,7 +425,7 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
         });
     }
     if status != workflow.status {
-        state.updates.send(StatusUpdate {
+        state.live.updates.send(StatusUpdate {
             kind: "workflow",
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),

@@ -241,7 +241,11 @@ pub async fn trigger_pipeline(
         trigger: model_trigger,
         orbs: state.config.orbs.clone(),
     };
-    let outcome = state.compiles.run(move || compile_and_plan(input)).await?;
+    let outcome = state
+        .dispatch
+        .compiles
+        .run(move || compile_and_plan(input))
+        .await?;
     // The pipeline was made here: what the database holds now is what was written to it.
     let mut pipeline = pipeline;
     store_outcome(state, project, &mut pipeline, outcome).await?;
@@ -288,7 +292,7 @@ async fn store_outcome(
             workflows,
         } => {
             let continuation = setup.then(|| {
-                let key = super::continuation::key_for(&state.secret, &pipeline.id);
+                let key = super::continuation::key_for(&state.keys.secret, &pipeline.id);
                 (
                     crate::auth::hash_token(&key),
                     now + state.config.continuation_ttl.as_millis() as i64,
@@ -331,7 +335,7 @@ async fn store_outcome(
                 let (mine, rest): (Vec<circa_store::Job>, Vec<circa_store::Job>) =
                     jobs.into_iter().partition(|j| j.workflow_id == workflow.id);
                 jobs = rest;
-                state.updates.send(StatusUpdate {
+                state.live.updates.send(StatusUpdate {
                     kind: "workflow",
                     pipeline_id: pipeline.id.clone(),
                     workflow_id: Some(workflow.id.clone()),
@@ -462,7 +466,7 @@ async fn auto_cancel(state: &AppState, project: &Project, pipeline: &Pipeline) {
 }
 
 fn notify_pipeline(state: &AppState, pipeline: &Pipeline, st: PipelineState) {
-    state.updates.send(StatusUpdate {
+    state.live.updates.send(StatusUpdate {
         kind: "pipeline",
         pipeline_id: pipeline.id.clone(),
         workflow_id: None,

@@ -29,32 +29,29 @@ const MAX_UNSCHEDULED: usize = 100_000;
 /// schedules are written only by [`sync_branch`], which keeps this up to date.
 #[derive(Debug, Default)]
 pub struct Unscheduled {
-    branches: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
+    branches: crate::registry::Registry<(String, String), ()>,
 }
 
 impl Unscheduled {
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<(String, String)>> {
-        self.branches.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Whether `branch` of `project_id` is known to have no config schedules.
     pub fn contains(&self, project_id: &str, branch: &str) -> bool {
-        self.lock()
-            .contains(&(project_id.to_string(), branch.to_string()))
+        self.branches
+            .lock()
+            .contains_key(&(project_id.to_string(), branch.to_string()))
     }
 
     /// Records that `branch` of `project_id` has no config schedules.
     pub fn insert(&self, project_id: &str, branch: &str) {
-        let mut branches = self.lock();
+        let mut branches = self.branches.lock();
         if branches.len() >= MAX_UNSCHEDULED {
             branches.clear();
         }
-        branches.insert((project_id.to_string(), branch.to_string()));
+        branches.insert((project_id.to_string(), branch.to_string()), ());
     }
 
     /// Forgets what is known of `branch` of `project_id`.
     pub fn remove(&self, project_id: &str, branch: &str) {
-        self.lock()
+        self.branches
             .remove(&(project_id.to_string(), branch.to_string()));
     }
 }
@@ -140,7 +137,7 @@ pub async fn sync_branch(
 ) -> Option<Vec<LegacySchedule>> {
     if !source.contains("triggers") {
         // The common case: no legacy schedules. Write only when the branch had some.
-        if state.unscheduled.contains(&project.id, &branch) {
+        if state.schedules.unscheduled.contains(&project.id, &branch) {
             return Some(Vec::new());
         }
         let had = state
@@ -151,13 +148,14 @@ pub async fn sync_branch(
             .iter()
             .any(|s| s.branch.as_deref() == Some(branch.as_str()));
         if !had {
-            state.unscheduled.insert(&project.id, &branch);
+            state.schedules.unscheduled.insert(&project.id, &branch);
             return Some(Vec::new());
         }
     }
     let orbs = state.config.orbs.clone();
     let read_branch = branch.clone();
     let legacy = state
+        .dispatch
         .compiles
         .run(move || read_config(&source, &read_branch, orbs.as_ref()))
         .await
@@ -165,7 +163,7 @@ pub async fn sync_branch(
     let wanted = schedules_for_branch(&project, &branch, &legacy);
     let none = wanted.is_empty();
     // Forgotten before the write, so a trigger meanwhile looks in the store.
-    state.unscheduled.remove(&project.id, &branch);
+    state.schedules.unscheduled.remove(&project.id, &branch);
     match state
         .store
         .replace_config_schedules(&project.id, &branch, wanted, now_ms())
@@ -173,9 +171,9 @@ pub async fn sync_branch(
     {
         Ok(_) => {
             if none {
-                state.unscheduled.insert(&project.id, &branch);
+                state.schedules.unscheduled.insert(&project.id, &branch);
             }
-            state.schedules.notify_one();
+            state.schedules.wake.notify_one();
         }
         Err(e) => tracing::warn!("{}: legacy schedules of `{branch}`: {e}", project.slug),
     }

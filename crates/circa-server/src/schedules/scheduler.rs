@@ -30,7 +30,7 @@ pub async fn run_scheduler(state: AppState, stop: CancellationToken) {
         };
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = state.schedules.notified() => {}
+            _ = state.schedules.wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}
         }
     }

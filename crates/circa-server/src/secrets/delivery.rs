@@ -74,7 +74,7 @@ pub async fn fill(
     };
     let delivery = deliver(
         store,
-        &state.vault,
+        &state.keys.vault,
         (&project, project_vars),
         &pipeline,
         &contexts,

@@ -38,6 +38,7 @@ pub async fn masked_vars(state: &AppState, owner: &EnvOwner) -> WebResult<Vec<Va
     let mut rows = Vec::with_capacity(vars.len());
     for var in vars {
         let value = state
+            .keys
             .vault
             .open_value(&var.owner, &var.name, &var.value)
             .map_err(ApiError::from)?;
@@ -74,6 +75,7 @@ pub async fn put_var(state: &AppState, owner: &EnvOwner, form: &VarForm) -> WebR
     check_name("name", name)?;
     check_value(&form.value)?;
     let sealed = state
+        .keys
         .vault
         .seal(owner, name, &form.value)
         .map_err(ApiError::from)?;

@@ -51,7 +51,7 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> St
 /// The CSRF token of a session (or of a sign-in form's cookie): HMAC-SHA256 of it with the
 /// server secret, hex.
 pub fn csrf_token(state: &AppState, of: &str) -> String {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(&state.secret) {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(&state.keys.secret) {
         Ok(mac) => mac,
         Err(_) => return String::new(),
     };
