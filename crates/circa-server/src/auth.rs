@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use circa_store::{Project, Task, Token, TokenKind, User};
+use circa_store::{Project, Task, TaskState, Token, TokenKind, User};
 
 /// A new random token: `PREFIX` followed by 43 URL-safe characters (256 bits).
 pub fn new_token(prefix: &str) -> String {
@@ -160,30 +160,78 @@ impl FromRequestParts<AppState> for Person {
     }
 }
 
-/// A runner token: its resource class.
-pub async fn runner(state: &AppState, headers: &HeaderMap) -> ApiResult<(Token, String)> {
-    let token = caller(state, headers, None).await?;
-    match (&token.kind, &token.resource_class) {
-        (TokenKind::Runner, Some(class)) => {
-            let class = class.clone();
-            Ok((token, class))
+/// A runner calling the runner API: its token, which is a runner token, and the resource
+/// class that token serves. 401 for no, unknown or revoked tokens, 403 for other tokens.
+#[derive(Clone, Debug)]
+pub struct RunnerAuth {
+    /// The runner token used.
+    pub token: Token,
+    /// The resource class it claims for.
+    pub resource_class: String,
+}
+
+impl FromRequestParts<AppState> for RunnerAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = caller(state, &parts.headers, None).await?;
+        match (&token.kind, token.resource_class.clone()) {
+            (TokenKind::Runner, Some(resource_class)) => Ok(RunnerAuth {
+                token,
+                resource_class,
+            }),
+            _ => Err(ApiError::forbidden("only a runner token may claim tasks")),
         }
-        _ => Err(ApiError::forbidden("only a runner token may claim tasks")),
     }
 }
 
-/// The task a task token belongs to; 401 for any other token, 404 for an unknown task.
-pub async fn task(state: &AppState, headers: &HeaderMap, task_id: &str) -> ApiResult<Task> {
-    let token = token_of(headers, None).ok_or_else(ApiError::unauthorized)?;
-    let task = state
-        .store
-        .task(task_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("task"))?;
-    let hash = hash_token(&token);
-    match &task.token_hash {
-        Some(expected) if same_hash(expected, &hash) => Ok(task),
-        _ => Err(ApiError::unauthorized()),
+/// The running task named by the route's `{id}`, called with its own task token: 401 for any
+/// other token, 404 for an unknown task, 410 for a task that is no longer running.
+#[derive(Clone, Debug)]
+pub struct TaskAuth(pub Task);
+
+/// 410: the task a runner speaks of is not running any more.
+pub fn task_gone() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::GONE,
+        "this task is no longer running here (it finished, was cancelled, or its lease ran out)",
+    )
+}
+
+impl TaskAuth {
+    /// Checks that `headers` carry the task token of running task `task_id`. (The extractor
+    /// does this with the route's `{id}`; a handler that must act before the task is read
+    /// calls it itself.)
+    pub async fn check(state: &AppState, headers: &HeaderMap, task_id: &str) -> ApiResult<Task> {
+        let token = token_of(headers, None).ok_or_else(ApiError::unauthorized)?;
+        let task = state
+            .store
+            .task(task_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("task"))?;
+        match &task.token_hash {
+            Some(expected) if same_hash(expected, &hash_token(&token)) => {}
+            _ => return Err(ApiError::unauthorized()),
+        }
+        if task.state != TaskState::Running {
+            return Err(task_gone());
+        }
+        Ok(task)
+    }
+}
+
+impl FromRequestParts<AppState> for TaskAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("task"))?;
+        let task_id = params
+            .iter()
+            .find_map(|(name, value)| (name == "id").then_some(value))
+            .ok_or_else(|| ApiError::not_found("task"))?;
+        Ok(TaskAuth(Self::check(state, &parts.headers, task_id).await?))
     }
 }
 

@@ -14,9 +14,9 @@ use circa_model::protocol::{
     ClaimedTasks, CompleteRequest, EventAck, EventBatch, HeartbeatReply, HeartbeatRequest,
     TaskAssignment, TaskEventKind,
 };
-use circa_store::{Artifact, Claim, Job, StoredEvent, Task, TaskState};
+use circa_store::{Artifact, Claim, Job, StoredEvent, Task};
 
-use crate::auth;
+use crate::auth::{self, RunnerAuth, TaskAuth, task_gone};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::logs::compact_steps;
 use crate::orchestrator::actions;
@@ -41,19 +41,12 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn gone() -> ApiError {
-    ApiError::new(
-        StatusCode::GONE,
-        "this task is no longer running here (it finished, was cancelled, or its lease ran out)",
-    )
-}
-
 async fn claim(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    runner: RunnerAuth,
     ApiJson(request): ApiJson<ClaimRequest>,
 ) -> ApiResult<Response> {
-    let mut tasks = take_tasks(&state, &headers, &request, 1, None).await?;
+    let mut tasks = take_tasks(&state, &runner, &request, 1, None).await?;
     Ok(match tasks.pop() {
         Some(assignment) => Json(assignment).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -62,7 +55,7 @@ async fn claim(
 
 async fn claims(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    runner: RunnerAuth,
     ApiJson(request): ApiJson<ClaimRequest>,
 ) -> ApiResult<Response> {
     if !(1..=CLAIM_MAX_TASKS).contains(&request.max_tasks) {
@@ -76,7 +69,7 @@ async fn claims(
             "claim_id must be 1 to {CLAIM_ID_MAX_LEN} characters"
         )));
     }
-    let tasks = take_tasks(&state, &headers, &request, request.max_tasks, id).await?;
+    let tasks = take_tasks(&state, &runner, &request, request.max_tasks, id).await?;
     Ok(if tasks.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -87,10 +80,9 @@ async fn claims(
 /// `POST /claims/grow`: more slots for a claim of this runner token that is waiting.
 async fn grow_claim(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    runner: RunnerAuth,
     ApiJson(growth): ApiJson<ClaimGrowth>,
 ) -> ApiResult<Json<ClaimGrown>> {
-    let (token, _) = auth::runner(&state, &headers).await?;
     if !(1..=CLAIM_MAX_TASKS).contains(&growth.slots) {
         return Err(ApiError::bad_request(format!(
             "slots must be between 1 and {CLAIM_MAX_TASKS}"
@@ -99,7 +91,7 @@ async fn grow_claim(
     match state
         .dispatch
         .claims
-        .grow(&token.id, &growth.claim_id, growth.slots)
+        .grow(&runner.token.id, &growth.claim_id, growth.slots)
     {
         Some(max_tasks) => Ok(Json(ClaimGrown { max_tasks })),
         None => Err(ApiError::not_found("a waiting claim with this id")),
@@ -111,14 +103,14 @@ async fn grow_claim(
 /// `claim_id` grows meanwhile, see [`grow_claim`]); none when the wait ran out.
 async fn take_tasks(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &RunnerAuth,
     request: &ClaimRequest,
     max: u32,
     claim_id: Option<&str>,
 ) -> ApiResult<Vec<TaskAssignment>> {
-    let (token, class) = auth::runner(state, headers).await?;
+    let (token, class) = (&caller.token, &caller.resource_class);
     if let Some(wanted) = &request.resource_class
-        && wanted != &class
+        && wanted != class
     {
         return Err(ApiError::forbidden(format!(
             "this runner token belongs to resource class `{class}`, not `{wanted}`"
@@ -250,14 +242,6 @@ async fn assignment_for(
     Ok(Ok(assignment))
 }
 
-async fn running_task(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResult<Task> {
-    let task = auth::task(state, headers, id).await?;
-    if task.state != TaskState::Running {
-        return Err(gone());
-    }
-    Ok(task)
-}
-
 async fn heartbeat(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -269,7 +253,7 @@ async fn heartbeat(
     tokio::pin!(notified);
     notified.as_mut().enable();
     // Read after the cancel signal is armed, so a cancel in between is not missed.
-    let task = running_task(&state, &headers, &id).await?;
+    let task = TaskAuth::check(&state, &headers, &id).await?;
     let lease = state.config.lease;
     let now = now_ms();
     // A lease with more than two thirds left (a task's first heartbeat comes right after its
@@ -284,7 +268,7 @@ async fn heartbeat(
             .store
             .heartbeat(&id, now, now + lease.as_millis() as i64)
             .await?
-            .ok_or_else(gone)?
+            .ok_or_else(task_gone)?
     };
     let reply = |cancel| {
         Json(HeartbeatReply {
@@ -319,11 +303,10 @@ fn step_of(kind: &TaskEventKind) -> Option<u32> {
 
 async fn events(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    TaskAuth(task): TaskAuth,
     ApiJson(batch): ApiJson<EventBatch>,
 ) -> ApiResult<Json<EventAck>> {
-    let task = running_task(&state, &headers, &id).await?;
+    let id = task.id.clone();
     let mut stored = Vec::with_capacity(batch.events.len());
     let mut finished_steps = Vec::new();
     for event in &batch.events {
@@ -362,11 +345,10 @@ async fn events(
 
 async fn complete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    TaskAuth(task): TaskAuth,
     ApiJson(request): ApiJson<CompleteRequest>,
 ) -> ApiResult<StatusCode> {
-    let task = running_task(&state, &headers, &id).await?;
+    let id = task.id.clone();
     if task.last_seq < request.last_seq {
         return Err(ApiError::conflict(format!(
             "events {}..={} have not arrived; send them before completing",
@@ -379,7 +361,7 @@ async fn complete(
         .store
         .finish_task(&id, request.status, request.message.as_deref(), now_ms())
         .await?
-        .ok_or_else(gone)?;
+        .ok_or_else(task_gone)?;
     state.live.events.close(&id);
     state.dispatch.cancels.forget(&id);
     actions::task_finished(&state, &done).await?;
@@ -390,13 +372,11 @@ async fn complete(
 /// the key, and the size.
 async fn task_file(
     state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
+    task: Task,
     path: &str,
     folder: &str,
     body: Body,
 ) -> ApiResult<(Task, String, String, u64)> {
-    let task = running_task(state, headers, id).await?;
     let path = safe_relative(path)?;
     let key = format!("{folder}/{}/{}/{path}", task.job_id, task.node);
     let size = receive(state, &key, body).await?;
@@ -405,12 +385,11 @@ async fn task_file(
 
 async fn put_artifact(
     State(state): State<AppState>,
-    Path((id, path)): Path<(String, String)>,
-    headers: HeaderMap,
+    TaskAuth(task): TaskAuth,
+    Path((_, path)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<StatusCode> {
-    let (task, path, blob_key, size) =
-        task_file(&state, &headers, &id, &path, "artifacts", body).await?;
+    let (task, path, blob_key, size) = task_file(&state, task, &path, "artifacts", body).await?;
     state
         .store
         .add_artifact(Artifact {
@@ -426,21 +405,20 @@ async fn put_artifact(
 
 async fn put_test_result(
     State(state): State<AppState>,
-    Path((id, path)): Path<(String, String)>,
-    headers: HeaderMap,
+    TaskAuth(task): TaskAuth,
+    Path((_, path)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<StatusCode> {
-    task_file(&state, &headers, &id, &path, "test-results", body).await?;
+    task_file(&state, task, &path, "test-results", body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn put_layer(
     State(state): State<AppState>,
-    Path((id, layer)): Path<(String, String)>,
-    headers: HeaderMap,
+    TaskAuth(task): TaskAuth,
+    Path((_, layer)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<StatusCode> {
-    let task = running_task(&state, &headers, &id).await?;
     let job = state
         .store
         .job(&task.job_id)
@@ -459,10 +437,9 @@ async fn put_layer(
 
 async fn get_layer(
     State(state): State<AppState>,
-    Path((id, layer)): Path<(String, String)>,
-    headers: HeaderMap,
+    TaskAuth(task): TaskAuth,
+    Path((_, layer)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let task = running_task(&state, &headers, &id).await?;
     let assignment: TaskAssignment =
         serde_json::from_str(&task.payload).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let allowed = layer_job_hash(&layer)
