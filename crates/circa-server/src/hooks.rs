@@ -64,7 +64,7 @@ async fn receive(
                 &state,
                 &project,
                 TriggerRequest {
-                    kind: "webhook".into(),
+                    kind: circa_store::TriggerKind::Webhook,
                     actor: trigger.actor,
                     branch: trigger.branch,
                     tag: trigger.tag,

@@ -18,11 +18,23 @@ const PIPELINE_CHANNEL: usize = 256;
 /// Pipelines with a channel beyond which channels nobody watches any more are dropped.
 const PIPELINE_SWEEP_AT: usize = 1024;
 
+/// What a status change is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateKind {
+    /// A pipeline.
+    Pipeline,
+    /// A workflow.
+    Workflow,
+    /// A job.
+    Job,
+}
+
 /// A status change, as pipeline watchers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StatusUpdate {
-    /// `pipeline`, `workflow` or `job`.
-    pub kind: &'static str,
+    /// What changed.
+    pub kind: UpdateKind,
     /// The pipeline.
     pub pipeline_id: String,
     /// The workflow, for workflow and job updates.
@@ -108,7 +120,7 @@ mod tests {
 
     fn update(pipeline: &str, status: &str) -> StatusUpdate {
         StatusUpdate {
-            kind: "pipeline",
+            kind: UpdateKind::Pipeline,
             pipeline_id: pipeline.to_string(),
             workflow_id: None,
             job_id: None,

@@ -19,6 +19,7 @@ use std::sync::Arc;
 pub mod blobs;
 mod cache;
 pub mod error;
+pub mod kinds;
 pub mod postgres;
 pub mod records;
 pub mod schedule;
@@ -30,6 +31,7 @@ pub mod web_records;
 
 pub use blobs::{BlobStream, Blobs, S3Config};
 pub use error::{BlobError, StoreError};
+pub use kinds::{PipelineErrorKind, TriggerKind};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};

@@ -186,8 +186,8 @@ impl PipelineState {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PipelineTrigger {
-    /// `webhook`, `api`, `schedule` or `explicit`.
-    pub kind: String,
+    /// What started it.
+    pub kind: crate::kinds::TriggerKind,
     /// Who: a user name or the forge's pusher.
     pub actor: String,
     /// The branch, unless a tag was pushed.
@@ -212,9 +212,9 @@ pub struct PipelineTrigger {
 /// A problem that stopped a pipeline from running (state `errored`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PipelineError {
-    /// `config` (the config could not be read or compiled) or `plan`.
+    /// Why.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: crate::kinds::PipelineErrorKind,
     /// The message; config diagnostics read `PATH:LINE:COL: error: …`.
     pub message: String,
 }

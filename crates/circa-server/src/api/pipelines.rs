@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use circa_store::{Page, Pipeline};
+use circa_store::{Page, Pipeline, TriggerKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -44,7 +44,7 @@ pub async fn trigger(
         &state,
         &project,
         TriggerRequest {
-            kind: "api".into(),
+            kind: TriggerKind::Api,
             actor: person.login().to_string(),
             branch: body.branch,
             tag: body.tag,

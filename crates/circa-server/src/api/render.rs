@@ -94,15 +94,6 @@ pub fn provider(slug: &str) -> &'static str {
     }
 }
 
-/// CircleCI's trigger type for Circa's trigger kind.
-fn trigger_type(kind: &str) -> &str {
-    match kind {
-        "schedule" | "scheduled_pipeline" => "scheduled_pipeline",
-        "webhook" | "explicit" | "api" => kind,
-        _ => "api",
-    }
-}
-
 /// A time as RFC 3339 (null when out of range), as [`time`] gives it, written straight into
 /// the answer.
 struct Time(Millis);
@@ -154,7 +145,7 @@ impl Serialize for TriggerView<'_> {
         let p = self.0;
         let t = &p.trigger;
         let mut map = serializer.serialize_map(Some(3))?;
-        map.serialize_entry("type", trigger_type(&t.kind))?;
+        map.serialize_entry("type", t.kind.circleci_type())?;
         // A scheduled pipeline was asked for at its tick.
         map.serialize_entry(
             "received_at",

@@ -13,6 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::load;
 use crate::auth::Person;
 use crate::error::ApiResult;
+use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::AppState;
 
 /// Events read from the store per page when catching up.
@@ -149,8 +150,8 @@ pub async fn pipeline_stream(
     let mut snapshot = Vec::new();
     for w in state.store.workflows_of_pipeline(&id).await? {
         for j in state.store.jobs_of_workflow(&w.id).await? {
-            snapshot.push(crate::live::StatusUpdate {
-                kind: "job",
+            snapshot.push(StatusUpdate {
+                kind: UpdateKind::Job,
                 pipeline_id: id.clone(),
                 workflow_id: Some(w.id.clone()),
                 job_id: Some(j.id.clone()),
@@ -158,8 +159,8 @@ pub async fn pipeline_stream(
                 status: j.status.as_str().to_string(),
             });
         }
-        snapshot.push(crate::live::StatusUpdate {
-            kind: "workflow",
+        snapshot.push(StatusUpdate {
+            kind: UpdateKind::Workflow,
             pipeline_id: id.clone(),
             workflow_id: Some(w.id.clone()),
             job_id: None,
@@ -167,8 +168,8 @@ pub async fn pipeline_stream(
             status: w.status.as_str().to_string(),
         });
     }
-    snapshot.push(crate::live::StatusUpdate {
-        kind: "pipeline",
+    snapshot.push(StatusUpdate {
+        kind: UpdateKind::Pipeline,
         pipeline_id: pipeline.id.clone(),
         workflow_id: None,
         job_id: None,

@@ -6,7 +6,7 @@ use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow};
 
 use super::settle::{JobMove, Settled, settle, settle_move};
 use crate::error::{ApiError, ApiResult};
-use crate::live::StatusUpdate;
+use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::AppState;
 
 fn change_id(job_id: &str, from: &'static [JobStatus], to: JobStatus) -> JobMove {
@@ -37,7 +37,7 @@ const NOT_FINISHED: &[JobStatus] = &[
 /// A claim moved a job to `running` (in the claim's own transaction): watchers are told.
 pub fn job_started(state: &AppState, job: &Job) {
     state.live.updates.send(StatusUpdate {
-        kind: "job",
+        kind: UpdateKind::Job,
         pipeline_id: job.pipeline_id.clone(),
         workflow_id: Some(job.workflow_id.clone()),
         job_id: Some(job.id.clone()),

@@ -9,7 +9,7 @@ use circa_config::yaml::{Node, Value};
 use circa_config::{CompileOptions, Span};
 use circa_model::engine::process;
 use circa_model::{JobSpec, JobStatus, Trigger, WorkflowStatus};
-use circa_store::{NewJob, NewWorkflow, PipelineError, StoredRequirement};
+use circa_store::{NewJob, NewWorkflow, PipelineError, PipelineErrorKind, StoredRequirement};
 use indexmap::IndexMap;
 
 /// The resource class a runner has when none is named, and that CircleCI's cloud sizes map to.
@@ -108,7 +108,7 @@ pub fn compile_and_plan(input: CompileInput) -> CompileOutcome {
             .iter()
             .filter(|d| d.is_error())
             .map(|d| PipelineError {
-                kind: "config".to_string(),
+                kind: PipelineErrorKind::Config,
                 message: circa_config::diag::render(path, &input.source, std::slice::from_ref(d))
                     .trim_end()
                     .to_string(),
@@ -118,7 +118,7 @@ pub fn compile_and_plan(input: CompileInput) -> CompileOutcome {
     }
     let Some(config) = processed.compiled.processed.as_ref() else {
         return CompileOutcome::Errors(vec![PipelineError {
-            kind: "config".to_string(),
+            kind: PipelineErrorKind::Config,
             message: format!("{path}: the config could not be processed"),
         }]);
     };
@@ -143,7 +143,7 @@ pub fn compile_and_plan(input: CompileInput) -> CompileOutcome {
                             Ok(json) => (Some(json), class, parallelism),
                             Err(e) => {
                                 errors.push(PipelineError {
-                                    kind: "config".into(),
+                                    kind: PipelineErrorKind::Config,
                                     message: format!("{path}: job `{}`: {e}", job.name),
                                 });
                                 continue;
@@ -152,7 +152,7 @@ pub fn compile_and_plan(input: CompileInput) -> CompileOutcome {
                     }
                     Err(e) => {
                         errors.push(PipelineError {
-                            kind: "config".into(),
+                            kind: PipelineErrorKind::Config,
                             message: format!("{path}: {e}"),
                         });
                         continue;

@@ -19,7 +19,7 @@ use circa_store::{Job, JobChange, NewTask, Pipeline, Project, Workflow, Workflow
 use super::assign::{AssignContext, assignment};
 use super::continuation;
 use crate::error::{ApiError, ApiResult};
-use crate::live::StatusUpdate;
+use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::{AppState, now_ms};
 
 /// How many times a settle is retried when another writer changed the workflow meanwhile.
@@ -416,7 +416,7 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
             }
         }
         state.live.updates.send(StatusUpdate {
-            kind: "job",
+            kind: UpdateKind::Job,
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),
             job_id: Some(job.id.clone()),
@@ -426,7 +426,7 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
     }
     if status != workflow.status {
         state.live.updates.send(StatusUpdate {
-            kind: "workflow",
+            kind: UpdateKind::Workflow,
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),
             job_id: None,

@@ -6,22 +6,22 @@ use std::sync::{Arc, Mutex};
 use circa_config::pipeline::PipelineValues;
 use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use circa_store::{
-    FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineState, PipelineTrigger,
-    Project, ScheduledBy, Workflow,
+    FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineErrorKind, PipelineState,
+    PipelineTrigger, Project, ScheduledBy, TriggerKind, Workflow,
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
 use super::settle::{Stored, Tasking, after, settle};
 use crate::error::{ApiError, ApiResult};
-use crate::live::StatusUpdate;
+use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::{AppState, now_ms};
 use crate::vcs::{ConfigAt, valid_sha};
 
 /// What to build.
 #[derive(Clone, Debug, Default)]
 pub struct TriggerRequest {
-    /// `webhook`, `api`, `schedule` or `explicit`.
-    pub kind: String,
+    /// What starts it.
+    pub kind: TriggerKind,
     /// Who.
     pub actor: String,
     /// The branch (the project's default branch when neither branch nor tag is given).
@@ -64,18 +64,18 @@ pub fn values_for(project: &Project, pipeline: &Pipeline) -> PipelineValues {
     if let Some(branch) = &t.branch {
         pv.set("git.branch", branch.as_str());
     }
-    let source = match t.kind.as_str() {
-        "webhook" => "webhook",
-        "schedule" => "scheduled_pipeline",
-        _ => "api",
+    let source = match t.kind {
+        TriggerKind::Webhook => "webhook",
+        TriggerKind::Schedule => "scheduled_pipeline",
+        TriggerKind::Api | TriggerKind::Explicit => "api",
     };
     pv.set("trigger_source", source);
     pv.set(
         "trigger.type",
-        match t.kind.as_str() {
-            "webhook" => "webhook",
-            "schedule" => "schedule",
-            _ => "api",
+        match t.kind {
+            TriggerKind::Webhook => "webhook",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::Api | TriggerKind::Explicit => "api",
         },
     );
     if let Some(schedule) = &t.schedule {
@@ -120,7 +120,7 @@ pub async fn trigger_pipeline(
     };
     match fetched {
         Err(e) => errors.push(PipelineError {
-            kind: "config-fetch".into(),
+            kind: PipelineErrorKind::ConfigFetch,
             message: format!("the repository could not be fetched: {e}"),
         }),
         Ok(_) => {
@@ -131,7 +131,7 @@ pub async fn trigger_pipeline(
                         subject = subject.or(found);
                     }
                     Err(e) => errors.push(PipelineError {
-                        kind: "config-fetch".into(),
+                        kind: PipelineErrorKind::ConfigFetch,
                         message: format!("commit {given}: {e}"),
                     }),
                 }
@@ -168,7 +168,7 @@ pub async fn trigger_pipeline(
         config = read_config(state, project, &revision, &mut errors).await;
     }
     let trigger = PipelineTrigger {
-        kind: request.kind.clone(),
+        kind: request.kind,
         actor: request.actor.clone(),
         branch: if request.tag.is_some() {
             None
@@ -225,11 +225,11 @@ pub async fn trigger_pipeline(
         tag: trigger.tag.clone(),
         revision: revision.clone(),
         parameters: Vec::new(),
-        source: match (&request.schedule, request.kind.as_str()) {
+        source: match (&request.schedule, request.kind) {
             (Some(schedule), _) => TriggerSource::Schedule {
                 name: schedule.name.clone(),
             },
-            (None, "webhook") => TriggerSource::Webhook,
+            (None, TriggerKind::Webhook) => TriggerSource::Webhook,
             _ => TriggerSource::Api,
         },
         default_branch: Some(project.default_branch.clone()),
@@ -336,7 +336,7 @@ async fn store_outcome(
                     jobs.into_iter().partition(|j| j.workflow_id == workflow.id);
                 jobs = rest;
                 state.live.updates.send(StatusUpdate {
-                    kind: "workflow",
+                    kind: UpdateKind::Workflow,
                     pipeline_id: pipeline.id.clone(),
                     workflow_id: Some(workflow.id.clone()),
                     job_id: None,
@@ -422,7 +422,7 @@ async fn read_config(
         }
         Ok(ConfigAt::Missing) => {
             errors.push(PipelineError {
-                kind: "config-fetch".into(),
+                kind: PipelineErrorKind::ConfigFetch,
                 message: format!(
                     "{} was not found at commit {revision}",
                     crate::vcs::CONFIG_PATH
@@ -432,7 +432,7 @@ async fn read_config(
         }
         Err(e) => {
             errors.push(PipelineError {
-                kind: "config-fetch".into(),
+                kind: PipelineErrorKind::ConfigFetch,
                 message: e.to_string(),
             });
             None
@@ -467,7 +467,7 @@ async fn auto_cancel(state: &AppState, project: &Project, pipeline: &Pipeline) {
 
 fn notify_pipeline(state: &AppState, pipeline: &Pipeline, st: PipelineState) {
     state.live.updates.send(StatusUpdate {
-        kind: "pipeline",
+        kind: UpdateKind::Pipeline,
         pipeline_id: pipeline.id.clone(),
         workflow_id: None,
         job_id: None,

@@ -1,6 +1,6 @@
 //! A claimed tick becomes a pipeline.
 
-use circa_store::{Millis, Pipeline, Schedule, ScheduleOrigin, ScheduledBy};
+use circa_store::{Millis, Pipeline, Schedule, ScheduleOrigin, ScheduledBy, TriggerKind};
 
 use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::trigger::{TriggerRequest, trigger_pipeline};
@@ -8,10 +8,6 @@ use crate::state::AppState;
 
 /// The actor of pipelines a schedule attributes to the system (`attribution-actor: system`).
 pub const SYSTEM_ACTOR: &str = "system";
-
-/// The trigger kind of scheduled pipelines (`pipeline.trigger_source` reads
-/// `scheduled_pipeline`).
-pub const SCHEDULE_KIND: &str = "schedule";
 
 /// Starts the pipeline of `schedule`'s tick `tick` (already claimed).
 pub async fn fire(state: &AppState, schedule: &Schedule, tick: Millis) -> ApiResult<Pipeline> {
@@ -37,7 +33,7 @@ pub async fn fire(state: &AppState, schedule: &Schedule, tick: Millis) -> ApiRes
         state,
         &project,
         TriggerRequest {
-            kind: SCHEDULE_KIND.into(),
+            kind: TriggerKind::Schedule,
             actor,
             branch,
             tag,

@@ -52,9 +52,9 @@ struct PipelinePage {
     sha: String,
     subject: String,
     actor: String,
-    kind: String,
+    kind: circa_store::TriggerKind,
     created: String,
-    errors: Vec<(String, String)>,
+    errors: Vec<(circa_store::PipelineErrorKind, String)>,
     workflows: Vec<WorkflowView>,
 }
 
@@ -142,7 +142,7 @@ pub async fn page(
         sha: short_sha(&pipeline.trigger.revision),
         subject: pipeline.trigger.subject.clone().unwrap_or_default(),
         actor: pipeline.trigger.actor.clone(),
-        kind: pipeline.trigger.kind.clone(),
+        kind: pipeline.trigger.kind,
         created: time(pipeline.created_at),
         errors: pipeline
             .errors
@@ -160,7 +160,7 @@ struct ConfigPage {
     slug: String,
     number: i64,
     errored: bool,
-    errors: Vec<(String, String)>,
+    errors: Vec<(circa_store::PipelineErrorKind, String)>,
     source: Vec<String>,
     compiled: Vec<String>,
 }

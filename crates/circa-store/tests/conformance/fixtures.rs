@@ -66,7 +66,7 @@ pub fn new_pipeline(project_id: &str, branch: &str) -> NewPipeline {
         project_id: project_id.into(),
         state: PipelineState::Created,
         trigger: PipelineTrigger {
-            kind: "webhook".into(),
+            kind: circa_store::TriggerKind::Webhook,
             actor: "alice".into(),
             branch: Some(branch.into()),
             revision: "0123456789abcdef".into(),

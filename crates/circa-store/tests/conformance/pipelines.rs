@@ -93,7 +93,7 @@ async fn pipelines_round_trip(db: &TestStore) {
     new.trigger.parameters.insert("deploy".into(), json!(true));
     new.trigger.subject = Some("Fix the thing".into());
     new.errors = vec![PipelineError {
-        kind: "config".into(),
+        kind: circa_store::PipelineErrorKind::Config,
         message: ".circleci/config.yml:3:1: error: nope".into(),
     }];
     new.state = PipelineState::Errored;
@@ -206,7 +206,7 @@ async fn pipeline_state_changes(db: &TestStore) {
     let p = project(store, "gh/acme/app").await;
     let (pipeline, _, _) = pipeline(store, &p.id, "main", vec![]).await;
     let errors = [PipelineError {
-        kind: "plan".into(),
+        kind: circa_store::PipelineErrorKind::Plan,
         message: "no workflow".into(),
     }];
     store

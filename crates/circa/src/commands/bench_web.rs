@@ -111,7 +111,7 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<()> {
                     project_id: project.id.clone(),
                     state: PipelineState::Created,
                     trigger: PipelineTrigger {
-                        kind: "webhook".into(),
+                        kind: circa_store::TriggerKind::Webhook,
                         actor: "bench".into(),
                         branch: Some(branch),
                         tag: None,

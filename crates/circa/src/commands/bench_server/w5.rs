@@ -27,7 +27,7 @@ async fn seed(db: &str, project_id: &str, n: usize) -> anyhow::Result<()> {
                     project_id: project_id.to_string(),
                     state: PipelineState::Created,
                     trigger: PipelineTrigger {
-                        kind: "api".into(),
+                        kind: circa_store::TriggerKind::Api,
                         actor: "admin".into(),
                         branch: Some(branch.into()),
                         revision: format!("{i:040x}"),
