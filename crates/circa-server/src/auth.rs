@@ -8,6 +8,7 @@ use base64::Engine as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use circa_store::prelude::*;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -15,6 +15,7 @@ use circa_model::protocol::{
     TaskAssignment, TaskEventKind,
 };
 use circa_store::{Artifact, Claim, Job, StoredEvent, Task, TaskState};
+use circa_store::prelude::*;
 
 use crate::auth;
 use crate::error::{ApiError, ApiJson, ApiResult};
@@ -27,7 +28,6 @@ use crate::uploads::{job_hash, layer_job_hash, receive, safe_relative, workflow_
 /// The runner API's routes, to be nested under `RUNNER_API_PREFIX`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/claim", post(claim))
         .route("/claims", post(claims))
         .route("/claims/grow", post(grow_claim))
         .route("/tasks/{id}/heartbeat", post(heartbeat))
@@ -46,18 +46,6 @@ fn gone() -> ApiError {
         StatusCode::GONE,
         "this task is no longer running here (it finished, was cancelled, or its lease ran out)",
     )
-}
-
-async fn claim(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(request): ApiJson<ClaimRequest>,
-) -> ApiResult<Response> {
-    let mut tasks = take_tasks(&state, &headers, &request, 1, None).await?;
-    Ok(match tasks.pop() {
-        Some(assignment) => Json(assignment).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
 }
 
 async fn claims(
@@ -278,7 +266,7 @@ async fn heartbeat(
     } else {
         state
             .store
-            .heartbeat(&id, now, now + lease.as_millis() as i64)
+            .heartbeat(&id, now + lease.as_millis() as i64)
             .await?
             .ok_or_else(gone)?
     };

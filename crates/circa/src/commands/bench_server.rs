@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use circa_store::prelude::*;
 
 mod w5;
 
@@ -629,7 +630,7 @@ async fn w6(runners: usize, secs: u64) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..runners {
         let http = reqwest::Client::new();
-        let url = format!("{}/api/runner/v1/claim", circa.url);
+        let url = format!("{}/api/runner/v1/claims", circa.url);
         let token = token.clone();
         let stop = stop.clone();
         tasks.spawn(async move {

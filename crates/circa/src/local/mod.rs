@@ -22,6 +22,7 @@ use anyhow::{Context, bail};
 use circa_config::CompileOptions;
 use circa_config::yaml::Node;
 use circa_model::{Trigger, TriggerSource};
+use circa_store::prelude::*;
 
 use crate::cli::{ExecuteArgs, ExecutorChoice};
 use crate::engine;

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use circa_store::prelude::*;
 
 use crate::server_harness::Repo;
 use crate::web_harness::Site;
