@@ -8,7 +8,6 @@ use base64::Engine as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use circa_store::prelude::*;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

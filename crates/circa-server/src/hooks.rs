@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::trigger::{TriggerRequest, trigger_pipeline};

@@ -3,7 +3,6 @@
 
 use circa_model::protocol::TaskEventKind;
 use circa_store::{StepRecord, StoredEvent, Task};
-use circa_store::prelude::*;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, now_ms};

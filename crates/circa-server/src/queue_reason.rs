@@ -2,7 +2,6 @@
 
 use circa_model::JobStatus;
 use circa_store::{Job, TaskState};
-use circa_store::prelude::*;
 
 use crate::error::ApiResult;
 use crate::state::{AppState, now_ms};

@@ -15,7 +15,6 @@ use circa_model::protocol::{
     TaskAssignment, TaskEventKind,
 };
 use circa_store::{Artifact, Claim, Job, StoredEvent, Task, TaskState};
-use circa_store::prelude::*;
 
 use crate::auth;
 use crate::error::{ApiError, ApiJson, ApiResult};

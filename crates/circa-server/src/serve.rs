@@ -11,7 +11,6 @@ use axum::routing::get;
 use circa_model::protocol::RUNNER_API_PREFIX;
 use circa_store::{Blobs, NewToken, NewUser, TokenKind, User};
 use tokio_util::sync::CancellationToken;
-use circa_store::prelude::*;
 
 use crate::auth;
 use crate::config::{BlobConfig, ServerConfig};

@@ -5,7 +5,6 @@ use axum::body::Body;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use circa_store::prelude::*;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -3,8 +3,8 @@
 //! at once, with a SQLite backend (the embedded default) and a PostgreSQL backend
 //! (production), each with its own migrations and one conformance suite run against both; the
 //! job queue; and [`Blobs`] over the object_store crate (a local folder by default,
-//! S3-compatible in production). Callers bring the areas' methods into scope with
-//! `use circa_store::prelude::*;`.
+//! S3-compatible in production). On a `dyn Store` every area's methods are callable as they
+//! are; on a backend type or a generic, `use circa_store::prelude::*;` brings them into scope.
 //!
 //! # Layout
 //! - `store` and `records`: the area traits and the rows they speak in.
@@ -46,8 +46,8 @@ pub use store::{
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
 /// The store's traits, so that `use circa_store::prelude::*;` brings every area's methods into
-/// scope (a method of an area trait is only callable where its trait is in scope, even on a
-/// `dyn Store`).
+/// scope where the store is a backend type (`SqliteStore`) or a generic rather than a
+/// `dyn Store` (whose supertraits' methods need no import).
 pub mod prelude {
     pub use crate::store::{
         OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore,

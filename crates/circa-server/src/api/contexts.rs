@@ -9,7 +9,6 @@ use base64::Engine as _;
 use circa_store::{Context, ContextRestriction, EnvOwner, EnvVar, NewRestriction};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use super::envvars::{check_name, check_value};
 use super::render;

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use circa_store::{EnvOwner, EnvVar};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use super::load;
 use super::render;

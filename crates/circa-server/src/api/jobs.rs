@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use super::pipelines::PageQuery;
 use super::{load, page, render};

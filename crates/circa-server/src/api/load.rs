@@ -2,7 +2,6 @@
 //! project (CircleCI answers 404 then, so a token learns nothing about other projects).
 
 use circa_store::{Job, Pipeline, Project, Task, Workflow};
-use circa_store::prelude::*;
 
 use super::projects::normal_slug;
 use crate::auth::Person;

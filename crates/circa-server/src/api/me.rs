@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use circa_store::User;
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use super::render;
 use crate::auth::Person;

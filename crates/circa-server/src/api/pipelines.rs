@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use circa_store::{Page, Pipeline};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use super::render;
 use super::{load, page};

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use circa_store::{NewProject, Project, ProjectSettings};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use super::load;
 use super::render;

@@ -4,7 +4,6 @@
 use circa_store::{Job, Millis, Pipeline, Project, Workflow};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
-use circa_store::prelude::*;
 
 use crate::state::AppState;
 

@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use circa_store::{NewSchedule, Project, Schedule, ScheduleOrigin};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use circa_store::prelude::*;
 
 use super::load;
 use super::render;

@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use super::{jobs, load, me, render, tests_meta};
 use crate::auth::Person;

@@ -9,7 +9,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
-use circa_store::prelude::*;
 
 use super::load;
 use crate::auth::Person;

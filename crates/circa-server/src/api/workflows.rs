@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 use super::pipelines::PageQuery;
 use super::{load, page, render};

@@ -3,7 +3,6 @@
 
 use circa_model::{AdvanceRequest, JobStatus, WorkflowStatus};
 use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow};
-use circa_store::prelude::*;
 
 use super::settle::{JobMove, Settled, settle, settle_move};
 use crate::error::{ApiError, ApiResult};

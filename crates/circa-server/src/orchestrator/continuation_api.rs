@@ -3,7 +3,6 @@
 
 use circa_model::{Trigger, TriggerSource};
 use circa_store::{Pipeline, PipelineState};
-use circa_store::prelude::*;
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
 use super::continuation::pipeline_of;

@@ -6,7 +6,6 @@ use std::time::Duration;
 use circa_model::JobStatus;
 use circa_store::Task;
 use tokio_util::sync::CancellationToken;
-use circa_store::prelude::*;
 
 use super::actions::task_finished;
 use crate::state::{AppState, now_ms};

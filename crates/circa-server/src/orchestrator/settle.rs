@@ -15,7 +15,6 @@ use circa_model::{
     AdvanceRequest, JobStatus, PlannedJobState, Requirement, StatusChange, WorkflowStatus, advance,
 };
 use circa_store::{Job, JobChange, NewTask, Pipeline, Project, Workflow, WorkflowUpdate};
-use circa_store::prelude::*;
 
 use super::assign::{AssignContext, assignment};
 use super::continuation;

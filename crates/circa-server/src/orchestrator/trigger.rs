@@ -7,10 +7,8 @@ use circa_config::pipeline::PipelineValues;
 use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use circa_store::{
     FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineStart, PipelineState,
-    PipelineTrigger,
-    Project, ScheduledBy, Workflow,
+    PipelineTrigger, Project, ScheduledBy, Workflow,
 };
-use circa_store::prelude::*;
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
 use super::settle::{Stored, Tasking, after, settle};
@@ -368,7 +366,8 @@ struct FirstSettled {
     error: Option<ApiError>,
 }
 
-/// The first settle of a pipeline's new workflows, for [`circa_store::PipelineStore::start_pipeline`]:
+/// The first settle of a pipeline's new workflows, for
+/// [`circa_store::PipelineStore::start_pipeline`]:
 /// each workflow's update, recorded in `settled` too for what follows the commit. A workflow
 /// whose tasks cannot be made is left unsettled and the failure recorded.
 fn first_settle(

@@ -1,7 +1,6 @@
 //! A claimed tick becomes a pipeline.
 
 use circa_store::{Millis, Pipeline, Schedule, ScheduleOrigin, ScheduledBy};
-use circa_store::prelude::*;
 
 use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::trigger::{TriggerRequest, trigger_pipeline};

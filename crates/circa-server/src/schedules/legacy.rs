@@ -16,7 +16,6 @@ use circa_model::ScheduleTrigger;
 use circa_model::engine::{local_pipeline_values, process};
 use circa_model::pattern::Pattern;
 use circa_store::{NewSchedule, Project, ScheduleOrigin};
-use circa_store::prelude::*;
 
 use super::timetable::Ticks;
 use crate::state::{AppState, now_ms};

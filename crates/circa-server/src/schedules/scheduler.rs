@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use circa_store::{Millis, Schedule, StoreResult};
 use tokio_util::sync::CancellationToken;
-use circa_store::prelude::*;
 
 use super::fire::fire;
 use super::legacy;

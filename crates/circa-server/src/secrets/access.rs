@@ -15,7 +15,6 @@ use circa_config::expr;
 use circa_config::pipeline::PipelineValues;
 use circa_store::{Context, ContextRestriction, EnvOwner, EnvVar, Pipeline, Project, Store};
 use zeroize::Zeroizing;
-use circa_store::prelude::*;
 
 use super::{SecretError, Vault};
 

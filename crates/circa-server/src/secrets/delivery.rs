@@ -6,7 +6,6 @@ use circa_model::protocol::TaskAssignment;
 use std::collections::HashMap;
 
 use circa_store::{EnvOwner, EnvVar, Job, Task};
-use circa_store::prelude::*;
 
 use super::access::{Subject, authorize, deliver};
 use crate::error::{ApiError, ApiResult};

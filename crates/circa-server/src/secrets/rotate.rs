@@ -7,7 +7,6 @@
 //! already; a value changed between read and reseal is left as the writer set it.
 
 use circa_store::Store;
-use circa_store::prelude::*;
 
 use super::keys::Key;
 use super::{SecretError, Vault, seal};

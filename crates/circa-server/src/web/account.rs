@@ -6,7 +6,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use circa_store::prelude::*;
 
 use super::error::{WebError, WebResult};
 use super::password::{self, MIN_PASSWORD_LEN};

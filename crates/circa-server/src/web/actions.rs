@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use serde::Deserialize;
-use circa_store::prelude::*;
 
 use super::account::Empty;
 use super::error::WebResult;

@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use circa_store::Page;
 use serde::Deserialize;
-use circa_store::prelude::*;
 
 use super::error::{WebError, WebResult};
 use super::projects::pipeline_status;

@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use circa_store::{Context, EnvOwner};
 use serde::Deserialize;
-use circa_store::prelude::*;
 
 use super::account::Empty;
 use super::error::{WebError, WebResult};

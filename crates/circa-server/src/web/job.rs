@@ -7,7 +7,6 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use circa_store::{StepRecord, TaskState};
-use circa_store::prelude::*;
 
 use super::error::WebResult;
 use super::load;

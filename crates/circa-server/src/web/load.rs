@@ -2,7 +2,6 @@
 //! see its project, so a page tells nothing about other people's projects.
 
 use circa_store::{Job, Pipeline, Project, Task, Workflow};
-use circa_store::prelude::*;
 
 use super::error::{WebError, WebResult};
 use super::session::Viewer;

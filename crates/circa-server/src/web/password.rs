@@ -3,7 +3,6 @@
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, PasswordHash};
-use circa_store::prelude::*;
 
 use crate::auth;
 use crate::serve::{ADMIN_LOGIN, StartError, write_private};

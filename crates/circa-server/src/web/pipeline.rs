@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use circa_model::JobStatus;
 use circa_store::{Job, PipelineState};
-use circa_store::prelude::*;
 
 use super::error::WebResult;
 use super::graph::{self, Graph};

@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use circa_store::{Page, Pipeline, PipelineState, Project, ProjectSettings};
 use serde::Deserialize;
-use circa_store::prelude::*;
 
 use super::chart::{self, Chart};
 use super::error::WebResult;

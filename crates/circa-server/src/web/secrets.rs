@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::response::Redirect;
 use circa_store::{EnvOwner, EnvVar};
 use serde::Deserialize;
-use circa_store::prelude::*;
 
 use super::account::Empty;
 use super::error::{WebError, WebResult};

@@ -9,7 +9,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
-use circa_store::prelude::*;
 
 use super::error::{WebError, WebResult};
 use crate::auth;

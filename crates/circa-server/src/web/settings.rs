@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use circa_store::{EnvOwner, NewToken, NewUser, Token, TokenKind};
 use serde::Deserialize;
-use circa_store::prelude::*;
 
 use super::account::Empty;
 use super::error::{WebError, WebResult};

@@ -3,8 +3,8 @@
 //! [`ScheduleStore`], [`PageStore`]), each with a SQLite and a PostgreSQL implementation, and
 //! [`Store`], every area at once: the one object the server holds (`Arc<dyn Store>`).
 //!
-//! Every method is one transaction. Callers bring the areas' methods into scope with
-//! `use circa_store::prelude::*;`.
+//! Every method is one transaction. On a `dyn Store` every area's methods are callable as
+//! they are; elsewhere `use circa_store::prelude::*;` brings them into scope.
 
 use crate::error::StoreError;
 

@@ -21,7 +21,6 @@ use circa_store::{
     JobChange, NewJob, NewPipeline, NewProject, NewWorkflow, PipelineState, PipelineTrigger,
     ProjectSettings, Store, StoredRequirement, WorkflowUpdate,
 };
-use circa_store::prelude::*;
 
 /// The slug of the seeded project.
 const SLUG: &str = "gh/bench/web";

@@ -22,7 +22,6 @@ use anyhow::{Context, bail};
 use circa_config::CompileOptions;
 use circa_config::yaml::Node;
 use circa_model::{Trigger, TriggerSource};
-use circa_store::prelude::*;
 
 use crate::cli::{ExecuteArgs, ExecutorChoice};
 use crate::engine;

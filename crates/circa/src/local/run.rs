@@ -11,7 +11,6 @@ use circa_exec::workspace::WorkspaceStore;
 use circa_model::{ExecutorSpec, JobSpec, JobStatus};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use circa_store::prelude::*;
 
 use super::output::SummaryRow;
 use super::{Session, unique_id};

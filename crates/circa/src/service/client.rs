@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::{Value, json};
-use circa_store::prelude::*;
 
 /// Where the server is and who is asking.
 #[derive(Debug, Clone, Args)]

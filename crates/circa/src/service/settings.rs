@@ -11,7 +11,6 @@ use clap::Args;
 use serde::Deserialize;
 
 use circa_server::{BlobConfig, ServerConfig};
-use circa_store::prelude::*;
 
 /// Options shared by `circa up` and `circa server`.
 #[derive(Debug, Clone, Default, Args, Deserialize)]

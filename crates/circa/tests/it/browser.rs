@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use thirtyfour::prelude::By;
-use circa_store::prelude::*;
 
 use crate::server_harness::{Repo, github_push};
 use crate::web_harness::{Site, browser};

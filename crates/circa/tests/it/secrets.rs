@@ -9,9 +9,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
+use circa_store::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use circa_store::prelude::*;
 
 use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, payload, sign};
 

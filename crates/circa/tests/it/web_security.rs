@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use serde_json::json;
-use circa_store::prelude::*;
 
 use crate::server_harness::Repo;
 use crate::web_harness::Site;

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use circa_store::{NewPipeline, PipelineState, PipelineTrigger};
-use circa_store::prelude::*;
 
 use super::{Circa, now_ms, percentile, project, repo};
 
