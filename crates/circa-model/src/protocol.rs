@@ -4,7 +4,6 @@
 //!
 //! | route | token | body → answer |
 //! |---|---|---|
-//! | `POST /claim` | runner | [`ClaimRequest`] → 200 [`TaskAssignment`], or 204 when `wait_ms` passed with nothing to run |
 //! | `POST /claims` | runner | [`ClaimRequest`] → 200 [`ClaimedTasks`] (1 to `max_tasks` tasks, claimed in one transaction), or 204 |
 //! | `POST /claims/grow` | runner | [`ClaimGrowth`] → 200 [`ClaimGrown`], or 404 when that claim is not waiting here |
 //! | `POST /tasks/{id}/heartbeat` | task | [`HeartbeatRequest`] → [`HeartbeatReply`] (held up to `hold_ms`, answered at once on cancel) |
@@ -53,8 +52,8 @@ pub struct ClaimRequest {
     /// (the token decides; this catches a runner started with the wrong token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_class: Option<String>,
-    /// `POST /claims`: the most tasks to take at once (the runner's free slots; 1 to
-    /// [`CLAIM_MAX_TASKS`]). `POST /claim` takes one whatever this says.
+    /// The most tasks to take at once (the runner's free slots; 1 to [`CLAIM_MAX_TASKS`],
+    /// 400 otherwise).
     #[serde(default = "one_task", skip_serializing_if = "is_one_task")]
     pub max_tasks: u32,
     /// `POST /claims`: an id the runner picks for this claim (1 to [`CLAIM_ID_MAX_LEN`]

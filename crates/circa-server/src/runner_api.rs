@@ -27,7 +27,6 @@ use crate::uploads::{job_hash, layer_job_hash, receive, safe_relative, workflow_
 /// The runner API's routes, to be nested under `RUNNER_API_PREFIX`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/claim", post(claim))
         .route("/claims", post(claims))
         .route("/claims/grow", post(grow_claim))
         .route("/tasks/{id}/heartbeat", post(heartbeat))
@@ -39,18 +38,6 @@ pub fn routes() -> Router<AppState> {
             "/tasks/{id}/workspace/{layer}",
             put(put_layer).get(get_layer),
         )
-}
-
-async fn claim(
-    State(state): State<AppState>,
-    runner: RunnerAuth,
-    ApiJson(request): ApiJson<ClaimRequest>,
-) -> ApiResult<Response> {
-    let mut tasks = take_tasks(&state, &runner, &request, 1, None).await?;
-    Ok(match tasks.pop() {
-        Some(assignment) => Json(assignment).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
 }
 
 async fn claims(
@@ -266,7 +253,7 @@ async fn heartbeat(
     } else {
         state
             .store
-            .heartbeat(&id, now, now + lease.as_millis() as i64)
+            .heartbeat(&id, now + lease.as_millis() as i64)
             .await?
             .ok_or_else(task_gone)?
     };

@@ -1,16 +1,20 @@
-//! Circa's storage. The only crate that speaks SQL: one [`Store`] trait with a SQLite backend
-//! (the embedded default) and a PostgreSQL backend (production), each with its own migrations
-//! and one conformance suite run against both; the job queue; and [`Blobs`] over the
-//! object_store crate (a local folder by default, S3-compatible in production).
+//! Circa's storage. The only crate that speaks SQL: the store's interface as one trait per
+//! area ([`ProjectStore`], [`PeopleStore`], [`PipelineStore`], …) and [`Store`], all of them
+//! at once, with a SQLite backend (the embedded default) and a PostgreSQL backend
+//! (production), each with its own migrations and one conformance suite run against both; the
+//! job queue; and [`Blobs`] over the object_store crate (a local folder by default,
+//! S3-compatible in production). On a `dyn Store` every area's methods are callable as they
+//! are; on a backend type or a generic, `use circa_store::prelude::*;` brings them into scope.
 //!
 //! # Layout
-//! - `store` and `records`: the trait and the rows it speaks in.
+//! - `store` and `records`: the area traits and the rows they speak in.
 //! - `sql`: what both backends share that does not depend on the database kind (row
 //!   decoding, value codecs).
-//! - `queries`: the trait's implementation, written once and compiled into each backend
-//!   module, where `super::Db` is that backend's sqlx database.
+//! - `queries`: the area traits' implementations, one module per area with the SQL in its
+//!   methods, written once and compiled into each backend module, where `super::Db` is that
+//!   backend's sqlx database.
 //! - `sqlite`, `postgres`: connections, pools, migrations and the few statements that differ
-//!   (the queue claim, bulk event inserts).
+//!   (the batch claim's lock, bulk event inserts, the pipeline page).
 //! - `cache`: the few seconds' caches of tokens and projects every API request reads, cleared
 //!   by the store's own writes to them.
 
@@ -37,8 +41,21 @@ pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
-pub use store::{Store, StoreResult};
+pub use store::{
+    OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore,
+    SecretStore, Store, StoreResult, WorkflowStore,
+};
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
+
+/// The store's traits, so that `use circa_store::prelude::*;` brings every area's methods into
+/// scope where the store is a backend type (`SqliteStore`) or a generic rather than a
+/// `dyn Store` (whose supertraits' methods need no import).
+pub mod prelude {
+    pub use crate::store::{
+        OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore,
+        ScheduleStore, SecretStore, Store, WorkflowStore,
+    };
+}
 
 /// Opens the store a URL names and brings its schema up to date: `sqlite://PATH` (the file is
 /// created if missing), `sqlite::memory:` (a private in-memory database, for tests), or

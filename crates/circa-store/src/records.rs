@@ -423,6 +423,25 @@ pub struct NewTask {
 /// their tasks). Nothing else has seen the workflows yet, so no update can conflict.
 pub type FirstSettle = Box<dyn FnOnce(&[Workflow], &[Job]) -> Vec<WorkflowUpdate> + Send>;
 
+/// A compiled pipeline to start, in one transaction (see
+/// [`crate::PipelineStore::start_pipeline`]).
+pub struct PipelineStart<'a> {
+    /// The pipeline.
+    pub pipeline_id: &'a str,
+    /// Its processed config.
+    pub compiled: &'a str,
+    /// For a setup config: the hash of its continuation key, and the key's deadline.
+    pub continuation: Option<(String, Millis)>,
+    /// The state to move it to (with no errors), if it changes.
+    pub state: Option<PipelineState>,
+    /// Its workflows, with their jobs.
+    pub workflows: Vec<NewWorkflow>,
+    /// The first settle of the workflows as added.
+    pub settle: Option<FirstSettle>,
+    /// When.
+    pub now: Millis,
+}
+
 /// Changes to one workflow, applied in one transaction or not at all.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkflowUpdate {

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use circa_config::pipeline::PipelineValues;
 use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use circa_store::{
-    FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineErrorKind, PipelineState,
-    PipelineTrigger, Project, ScheduledBy, TriggerKind, Workflow,
+    FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineErrorKind, PipelineStart,
+    PipelineState, PipelineTrigger, Project, ScheduledBy, TriggerKind, Workflow,
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
@@ -314,15 +314,15 @@ async fn store_outcome(
             let first = first_settle(state, pipeline, project, settled.clone());
             let (created, mut jobs) = state
                 .store
-                .start_pipeline(
-                    &pipeline.id,
-                    &compiled,
+                .start_pipeline(PipelineStart {
+                    pipeline_id: &pipeline.id,
+                    compiled: &compiled,
                     continuation,
-                    pending,
+                    state: pending,
                     workflows,
-                    Some(first),
+                    settle: Some(first),
                     now,
-                )
+                })
                 .await?;
             pipeline.config_compiled = Some(compiled);
             let settled = std::mem::take(&mut *settled.lock().unwrap_or_else(|e| e.into_inner()));
@@ -370,7 +370,8 @@ struct FirstSettled {
     error: Option<ApiError>,
 }
 
-/// The first settle of a pipeline's new workflows, for [`circa_store::Store::start_pipeline`]:
+/// The first settle of a pipeline's new workflows, for
+/// [`circa_store::PipelineStore::start_pipeline`]:
 /// each workflow's update, recorded in `settled` too for what follows the commit. A workflow
 /// whose tasks cannot be made is left unsettled and the failure recorded.
 fn first_settle(

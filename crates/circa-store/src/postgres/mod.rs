@@ -11,7 +11,6 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::cache::Caches;
-use crate::sql::columns::task_columns;
 use crate::sql::events::EventInsert;
 use crate::store::StoreResult;
 
@@ -21,22 +20,11 @@ mod queries;
 
 /// The database the shared queries are compiled for.
 type Db = Postgres;
-/// The store the shared queries implement [`crate::Store`] for.
+/// The store the shared queries implement the area traits (so [`crate::Store`]) for.
 type Backend = PostgresStore;
 
 /// Connections in the pool.
 const CONNECTIONS: u32 = 10;
-
-/// The oldest queued task of a resource class that no other claimer holds becomes running, in
-/// one statement.
-const CLAIM_SQL: &str = concat!(
-    "UPDATE tasks SET state = 'running', runner = $2, token_hash = $3, started_at = $4, \
-     lease_expires_at = $5, attempts = attempts + 1 \
-     WHERE state = 'queued' AND id = (SELECT id FROM tasks \
-     WHERE state = 'queued' AND resource_class = $1 \
-     ORDER BY queued_at, ord LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING ",
-    task_columns!()
-);
 
 /// What a batch claim's pick of queued tasks adds to keep concurrent claims apart: rows
 /// another claim has locked are passed over.
@@ -120,7 +108,7 @@ async fn insert_events(
     Ok(())
 }
 
-/// A page of pipelines as one JSON text (see `queries/api_lists.rs`).
+/// A page of pipelines as one JSON text (see `queries/pages.rs`).
 const PIPELINE_PAGE_SQL: &str = "SELECT json_agg(json_build_array(id, project_id, number, \
      state, trigger_json, errors, created_at, updated_at) ORDER BY number DESC)::text \
      FROM (SELECT id, project_id, number, state, trigger_json, errors, created_at, updated_at \

@@ -1,5 +1,7 @@
-//! Dispatch: claims that also start their jobs, so a runner's claim (of one task or of
-//! several) costs one transaction of a few statements.
+//! The statements of a batch claim (`QueueStore::claim_tasks_and_start_jobs`): a claim takes
+//! 16 tasks to a statement and starts their jobs 16 to a statement, after a read found
+//! anything queued (a long-polling runner's empty claim takes no write transaction), so a
+//! runner's claim costs one transaction of a few statements.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -15,7 +17,7 @@ use crate::store::StoreResult;
 
 /// Tasks taken per statement; a shorter chunk leaves the rest of the token list NULL, which
 /// no picked task is paired with, so one statement text serves every chunk.
-const TASKS_PER_CLAIM: usize = 16;
+pub(super) const TASKS_PER_CLAIM: usize = 16;
 
 /// Takes up to `$2` queued tasks of resource class `$1`, oldest first, and gives the n-th
 /// the n-th token hash of `$3`…: the picked tasks are numbered in queue order and joined to
@@ -55,50 +57,10 @@ static START_JOBS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Takes one queued task per claim, oldest first, until none is left, and starts their jobs
-/// (a job once, with its first task); one transaction for all of them, in a statement per
-/// [`TASKS_PER_CLAIM`] tasks and one per as many jobs. Consecutive claims with the same
-/// resource class, runner and times (a runner's batch) go together; each brings its own token
-/// hash. A group that finds its queue empty stops; the next group still claims.
-pub(super) async fn claim_and_start(
-    store: &Backend,
-    claims: Vec<Claim>,
-) -> StoreResult<Vec<(Task, Option<Job>)>> {
-    if claims.is_empty() || !any_queued(store, &claims).await? {
-        return Ok(Vec::new());
-    }
-    let mut tasks: Vec<Task> = Vec::with_capacity(claims.len());
-    let mut started: HashMap<String, Job> = HashMap::new();
-    let mut tx = store.begin().await?;
-    let alike = |a: &Claim, b: &Claim| {
-        (&a.resource_class, &a.runner, a.now, a.lease_expires_at)
-            == (&b.resource_class, &b.runner, b.now, b.lease_expires_at)
-    };
-    for group in claims.chunk_by(alike) {
-        let from = tasks.len();
-        for chunk in group.chunks(TASKS_PER_CLAIM) {
-            if !claim_chunk(&mut tx, chunk, &mut tasks).await? {
-                break;
-            }
-        }
-        start_jobs(&mut tx, &tasks[from..], group[0].now, &mut started).await?;
-    }
-    tx.commit().await?;
-    // A job goes with the first of its tasks (a job cancelled meanwhile stays cancelled and
-    // goes with none).
-    Ok(tasks
-        .into_iter()
-        .map(|task| {
-            let job = started.remove(&task.job_id);
-            (task, job)
-        })
-        .collect())
-}
-
 /// Whether a task of any claim's resource class is queued: read first, so that a claim that
 /// finds nothing (a long-polling runner's usual claim) takes no write transaction. A task
 /// queued after this read wakes the claim's waiter, which claims again.
-async fn any_queued(store: &Backend, claims: &[Claim]) -> StoreResult<bool> {
+pub(super) async fn any_queued(store: &Backend, claims: &[Claim]) -> StoreResult<bool> {
     let mut classes: Vec<&str> = claims.iter().map(|c| c.resource_class.as_str()).collect();
     classes.sort_unstable();
     classes.dedup();
@@ -118,7 +80,7 @@ async fn any_queued(store: &Backend, claims: &[Claim]) -> StoreResult<bool> {
 
 /// Takes up to one task per claim of `chunk` (claims alike, at most [`TASKS_PER_CLAIM`]) into
 /// `tasks`, in claim order; whether every claim got one.
-async fn claim_chunk(
+pub(super) async fn claim_chunk(
     conn: &mut super::Conn,
     chunk: &[Claim],
     tasks: &mut Vec<Task>,
@@ -154,7 +116,7 @@ async fn claim_chunk(
 }
 
 /// Starts the jobs of `tasks` still queued, at `now`, into `started` by id.
-async fn start_jobs(
+pub(super) async fn start_jobs(
     conn: &mut super::Conn,
     tasks: &[Task],
     now: Millis,

@@ -1,11 +1,13 @@
 //! Schedules, and the claim of a tick.
 
+use async_trait::async_trait;
+
 use super::{Backend, missing_parent};
 use crate::error::StoreError;
 use crate::records::Millis;
 use crate::schedule::{NewSchedule, Schedule, ScheduleOrigin};
 use crate::sql::codec::{from_json, new_id, to_json};
-use crate::store::StoreResult;
+use crate::store::{ScheduleStore, StoreResult};
 
 /// Columns of [`ScheduleRow`].
 macro_rules! schedule_columns {
@@ -115,172 +117,171 @@ async fn insert(conn: &mut super::Conn, new: NewSchedule, now: Millis) -> StoreR
     Ok(schedule)
 }
 
-pub(super) async fn create(
-    store: &Backend,
-    new: NewSchedule,
-    now: Millis,
-) -> StoreResult<Schedule> {
-    let mut tx = store.begin().await?;
-    let schedule = insert(&mut tx, new, now).await?;
-    tx.commit().await?;
-    Ok(schedule)
-}
-
-pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Schedule>> {
-    sqlx::query_as::<_, ScheduleRow>(concat!(
-        "SELECT ",
-        schedule_columns!(),
-        " FROM schedules WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *store.reader().await?)
-    .await?
-    .map(ScheduleRow::decode)
-    .transpose()
-}
-
-pub(super) async fn of_project(
-    store: &Backend,
-    project_id: &str,
-    origin: ScheduleOrigin,
-    after: Option<&str>,
-    limit: u32,
-) -> StoreResult<Vec<Schedule>> {
-    let limit = if limit == 0 { 20 } else { limit.min(MAX_PAGE) };
-    let rows = sqlx::query_as::<_, ScheduleRow>(concat!(
-        "SELECT ",
-        schedule_columns!(),
-        " FROM schedules WHERE project_id = $1 AND origin = $2 \
-         AND ($3 IS NULL OR ord > (SELECT ord FROM schedules WHERE id = $3)) \
-         ORDER BY ord LIMIT CAST($4 AS BIGINT)"
-    ))
-    .bind(project_id)
-    .bind(origin.as_str())
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *store.reader().await?)
-    .await?;
-    decode_rows(rows)
-}
-
-pub(super) async fn all(store: &Backend) -> StoreResult<Vec<Schedule>> {
-    let rows = sqlx::query_as::<_, ScheduleRow>(concat!(
-        "SELECT ",
-        schedule_columns!(),
-        " FROM schedules ORDER BY ord"
-    ))
-    .fetch_all(&mut *store.reader().await?)
-    .await?;
-    decode_rows(rows)
-}
-
-pub(super) async fn update(
-    store: &Backend,
-    id: &str,
-    fields: NewSchedule,
-    now: Millis,
-) -> StoreResult<Option<Schedule>> {
-    // A new cron line or time zone passes over every tick up to now: the new timetable
-    // fires from its next tick, never for one the old timetable had.
-    let changed = sqlx::query(
-        "UPDATE schedules SET name = $2, description = $3, timetable = $4, \
-         last_tick = CASE WHEN cron = $5 AND timezone = $6 THEN last_tick \
-                          WHEN last_tick > $10 THEN last_tick ELSE $10 END, \
-         cron = $5, timezone = $6, parameters = $7, actor_id = $8, branch = $9, \
-         updated_at = $10 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(&fields.name)
-    .bind(&fields.description)
-    .bind(to_json(&fields.timetable, "schedule timetable")?)
-    .bind(&fields.cron)
-    .bind(&fields.timezone)
-    .bind(to_json(&fields.parameters, "schedule parameters")?)
-    .bind(&fields.actor_id)
-    .bind(&fields.branch)
-    .bind(now)
-    .execute(&mut *store.writer().await?)
-    .await
-    .map_err(|e| insert_error(e, &fields.name))?
-    .rows_affected();
-    if changed == 0 {
-        return Ok(None);
+#[async_trait]
+impl ScheduleStore for Backend {
+    async fn create_schedule(&self, new: NewSchedule, now: Millis) -> StoreResult<Schedule> {
+        let mut tx = self.begin().await?;
+        let schedule = insert(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(schedule)
     }
-    by_id(store, id).await
-}
 
-pub(super) async fn delete(store: &Backend, id: &str) -> StoreResult<bool> {
-    let changed = sqlx::query("DELETE FROM schedules WHERE id = $1")
+    async fn schedule(&self, id: &str) -> StoreResult<Option<Schedule>> {
+        sqlx::query_as::<_, ScheduleRow>(concat!(
+            "SELECT ",
+            schedule_columns!(),
+            " FROM schedules WHERE id = $1"
+        ))
         .bind(id)
-        .execute(&mut *store.writer().await?)
+        .fetch_optional(&mut *self.reader().await?)
         .await?
-        .rows_affected();
-    Ok(changed > 0)
-}
+        .map(ScheduleRow::decode)
+        .transpose()
+    }
 
-pub(super) async fn claim_tick(store: &Backend, id: &str, tick: Millis) -> StoreResult<bool> {
-    let changed =
-        sqlx::query("UPDATE schedules SET last_tick = $2 WHERE id = $1 AND last_tick < $2")
+    async fn schedules_of_project(
+        &self,
+        project_id: &str,
+        origin: ScheduleOrigin,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Schedule>> {
+        let limit = if limit == 0 { 20 } else { limit.min(MAX_PAGE) };
+        let rows = sqlx::query_as::<_, ScheduleRow>(concat!(
+            "SELECT ",
+            schedule_columns!(),
+            " FROM schedules WHERE project_id = $1 AND origin = $2 \
+             AND ($3 IS NULL OR ord > (SELECT ord FROM schedules WHERE id = $3)) \
+             ORDER BY ord LIMIT CAST($4 AS BIGINT)"
+        ))
+        .bind(project_id)
+        .bind(origin.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        decode_rows(rows)
+    }
+
+    async fn all_schedules(&self) -> StoreResult<Vec<Schedule>> {
+        let rows = sqlx::query_as::<_, ScheduleRow>(concat!(
+            "SELECT ",
+            schedule_columns!(),
+            " FROM schedules ORDER BY ord"
+        ))
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        decode_rows(rows)
+    }
+
+    async fn update_schedule(
+        &self,
+        id: &str,
+        fields: NewSchedule,
+        now: Millis,
+    ) -> StoreResult<Option<Schedule>> {
+        // A new cron line or time zone passes over every tick up to now: the new timetable
+        // fires from its next tick, never for one the old timetable had.
+        let changed = sqlx::query(
+            "UPDATE schedules SET name = $2, description = $3, timetable = $4, \
+             last_tick = CASE WHEN cron = $5 AND timezone = $6 THEN last_tick \
+                              WHEN last_tick > $10 THEN last_tick ELSE $10 END, \
+             cron = $5, timezone = $6, parameters = $7, actor_id = $8, branch = $9, \
+             updated_at = $10 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&fields.name)
+        .bind(&fields.description)
+        .bind(to_json(&fields.timetable, "schedule timetable")?)
+        .bind(&fields.cron)
+        .bind(&fields.timezone)
+        .bind(to_json(&fields.parameters, "schedule parameters")?)
+        .bind(&fields.actor_id)
+        .bind(&fields.branch)
+        .bind(now)
+        .execute(&mut *self.writer().await?)
+        .await
+        .map_err(|e| insert_error(e, &fields.name))?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.schedule(id).await
+    }
+
+    async fn delete_schedule(&self, id: &str) -> StoreResult<bool> {
+        let changed = sqlx::query("DELETE FROM schedules WHERE id = $1")
             .bind(id)
-            .bind(tick)
-            .execute(&mut *store.writer().await?)
+            .execute(&mut *self.writer().await?)
             .await?
             .rows_affected();
-    Ok(changed > 0)
-}
+        Ok(changed > 0)
+    }
 
-pub(super) async fn replace_config(
-    store: &Backend,
-    project_id: &str,
-    branch: &str,
-    wanted: Vec<NewSchedule>,
-    now: Millis,
-) -> StoreResult<Vec<Schedule>> {
-    let mut tx = store.begin().await?;
-    let rows = sqlx::query_as::<_, ScheduleRow>(concat!(
-        "SELECT ",
-        schedule_columns!(),
-        " FROM schedules WHERE project_id = $1 AND origin = 'config' AND branch = $2 \
-         ORDER BY ord"
-    ))
-    .bind(project_id)
-    .bind(branch)
-    .fetch_all(&mut *tx)
-    .await?;
-    let existing = decode_rows(rows)?;
-    let same = |s: &Schedule, n: &NewSchedule| s.name == n.name && s.cron == n.cron;
-    for old in existing
-        .iter()
-        .filter(|s| !wanted.iter().any(|n| same(s, n)))
-    {
-        sqlx::query("DELETE FROM schedules WHERE id = $1")
-            .bind(&old.id)
-            .execute(&mut *tx)
-            .await?;
+    async fn claim_schedule_tick(&self, id: &str, tick: Millis) -> StoreResult<bool> {
+        let changed =
+            sqlx::query("UPDATE schedules SET last_tick = $2 WHERE id = $1 AND last_tick < $2")
+                .bind(id)
+                .bind(tick)
+                .execute(&mut *self.writer().await?)
+                .await?
+                .rows_affected();
+        Ok(changed > 0)
     }
-    let mut kept = Vec::new();
-    for new in wanted {
-        if let Some(old) = existing.iter().find(|s| same(s, &new)) {
-            // Kept as it is, with its last tick: a re-read never fires a tick again.
-            if !kept.iter().any(|k: &Schedule| k.id == old.id) {
-                kept.push(old.clone());
-            }
-            continue;
-        }
-        let new = NewSchedule {
-            project_id: project_id.to_string(),
-            origin: ScheduleOrigin::Config,
-            branch: Some(branch.to_string()),
-            ..new
-        };
-        if kept
+
+    async fn replace_config_schedules(
+        &self,
+        project_id: &str,
+        branch: &str,
+        wanted: Vec<NewSchedule>,
+        now: Millis,
+    ) -> StoreResult<Vec<Schedule>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query_as::<_, ScheduleRow>(concat!(
+            "SELECT ",
+            schedule_columns!(),
+            " FROM schedules WHERE project_id = $1 AND origin = 'config' AND branch = $2 \
+             ORDER BY ord"
+        ))
+        .bind(project_id)
+        .bind(branch)
+        .fetch_all(&mut *tx)
+        .await?;
+        let existing = decode_rows(rows)?;
+        let same = |s: &Schedule, n: &NewSchedule| s.name == n.name && s.cron == n.cron;
+        for old in existing
             .iter()
-            .any(|k| k.name == new.name && k.cron == new.cron)
+            .filter(|s| !wanted.iter().any(|n| same(s, n)))
         {
-            continue;
+            sqlx::query("DELETE FROM schedules WHERE id = $1")
+                .bind(&old.id)
+                .execute(&mut *tx)
+                .await?;
         }
-        kept.push(insert(&mut tx, new, now).await?);
+        let mut kept = Vec::new();
+        for new in wanted {
+            if let Some(old) = existing.iter().find(|s| same(s, &new)) {
+                // Kept as it is, with its last tick: a re-read never fires a tick again.
+                if !kept.iter().any(|k: &Schedule| k.id == old.id) {
+                    kept.push(old.clone());
+                }
+                continue;
+            }
+            let new = NewSchedule {
+                project_id: project_id.to_string(),
+                origin: ScheduleOrigin::Config,
+                branch: Some(branch.to_string()),
+                ..new
+            };
+            if kept
+                .iter()
+                .any(|k| k.name == new.name && k.cron == new.cron)
+            {
+                continue;
+            }
+            kept.push(insert(&mut tx, new, now).await?);
+        }
+        tx.commit().await?;
+        Ok(kept)
     }
-    tx.commit().await?;
-    Ok(kept)
 }

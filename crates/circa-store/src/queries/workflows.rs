@@ -1,392 +1,117 @@
-//! Workflows: creating them with their jobs, reading them, and the all-or-nothing update the
-//! orchestrator drives them with.
+//! Workflows and jobs as they run: reads, and the update a settle writes (see `settle`).
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::LazyLock;
+use async_trait::async_trait;
 
-use circa_model::{JobStatus, WorkflowStatus};
-use sqlx::AssertSqlSafe;
+use super::{Backend, inserts, settle};
+use crate::records::{Job, Workflow, WorkflowUpdate};
+use crate::sql::columns::{job_columns, workflow_columns};
+use crate::sql::rows::{JobRow, JobWorkflowRow, WorkflowRow, decode_all};
+use crate::store::{StoreResult, WorkflowStore};
 
-use super::{Backend, Conn, jobs, missing_parent};
-use crate::error::StoreError;
-use crate::records::{Job, JobChange, Millis, NewTask, NewWorkflow, Workflow, WorkflowUpdate};
-use crate::sql::codec::{new_id, to_json};
-use crate::sql::columns::workflow_columns;
-use crate::sql::jobs::{self as new_jobs, Parent};
-use crate::sql::rows::{WorkflowRow, decode_all};
-use crate::store::StoreResult;
-
-/// Inserts workflows and their jobs. Jobs that take a build number get the project's next
-/// ones, in order; a job copied by a rerun keeps its source's number and times.
-pub(super) async fn insert(
-    conn: &mut Conn,
-    parent: &Parent<'_>,
-    workflows: Vec<NewWorkflow>,
-) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
-    let mut sources: HashMap<String, Job> = HashMap::new();
-    for id in workflows
-        .iter()
-        .flat_map(|w| &w.jobs)
-        .filter_map(|j| j.copied_from.as_ref())
-    {
-        if !sources.contains_key(id)
-            && let Some(source) = jobs::fetch(&mut *conn, id).await?
-        {
-            sources.insert(id.clone(), source);
-        }
+#[async_trait]
+impl WorkflowStore for Backend {
+    async fn workflow(&self, id: &str) -> StoreResult<Option<Workflow>> {
+        sqlx::query_as::<_, WorkflowRow>(concat!(
+            "SELECT ",
+            workflow_columns!(),
+            " FROM workflows WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.reader().await?)
+        .await?
+        .map(WorkflowRow::decode)
+        .transpose()
     }
-    let source_of =
-        |copied_from: &Option<String>| copied_from.as_ref().and_then(|id| sources.get(id));
-    let needed: i64 = workflows
-        .iter()
-        .flat_map(|w| &w.jobs)
-        .filter(|j| new_jobs::takes_number(j, source_of(&j.copied_from)))
-        .count()
-        .try_into()
-        .unwrap_or(i64::MAX);
-    let mut next_number = if needed > 0 {
-        let last: i64 = sqlx::query_scalar(
-            "UPDATE projects SET build_counter = build_counter + $2 WHERE id = $1 \
-             RETURNING build_counter",
-        )
-        .bind(parent.project_id)
-        .bind(needed)
-        .fetch_one(&mut *conn)
+
+    async fn workflows_of_pipeline(&self, pipeline_id: &str) -> StoreResult<Vec<Workflow>> {
+        let rows = sqlx::query_as::<_, WorkflowRow>(concat!(
+            "SELECT ",
+            workflow_columns!(),
+            " FROM workflows WHERE pipeline_id = $1 ORDER BY ord"
+        ))
+        .bind(pipeline_id)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
-        last - needed + 1
-    } else {
-        0
-    };
+        decode_all(rows, WorkflowRow::decode)
+    }
 
-    let mut created = Vec::with_capacity(workflows.len());
-    let mut created_jobs = Vec::new();
-    for new in workflows {
-        let workflow = new_jobs::workflow(parent, &new);
-        sqlx::query(
-            "INSERT INTO workflows \
-             (id, pipeline_id, project_id, name, status, setup, rerun_of, created_at, stopped_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&workflow.id)
-        .bind(&workflow.pipeline_id)
-        .bind(&workflow.project_id)
-        .bind(&workflow.name)
-        .bind(workflow.status.as_str())
-        .bind(workflow.setup)
-        .bind(&workflow.rerun_of)
-        .bind(workflow.created_at)
-        .bind(workflow.stopped_at)
-        .execute(&mut *conn)
+    async fn active_workflows_on_branch(
+        &self,
+        project_id: &str,
+        branch: &str,
+    ) -> StoreResult<Vec<Workflow>> {
+        // `stopped_at` is set exactly when the status is final.
+        let rows = sqlx::query_as::<_, WorkflowRow>(concat!(
+            "SELECT ",
+            workflow_columns!(),
+            " FROM workflows WHERE stopped_at IS NULL AND pipeline_id IN \
+             (SELECT id FROM pipelines WHERE project_id = $1 AND branch = $2) ORDER BY ord"
+        ))
+        .bind(project_id)
+        .bind(branch)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
-        let first = created_jobs.len();
-        let mut copies = Vec::with_capacity(new.jobs.len());
-        for job in new.jobs {
-            let copied_from = job.copied_from.clone();
-            let source = source_of(&copied_from);
-            let number = new_jobs::takes_number(&job, source).then(|| {
-                next_number += 1;
-                next_number - 1
-            });
-            created_jobs.push(new_jobs::job(parent, &workflow.id, job, number, source));
-            copies.push(copied_from);
+        decode_all(rows, WorkflowRow::decode)
+    }
+
+    async fn job(&self, id: &str) -> StoreResult<Option<Job>> {
+        inserts::read_job(&mut *self.reader().await?, id).await
+    }
+
+    async fn job_by_number(&self, project_id: &str, number: i64) -> StoreResult<Option<Job>> {
+        // A rerun's copies share their source's number; the source comes first.
+        sqlx::query_as::<_, JobRow>(concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE project_id = $1 AND number = $2 ORDER BY ord LIMIT 1"
+        ))
+        .bind(project_id)
+        .bind(number)
+        .fetch_optional(&mut *self.reader().await?)
+        .await?
+        .map(JobRow::decode)
+        .transpose()
+    }
+
+    async fn job_by_number_with_workflow(
+        &self,
+        project_id: &str,
+        number: i64,
+    ) -> StoreResult<Option<(Job, Option<String>)>> {
+        // As `job_by_number`, with the workflow's name read in the same statement.
+        sqlx::query_as::<_, JobWorkflowRow>(concat!(
+            "SELECT j.*, (SELECT w.name FROM workflows w WHERE w.id = j.workflow_id) \
+             AS workflow_name FROM (SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE project_id = $1 AND number = $2 ORDER BY ord LIMIT 1) j"
+        ))
+        .bind(project_id)
+        .bind(number)
+        .fetch_optional(&mut *self.reader().await?)
+        .await?
+        .map(JobWorkflowRow::decode)
+        .transpose()
+    }
+
+    async fn jobs_of_workflow(&self, workflow_id: &str) -> StoreResult<Vec<Job>> {
+        let rows = sqlx::query_as::<_, JobRow>(concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE workflow_id = $1 ORDER BY ord"
+        ))
+        .bind(workflow_id)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        decode_all(rows, JobRow::decode)
+    }
+
+    async fn update_workflow(&self, update: WorkflowUpdate) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        if !settle::apply(&mut tx, &update).await? {
+            tx.rollback().await?;
+            return Ok(false);
         }
-        let rows: Vec<(&Job, Option<&str>)> = created_jobs[first..]
-            .iter()
-            .zip(copies.iter().map(Option::as_deref))
-            .collect();
-        jobs::insert(&mut *conn, &rows).await?;
-        created.push(workflow);
+        tx.commit().await?;
+        Ok(true)
     }
-    Ok((created, created_jobs))
-}
-
-pub(super) async fn by_id(store: &Backend, id: &str) -> StoreResult<Option<Workflow>> {
-    sqlx::query_as::<_, WorkflowRow>(concat!(
-        "SELECT ",
-        workflow_columns!(),
-        " FROM workflows WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *store.reader().await?)
-    .await?
-    .map(WorkflowRow::decode)
-    .transpose()
-}
-
-pub(super) async fn of_pipeline(store: &Backend, pipeline_id: &str) -> StoreResult<Vec<Workflow>> {
-    let rows = sqlx::query_as::<_, WorkflowRow>(concat!(
-        "SELECT ",
-        workflow_columns!(),
-        " FROM workflows WHERE pipeline_id = $1 ORDER BY ord"
-    ))
-    .bind(pipeline_id)
-    .fetch_all(&mut *store.reader().await?)
-    .await?;
-    decode_all(rows, WorkflowRow::decode)
-}
-
-pub(super) async fn active_on_branch(
-    store: &Backend,
-    project_id: &str,
-    branch: &str,
-) -> StoreResult<Vec<Workflow>> {
-    // `stopped_at` is set exactly when the status is final.
-    let rows = sqlx::query_as::<_, WorkflowRow>(concat!(
-        "SELECT ",
-        workflow_columns!(),
-        " FROM workflows WHERE stopped_at IS NULL AND pipeline_id IN \
-         (SELECT id FROM pipelines WHERE project_id = $1 AND branch = $2) ORDER BY ord"
-    ))
-    .bind(project_id)
-    .bind(branch)
-    .fetch_all(&mut *store.reader().await?)
-    .await?;
-    decode_all(rows, WorkflowRow::decode)
-}
-
-pub(super) async fn set_status(
-    store: &Backend,
-    workflow_id: &str,
-    status: WorkflowStatus,
-    now: Millis,
-) -> StoreResult<()> {
-    let mut tx = store.begin().await?;
-    write_status(&mut tx, workflow_id, status, now).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn update(store: &Backend, update: WorkflowUpdate) -> StoreResult<bool> {
-    let mut tx = store.begin().await?;
-    if !apply(&mut tx, &update).await? {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// Applies `update` in the caller's transaction; false (the caller rolls back) if a job no
-/// longer had its `from` status.
-pub(super) async fn apply(conn: &mut Conn, update: &WorkflowUpdate) -> StoreResult<bool> {
-    write_status(conn, &update.workflow_id, update.status, update.now).await?;
-    if !change_jobs(conn, &update.workflow_id, &update.changes, update.now).await? {
-        return Ok(false);
-    }
-    insert_tasks(conn, &update.workflow_id, &update.new_tasks, update.now).await?;
-    Ok(true)
-}
-
-/// Job ids per grouped status change; a shorter group is padded with NULL, which matches no
-/// job, so one statement text serves every group.
-const JOBS_PER_CHANGE: usize = 16;
-
-/// The grouped change: `$1` the workflow, `$2` from, `$3` to, `$4`–`$6` the queued, started
-/// and stopped times to set, `$7` message, `$8` actor, then [`JOBS_PER_CHANGE`] job ids.
-static CHANGE_JOBS: LazyLock<String> = LazyLock::new(|| {
-    let ids: Vec<String> = (0..JOBS_PER_CHANGE)
-        .map(|i| format!("${}", 9 + i))
-        .collect();
-    format!(
-        "UPDATE jobs SET status = $3, queued_at = COALESCE($4, queued_at), \
-         started_at = COALESCE(started_at, $5), stopped_at = COALESCE($6, stopped_at), \
-         message = COALESCE($7, message), actor = COALESCE($8, actor) \
-         WHERE workflow_id = $1 AND status = $2 AND id IN ({})",
-        ids.join(", ")
-    )
-});
-
-/// Applies job changes, each only if the job is in the workflow and still has its `from`
-/// status; false (and the caller rolls back) if any did not apply. Changes alike (same from,
-/// to, message and actor — a fan-out's jobs becoming queued) go in one statement per
-/// [`JOBS_PER_CHANGE`] jobs.
-async fn change_jobs(
-    conn: &mut Conn,
-    workflow_id: &str,
-    changes: &[JobChange],
-    now: Millis,
-) -> StoreResult<bool> {
-    let mut groups: Vec<Vec<&JobChange>> = Vec::new();
-    for change in changes {
-        let alike = |g: &&mut Vec<&JobChange>| {
-            let c = g[0];
-            (c.from, c.to, &c.message, &c.actor)
-                == (change.from, change.to, &change.message, &change.actor)
-        };
-        match groups.iter_mut().find(alike) {
-            Some(group) => group.push(change),
-            None => groups.push(vec![change]),
-        }
-    }
-    for group in groups {
-        if let [one] = group.as_slice() {
-            if !change_job(conn, workflow_id, one, now).await? {
-                return Ok(false);
-            }
-            continue;
-        }
-        for chunk in group.chunks(JOBS_PER_CHANGE) {
-            let first = chunk[0];
-            let to = first.to;
-            let sql: &'static str = CHANGE_JOBS.as_str();
-            let mut update = sqlx::query(AssertSqlSafe(Cow::Borrowed(sql)))
-                .bind(workflow_id)
-                .bind(first.from.as_str())
-                .bind(to.as_str())
-                .bind((to == JobStatus::Queued).then_some(now))
-                .bind((to == JobStatus::Running).then_some(now))
-                .bind(to.is_terminal().then_some(now))
-                .bind(&first.message)
-                .bind(&first.actor);
-            for i in 0..JOBS_PER_CHANGE {
-                update = update.bind(chunk.get(i).map(|c| c.job_id.as_str()));
-            }
-            let changed = update.execute(&mut *conn).await?.rows_affected();
-            if changed != chunk.len() as u64 {
-                return Ok(false);
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// Tasks per multi-row insert; the rest go one by one.
-const TASKS_PER_INSERT: usize = 16;
-
-/// `INSERT INTO tasks … VALUES (…), …` for [`TASKS_PER_INSERT`] rows: `$1` is the workflow,
-/// `$2` the time, then five parameters per row (id, job, node, resource class, payload).
-static INSERT_TASKS: LazyLock<String> = LazyLock::new(|| {
-    let rows: Vec<String> = (0..TASKS_PER_INSERT)
-        .map(|row| {
-            let p = 3 + 5 * row;
-            format!(
-                "(${p}, ${}, $1, ${}, ${}, 'queued', 0, 0, FALSE, ${}, $2)",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4
-            )
-        })
-        .collect();
-    format!(
-        "INSERT INTO tasks (id, job_id, workflow_id, node, resource_class, state, attempts, \
-         last_seq, cancel_requested, payload, queued_at) VALUES {}",
-        rows.join(", ")
-    )
-});
-
-/// Queues tasks: full chunks with one multi-row statement each, the rest one by one.
-async fn insert_tasks(
-    conn: &mut Conn,
-    workflow_id: &str,
-    tasks: &[NewTask],
-    now: Millis,
-) -> StoreResult<()> {
-    let mut chunks = tasks.chunks_exact(TASKS_PER_INSERT);
-    for chunk in &mut chunks {
-        let sql: &'static str = INSERT_TASKS.as_str();
-        let mut insert = sqlx::query(AssertSqlSafe(Cow::Borrowed(sql)))
-            .bind(workflow_id)
-            .bind(now);
-        for task in chunk {
-            insert = insert
-                .bind(new_id())
-                .bind(&task.job_id)
-                .bind(i64::from(task.node))
-                .bind(&task.resource_class)
-                .bind(to_json(&task.payload, "task payload")?);
-        }
-        insert
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| missing_parent(e, || format!("a job of workflow {workflow_id}")))?;
-    }
-    for task in chunks.remainder() {
-        insert_task(conn, workflow_id, task, now).await?;
-    }
-    Ok(())
-}
-
-/// Sets a workflow's status, and `stopped_at` exactly when the status is final (keeping the
-/// first stop time).
-async fn write_status(
-    conn: &mut Conn,
-    workflow_id: &str,
-    status: WorkflowStatus,
-    now: Millis,
-) -> StoreResult<()> {
-    let changed = sqlx::query(
-        "UPDATE workflows SET status = $2, \
-         stopped_at = CASE WHEN $3 THEN COALESCE(stopped_at, $4) ELSE NULL END \
-         WHERE id = $1",
-    )
-    .bind(workflow_id)
-    .bind(status.as_str())
-    .bind(status.is_terminal())
-    .bind(now)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::NotFound(format!("workflow {workflow_id}")));
-    }
-    Ok(())
-}
-
-/// Applies one job change if the job is in the workflow and still has its `from` status.
-async fn change_job(
-    conn: &mut Conn,
-    workflow_id: &str,
-    change: &JobChange,
-    now: Millis,
-) -> StoreResult<bool> {
-    let to = change.to;
-    let changed = sqlx::query(
-        "UPDATE jobs SET status = $4, \
-         queued_at = COALESCE($5, queued_at), \
-         started_at = COALESCE(started_at, $6), \
-         stopped_at = COALESCE($7, stopped_at), \
-         message = COALESCE($8, message), \
-         actor = COALESCE($9, actor) \
-         WHERE id = $1 AND workflow_id = $2 AND status = $3",
-    )
-    .bind(&change.job_id)
-    .bind(workflow_id)
-    .bind(change.from.as_str())
-    .bind(to.as_str())
-    .bind((to == JobStatus::Queued).then_some(now))
-    .bind((to == JobStatus::Running).then_some(now))
-    .bind(to.is_terminal().then_some(now))
-    .bind(&change.message)
-    .bind(&change.actor)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(changed == 1)
-}
-
-/// Queues a task.
-async fn insert_task(
-    conn: &mut Conn,
-    workflow_id: &str,
-    task: &NewTask,
-    now: Millis,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO tasks (id, job_id, workflow_id, node, resource_class, state, attempts, \
-         last_seq, cancel_requested, payload, queued_at) \
-         VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, FALSE, $6, $7)",
-    )
-    .bind(new_id())
-    .bind(&task.job_id)
-    .bind(workflow_id)
-    .bind(i64::from(task.node))
-    .bind(&task.resource_class)
-    .bind(to_json(&task.payload, "task payload")?)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map_err(|e| missing_parent(e, || format!("job {}", task.job_id)))?;
-    Ok(())
 }

@@ -18,7 +18,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::{AssertSqlSafe, ConnectOptions, Sqlite};
 
 use crate::cache::Caches;
-use crate::sql::columns::task_columns;
 use crate::sql::events::EventInsert;
 use crate::store::StoreResult;
 
@@ -32,7 +31,7 @@ use conns::{Conn, Conns, WriteTx};
 
 /// The database the shared queries are compiled for.
 type Db = Sqlite;
-/// The store the shared queries implement [`crate::Store`] for.
+/// The store the shared queries implement the area traits (so [`crate::Store`]) for.
 type Backend = SqliteStore;
 
 /// How long a connection waits for a lock before giving up with `SQLITE_BUSY`.
@@ -42,16 +41,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 const WAL_CHECKPOINT_PAGES: u32 = 16_384;
 /// Read connections.
 const READERS: usize = 4;
-
-/// The oldest queued task of a resource class becomes running, in one statement; the single
-/// writer connection serializes claims.
-const CLAIM_SQL: &str = concat!(
-    "UPDATE tasks SET state = 'running', runner = $2, token_hash = $3, started_at = $4, \
-     lease_expires_at = $5, attempts = attempts + 1 \
-     WHERE id = (SELECT id FROM tasks WHERE state = 'queued' AND resource_class = $1 \
-     ORDER BY queued_at, ord LIMIT 1) RETURNING ",
-    task_columns!()
-);
 
 /// What a batch claim's pick of queued tasks adds to keep concurrent claims apart: nothing,
 /// as SQLite's one writer runs one claim at a time.
@@ -195,7 +184,7 @@ async fn insert_events(
     Ok(())
 }
 
-/// A page of pipelines as one JSON text (see `queries/api_lists.rs`; the `LIMIT` is cast so
+/// A page of pipelines as one JSON text (see `queries/pages.rs`; the `LIMIT` is cast so
 /// the statement stays prepared, see `queries/mod.rs`).
 const PIPELINE_PAGE_SQL: &str = "SELECT json_group_array(json_array(id, project_id, number, \
      state, trigger_json, errors, created_at, updated_at)) FROM (SELECT id, project_id, number, \

@@ -14,15 +14,6 @@ on_both_backends!(
     claims_of_two_runners_in_one_batch_each_keep_their_runner_and_time,
 );
 
-/// One claim through the batch claim: the task and its job as started, if any.
-async fn claim_one(store: &dyn Store, claim: Claim) -> Option<(Task, Option<Job>)> {
-    store
-        .claim_tasks_and_start_jobs(vec![claim])
-        .await
-        .unwrap()
-        .pop()
-}
-
 async fn a_claim_starts_its_job_once(db: &TestStore) {
     let store: &dyn Store = &**db;
     let p = project(store, "gh/acme/app").await;

@@ -170,6 +170,40 @@ pub fn claim(resource_class: &str, runner: &str, now: Millis) -> Claim {
     }
 }
 
+/// One claim through the batch claim the runner API makes: the task and its job as started,
+/// if any.
+pub async fn claim_one(store: &dyn Store, claim: Claim) -> Option<(Task, Option<Job>)> {
+    let mut claimed = store.claim_tasks_and_start_jobs(vec![claim]).await.unwrap();
+    assert!(claimed.len() <= 1, "one claim takes one task at most");
+    claimed.pop()
+}
+
+/// The task one claim through the batch claim takes, if any.
+pub async fn claimed_task(store: &dyn Store, claim: Claim) -> Option<Task> {
+    claim_one(store, claim).await.map(|(task, _)| task)
+}
+
+/// Moves a workflow to `status` at `now` the way a settle writes it: an update with no job
+/// changes.
+pub async fn settle_status(
+    store: &dyn Store,
+    workflow_id: &str,
+    status: WorkflowStatus,
+    now: Millis,
+) {
+    let applied = store
+        .update_workflow(WorkflowUpdate {
+            workflow_id: workflow_id.into(),
+            changes: Vec::new(),
+            new_tasks: Vec::new(),
+            status,
+            now,
+        })
+        .await
+        .unwrap();
+    assert!(applied);
+}
+
 /// One running task of a fresh project, with its job.
 pub async fn running_task(store: &dyn Store) -> (Job, Task) {
     let project = project(store, "gh/acme/events").await;
@@ -181,10 +215,8 @@ pub async fn running_task(store: &dyn Store) -> (Job, Task) {
     )
     .await;
     queue(store, &jobs[0], JobStatus::Blocked, 1, T0).await;
-    let task = store
-        .claim_task(claim("docker", "runner-1", T0 + 1))
+    let task = claimed_task(store, claim("docker", "runner-1", T0 + 1))
         .await
-        .unwrap()
         .unwrap();
     (jobs[0].clone(), task)
 }

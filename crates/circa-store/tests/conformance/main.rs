@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The conformance suite: each test is written once against the `Store` trait and runs twice,
+//! The conformance suite: each test is written once against the store's traits and runs twice,
 //! as `<test>::sqlite` on a fresh SQLite file and as `<test>::postgres` on a fresh database of a
 //! PostgreSQL server this binary starts (see `pg_server`). Without PostgreSQL installed the
 //! `postgres` halves print a note and pass, unless `CI_REQUIRE_PG=1`. Blobs run on a local

@@ -414,15 +414,15 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
     let store: &dyn Store = &**db;
     let (p, created) = unstarted_pipeline(store, "gh/acme/app").await;
     let (workflows, jobs) = store
-        .start_pipeline(
-            &created.id,
-            "version: 2.1",
-            Some(("key-hash".to_string(), T0 + 500)),
-            Some(PipelineState::SetupPending),
-            vec![workflow("setup", vec![job("generate", JobStatus::Blocked)])],
-            None,
-            T0 + 5,
-        )
+        .start_pipeline(PipelineStart {
+            pipeline_id: &created.id,
+            compiled: "version: 2.1",
+            continuation: Some(("key-hash".to_string(), T0 + 500)),
+            state: Some(PipelineState::SetupPending),
+            workflows: vec![workflow("setup", vec![job("generate", JobStatus::Blocked)])],
+            settle: None,
+            now: T0 + 5,
+        })
         .await
         .unwrap();
     assert_eq!(workflows.len(), 1);
@@ -451,7 +451,15 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
         .await
         .unwrap();
     store
-        .start_pipeline(&created.id, "again", None, None, Vec::new(), None, T0 + 7)
+        .start_pipeline(PipelineStart {
+            pipeline_id: &created.id,
+            compiled: "again",
+            continuation: None,
+            state: None,
+            workflows: Vec::new(),
+            settle: None,
+            now: T0 + 7,
+        })
         .await
         .unwrap();
     let now = store.pipeline(&created.id).await.unwrap().unwrap();
@@ -460,15 +468,15 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
     assert_eq!(now.continuation_key_hash, None);
 
     let missing = store
-        .start_pipeline(
-            "nope",
-            "x",
-            None,
-            None,
-            vec![workflow("w", vec![])],
-            None,
-            T0,
-        )
+        .start_pipeline(PipelineStart {
+            pipeline_id: "nope",
+            compiled: "x",
+            continuation: None,
+            state: None,
+            workflows: vec![workflow("w", vec![])],
+            settle: None,
+            now: T0,
+        })
         .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
@@ -516,15 +524,15 @@ async fn a_started_pipeline_is_settled_in_its_own_transaction(db: &TestStore) {
 
     // An update whose job is not in its `from` status: nothing is stored.
     let refused = store
-        .start_pipeline(
-            &created.id,
-            "refused",
-            None,
-            None,
-            vec![workflow("main", jobs())],
-            Some(first(JobStatus::OnHold)),
-            T0 + 5,
-        )
+        .start_pipeline(PipelineStart {
+            pipeline_id: &created.id,
+            compiled: "refused",
+            continuation: None,
+            state: None,
+            workflows: vec![workflow("main", jobs())],
+            settle: Some(first(JobStatus::OnHold)),
+            now: T0 + 5,
+        })
         .await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
@@ -542,15 +550,15 @@ async fn a_started_pipeline_is_settled_in_its_own_transaction(db: &TestStore) {
     assert!(store.queued_tasks().await.unwrap().is_empty());
 
     let (workflows, added) = store
-        .start_pipeline(
-            &created.id,
-            "version: 2.1",
-            None,
-            None,
-            vec![workflow("main", jobs())],
-            Some(first(JobStatus::Blocked)),
-            T0 + 5,
-        )
+        .start_pipeline(PipelineStart {
+            pipeline_id: &created.id,
+            compiled: "version: 2.1",
+            continuation: None,
+            state: None,
+            workflows: vec![workflow("main", jobs())],
+            settle: Some(first(JobStatus::Blocked)),
+            now: T0 + 5,
+        })
         .await
         .unwrap();
     // What comes back is what was added, before the settle.

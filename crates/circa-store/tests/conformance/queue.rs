@@ -56,10 +56,8 @@ async fn a_claim_takes_the_oldest_task_of_its_class(db: &TestStore) {
         ]
     );
 
-    let claimed = store
-        .claim_task(claim("docker", "r1", T0 + 100))
+    let claimed = claimed_task(store, claim("docker", "r1", T0 + 100))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!((claimed.job_id.as_str(), claimed.node), (c.id.as_str(), 0));
     assert_eq!(claimed.state, TaskState::Running);
@@ -76,18 +74,9 @@ async fn a_claim_takes_the_oldest_task_of_its_class(db: &TestStore) {
     );
 
     let next: Vec<_> = [
-        store
-            .claim_task(claim("docker", "r2", T0 + 101))
-            .await
-            .unwrap(),
-        store
-            .claim_task(claim("docker", "r3", T0 + 102))
-            .await
-            .unwrap(),
-        store
-            .claim_task(claim("docker", "r4", T0 + 103))
-            .await
-            .unwrap(),
+        claimed_task(store, claim("docker", "r2", T0 + 101)).await,
+        claimed_task(store, claim("docker", "r3", T0 + 102)).await,
+        claimed_task(store, claim("docker", "r4", T0 + 103)).await,
     ]
     .into_iter()
     .map(|t| t.map(|t| (t.job_id, t.node)))
@@ -96,16 +85,11 @@ async fn a_claim_takes_the_oldest_task_of_its_class(db: &TestStore) {
         next,
         [Some((a.id.clone(), 0)), Some((a.id.clone(), 1)), None]
     );
-    let other = store
-        .claim_task(claim("large", "r5", T0 + 104))
+    let other = claimed_task(store, claim("large", "r5", T0 + 104))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(other.job_id, b.id);
-    assert_eq!(
-        store.claim_task(claim("gpu", "r6", T0)).await.unwrap(),
-        None
-    );
+    assert_eq!(claimed_task(store, claim("gpu", "r6", T0)).await, None);
     assert!(store.queued_tasks().await.unwrap().is_empty());
     assert_eq!(store.task("nope").await.unwrap(), None);
 }
@@ -124,10 +108,8 @@ async fn concurrent_claimers_never_share_a_task(db: &TestStore) {
             tokio::spawn(async move {
                 let runner = format!("runner-{i}");
                 let mut mine = Vec::new();
-                while let Some(task) = store
-                    .claim_task(claim("docker", &runner, T0 + 1))
-                    .await
-                    .unwrap()
+                while let Some(task) =
+                    claimed_task(store.as_ref(), claim("docker", &runner, T0 + 1)).await
                 {
                     assert_eq!(task.runner.as_deref(), Some(runner.as_str()));
                     mine.push(task.id);
@@ -159,7 +141,7 @@ async fn leases_heartbeats_requeues_and_completion(db: &TestStore) {
     assert_eq!(task.lease_expires_at, Some(T0 + 60_001));
 
     let renewed = store
-        .heartbeat(&task.id, T0 + 30_000, T0 + 90_000)
+        .heartbeat(&task.id, T0 + 90_000)
         .await
         .unwrap()
         .unwrap();
@@ -193,10 +175,7 @@ async fn leases_heartbeats_requeues_and_completion(db: &TestStore) {
     assert!(store.expired_tasks(i64::MAX).await.unwrap().is_empty());
 
     // A late heartbeat or completion from the lost runner changes nothing.
-    assert_eq!(
-        store.heartbeat(&task.id, T0, T0 + 200_000).await.unwrap(),
-        None
-    );
+    assert_eq!(store.heartbeat(&task.id, T0 + 200_000).await.unwrap(), None);
     assert_eq!(
         store
             .finish_task(&task.id, JobStatus::Success, None, T0)
@@ -206,10 +185,8 @@ async fn leases_heartbeats_requeues_and_completion(db: &TestStore) {
     );
     assert_eq!(store.task(&task.id).await.unwrap(), Some(queued));
 
-    let again = store
-        .claim_task(claim("docker", "runner-2", T0 + 100_000))
+    let again = claimed_task(store, claim("docker", "runner-2", T0 + 100_000))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!((again.id.as_str(), again.attempts), (task.id.as_str(), 2));
     let done = store
@@ -239,7 +216,7 @@ async fn leases_heartbeats_requeues_and_completion(db: &TestStore) {
         None
     );
     assert!(!store.requeue_task(&task.id, T0).await.unwrap());
-    assert_eq!(store.heartbeat(&task.id, T0, T0).await.unwrap(), None);
+    assert_eq!(store.heartbeat(&task.id, T0).await.unwrap(), None);
     assert!(store.expired_tasks(i64::MAX).await.unwrap().is_empty());
 }
 
@@ -248,10 +225,8 @@ async fn cancel_stops_running_tasks_and_drops_queued_ones(db: &TestStore) {
     let jobs = jobs_a_and_b(store).await;
     queue(store, &jobs[0], JobStatus::Blocked, 3, T0).await;
     queue(store, &jobs[1], JobStatus::Blocked, 1, T0 + 1).await;
-    let running = store
-        .claim_task(claim("docker", "r1", T0 + 2))
+    let running = claimed_task(store, claim("docker", "r1", T0 + 2))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(
         (running.job_id.as_str(), running.node),
@@ -292,10 +267,8 @@ async fn cancel_stops_running_tasks_and_drops_queued_ones(db: &TestStore) {
     );
     assert_eq!(store.tasks_of_job(&jobs[0].id).await.unwrap(), changed);
     // The other job's task is untouched and still claimable.
-    let other = store
-        .claim_task(claim("docker", "r2", T0 + 5))
+    let other = claimed_task(store, claim("docker", "r2", T0 + 5))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(other.job_id, jobs[1].id);
     let stopped = store

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use circa_model::JobStatus;
-use circa_store::{SqliteStore, Store};
+use circa_store::SqliteStore;
+use circa_store::prelude::*;
 
 use crate::fixtures::*;
 
@@ -37,17 +38,11 @@ async fn two_stores_on_one_file_share_the_queue() {
             tokio::spawn(async move {
                 let runner = format!("runner-{i}");
                 let mut mine = Vec::new();
-                while let Some(task) = store
-                    .claim_task(claim("docker", &runner, T0))
-                    .await
-                    .unwrap()
+                while let Some(task) =
+                    claimed_task(store.as_ref(), claim("docker", &runner, T0)).await
                 {
                     // A write through the same store between claims, like a heartbeat.
-                    store
-                        .heartbeat(&task.id, T0, T0 + 1)
-                        .await
-                        .unwrap()
-                        .unwrap();
+                    store.heartbeat(&task.id, T0 + 1).await.unwrap().unwrap();
                     mine.push(task.id);
                 }
                 mine

@@ -4,7 +4,7 @@ use circa_model::WorkflowStatus;
 use circa_store::*;
 
 use crate::backends::{TestStore, on_both_backends};
-use crate::fixtures::{T0, new_pipeline, project, workflow};
+use crate::fixtures::{T0, new_pipeline, project, settle_status, workflow};
 
 on_both_backends!(workflows_are_summed_per_day);
 
@@ -26,10 +26,7 @@ async fn workflow_at(
         .await
         .unwrap();
     if let Some((status, took)) = end {
-        store
-            .set_workflow_status(&wfs[0].id, status, created + took)
-            .await
-            .unwrap();
+        settle_status(store, &wfs[0].id, status, created + took).await;
     }
 }
 

@@ -113,13 +113,6 @@ async fn an_update_applies_all_or_nothing(db: &TestStore) {
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
     );
-    let missing = store
-        .set_workflow_status("nope", WorkflowStatus::Success, T0)
-        .await;
-    assert!(
-        matches!(missing, Err(StoreError::NotFound(_))),
-        "{missing:?}"
-    );
 }
 
 async fn updates_set_job_and_workflow_times(db: &TestStore) {
@@ -206,19 +199,13 @@ async fn updates_set_job_and_workflow_times(db: &TestStore) {
     );
 
     // A final status keeps the first stop time; a status that is not final clears it.
-    store
-        .set_workflow_status(&wf.id, WorkflowStatus::Canceled, T0 + 60)
-        .await
-        .unwrap();
+    settle_status(store, &wf.id, WorkflowStatus::Canceled, T0 + 60).await;
     let read_wf = store.workflow(&wf.id).await.unwrap().unwrap();
     assert_eq!(
         (read_wf.status, read_wf.stopped_at),
         (WorkflowStatus::Canceled, Some(T0 + 50))
     );
-    store
-        .set_workflow_status(&wf.id, WorkflowStatus::OnHold, T0 + 70)
-        .await
-        .unwrap();
+    settle_status(store, &wf.id, WorkflowStatus::OnHold, T0 + 70).await;
     let read_wf = store.workflow(&wf.id).await.unwrap().unwrap();
     assert_eq!(
         (read_wf.status, read_wf.stopped_at),
@@ -242,14 +229,8 @@ async fn active_workflows_are_unfinished_ones_on_the_branch(db: &TestStore) {
         .create_pipeline(tagged, vec![workflow("w", vec![])], T0)
         .await
         .unwrap();
-    store
-        .set_workflow_status(&done.id, WorkflowStatus::Success, T0 + 1)
-        .await
-        .unwrap();
-    store
-        .set_workflow_status(&second.id, WorkflowStatus::OnHold, T0 + 1)
-        .await
-        .unwrap();
+    settle_status(store, &done.id, WorkflowStatus::Success, T0 + 1).await;
+    settle_status(store, &second.id, WorkflowStatus::OnHold, T0 + 1).await;
 
     let active = store
         .active_workflows_on_branch(&p.id, "main")
@@ -265,10 +246,7 @@ async fn active_workflows_are_unfinished_ones_on_the_branch(db: &TestStore) {
             .is_empty()
     );
 
-    store
-        .set_workflow_status(&first.id, WorkflowStatus::Canceled, T0 + 2)
-        .await
-        .unwrap();
+    settle_status(store, &first.id, WorkflowStatus::Canceled, T0 + 2).await;
     let active = store
         .active_workflows_on_branch(&p.id, "main")
         .await

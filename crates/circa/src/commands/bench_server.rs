@@ -629,7 +629,7 @@ async fn w6(runners: usize, secs: u64) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..runners {
         let http = reqwest::Client::new();
-        let url = format!("{}/api/runner/v1/claim", circa.url);
+        let url = format!("{}/api/runner/v1/claims", circa.url);
         let token = token.clone();
         let stop = stop.clone();
         tasks.spawn(async move {

@@ -136,15 +136,15 @@ async fn task_token(f: &Fixture) -> String {
         .await;
     assert_eq!(status, 201, "{body}");
     let r = reqwest::Client::new()
-        .post(format!("{}/api/runner/v1/claim", f.api.url))
+        .post(format!("{}/api/runner/v1/claims", f.api.url))
         .bearer_auth(&runner)
-        .json(&json!({ "runner": "matrix", "wait_ms": 30000 }))
+        .json(&json!({ "runner": "matrix", "wait_ms": 30000, "max_tasks": 1 }))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
-    body["task_token"].as_str().unwrap().to_string()
+    body["tasks"][0]["task_token"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
+use circa_store::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -548,7 +549,6 @@ async fn rotating_the_key_keeps_every_value_readable() {
     let store = circa_store::SqliteStore::open(&s.server.data.join("circa.db"))
         .await
         .unwrap();
-    use circa_store::Store as _;
     assert_eq!(store.env_var_key_ids().await.unwrap(), vec![key_id]);
 
     // The value still opens: masked in the API, right in the job.
