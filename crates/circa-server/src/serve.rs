@@ -37,6 +37,9 @@ pub enum StartError {
         /// Why, in a few words (`address already in use`).
         reason: String,
     },
+    /// The data folder cannot be made, or another server holds it.
+    #[error(transparent)]
+    DataDir(#[from] crate::data_dir::DataDirError),
     /// A file.
     #[error("{what}: {source}")]
     Io {
@@ -61,6 +64,8 @@ pub struct Server {
     pub state: AppState,
     stop: CancellationToken,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The data folder's lock, held while the server runs.
+    _data_lock: crate::data_dir::DataDirLock,
 }
 
 impl Server {
@@ -145,7 +150,8 @@ fn listen_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Binds the socket first, then connects the store and blobs and starts serving. A data
+/// Binds the socket first, then takes the data folder (made mode 0700 if missing, and locked
+/// so no second server uses it), connects the store and blobs and starts serving. A data
 /// folder this start made is removed again when the start fails; one that was there is left.
 pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -174,8 +180,8 @@ async fn start_on(
     listener: tokio::net::TcpListener,
     config: ServerConfig,
 ) -> Result<Server, StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(io(format!("creating {}", config.data_dir.display())))?;
+    crate::data_dir::create_private(&config.data_dir)?;
+    let data_lock = crate::data_dir::lock(&config.data_dir)?;
     let store = circa_store::connect(&config.database_url).await?;
     let blobs = match &config.blobs {
         BlobConfig::Local(dir) => Blobs::local(dir)?,
@@ -195,7 +201,10 @@ async fn start_on(
     let state = AppState {
         store,
         blobs,
-        vcs: Arc::new(Mirrors::new(config.data_dir.join("git"))),
+        vcs: Arc::new(Mirrors::new(
+            config.data_dir.join("git"),
+            config.git_timeout,
+        )),
         config: Arc::new(config),
         queue: Arc::new(Signals::default()),
         cancels: Arc::new(Signals::default()),
@@ -230,6 +239,7 @@ async fn start_on(
         state,
         stop,
         serving,
+        _data_lock: data_lock,
     })
 }
 

@@ -11,6 +11,8 @@
 //!   module, where `super::Db` is that backend's sqlx database.
 //! - `sqlite`, `postgres`: connections, pools, migrations and the few statements that differ
 //!   (the queue claim, bulk event inserts).
+//! - `deliveries`: webhook delivery ids seen in the last day (its own small trait, which
+//!   [`Store`] includes).
 //! - `cache`: the few seconds' caches of tokens and projects every API request reads, cleared
 //!   by the store's own writes to them.
 
@@ -18,6 +20,7 @@ use std::sync::Arc;
 
 pub mod blobs;
 mod cache;
+pub mod deliveries;
 pub mod error;
 pub mod postgres;
 pub mod records;
@@ -29,6 +32,7 @@ pub mod store;
 pub mod web_records;
 
 pub use blobs::{BlobStream, Blobs, S3Config};
+pub use deliveries::DeliveryStore;
 pub use error::{BlobError, StoreError};
 pub use postgres::PostgresStore;
 pub use records::*;

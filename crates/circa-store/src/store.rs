@@ -14,7 +14,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The server's state. Every method is one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::deliveries::DeliveryStore + Send + Sync + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

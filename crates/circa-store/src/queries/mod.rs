@@ -36,6 +36,7 @@ use crate::store::{Store, StoreResult};
 
 mod api_lists;
 mod artifacts;
+mod deliveries;
 mod dispatch;
 mod events;
 mod jobs;
