@@ -106,7 +106,11 @@ async fn repeated(
     let Some(id) = delivery_id(forge, headers) else {
         return Ok(None);
     };
-    if state.store.record_delivery(project_id, id, now_ms()).await? {
+    if state
+        .store
+        .record_delivery(project_id, id, now_ms())
+        .await?
+    {
         return Ok(None);
     }
     Ok(Some(format!(

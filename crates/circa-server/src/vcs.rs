@@ -250,11 +250,11 @@ impl Mirrors {
     ) -> Result<(String, Option<String>), VcsError> {
         let out = self
             .git(
-            Some(&self.path(project_id)),
-            &["log", "-1", "--format=%H%n%s", spec, "--"],
-            "log",
-        )
-        .await?;
+                Some(&self.path(project_id)),
+                &["log", "-1", "--format=%H%n%s", spec, "--"],
+                "log",
+            )
+            .await?;
         let text = String::from_utf8_lossy(&out);
         let mut lines = text.lines();
         let sha = lines.next().unwrap_or_default().trim().to_string();
@@ -323,7 +323,9 @@ impl Mirrors {
                 size,
             });
         }
-        let text = self.git(Some(&path), &["cat-file", "blob", &spec], "cat-file").await?;
+        let text = self
+            .git(Some(&path), &["cat-file", "blob", &spec], "cat-file")
+            .await?;
         Ok(ConfigAt::Found(String::from_utf8_lossy(&text).into_owned()))
     }
 }

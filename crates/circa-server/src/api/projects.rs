@@ -11,8 +11,8 @@ use super::load;
 use super::render;
 use crate::auth::{self, Person};
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::{repository, slugs};
 use crate::state::{AppState, now_ms};
+use crate::{repository, slugs};
 
 /// `POST /api/circa/projects`.
 #[derive(Debug, Deserialize)]

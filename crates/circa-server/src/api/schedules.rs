@@ -74,8 +74,13 @@ pub async fn create(
 /// A timetable read and checked against the server's shortest interval (400 naming the field).
 fn read_checked_timetable(state: &AppState, timetable: &Value) -> ApiResult<CronForm> {
     let form = read_timetable(timetable).map_err(|e| ApiError::bad_request(e.0))?;
-    check_timetable(timetable, &form, state.config.min_schedule_interval, now_ms())
-        .map_err(|e| ApiError::bad_request(e.0))?;
+    check_timetable(
+        timetable,
+        &form,
+        state.config.min_schedule_interval,
+        now_ms(),
+    )
+    .map_err(|e| ApiError::bad_request(e.0))?;
     Ok(form)
 }
 

@@ -107,6 +107,9 @@ mod tests {
         let circleci = json!({"per-hour": 60, "hours-of-day": [1], "days-of-week": ["MON"]});
         let form = super::super::timetable::read_timetable(&circleci).unwrap();
         let e = check_timetable(&circleci, &form, 2 * MINUTE, NOW).unwrap_err();
-        assert!(e.0.starts_with("timetable.per-hour: fires every 60s"), "{e}");
+        assert!(
+            e.0.starts_with("timetable.per-hour: fires every 60s"),
+            "{e}"
+        );
     }
 }

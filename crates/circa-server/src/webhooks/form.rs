@@ -55,6 +55,9 @@ mod tests {
         assert!(e.to_string().contains("payload"), "{e}");
         let json = Headers::from_pairs(&[("Content-Type", "application/json")]);
         assert_eq!(json_payload(&json, b"{}").unwrap().as_ref(), b"{}");
-        assert_eq!(json_payload(&Headers::default(), b"{}").unwrap().as_ref(), b"{}");
+        assert_eq!(
+            json_payload(&Headers::default(), b"{}").unwrap().as_ref(),
+            b"{}"
+        );
     }
 }

@@ -25,7 +25,12 @@ async fn a_delivery_is_new_once_a_day(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.record_delivery(&a.id, "d-2", T0 + day + 2).await.unwrap());
+    assert!(
+        !store
+            .record_delivery(&a.id, "d-2", T0 + day + 2)
+            .await
+            .unwrap()
+    );
     let e = store
         .record_delivery("no-such-project", "d-3", T0)
         .await

@@ -164,10 +164,7 @@ impl ServerArgs {
             config.git_timeout = Duration::from_secs(secs);
         }
         if let Some(secs) = s.min_schedule_interval_secs {
-            anyhow::ensure!(
-                secs >= 1,
-                "--min-schedule-interval-secs must be at least 1"
-            );
+            anyhow::ensure!(secs >= 1, "--min-schedule-interval-secs must be at least 1");
             config.min_schedule_interval = Duration::from_secs(secs);
         }
         Ok(config)

@@ -47,7 +47,7 @@ async fn a_data_folder_is_private_and_held_by_one_server() {
 
     for command in [&["server"][..], &["up", "--executor", "shell"][..]] {
         let (code, stderr) = run_on(&data, command);
-        assert_eq!(code, Some(1), "{command:?}: {stderr}");
+        assert_eq!(code, Some(2), "{command:?}: {stderr}");
         let complaint = stderr
             .lines()
             .find(|l| l.contains("in use by another Circa server"))

@@ -115,13 +115,17 @@ async fn a_remote_that_never_answers_is_given_up_on_and_holds_up_no_other_projec
     server.restart();
     let api = server.client();
     let scheduled = api
-        .until(Duration::from_secs(60), "the legacy schedule to fire", || async {
-            let (_, body) = api.get("/api/v2/project/gh/acme/bbb-legacy/pipeline").await;
-            let items = body["items"].as_array().cloned().unwrap_or_default();
-            items
-                .into_iter()
-                .find(|p: &Value| p["trigger"]["type"] == "scheduled_pipeline")
-        })
+        .until(
+            Duration::from_secs(60),
+            "the legacy schedule to fire",
+            || async {
+                let (_, body) = api.get("/api/v2/project/gh/acme/bbb-legacy/pipeline").await;
+                let items = body["items"].as_array().cloned().unwrap_or_default();
+                items
+                    .into_iter()
+                    .find(|p: &Value| p["trigger"]["type"] == "scheduled_pipeline")
+            },
+        )
         .await;
     assert_eq!(scheduled["vcs"]["branch"], "main", "{scheduled}");
     assert_eq!(none_left(&addr).await, Vec::<String>::new());

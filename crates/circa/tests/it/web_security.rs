@@ -700,7 +700,10 @@ async fn the_variable_forms_refuse_a_value_with_a_nul_byte() {
             )
             .await;
         assert_eq!(status, 400, "{path}: {body}");
-        assert!(body.contains("value: contains a NUL byte"), "{path}: {body}");
+        assert!(
+            body.contains("value: contains a NUL byte"),
+            "{path}: {body}"
+        );
     }
     let (_, page) = admin.get("/projects/gh/acme/nul/settings").await;
     assert!(!page.contains("WITH_NUL"), "nothing was stored");

@@ -19,7 +19,6 @@ workflows:
 
 /// Posts a signed GitHub push with `content_type` and an optional delivery id → (status, JSON).
 async fn deliver(
-    api: &Api,
     project: &Value,
     content_type: &str,
     delivery: Option<&str>,
@@ -71,25 +70,11 @@ async fn a_replayed_delivery_starts_nothing_and_form_encoded_ones_build() {
         .await;
     let body = github_push(repo.path(), "refs/heads/main", &sha, "first");
 
-    let (status, first) = deliver(
-        &api,
-        &project,
-        "application/json",
-        Some("d-1"),
-        body.clone(),
-    )
-    .await;
+    let (status, first) = deliver(&project, "application/json", Some("d-1"), body.clone()).await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(pipeline_count(&api, "gh/acme/hooked").await, 1);
     // The same signed delivery again: acknowledged, nothing made.
-    let (status, again) = deliver(
-        &api,
-        &project,
-        "application/json",
-        Some("d-1"),
-        body.clone(),
-    )
-    .await;
+    let (status, again) = deliver(&project, "application/json", Some("d-1"), body.clone()).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["pipeline"], Value::Null, "{again}");
     assert!(
@@ -100,21 +85,13 @@ async fn a_replayed_delivery_starts_nothing_and_form_encoded_ones_build() {
     );
     assert_eq!(pipeline_count(&api, "gh/acme/hooked").await, 1);
     // Another delivery of the same push builds.
-    let (status, other) = deliver(
-        &api,
-        &project,
-        "application/json",
-        Some("d-2"),
-        body.clone(),
-    )
-    .await;
+    let (status, other) = deliver(&project, "application/json", Some("d-2"), body.clone()).await;
     assert_eq!(status, 201, "{other}");
     assert_eq!(pipeline_count(&api, "gh/acme/hooked").await, 2);
 
     // Form-encoded: `payload=<JSON>`, signed over the raw body.
     let form = form_field("payload", &body);
     let (status, formed) = deliver(
-        &api,
         &project,
         "application/x-www-form-urlencoded",
         Some("d-3"),
@@ -124,7 +101,6 @@ async fn a_replayed_delivery_starts_nothing_and_form_encoded_ones_build() {
     assert_eq!(status, 201, "{formed}");
     assert_eq!(pipeline_count(&api, "gh/acme/hooked").await, 3);
     let (status, refused) = deliver(
-        &api,
         &project,
         "application/x-www-form-urlencoded",
         Some("d-4"),
