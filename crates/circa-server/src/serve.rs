@@ -198,12 +198,14 @@ async fn start_on(
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
+    let stop = CancellationToken::new();
     let state = AppState {
         store,
         blobs,
         vcs: Arc::new(Mirrors::new(
             config.data_dir.join("git"),
             config.git_timeout,
+            stop.clone(),
         )),
         config: Arc::new(config),
         queue: Arc::new(Signals::default()),
@@ -221,7 +223,6 @@ async fn start_on(
         vault: Arc::new(vault),
         compiles: Arc::new(crate::compiles::Compiles::per_cpu()),
     };
-    let stop = CancellationToken::new();
     tokio::spawn(crate::orchestrator::lease::watch_leases(
         state.clone(),
         stop.clone(),

@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::state::Locks;
-pub use run::run_git;
+pub use run::{run_git, run_git_until};
 use source::RefsDigest;
 
 /// The largest config file read from a repository (the config loader's own limit is lower).
@@ -46,6 +48,12 @@ pub enum VcsError {
         /// The time limit.
         after: Duration,
     },
+    /// The server stopped while `git` ran; it was killed with everything it started.
+    #[error("git {action} was stopped: the server is shutting down")]
+    Stopped {
+        /// What was being done.
+        action: String,
+    },
     /// A branch, tag or commit that is not in the repository.
     #[error("{0} is not in the repository")]
     UnknownRef(String),
@@ -71,6 +79,8 @@ pub struct Mirrors {
     dir: PathBuf,
     /// The longest any one `git` may run.
     timeout: Duration,
+    /// Cancelled when the server stops: a `git` still running is killed.
+    stop: CancellationToken,
     locks: Locks,
     /// What each project's mirror knows without running `git`.
     known: Mutex<HashMap<String, Known>>,
@@ -115,11 +125,13 @@ pub fn valid_sha(sha: &str) -> bool {
 }
 
 impl Mirrors {
-    /// Mirrors kept in `dir`, each `git` run given at most `timeout`.
-    pub fn new(dir: PathBuf, timeout: Duration) -> Self {
+    /// Mirrors kept in `dir`, each `git` run given at most `timeout` and killed when `stop` is
+    /// cancelled.
+    pub fn new(dir: PathBuf, timeout: Duration, stop: CancellationToken) -> Self {
         Mirrors {
             dir,
             timeout,
+            stop,
             locks: Locks::default(),
             known: Mutex::default(),
         }
@@ -132,7 +144,7 @@ impl Mirrors {
         args: &[&str],
         action: &str,
     ) -> Result<Vec<u8>, VcsError> {
-        run_git(dir, args, action, self.timeout).await
+        run_git_until(dir, args, action, self.timeout, &self.stop).await
     }
 
     /// Reads or changes what a project's mirror knows.

@@ -1,6 +1,6 @@
 //! Every `git` the server runs: without prompts, time-limited, in a process group of its own,
 //! and killed with everything it started (`git-remote-http`, `ssh`, `upload-pack`) when the
-//! time is up or the caller stops waiting (a dropped request, a server shutting down).
+//! time is up, when the server stops, or when the caller stops waiting (a dropped request).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -10,6 +10,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
 
 use super::VcsError;
 
@@ -38,6 +39,17 @@ pub async fn run_git(
     action: &str,
     timeout: Duration,
 ) -> Result<Vec<u8>, VcsError> {
+    run_git_until(dir, args, action, timeout, &CancellationToken::new()).await
+}
+
+/// [`run_git`], stopped early (and killed) when `stop` is cancelled.
+pub async fn run_git_until(
+    dir: Option<&Path>,
+    args: &[&str],
+    action: &str,
+    timeout: Duration,
+    stop: &CancellationToken,
+) -> Result<Vec<u8>, VcsError> {
     let mut cmd = Command::new("git");
     if let Some(dir) = dir {
         cmd.arg("-C").arg(dir);
@@ -61,17 +73,25 @@ pub async fn run_git(
             .and_then(|id| i32::try_from(id).ok())
             .map(Pid::from_raw),
     );
-    match tokio::time::timeout(timeout, finish(&mut child)).await {
-        Err(_) => {
-            group.kill();
-            let _ = child.wait().await;
-            Err(VcsError::TimedOut {
-                action: action.to_string(),
+    let finished = tokio::select! {
+        finished = tokio::time::timeout(timeout, finish(&mut child)) => Some(finished),
+        _ = stop.cancelled() => None,
+    };
+    let Some(Ok(finished)) = finished else {
+        group.kill();
+        let _ = child.wait().await;
+        let action = action.to_string();
+        return Err(match finished {
+            Some(_) => VcsError::TimedOut {
+                action,
                 after: timeout,
-            })
-        }
-        Ok(Err(e)) => Err(VcsError::Spawn(e)),
-        Ok(Ok((status, stdout, stderr))) => {
+            },
+            None => VcsError::Stopped { action },
+        });
+    };
+    match finished {
+        Err(e) => Err(VcsError::Spawn(e)),
+        Ok((status, stdout, stderr)) => {
             // Reaped: its helpers ended with it, and its id may already be another's.
             group.0 = None;
             if status.success() {
@@ -201,6 +221,31 @@ mod tests {
         assert!(seen, "git never started");
         running.abort();
         let _ = running.await;
+        assert_eq!(none_left(port).await, Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn a_server_that_stops_kills_its_git() {
+        let url = silent_remote();
+        let port = url.trim_start_matches("git://").split('/').next().unwrap();
+        let stop = CancellationToken::new();
+        let stopper = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            stopper.cancel();
+        });
+        let result = run_git_until(
+            None,
+            &["ls-remote", "--", &url],
+            "ls-remote",
+            Duration::from_secs(600),
+            &stop,
+        )
+        .await;
+        assert!(
+            matches!(&result, Err(VcsError::Stopped { action }) if action == "ls-remote"),
+            "{result:?}"
+        );
         assert_eq!(none_left(port).await, Vec::<String>::new());
     }
 

@@ -130,3 +130,39 @@ async fn a_remote_that_never_answers_is_given_up_on_and_holds_up_no_other_projec
     assert_eq!(scheduled["vcs"]["branch"], "main", "{scheduled}");
     assert_eq!(none_left(&addr).await, Vec::<String>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_leaves_no_git_behind() {
+    let addr = silent_remote();
+    let data = tempfile::tempdir().unwrap();
+    let mut server = ServerProc::start(data.path(), 30);
+    let api = server.client();
+    let (status, body) = api
+        .post(
+            "/api/circa/projects",
+            json!({ "slug": "gh/acme/hung", "repo": format!("git://{addr}/x"), "default_branch": "main" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // A trigger whose clone hangs (the time limit is ten minutes).
+    let trigger = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            api.post(
+                "/api/v2/project/gh/acme/hung/pipeline",
+                json!({ "branch": "main" }),
+            )
+            .await
+        })
+    };
+    api.until(Duration::from_secs(30), "git to run", || async {
+        (!processes_naming(&addr).is_empty()).then_some(())
+    })
+    .await;
+    assert!(
+        server.terminate(Duration::from_secs(20)),
+        "the server stopped on SIGTERM"
+    );
+    assert_eq!(none_left(&addr).await, Vec::<String>::new());
+    trigger.abort();
+}

@@ -97,6 +97,27 @@ impl ServerProc {
         }
     }
 
+    /// Stops the server as a service manager does (SIGTERM) and waits up to `within` for it to
+    /// exit; whether it did.
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
     /// Starts it again on the same port and data folder.
     pub fn restart(&mut self) {
         self.kill();
