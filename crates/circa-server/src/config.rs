@@ -44,6 +44,11 @@ pub struct ServerConfig {
     /// The key file that seals secrets at rest; `None`: `DATA/secret.keys`, created with a new
     /// key on first start.
     pub secret_key_file: Option<PathBuf>,
+    /// The longest any one `git` run (a clone, a fetch, a read of the mirror) may take; it is
+    /// killed with everything it started after that.
+    pub git_timeout: Duration,
+    /// The shortest interval between two ticks a schedule may have.
+    pub min_schedule_interval: Duration,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -54,6 +59,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("blobs", &self.blobs)
             .field("lease", &self.lease)
             .field("secret_key_file", &self.secret_key_file)
+            .field("git_timeout", &self.git_timeout)
+            .field("min_schedule_interval", &self.min_schedule_interval)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +76,12 @@ pub const DEFAULT_CONTINUATION_TTL: Duration = Duration::from_secs(6 * 3600);
 
 /// The largest request body when none is configured: 5 GiB (artifacts, workspace layers).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 5 * 1024 * 1024 * 1024;
+
+/// How long one `git` run may take when nothing is configured: ten minutes.
+pub const DEFAULT_GIT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The shortest interval between a schedule's ticks when nothing is configured: one minute.
+pub const DEFAULT_MIN_SCHEDULE_INTERVAL: Duration = Duration::from_secs(60);
 
 impl ServerConfig {
     /// Defaults for a data folder: SQLite at `DATA/circa.db`, blobs in `DATA/blobs`.
@@ -89,6 +102,8 @@ impl ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             orbs,
             secret_key_file: None,
+            git_timeout: DEFAULT_GIT_TIMEOUT,
+            min_schedule_interval: DEFAULT_MIN_SCHEDULE_INTERVAL,
         }
     }
 }

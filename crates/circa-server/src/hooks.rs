@@ -1,5 +1,7 @@
 //! Webhook routes: one URL per project, `POST /hooks/{project_id}`. The forge is told apart by
-//! its headers, the request verified its way, then parsed into a trigger.
+//! its headers, the request verified its way, then parsed into a trigger. A delivery that
+//! would build is recorded by its forge's delivery id first: the same delivery again within a
+//! day (a replay, a redelivery) answers 200 and starts nothing.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -10,8 +12,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::trigger::{TriggerRequest, trigger_pipeline};
-use crate::state::AppState;
-use crate::webhooks::{Headers, WebhookOutcome, detect, parse, verify};
+use crate::state::{AppState, now_ms};
+use crate::webhooks::{Forge, Headers, WebhookOutcome, delivery_id, detect, parse, verify};
 
 /// The largest webhook body accepted (GitHub caps its payloads at 25 MiB).
 pub const MAX_HOOK_BYTES: usize = 25 * 1024 * 1024;
@@ -60,6 +62,12 @@ async fn receive(
             Json(json!({ "message": reason, "pipeline": null })),
         )),
         WebhookOutcome::Build(trigger) => {
+            if let Some(message) = repeated(&state, &project.id, forge, &headers).await? {
+                return Ok((
+                    StatusCode::OK,
+                    Json(json!({ "message": message, "pipeline": null })),
+                ));
+            }
             let pipeline = trigger_pipeline(
                 &state,
                 &project,
@@ -86,4 +94,26 @@ async fn receive(
             ))
         }
     }
+}
+
+/// Records the delivery's id; when it was received already, what to answer instead of building.
+async fn repeated(
+    state: &AppState,
+    project_id: &str,
+    forge: Forge,
+    headers: &Headers<'_>,
+) -> ApiResult<Option<String>> {
+    let Some(id) = delivery_id(forge, headers) else {
+        return Ok(None);
+    };
+    if state
+        .store
+        .record_delivery(project_id, id, now_ms())
+        .await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "{forge} delivery {id} was received already; nothing is started again"
+    )))
 }

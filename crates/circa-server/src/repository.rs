@@ -5,13 +5,12 @@
 //! repository may be set up after the project.
 
 use std::path::{Component, Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use tokio::process::Command;
 
 use crate::error::ApiError;
+use crate::vcs::{VcsError, run_git};
 
 /// How long a remote repository is tried before the server warns and goes on.
 pub const REMOTE_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -118,8 +117,10 @@ pub struct Checked {
 }
 
 /// Checks a repository as given: a local one must be a git repository now (a 400 naming
-/// `repo` otherwise); a remote one is tried for at most [`REMOTE_PROBE_TIMEOUT`].
-pub async fn check(given: &str) -> Result<Checked, ApiError> {
+/// `repo` otherwise); a remote one is tried for at most [`REMOTE_PROBE_TIMEOUT`], or
+/// `git_timeout` when that is shorter.
+pub async fn check(given: &str, git_timeout: Duration) -> Result<Checked, ApiError> {
+    let timeout = git_timeout.min(REMOTE_PROBE_TIMEOUT);
     let location = RepoLocation::parse(given).map_err(ApiError::bad_request)?;
     let stored = location.stored();
     match &location {
@@ -130,7 +131,7 @@ pub async fn check(given: &str) -> Result<Checked, ApiError> {
                     path.display()
                 )));
             }
-            match probe(&stored, REMOTE_PROBE_TIMEOUT).await {
+            match probe(&stored, timeout).await {
                 Probe::Answered => {}
                 Probe::Refused(why) => {
                     return Err(ApiError::bad_request(format!(
@@ -146,7 +147,7 @@ pub async fn check(given: &str) -> Result<Checked, ApiError> {
             })
         }
         RepoLocation::Remote(url) => {
-            let warning = match probe(url, REMOTE_PROBE_TIMEOUT).await {
+            let warning = match probe(url, timeout).await {
                 Probe::Answered => None,
                 Probe::Refused(why) => Some(format!(
                     "the server cannot fetch {url} now ({why}); the project is added, and its \
@@ -178,30 +179,19 @@ enum Probe {
 }
 
 /// Asks `git ls-remote` for `repo`'s `HEAD`, without prompting for credentials or host keys,
-/// for at most `timeout`.
+/// for at most `timeout` (the server's one time-limited way of running git).
 async fn probe(repo: &str, timeout: Duration) -> Probe {
-    let mut cmd = Command::new("git");
-    cmd.args(["ls-remote", "--quiet", "--", repo, "HEAD"])
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
-        cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
-    }
-    let child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => return Probe::NoGit(e),
-    };
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Err(_) => Probe::Refused(format!("no answer within {timeout:?}")),
-        Ok(Err(e)) => Probe::Refused(e.to_string()),
-        Ok(Ok(out)) if out.status.success() => Probe::Answered,
-        Ok(Ok(out)) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
+    let args = ["ls-remote", "--quiet", "--", repo, "HEAD"];
+    match run_git(None, &args, "ls-remote", timeout).await {
+        Ok(_) => Probe::Answered,
+        Err(VcsError::Spawn(e)) => Probe::NoGit(e),
+        Err(VcsError::TimedOut { after, .. }) => {
+            Probe::Refused(format!("no answer within {after:?}"))
+        }
+        Err(VcsError::Git { stderr, .. }) => {
             Probe::Refused(format!("git: {}", first_complaint(&stderr)))
         }
+        Err(other) => Probe::Refused(other.to_string()),
     }
 }
 

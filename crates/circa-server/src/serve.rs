@@ -37,6 +37,9 @@ pub enum StartError {
         /// Why, in a few words (`address already in use`).
         reason: String,
     },
+    /// The data folder cannot be made, or another server holds it.
+    #[error(transparent)]
+    DataDir(#[from] crate::data_dir::DataDirError),
     /// A file.
     #[error("{what}: {source}")]
     Io {
@@ -61,6 +64,8 @@ pub struct Server {
     pub state: AppState,
     stop: CancellationToken,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The data folder's lock, held while the server runs.
+    _data_lock: crate::data_dir::DataDirLock,
 }
 
 impl Server {
@@ -145,7 +150,8 @@ fn listen_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Binds the socket first, then connects the store and blobs and starts serving. A data
+/// Binds the socket first, then takes the data folder (made mode 0700 if missing, and locked
+/// so no second server uses it), connects the store and blobs and starts serving. A data
 /// folder this start made is removed again when the start fails; one that was there is left.
 pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -174,8 +180,8 @@ async fn start_on(
     listener: tokio::net::TcpListener,
     config: ServerConfig,
 ) -> Result<Server, StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(io(format!("creating {}", config.data_dir.display())))?;
+    crate::data_dir::create_private(&config.data_dir)?;
+    let data_lock = crate::data_dir::lock(&config.data_dir)?;
     let store = circa_store::connect(&config.database_url).await?;
     let blobs = match &config.blobs {
         BlobConfig::Local(dir) => Blobs::local(dir)?,
@@ -192,10 +198,15 @@ async fn start_on(
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
+    let stop = CancellationToken::new();
     let state = AppState {
         store,
         blobs,
-        vcs: Arc::new(Mirrors::new(config.data_dir.join("git"))),
+        vcs: Arc::new(Mirrors::new(
+            config.data_dir.join("git"),
+            config.git_timeout,
+            stop.clone(),
+        )),
         config: Arc::new(config),
         base_url,
         dispatch: Arc::new(Dispatch::new()),
@@ -203,7 +214,6 @@ async fn start_on(
         keys: Arc::new(Keys { secret, vault }),
         schedules: Arc::default(),
     };
-    let stop = CancellationToken::new();
     tokio::spawn(crate::orchestrator::lease::watch_leases(
         state.clone(),
         stop.clone(),
@@ -221,6 +231,7 @@ async fn start_on(
         state,
         stop,
         serving,
+        _data_lock: data_lock,
     })
 }
 

@@ -6,15 +6,17 @@
 //! the last fetch (see [`source`]), what a branch or tag resolved to is kept until the next
 //! fetch, a commit's subject is kept by commit, and configs are cached by commit in the store.
 
+mod run;
 mod source;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::time::Duration;
 
-use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
 
 use crate::state::Locks;
+pub use run::{run_git, run_git_until};
 use source::RefsDigest;
 
 /// The largest config file read from a repository (the config loader's own limit is lower).
@@ -36,6 +38,20 @@ pub enum VcsError {
         action: String,
         /// What git said.
         stderr: String,
+    },
+    /// `git` did not finish in time; it was killed with everything it started.
+    #[error("git {action} did not finish within {after:?}")]
+    TimedOut {
+        /// What was being done.
+        action: String,
+        /// The time limit.
+        after: Duration,
+    },
+    /// The server stopped while `git` ran; it was killed with everything it started.
+    #[error("git {action} was stopped: the server is shutting down")]
+    Stopped {
+        /// What was being done.
+        action: String,
     },
     /// A branch, tag or commit that is not in the repository.
     #[error("{0} is not in the repository")]
@@ -60,6 +76,10 @@ const MAX_KNOWN_COMMITS: usize = 4096;
 #[derive(Debug)]
 pub struct Mirrors {
     dir: PathBuf,
+    /// The longest any one `git` may run.
+    timeout: Duration,
+    /// Cancelled when the server stops: a `git` still running is killed.
+    stop: CancellationToken,
     locks: Locks,
     /// What each project's mirror knows without running `git`.
     known: crate::registry::Registry<String, Known>,
@@ -103,36 +123,27 @@ pub fn valid_sha(sha: &str) -> bool {
     (4..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-async fn git(dir: Option<&Path>, args: &[&str], action: &str) -> Result<Vec<u8>, VcsError> {
-    let mut cmd = Command::new("git");
-    if let Some(dir) = dir {
-        cmd.arg("-C").arg(dir);
-    }
-    let out = cmd
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(VcsError::Spawn)?;
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(VcsError::Git {
-            action: action.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
-    }
-}
-
 impl Mirrors {
-    /// Mirrors kept in `dir`.
-    pub fn new(dir: PathBuf) -> Self {
+    /// Mirrors kept in `dir`, each `git` run given at most `timeout` and killed when `stop` is
+    /// cancelled.
+    pub fn new(dir: PathBuf, timeout: Duration, stop: CancellationToken) -> Self {
         Mirrors {
             dir,
+            timeout,
+            stop,
             locks: Locks::default(),
             known: Default::default(),
         }
+    }
+
+    /// Runs `git` within the mirrors' time limit.
+    async fn git(
+        &self,
+        dir: Option<&Path>,
+        args: &[&str],
+        action: &str,
+    ) -> Result<Vec<u8>, VcsError> {
+        run_git_until(dir, args, action, self.timeout, &self.stop).await
     }
 
     /// Reads or changes what a project's mirror knows.
@@ -178,7 +189,7 @@ impl Mirrors {
             k.digest = None;
         });
         if cloned {
-            git(
+            self.git(
                 Some(&path),
                 &["fetch", "--prune", "--quiet", "origin"],
                 "fetch",
@@ -191,7 +202,7 @@ impl Mirrors {
             let tmp = self.dir.join(format!("{project_id}.git.tmp"));
             let _ = tokio::fs::remove_dir_all(&tmp).await;
             let tmp_str = tmp.to_string_lossy().into_owned();
-            git(
+            self.git(
                 None,
                 &["clone", "--mirror", "--quiet", "--", repo_url, &tmp_str],
                 "clone",
@@ -247,12 +258,13 @@ impl Mirrors {
         project_id: &str,
         spec: &str,
     ) -> Result<(String, Option<String>), VcsError> {
-        let out = git(
-            Some(&self.path(project_id)),
-            &["log", "-1", "--format=%H%n%s", spec, "--"],
-            "log",
-        )
-        .await?;
+        let out = self
+            .git(
+                Some(&self.path(project_id)),
+                &["log", "-1", "--format=%H%n%s", spec, "--"],
+                "log",
+            )
+            .await?;
         let text = String::from_utf8_lossy(&out);
         let mut lines = text.lines();
         let sha = lines.next().unwrap_or_default().trim().to_string();
@@ -306,8 +318,13 @@ impl Mirrors {
         }
         let path = self.path(project_id);
         let spec = format!("{sha}:{CONFIG_PATH}");
-        let Ok(size) = git(Some(&path), &["cat-file", "-s", &spec], "cat-file").await else {
-            return Ok(ConfigAt::Missing);
+        let size = match self
+            .git(Some(&path), &["cat-file", "-s", &spec], "cat-file")
+            .await
+        {
+            Ok(size) => size,
+            Err(VcsError::Git { .. }) => return Ok(ConfigAt::Missing),
+            Err(e) => return Err(e),
         };
         let size: u64 = String::from_utf8_lossy(&size).trim().parse().unwrap_or(0);
         if size > MAX_CONFIG_BYTES {
@@ -316,7 +333,9 @@ impl Mirrors {
                 size,
             });
         }
-        let text = git(Some(&path), &["cat-file", "blob", &spec], "cat-file").await?;
+        let text = self
+            .git(Some(&path), &["cat-file", "blob", &spec], "cat-file")
+            .await?;
         Ok(ConfigAt::Found(String::from_utf8_lossy(&text).into_owned()))
     }
 }

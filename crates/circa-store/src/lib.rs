@@ -42,8 +42,8 @@ pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
 pub use store::{
-    OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore,
-    SecretStore, Store, StoreResult, WorkflowStore,
+    DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore,
+    ScheduleStore, SecretStore, Store, StoreResult, WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -52,8 +52,8 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 /// `dyn Store` (whose supertraits' methods need no import).
 pub mod prelude {
     pub use crate::store::{
-        OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore,
-        ScheduleStore, SecretStore, Store, WorkflowStore,
+        DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore,
+        QueueStore, ScheduleStore, SecretStore, Store, WorkflowStore,
     };
 }
 

@@ -45,12 +45,18 @@ pub fn check_name(field: &str, name: &str) -> ApiResult<()> {
     }
 }
 
-/// 400 when a value is too long.
+/// 400 when a value is too long, or holds a NUL byte (no process environment can carry one,
+/// so every job would fail).
 pub fn check_value(value: &str) -> ApiResult<()> {
     if value.len() > MAX_VALUE_BYTES {
         return Err(ApiError::bad_request(format!(
             "value: longer than {MAX_VALUE_BYTES} bytes"
         )));
+    }
+    if value.contains('\0') {
+        return Err(ApiError::bad_request(
+            "value: contains a NUL byte, which an environment variable cannot hold",
+        ));
     }
     Ok(())
 }

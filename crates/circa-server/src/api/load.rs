@@ -17,9 +17,7 @@ pub async fn project_at(
     repo: &str,
 ) -> ApiResult<Project> {
     let slug = normal_slug(vcs, org, repo);
-    let project = state
-        .store
-        .project_by_slug(&slug)
+    let project = crate::slugs::project_by_slug(state.store.as_ref(), &slug)
         .await?
         .ok_or_else(|| ApiError::not_found("project"))?;
     person.visible(state, project).await

@@ -11,8 +11,8 @@ use super::load;
 use super::render;
 use crate::auth::{self, Person};
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::repository;
 use crate::state::{AppState, now_ms};
+use crate::{repository, slugs};
 
 /// `POST /api/circa/projects`.
 #[derive(Debug, Deserialize)]
@@ -40,15 +40,7 @@ pub fn valid_slug(slug: &str) -> bool {
         })
 }
 
-/// Normalises a slug's VCS part: `github` → `gh`, `bitbucket` → `bb`.
-pub fn normal_slug(vcs: &str, org: &str, repo: &str) -> String {
-    let vcs = match vcs {
-        "github" => "gh",
-        "bitbucket" => "bb",
-        other => other,
-    };
-    format!("{vcs}/{org}/{repo}")
-}
+pub use crate::slugs::normal_slug;
 
 /// A project just added, and why its repository cannot be fetched now (a remote one).
 #[derive(Debug)]
@@ -83,7 +75,16 @@ pub async fn add_project(
             "default_branch: {branch:?} is not a branch name"
         )));
     }
-    let repo = repository::check(repo).await?;
+    if let Some(existing) = slugs::project_by_slug(state.store.as_ref(), &slug).await?
+        && existing.slug != slug
+    {
+        return Err(ApiError::conflict(format!(
+            "slug: {slug} is the project {} already (names differing only in case are one \
+             repository)",
+            existing.slug
+        )));
+    }
+    let repo = repository::check(repo, state.config.git_timeout).await?;
     let project = state
         .store
         .create_project(

@@ -15,7 +15,8 @@ use super::render;
 use crate::auth::Person;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::schedules::fire::SYSTEM_ACTOR;
-use crate::schedules::timetable::read_timetable;
+use crate::schedules::interval::check_timetable;
+use crate::schedules::timetable::{CronForm, read_timetable};
 use crate::state::{AppState, now_ms};
 
 /// The fields a schedule body may have.
@@ -49,7 +50,7 @@ pub async fn create(
             .ok_or_else(|| ApiError::bad_request(format!("{key}: is required")))
     };
     let timetable = require("timetable")?.clone();
-    let form = read_timetable(&timetable).map_err(|e| ApiError::bad_request(e.0))?;
+    let form = read_checked_timetable(&state, &timetable)?;
     let new = NewSchedule {
         project_id: project.id.clone(),
         origin: ScheduleOrigin::Api,
@@ -68,6 +69,19 @@ pub async fn create(
         StatusCode::CREATED,
         Json(render_schedule(&state, &schedule, &project).await?),
     ))
+}
+
+/// A timetable read and checked against the server's shortest interval (400 naming the field).
+fn read_checked_timetable(state: &AppState, timetable: &Value) -> ApiResult<CronForm> {
+    let form = read_timetable(timetable).map_err(|e| ApiError::bad_request(e.0))?;
+    check_timetable(
+        timetable,
+        &form,
+        state.config.min_schedule_interval,
+        now_ms(),
+    )
+    .map_err(|e| ApiError::bad_request(e.0))?;
+    Ok(form)
 }
 
 /// `?page-token=`.
@@ -146,7 +160,7 @@ pub async fn update(
         fields.description = read_description(body.get("description"))?;
     }
     if let Some(timetable) = body.get("timetable") {
-        let form = read_timetable(timetable).map_err(|e| ApiError::bad_request(e.0))?;
+        let form = read_checked_timetable(&state, timetable)?;
         fields.timetable = timetable.clone();
         fields.cron = form.cron;
         fields.timezone = form.timezone;

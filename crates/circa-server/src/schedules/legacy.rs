@@ -8,7 +8,10 @@
 //! push or an API call starts on a branch, from the config of that pipeline's commit. A config
 //! that does not compile leaves the branch's schedules as they were; one without triggers for
 //! the branch removes them. The cron line is read in UTC, as CircleCI does; Circa also takes a
-//! leading seconds field there (an extension, as in its own cron form).
+//! leading seconds field there (an extension, as in its own cron form). A cron line that fires
+//! more often than the server's shortest schedule interval is not used, with a warning.
+
+use std::time::Duration;
 
 use circa_config::CompileOptions;
 use circa_config::orbs::OrbSource;
@@ -16,7 +19,9 @@ use circa_model::ScheduleTrigger;
 use circa_model::engine::{local_pipeline_values, process};
 use circa_model::pattern::Pattern;
 use circa_store::{NewSchedule, Project, ScheduleOrigin};
+use futures_util::StreamExt;
 
+use super::interval::{seconds, too_frequent};
 use super::timetable::Ticks;
 use crate::state::{AppState, now_ms};
 use crate::vcs::ConfigAt;
@@ -92,18 +97,19 @@ pub fn read_config(
 }
 
 /// The config schedules `legacy` defines for `branch`: those whose filter admits it and whose
-/// cron line is usable.
+/// cron line is usable and fires no more often than every `floor`.
 pub fn schedules_for_branch(
     project: &Project,
     branch: &str,
     legacy: &[LegacySchedule],
+    floor: Duration,
 ) -> Vec<NewSchedule> {
     legacy
         .iter()
         .filter(|l| l.trigger.branches.admits(branch))
         .filter_map(|l| {
             let cron = l.trigger.cron.trim().to_string();
-            if let Err(e) = Ticks::stored(&cron, "UTC") {
+            if let Err(e) = usable(&cron, floor) {
                 tracing::warn!(
                     "{}: the schedule of workflow `{}` is not used: {e}",
                     project.slug,
@@ -125,6 +131,21 @@ pub fn schedules_for_branch(
             })
         })
         .collect()
+}
+
+/// Why a legacy cron line cannot be used: it does not parse, or fires more often than every
+/// `floor`.
+fn usable(cron: &str, floor: Duration) -> Result<(), String> {
+    let ticks = Ticks::stored(cron, "UTC").map_err(|e| e.0)?;
+    match too_frequent(&ticks, floor, now_ms()) {
+        Some(gap) => Err(format!(
+            "triggers.schedule.cron: {cron:?} fires every {}; this server runs a schedule at \
+             most once every {}",
+            seconds(gap),
+            seconds(floor)
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Makes `branch`'s config schedules the ones `source` (its config) defines; returns the
@@ -160,7 +181,8 @@ pub async fn sync_branch(
         .run(move || read_config(&source, &read_branch, orbs.as_ref()))
         .await
         .ok()??;
-    let wanted = schedules_for_branch(&project, &branch, &legacy);
+    let floor = state.config.min_schedule_interval;
+    let wanted = schedules_for_branch(&project, &branch, &legacy, floor);
     let none = wanted.is_empty();
     // Forgotten before the write, so a trigger meanwhile looks in the store.
     state.schedules.unscheduled.remove(&project.id, &branch);
@@ -180,8 +202,13 @@ pub async fn sync_branch(
     Some(legacy)
 }
 
+/// Projects whose legacy schedules are read at the same time at server start.
+const READ_AT_ONCE: usize = 4;
+
 /// At server start: reads the legacy schedules of every project's default branch, and of the
-/// branches those name exactly in `only`.
+/// branches those name exactly in `only`. Projects are read independently, a few at a time,
+/// each for at most twice the git time limit, so one whose repository does not answer holds
+/// up no other.
 pub async fn read_all_projects(state: AppState) {
     let projects = match state.store.projects().await {
         Ok(projects) => projects,
@@ -190,29 +217,46 @@ pub async fn read_all_projects(state: AppState) {
             return;
         }
     };
-    for project in projects {
-        if let Err(e) = state.vcs.fetch(&project.id, &project.repo_url).await {
-            tracing::warn!("{}: legacy schedules not read: {e}", project.slug);
-            continue;
-        }
-        let default = project.default_branch.clone();
-        let Some(legacy) = read_branch(&state, &project, &default).await else {
-            continue;
-        };
-        let mut named: Vec<String> = Vec::new();
-        for l in &legacy {
-            for pattern in &l.trigger.branches.only {
-                if let Pattern::Exact(name) = pattern
-                    && *name != default
-                    && !named.contains(name)
-                {
-                    named.push(name.clone());
+    let bound = state.config.git_timeout.saturating_mul(2);
+    futures_util::stream::iter(projects)
+        .for_each_concurrent(READ_AT_ONCE, |project| {
+            let state = &state;
+            async move {
+                let read = read_project(state, &project);
+                if tokio::time::timeout(bound, read).await.is_err() {
+                    tracing::warn!(
+                        "{}: legacy schedules not read within {bound:?}",
+                        project.slug
+                    );
                 }
             }
+        })
+        .await;
+}
+
+/// Reads the legacy schedules of one project's default branch and the branches it names.
+async fn read_project(state: &AppState, project: &Project) {
+    if let Err(e) = state.vcs.fetch(&project.id, &project.repo_url).await {
+        tracing::warn!("{}: legacy schedules not read: {e}", project.slug);
+        return;
+    }
+    let default = project.default_branch.clone();
+    let Some(legacy) = read_branch(state, project, &default).await else {
+        return;
+    };
+    let mut named: Vec<String> = Vec::new();
+    for l in &legacy {
+        for pattern in &l.trigger.branches.only {
+            if let Pattern::Exact(name) = pattern
+                && *name != default
+                && !named.contains(name)
+            {
+                named.push(name.clone());
+            }
         }
-        for branch in named {
-            read_branch(&state, &project, &branch).await;
-        }
+    }
+    for branch in named {
+        read_branch(state, project, &branch).await;
     }
 }
 

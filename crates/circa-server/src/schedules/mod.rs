@@ -6,6 +6,8 @@
 //!   schedule changes), claims each due tick in the store and fires it.
 //! - `fire`: a claimed tick becomes a pipeline (`pipeline.trigger_source` is
 //!   `scheduled_pipeline`, `pipeline.schedule.name`/`.id` are set, the actor is the schedule's).
+//! - `interval`: the floor under how often a schedule may fire (configurable, one minute by
+//!   default).
 //! - `legacy`: the legacy `triggers: - schedule:` of workflows, read from a branch's config.
 //!
 //! Invariant: a tick fires only for the caller whose `claim_schedule_tick` moved the
@@ -14,6 +16,7 @@
 //! burst.
 
 pub mod fire;
+pub mod interval;
 pub mod legacy;
 pub mod scheduler;
 pub mod timetable;

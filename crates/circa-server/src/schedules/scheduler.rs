@@ -19,7 +19,15 @@ const RETRY: Duration = Duration::from_secs(2);
 
 /// Runs until `stop`: reads the legacy schedules of every project's config, then fires ticks.
 pub async fn run_scheduler(state: AppState, stop: CancellationToken) {
-    tokio::spawn(legacy::read_all_projects(state.clone()));
+    let reading = stop.clone();
+    let reader = state.clone();
+    // Stopped with the server: a `git` still running is killed with its process group.
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = reading.cancelled() => {}
+            _ = legacy::read_all_projects(reader) => {}
+        }
+    });
     loop {
         let sleep = match pass(&state).await {
             Ok(sleep) => sleep,

@@ -62,9 +62,8 @@ pub async fn badge(
     let repo = file
         .strip_suffix(".svg")
         .ok_or_else(|| WebError::not_found("badge"))?;
-    let project = state
-        .store
-        .project_by_slug(&super::load::slug(&vcs, &org, repo))
+    let slug = super::load::slug(&vcs, &org, repo);
+    let project = crate::slugs::project_by_slug(state.store.as_ref(), &slug)
         .await?
         .ok_or_else(|| WebError::not_found("project"))?;
     let allowed = match session::viewer(&state, &headers).await? {

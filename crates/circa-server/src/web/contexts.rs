@@ -199,7 +199,11 @@ pub async fn add_restriction(
     let context = load(&state, &viewer, &id).await?;
     let mut value = form.value.trim().to_string();
     if form.kind == "project"
-        && let Some(project) = state.store.project_by_slug(&value).await?
+        && let Some(project) = crate::slugs::project_by_slug(
+            state.store.as_ref(),
+            &crate::slugs::normal_slug_text(&value),
+        )
+        .await?
     {
         value = project.id;
     }

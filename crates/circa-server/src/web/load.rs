@@ -7,14 +7,9 @@ use super::error::{WebError, WebResult};
 use super::session::Viewer;
 use crate::state::AppState;
 
-/// The `VCS/ORG/REPO` of a page's path, with `github`/`bitbucket` spelled `gh`/`bb`.
+/// The `VCS/ORG/REPO` of a page's path, with the VCS part canonical (see [`crate::slugs`]).
 pub fn slug(vcs: &str, org: &str, repo: &str) -> String {
-    let vcs = match vcs {
-        "github" => "gh",
-        "bitbucket" => "bb",
-        other => other,
-    };
-    format!("{vcs}/{org}/{repo}")
+    crate::slugs::normal_slug(vcs, org, repo)
 }
 
 /// A project by its slug.
@@ -23,9 +18,7 @@ pub async fn project_at(
     viewer: &Viewer,
     (vcs, org, repo): (&str, &str, &str),
 ) -> WebResult<Project> {
-    let project = state
-        .store
-        .project_by_slug(&slug(vcs, org, repo))
+    let project = crate::slugs::project_by_slug(state.store.as_ref(), &slug(vcs, org, repo))
         .await?
         .ok_or_else(|| WebError::not_found("project"))?;
     viewer.visible(state, project).await

@@ -102,7 +102,7 @@ pub async fn save_project(
             "default_branch: {branch:?} is not a branch name"
         )));
     }
-    let checked = crate::repository::check(&form.repo).await?;
+    let checked = crate::repository::check(&form.repo, state.config.git_timeout).await?;
     state
         .store
         .set_project_source(&project.id, &checked.stored, branch)
@@ -332,9 +332,8 @@ pub async fn grant(
         .user_by_login(form.login.trim())
         .await?
         .ok_or_else(|| WebError::bad_request(format!("login: no user {:?}", form.login)))?;
-    let project = state
-        .store
-        .project_by_slug(form.project.trim())
+    let slug = crate::slugs::normal_slug_text(form.project.trim());
+    let project = crate::slugs::project_by_slug(state.store.as_ref(), &slug)
         .await?
         .ok_or_else(|| WebError::bad_request(format!("project: no project {:?}", form.project)))?;
     state

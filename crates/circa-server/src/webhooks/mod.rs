@@ -2,7 +2,7 @@
 //!
 //! This module is pure: it sees header pairs, the raw body and the project's webhook secret, and
 //! returns values. The HTTP layer owns body size limits, project lookup (by
-//! [`WebhookTrigger::clone_urls`]), de-duplication and responses.
+//! [`WebhookTrigger::clone_urls`]), de-duplication (by [`delivery_id`]) and responses.
 //!
 //! The flow for one request is [`detect`] → [`verify`] (before trusting anything in the body) →
 //! [`parse`]. `parse` answers [`WebhookOutcome::Build`] with a [`WebhookTrigger`], or
@@ -21,6 +21,8 @@
 //! the JSON field at fault.
 
 mod bitbucket;
+mod delivery;
+mod form;
 mod gitea;
 mod github;
 mod gitlab;
@@ -35,6 +37,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use delivery::delivery_id;
 pub use verify::verify;
 
 /// A forge that sends webhooks Circa understands.
@@ -252,13 +255,17 @@ pub fn detect(headers: &Headers<'_>) -> Option<Forge> {
 
 /// Parses the payload into what to build. Call it after [`verify`].
 ///
-/// Unknown events are [`WebhookOutcome::Ignored`]; a known event whose payload lacks what a
-/// build needs is [`WebhookError::Malformed`], naming the JSON field path.
+/// The payload is the body, JSON, or the `payload` field of a form-encoded body (GitHub's
+/// and Gitea's other content type). Unknown events are [`WebhookOutcome::Ignored`]; a known
+/// event whose payload lacks what a build needs is [`WebhookError::Malformed`], naming the
+/// JSON field path.
 pub fn parse(
     forge: Forge,
     headers: &Headers<'_>,
     body: &[u8],
 ) -> Result<WebhookOutcome, WebhookError> {
+    let payload = form::json_payload(headers, body)?;
+    let body = payload.as_ref();
     match forge {
         Forge::GitHub => github::parse(headers, body),
         Forge::GitLab => gitlab::parse(headers, body),

@@ -57,12 +57,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens the database file at `path`, creating it and its folder if missing, and brings
-    /// its schema up to date.
+    /// Opens the database file at `path`, creating it and its folder if missing (readable by
+    /// their owner only: mode 0600, and 0700 for folders made), and brings its schema up to
+    /// date.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
-        }
+        create_private(path).map_err(sqlx::Error::Io)?;
         let options = tuned(
             SqliteConnectOptions::new()
                 .filename(path)
@@ -127,6 +126,28 @@ impl SqliteStore {
     async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
         self.mark_written();
         WriteTx::begin(self.writer.take().await).await
+    }
+}
+
+/// Creates the database file (mode 0600) and the folders above it (mode 0700) when missing;
+/// SQLite gives its `-wal` and `-shm` files the database file's mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The store's interface, by area: one trait per area ([`ProjectStore`], [`PeopleStore`],
 //! [`PipelineStore`], [`WorkflowStore`], [`QueueStore`], [`OutputStore`], [`SecretStore`],
-//! [`ScheduleStore`], [`PageStore`]), each with a SQLite and a PostgreSQL implementation, and
+//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`]), each with a SQLite and a PostgreSQL implementation, and
 //! [`Store`], every area at once: the one object the server holds (`Arc<dyn Store>`).
 //!
 //! Every method is one transaction. On a `dyn Store` every area's methods are callable as
@@ -8,6 +8,7 @@
 
 use crate::error::StoreError;
 
+mod deliveries;
 mod output;
 mod pages;
 mod people;
@@ -18,6 +19,7 @@ mod schedules;
 mod secrets;
 mod workflows;
 
+pub use deliveries::{DELIVERY_RETENTION_MS, DeliveryStore};
 pub use output::OutputStore;
 pub use pages::PageStore;
 pub use people::PeopleStore;
@@ -42,6 +44,7 @@ pub trait Store:
     + SecretStore
     + ScheduleStore
     + PageStore
+    + DeliveryStore
     + Send
     + Sync
     + 'static
@@ -58,6 +61,7 @@ impl<T> Store for T where
         + SecretStore
         + ScheduleStore
         + PageStore
+        + DeliveryStore
         + Send
         + Sync
         + 'static

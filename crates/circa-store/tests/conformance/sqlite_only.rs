@@ -82,3 +82,21 @@ async fn writes_reach_the_database_file_without_a_commit_checkpointing() {
     }
     drop(store);
 }
+
+#[tokio::test]
+async fn a_new_database_and_its_folder_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("data/sub");
+    let path = folder.join("circa.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    project(&store, "gh/acme/app").await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&folder), 0o700);
+    assert_eq!(mode(&dir.path().join("data")), 0o700);
+    let wal = folder.join("circa.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+}

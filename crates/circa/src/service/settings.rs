@@ -60,6 +60,13 @@ pub struct ServerArgs {
     /// last one current; mode 0600 [default: DATA_DIR/secret.keys, made on first start].
     #[arg(long, env = "CIRCA_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
+    /// Seconds any one git run (a clone, a fetch) may take before it is killed [default: 600].
+    #[arg(long, env = "CIRCA_GIT_TIMEOUT_SECS")]
+    pub git_timeout_secs: Option<u64>,
+    /// The shortest interval between a schedule's runs, in seconds; shorter ones are refused
+    /// [default: 60].
+    #[arg(long, env = "CIRCA_MIN_SCHEDULE_INTERVAL_SECS")]
+    pub min_schedule_interval_secs: Option<u64>,
 }
 
 impl ServerArgs {
@@ -90,6 +97,10 @@ impl ServerArgs {
             step_log_limit: self.step_log_limit.or(file.step_log_limit),
             orb_dir: self.orb_dir.clone().or(file.orb_dir),
             secret_key_file: self.secret_key_file.clone().or(file.secret_key_file),
+            git_timeout_secs: self.git_timeout_secs.or(file.git_timeout_secs),
+            min_schedule_interval_secs: self
+                .min_schedule_interval_secs
+                .or(file.min_schedule_interval_secs),
         })
     }
 
@@ -147,6 +158,14 @@ impl ServerArgs {
         }
         if let Some(limit) = s.step_log_limit {
             config.step_log_limit = limit;
+        }
+        if let Some(secs) = s.git_timeout_secs {
+            anyhow::ensure!(secs >= 1, "--git-timeout-secs must be at least 1");
+            config.git_timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = s.min_schedule_interval_secs {
+            anyhow::ensure!(secs >= 1, "--min-schedule-interval-secs must be at least 1");
+            config.min_schedule_interval = Duration::from_secs(secs);
         }
         Ok(config)
     }

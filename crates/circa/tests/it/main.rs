@@ -11,7 +11,9 @@ mod bad_input;
 mod browser;
 mod client_cli;
 mod corpus;
+mod data_folder;
 mod expansion_limits;
+mod git_timeout;
 mod language_server;
 mod leniency;
 mod local;
@@ -22,12 +24,14 @@ mod processed_roundtrip;
 mod project_add;
 mod pycircleci;
 mod realworld;
+mod refused_input;
 mod schedules;
 mod secrets;
 mod server;
 mod server_harness;
 mod web_harness;
 mod web_security;
+mod webhook_delivery;
 
 use std::path::{Path, PathBuf};
 

@@ -20,15 +20,24 @@ pub struct ServerProc {
     /// The admin token.
     pub token: String,
     lease_secs: u64,
+    env: Vec<(String, String)>,
 }
 
-fn spawn_server(data: &Path, listen: &str, lease_secs: u64) -> (Child, String) {
+fn spawn_server(
+    data: &Path,
+    listen: &str,
+    lease_secs: u64,
+    env: &[(String, String)],
+) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_circa"))
         .args(["server", "--listen", listen, "--data-dir"])
         .arg(data)
         .args(["--lease-secs", &lease_secs.to_string()])
         .env("CIRCA_ORB_DIR", data.join("orbs"))
         .env("CIRCA_LOG", "warn")
+        // Tests fire schedules every few seconds.
+        .env("CIRCA_MIN_SCHEDULE_INTERVAL_SECS", "1")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -48,13 +57,24 @@ fn spawn_server(data: &Path, listen: &str, lease_secs: u64) -> (Child, String) {
 impl ServerProc {
     /// Starts a server on a free port with a lease of `lease_secs`.
     pub fn start(data: &Path, lease_secs: u64) -> ServerProc {
-        let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs);
+        ServerProc::start_with_env(data, lease_secs, &[])
+    }
+
+    /// Starts a server on a free port with a lease of `lease_secs` and settings from `env`
+    /// (`CIRCA_*` variables), kept across restarts.
+    pub fn start_with_env(data: &Path, lease_secs: u64, env: &[(&str, &str)]) -> ServerProc {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs, &env);
         let mut server = ServerProc {
             child: Some(child),
             data: data.to_path_buf(),
             url,
             token: String::new(),
             lease_secs,
+            env,
         };
         // On a panic from here on, dropping `server` stops the process.
         server.token = std::fs::read_to_string(data.join("admin.token"))
@@ -77,6 +97,27 @@ impl ServerProc {
         }
     }
 
+    /// Stops the server as a service manager does (SIGTERM) and waits up to `within` for it to
+    /// exit; whether it did.
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
     /// Starts it again on the same port and data folder.
     pub fn restart(&mut self) {
         self.kill();
@@ -89,7 +130,7 @@ impl ServerProc {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let (child, url) = spawn_server(&self.data, &listen, self.lease_secs);
+        let (child, url) = spawn_server(&self.data, &listen, self.lease_secs, &self.env);
         assert_eq!(url, self.url);
         self.child = Some(child);
     }

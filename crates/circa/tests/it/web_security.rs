@@ -670,3 +670,41 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     }
     secrets_unchanged().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_variable_forms_refuse_a_value_with_a_nul_byte() {
+    let site = Site::start().await;
+    let repo = Repo::new("version: 2.1\njobs:\n  build: {machine: true, steps: [{run: echo}]}\n");
+    site.api
+        .add_project("gh/acme/nul", repo.path(), json!({}))
+        .await;
+    let (status, context) = site
+        .api
+        .post(
+            "/api/v2/context",
+            json!({ "name": "nul", "owner": { "slug": "gh/acme", "type": "organization" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{context}");
+    let ctx = context["id"].as_str().unwrap();
+    let mut admin = WebClient::new(&site.server.url);
+    let csrf = admin.sign_in("admin", &site.password).await;
+    for path in [
+        "/projects/gh/acme/nul/settings/env-vars".to_string(),
+        format!("/settings/contexts/{ctx}/env-vars"),
+    ] {
+        let (status, body) = admin
+            .post(
+                &path,
+                &[("csrf", &csrf), ("name", "WITH_NUL"), ("value", "a\0b")],
+            )
+            .await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body.contains("value: contains a NUL byte"),
+            "{path}: {body}"
+        );
+    }
+    let (_, page) = admin.get("/projects/gh/acme/nul/settings").await;
+    assert!(!page.contains("WITH_NUL"), "nothing was stored");
+}

@@ -1,0 +1,24 @@
+//! Webhook deliveries seen: a forge's delivery id is kept for a day, so the same signed
+//! delivery sent again (a replay, or the forge's own redelivery) starts no second pipeline.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::records::Millis;
+
+/// How long a delivery id is remembered: one day.
+pub const DELIVERY_RETENTION_MS: Millis = 24 * 3600 * 1000;
+
+/// The webhook deliveries a store remembers.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Records `delivery_id` for a project at `now`: true when it is new, false when it was
+    /// recorded within [`DELIVERY_RETENTION_MS`]. Ids older than that are forgotten by the
+    /// same call.
+    async fn record_delivery(
+        &self,
+        project_id: &str,
+        delivery_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool>;
+}
