@@ -15,7 +15,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The server's state. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database answers and the tables requests read can be read (for
+    /// `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
     // --- projects ---

@@ -1,0 +1,114 @@
+//! Loading what a route names, for the API and the pages alike: 404 when it does not exist
+//! or the user may not see its project (so nobody learns about other people's projects, as
+//! CircleCI answers). A store that fails is its own error (503 or 500, see `crate::error`),
+//! never a 404: an outage must not tell callers that their project is gone.
+
+use axum::http::StatusCode;
+use circa_store::{Job, Pipeline, Project, Task, User, Workflow};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Whether `user` may see `project`: admins see every project, others their projects.
+pub async fn can_see(state: &AppState, user: &User, project: &Project) -> ApiResult<bool> {
+    Ok(user.admin || state.store.is_project_member(&project.id, &user.id).await?)
+}
+
+/// The project, or 404 when `user` may not see it.
+pub async fn visible(state: &AppState, user: &User, project: Project) -> ApiResult<Project> {
+    if can_see(state, user, &project).await? {
+        Ok(project)
+    } else {
+        Err(ApiError::not_found("project"))
+    }
+}
+
+/// A 404 of what holds the thing becomes a 404 of the thing; other errors stay as they are.
+fn as_missing(what: &'static str) -> impl FnOnce(ApiError) -> ApiError {
+    move |e| {
+        if e.status() == StatusCode::NOT_FOUND {
+            ApiError::not_found(what)
+        } else {
+            e
+        }
+    }
+}
+
+/// A number in a path (`what` names it in the 400).
+pub fn number(text: &str, what: &str) -> ApiResult<i64> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("{what} number: {text:?} is not a number")))
+}
+
+/// A project by slug.
+pub async fn project_by_slug(state: &AppState, user: &User, slug: &str) -> ApiResult<Project> {
+    let project = state.store.project_by_slug(slug).await?;
+    visible(
+        state,
+        user,
+        project.ok_or_else(|| ApiError::not_found("project"))?,
+    )
+    .await
+}
+
+/// A project by id.
+pub async fn project(state: &AppState, user: &User, id: &str) -> ApiResult<Project> {
+    let project = state.store.project(id).await?;
+    visible(
+        state,
+        user,
+        project.ok_or_else(|| ApiError::not_found("project"))?,
+    )
+    .await
+}
+
+/// A job by id, and its project.
+pub async fn job(state: &AppState, user: &User, id: &str) -> ApiResult<(Job, Project)> {
+    let job = state.store.job(id).await?;
+    let job = job.ok_or_else(|| ApiError::not_found("job"))?;
+    let project = project(state, user, &job.project_id)
+        .await
+        .map_err(as_missing("job"))?;
+    Ok((job, project))
+}
+
+/// A task by id, with its job.
+pub async fn task(state: &AppState, user: &User, id: &str) -> ApiResult<(Task, Job)> {
+    let task = state.store.task(id).await?;
+    let task = task.ok_or_else(|| ApiError::not_found("task"))?;
+    let (job, _) = job(state, user, &task.job_id)
+        .await
+        .map_err(as_missing("task"))?;
+    Ok((task, job))
+}
+
+/// A pipeline by id, and its project.
+pub async fn pipeline(state: &AppState, user: &User, id: &str) -> ApiResult<(Pipeline, Project)> {
+    let pipeline = state.store.pipeline(id).await?;
+    let pipeline = pipeline.ok_or_else(|| ApiError::not_found("pipeline"))?;
+    let project = project(state, user, &pipeline.project_id)
+        .await
+        .map_err(as_missing("pipeline"))?;
+    Ok((pipeline, project))
+}
+
+/// A workflow by id, and its project.
+pub async fn workflow(state: &AppState, user: &User, id: &str) -> ApiResult<(Workflow, Project)> {
+    let workflow = state.store.workflow(id).await?;
+    let workflow = workflow.ok_or_else(|| ApiError::not_found("workflow"))?;
+    let project = project(state, user, &workflow.project_id)
+        .await
+        .map_err(as_missing("workflow"))?;
+    Ok((workflow, project))
+}
+
+/// A pipeline of `project` by number.
+pub async fn pipeline_by_number(
+    state: &AppState,
+    project: &Project,
+    n: &str,
+) -> ApiResult<Pipeline> {
+    let number = number(n, "pipeline")?;
+    let pipeline = state.store.pipeline_by_number(&project.id, number).await?;
+    pipeline.ok_or_else(|| ApiError::not_found("pipeline"))
+}
