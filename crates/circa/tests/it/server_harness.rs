@@ -20,13 +20,16 @@ pub struct ServerProc {
     /// The admin token.
     pub token: String,
     lease_secs: u64,
+    /// More options of `circa server` (a database URL).
+    options: Vec<String>,
 }
 
-fn spawn_server(data: &Path, listen: &str, lease_secs: u64) -> (Child, String) {
+fn spawn_server(data: &Path, listen: &str, lease_secs: u64, options: &[String]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_circa"))
         .args(["server", "--listen", listen, "--data-dir"])
         .arg(data)
         .args(["--lease-secs", &lease_secs.to_string()])
+        .args(options)
         .env("CIRCA_ORB_DIR", data.join("orbs"))
         .env("CIRCA_LOG", "warn")
         .stdout(Stdio::piped())
@@ -48,13 +51,21 @@ fn spawn_server(data: &Path, listen: &str, lease_secs: u64) -> (Child, String) {
 impl ServerProc {
     /// Starts a server on a free port with a lease of `lease_secs`.
     pub fn start(data: &Path, lease_secs: u64) -> ServerProc {
-        let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs);
+        ServerProc::start_with(data, lease_secs, &[])
+    }
+
+    /// Starts a server on a free port with a lease of `lease_secs` and more `options`
+    /// (`--database-url …`), kept for restarts.
+    pub fn start_with(data: &Path, lease_secs: u64, options: &[&str]) -> ServerProc {
+        let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+        let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs, &options);
         let mut server = ServerProc {
             child: Some(child),
             data: data.to_path_buf(),
             url,
             token: String::new(),
             lease_secs,
+            options,
         };
         // On a panic from here on, dropping `server` stops the process.
         server.token = std::fs::read_to_string(data.join("admin.token"))
@@ -89,7 +100,7 @@ impl ServerProc {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let (child, url) = spawn_server(&self.data, &listen, self.lease_secs);
+        let (child, url) = spawn_server(&self.data, &listen, self.lease_secs, &self.options);
         assert_eq!(url, self.url);
         self.child = Some(child);
     }
@@ -137,6 +148,11 @@ impl RunnerProc {
             .spawn()
             .expect("circa runner starts");
         RunnerProc { child }
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Kills it abruptly (SIGKILL): no goodbye to the server.
