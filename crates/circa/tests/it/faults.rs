@@ -279,6 +279,21 @@ async fn a_database_outage_is_503_never_404_and_the_server_recovers_without_a_re
     let next = api.trigger("gh/acme/app", json!({})).await;
     let second = job_when(&api, &next, None).await;
     assert_eq!(second["status"], "success", "{second}");
+    // A damaged table: requests that read it fail inside (500 with a request id), and the
+    // readiness check, which reads what requests read, says so.
+    pg.sql("ALTER TABLE pipelines RENAME TO pipelines_away");
+    let answer = answers
+        .get(&base, &format!("/api/v2/pipeline/{next}"), &token)
+        .await;
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert!(
+        body["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{body}"
+    );
+    assert_eq!(answers.get(&base, "/readyz", &Auth::None).await.status, 503);
+    pg.sql("ALTER TABLE pipelines_away RENAME TO pipelines");
+    assert_eq!(answers.get(&base, "/readyz", &Auth::None).await.status, 200);
     answers.keep("the jobs", &json!([ended, second]));
     answers.assert_no_internal_text();
 }
@@ -347,4 +362,88 @@ fn allow_writes(blobs: &std::path::Path) {
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_answer_in_the_paths_kind_and_pages_carry_security_headers() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(data.path(), 30);
+    let api = server.client();
+    let http = reqwest::Client::new();
+    let get = |path: String, id: &'static str| {
+        let request = http.get(format!("{}{path}", server.url));
+        request
+            .header("x-request-id", id)
+            .bearer_auth(&api.token)
+            .send()
+    };
+    // A URI too long: 414 with a body, JSON on API paths, a page elsewhere.
+    let long = "x".repeat(9 * 1024);
+    let r = get(format!("/api/v2/pipeline/{long}"), "").await.unwrap();
+    assert_eq!(r.status(), 414);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("URI"), "{body}");
+    let r = get(format!("/projects/{long}"), "").await.unwrap();
+    assert_eq!(r.status(), 414);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().await.unwrap().contains("414"));
+    // A page's error is an HTML page with the page headers; an API's is JSON; both carry the
+    // request's id, the caller's when it is sane, else a new one.
+    let r = get("/no/such/page".into(), "trace-42").await.unwrap();
+    assert_eq!(r.status(), 404);
+    let headers = r.headers().clone();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(headers["x-request-id"], "trace-42");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+    let r = get("/login".into(), "").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let r = get("/api/v2/pipeline/none".into(), "bad id with spaces")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    // A parameter over the limit is refused, naming it, before anything is stored.
+    let repo = Repo::new(QUICK);
+    api.add_project("gh/acme/app", repo.path(), json!({})).await;
+    let huge = json!({ "parameters": { "target": "x".repeat(8 * 1024 * 1024 - 100) } });
+    let (status, body) = api.post("/api/v2/project/gh/acme/app/pipeline", huge).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("parameters.target: "),
+        "{body}"
+    );
+    let long = json!({ "parameters": { "target": "x".repeat(513) } });
+    let (status, _) = api.post("/api/v2/project/gh/acme/app/pipeline", long).await;
+    assert_eq!(status, 400);
+    let (status, list) = api.get("/api/v2/project/gh/acme/app/pipeline").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"], json!([]), "no pipeline was stored");
 }

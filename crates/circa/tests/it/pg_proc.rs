@@ -69,6 +69,23 @@ impl Postgres {
         self.cluster.wait_until_ready().expect("postgres is ready");
     }
 
+    /// Runs one SQL statement with `psql` in its `postgres` database.
+    pub fn sql(&self, statement: &str) {
+        let output = Command::new(self.cluster.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", statement])
+            .output()
+            .expect("psql runs");
+        assert!(output.status.success(), "{statement}: {output:?}");
+    }
+
     /// Stops it as `pg_ctl stop -m fast` does (SIGINT: sessions ended, no new ones), and
     /// waits until it is gone.
     pub fn stop(&mut self) {
