@@ -88,9 +88,11 @@ pub async fn approve(
         .find(|j| j.approval && j.approval_request_id.as_deref() == Some(approval_request_id))
         .ok_or_else(|| OrchestratorError::NotFound("approval request"))?;
     if job.status != JobStatus::OnHold {
-        return Err(OrchestratorError::BadRequest(
-            format!("job `{}` is {}, not on_hold", job.name, job.status.as_str()).into(),
-        ));
+        return Err(OrchestratorError::BadRequest(format!(
+            "job `{}` is {}, not on_hold",
+            job.name,
+            job.status.as_str()
+        )));
     }
     let settled = settle(
         state,
@@ -118,14 +120,11 @@ pub async fn cancel_workflow(state: &AppState, workflow_id: &str) -> Orchestrato
 /// Cancels one job.
 pub async fn cancel_job(state: &AppState, job: &Job, actor: &str) -> OrchestratorResult<()> {
     if job.status.is_terminal() {
-        return Err(OrchestratorError::BadRequest(
-            format!(
-                "job `{}` already finished ({})",
-                job.name,
-                job.status.as_str()
-            )
-            .into(),
-        ));
+        return Err(OrchestratorError::BadRequest(format!(
+            "job `{}` already finished ({})",
+            job.name,
+            job.status.as_str()
+        )));
     }
     settle(
         state,
@@ -151,14 +150,11 @@ pub async fn rerun(
     only: &[String],
 ) -> OrchestratorResult<Workflow> {
     if !workflow.status.is_terminal() {
-        return Err(OrchestratorError::BadRequest(
-            format!(
-                "workflow `{}` is still {}; cancel it or wait for it to finish",
-                workflow.name,
-                workflow.status.as_str()
-            )
-            .into(),
-        ));
+        return Err(OrchestratorError::BadRequest(format!(
+            "workflow `{}` is still {}; cancel it or wait for it to finish",
+            workflow.name,
+            workflow.status.as_str()
+        )));
     }
     if from_failed && workflow.status == WorkflowStatus::Success {
         return Err(OrchestratorError::BadRequest(
@@ -223,9 +219,7 @@ fn rerun_set<'a>(
     let mut set = std::collections::HashSet::new();
     for id in only {
         let job = jobs.iter().find(|j| &j.id == id).ok_or_else(|| {
-            OrchestratorError::BadRequest(
-                format!("jobs: {id:?} is not a job of this workflow").into(),
-            )
+            OrchestratorError::BadRequest(format!("jobs: {id:?} is not a job of this workflow"))
         })?;
         set.insert(job.name.as_str());
     }

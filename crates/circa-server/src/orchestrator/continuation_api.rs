@@ -78,9 +78,9 @@ pub async fn continue_pipeline(
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
                 .join("\n");
-            return Err(OrchestratorError::BadRequest(
-                format!("the continuation config is not valid:\n{message}").into(),
-            ));
+            return Err(OrchestratorError::BadRequest(format!(
+                "the continuation config is not valid:\n{message}"
+            )));
         }
         CompileOutcome::Planned { setup: true, .. } => {
             return Err(OrchestratorError::BadRequest(

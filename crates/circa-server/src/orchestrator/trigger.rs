@@ -148,20 +148,17 @@ pub async fn trigger_pipeline(
                         subject = subject.or(found);
                     }
                     Err(e) => {
-                        return Err(OrchestratorError::BadRequest(
-                            format!(
-                                "cannot build {}: {e}",
-                                request
-                                    .tag
-                                    .as_deref()
-                                    .map(|t| format!("tag `{t}`"))
-                                    .unwrap_or_else(|| format!(
-                                        "branch `{}`",
-                                        branch.as_deref().unwrap_or_default()
-                                    ))
-                            )
-                            .into(),
-                        ));
+                        return Err(OrchestratorError::BadRequest(format!(
+                            "cannot build {}: {e}",
+                            request
+                                .tag
+                                .as_deref()
+                                .map(|t| format!("tag `{t}`"))
+                                .unwrap_or_else(|| format!(
+                                    "branch `{}`",
+                                    branch.as_deref().unwrap_or_default()
+                                ))
+                        )));
                     }
                 }
             }
