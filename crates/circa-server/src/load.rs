@@ -62,13 +62,23 @@ pub async fn project(state: &AppState, user: &User, id: &str) -> ApiResult<Proje
     .await
 }
 
+/// The project of `what`, found by id: a project that is gone or hidden is a 404 of `what`.
+async fn project_of(
+    state: &AppState,
+    user: &User,
+    project_id: &str,
+    what: &'static str,
+) -> ApiResult<Project> {
+    project(state, user, project_id)
+        .await
+        .map_err(as_missing(what))
+}
+
 /// A job by id, and its project.
 pub async fn job(state: &AppState, user: &User, id: &str) -> ApiResult<(Job, Project)> {
     let job = state.store.job(id).await?;
     let job = job.ok_or_else(|| ApiError::not_found("job"))?;
-    let project = project(state, user, &job.project_id)
-        .await
-        .map_err(as_missing("job"))?;
+    let project = project_of(state, user, &job.project_id, "job").await?;
     Ok((job, project))
 }
 
@@ -86,9 +96,7 @@ pub async fn task(state: &AppState, user: &User, id: &str) -> ApiResult<(Task, J
 pub async fn pipeline(state: &AppState, user: &User, id: &str) -> ApiResult<(Pipeline, Project)> {
     let pipeline = state.store.pipeline(id).await?;
     let pipeline = pipeline.ok_or_else(|| ApiError::not_found("pipeline"))?;
-    let project = project(state, user, &pipeline.project_id)
-        .await
-        .map_err(as_missing("pipeline"))?;
+    let project = project_of(state, user, &pipeline.project_id, "pipeline").await?;
     Ok((pipeline, project))
 }
 
@@ -96,9 +104,7 @@ pub async fn pipeline(state: &AppState, user: &User, id: &str) -> ApiResult<(Pip
 pub async fn workflow(state: &AppState, user: &User, id: &str) -> ApiResult<(Workflow, Project)> {
     let workflow = state.store.workflow(id).await?;
     let workflow = workflow.ok_or_else(|| ApiError::not_found("workflow"))?;
-    let project = project(state, user, &workflow.project_id)
-        .await
-        .map_err(as_missing("workflow"))?;
+    let project = project_of(state, user, &workflow.project_id, "workflow").await?;
     Ok((workflow, project))
 }
 
@@ -111,4 +117,25 @@ pub async fn pipeline_by_number(
     let number = number(n, "pipeline")?;
     let pipeline = state.store.pipeline_by_number(&project.id, number).await?;
     pipeline.ok_or_else(|| ApiError::not_found("pipeline"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_404_becomes_a_404_of_the_thing() {
+        let hidden = as_missing("job")(ApiError::not_found("project"));
+        assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+        assert_eq!(hidden.message(), "job not found");
+        let outage = ApiError::Unavailable {
+            cause: "pool timed out".into(),
+        };
+        let outage = as_missing("job")(outage);
+        assert_eq!(outage.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let fault = as_missing("job")(ApiError::internal("corrupt row"));
+        assert_eq!(fault.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let refused = as_missing("job")(ApiError::forbidden("no"));
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
 }

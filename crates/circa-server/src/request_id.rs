@@ -68,6 +68,15 @@ pub async fn layer(request: Request, next: Next) -> Response {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn the_id_is_readable_while_the_request_is_handled() {
+        assert_eq!(current(), None);
+        assert_eq!(
+            scoped("r-1", async { current() }).await.as_deref(),
+            Some("r-1")
+        );
+    }
+
     #[test]
     fn only_short_plain_ids_are_taken() {
         assert!(is_sane("abc-123_x.y:z"));
