@@ -140,8 +140,12 @@ async fn finish(api: bool, response: Response) -> Response {
 /// `{"items": [...]}` → `[...]`.
 async fn unwrap_items(response: Response) -> Response {
     let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
-        return (StatusCode::BAD_GATEWAY, "the list could not be read").into_response();
+    let bytes = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let fault = crate::error::ApiError::internal(format!("reading a v1.1 list: {e}"));
+            return fault.into_response();
+        }
     };
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(mut map)) if map.contains_key("items") => {
