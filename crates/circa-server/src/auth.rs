@@ -122,22 +122,12 @@ impl Person {
     /// Whether the user may see a project: admins see all, others the projects they are
     /// members of.
     pub async fn can_see(&self, state: &AppState, project: &Project) -> ApiResult<bool> {
-        if self.is_admin() {
-            return Ok(true);
-        }
-        Ok(state
-            .store
-            .is_project_member(&project.id, &self.user.id)
-            .await?)
+        crate::load::can_see(state, &self.user, project).await
     }
 
     /// The project, or 404 (as CircleCI answers) when the user may not see it.
     pub async fn visible(&self, state: &AppState, project: Project) -> ApiResult<Project> {
-        if self.can_see(state, &project).await? {
-            Ok(project)
-        } else {
-            Err(ApiError::not_found("project"))
-        }
+        crate::load::visible(state, &self.user, project).await
     }
 }
 

@@ -4,15 +4,51 @@
 use circa_model::protocol::TaskEventKind;
 use circa_store::{StepRecord, StoredEvent, Task};
 
-use crate::error::{ApiError, ApiResult};
+use circa_store::{BlobError, StoreError};
+
 use crate::state::{AppState, now_ms};
+
+/// What can go wrong with step logs (`crate::error` turns it into an answer).
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The object storage.
+    #[error(transparent)]
+    Blobs(#[from] BlobError),
+    /// A log recorded as stored is not in the object storage.
+    #[error("{0} not found")]
+    Missing(&'static str),
+    /// A temporary file of the compaction could not be written.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored log does not decompress.
+    #[error("the stored log {key} is unreadable: {cause}")]
+    Unreadable {
+        /// Its Blobs key.
+        key: String,
+        /// Why.
+        cause: String,
+    },
+}
+
+/// A shorthand for log results.
+pub type LogResult<T> = Result<T, LogError>;
 
 /// The Blobs key of a step's log.
 pub fn log_key(task_id: &str, step: u32) -> String {
     format!("logs/{task_id}/{step}.log.zst")
 }
 
-fn parse(event: &StoredEvent) -> Option<TaskEventKind> {
+/// A stored event's kind; `None` when it does not read back.
+pub(crate) fn parse(event: &StoredEvent) -> Option<TaskEventKind> {
     serde_json::from_str(&event.body).ok()
 }
 
@@ -33,7 +69,7 @@ fn step_count(task: &Task) -> u32 {
 /// Moves the logs of `task`'s finished steps into Blobs: the steps in `only` (steps whose end
 /// just arrived, so none is recorded yet), or every step not recorded yet. Only the job's
 /// steps count: an end reported for a step the job does not have is left alone.
-pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) -> ApiResult<()> {
+pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) -> LogResult<()> {
     let task_id = task.id.as_str();
     let steps = step_count(task);
     if let Some(only) = only {
@@ -57,22 +93,46 @@ pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) 
 
 /// What the non-output events of a step say.
 #[derive(Default)]
-struct StepSummary {
-    name: String,
+pub(crate) struct StepSummary {
+    /// The step's name.
+    pub name: String,
     /// When the runner says the step began.
-    started_at: Option<i64>,
-    finished: Option<(String, Option<i64>, u64)>,
+    pub started_at: Option<i64>,
+    /// Its status, exit code and duration, once it ended.
+    pub finished: Option<(String, Option<i64>, u64)>,
+}
+
+impl StepSummary {
+    /// Takes in a start or end event of the step (other events change nothing).
+    pub fn note(&mut self, kind: TaskEventKind) {
+        match kind {
+            TaskEventKind::StepStarted { name, at_ms, .. } => {
+                self.name = name;
+                self.started_at = at_ms;
+            }
+            TaskEventKind::StepFinished {
+                status,
+                exit_code,
+                duration_ms,
+                ..
+            } => self.finished = Some((status, exit_code, duration_ms)),
+            _ => {}
+        }
+    }
 }
 
 /// Events read per page while compacting: an output event carries up to 64 KiB, so a page
 /// holds at most a few MiB.
-const PAGE: u32 = 32;
+pub(crate) const PAGE: u32 = 32;
 
 /// Streams one finished step's output from the store into a zstd object in Blobs, page by
 /// page, so memory stays bounded however long the log. A step without output writes no
 /// object (and no temporary file).
-async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<()> {
-    let io = |e: std::io::Error| ApiError::conflict(format!("log compaction: {e}"));
+async fn compact_step(state: &AppState, task_id: &str, step: u32) -> LogResult<()> {
+    let io = |source: std::io::Error| LogError::Io {
+        what: "compacting a step log",
+        source,
+    };
     let mut log = LogFile::default();
     let mut summary = StepSummary::default();
     let mut log_bytes = 0u64;
@@ -92,24 +152,15 @@ async fn compact_step(state: &AppState, task_id: &str, step: u32) -> ApiResult<(
                         })
                         .map_err(io)?;
                     }
-                    Some(TaskEventKind::StepStarted { name, at_ms, .. }) => {
-                        summary.name = name;
-                        summary.started_at = at_ms;
-                    }
-                    Some(TaskEventKind::StepFinished {
-                        status,
-                        exit_code,
-                        duration_ms,
-                        ..
-                    }) => summary.finished = Some((status, exit_code, duration_ms)),
-                    _ => {}
+                    Some(other) => summary.note(other),
+                    None => {}
                 }
             }
             if page.len() < PAGE as usize {
                 break;
             }
         }
-        Ok::<(), ApiError>(())
+        Ok::<(), LogError>(())
     }
     .await;
     let finish = log.finish().map_err(io);
@@ -193,7 +244,7 @@ impl LogFile {
 }
 
 /// A step's whole log so far: from Blobs once the step is recorded, else from its events.
-pub async fn step_log(state: &AppState, task_id: &str, step: u32) -> ApiResult<String> {
+pub async fn step_log(state: &AppState, task_id: &str, step: u32) -> LogResult<String> {
     let recorded = state
         .store
         .steps(task_id)
@@ -208,11 +259,15 @@ pub async fn step_log(state: &AppState, task_id: &str, step: u32) -> ApiResult<S
             .blobs
             .get(&key)
             .await?
-            .ok_or_else(|| ApiError::not_found("step log"))?;
+            .ok_or(LogError::Missing("step log"))?;
+        let unreadable = |cause: String| LogError::Unreadable {
+            key: key.clone(),
+            cause,
+        };
         let text = tokio::task::spawn_blocking(move || zstd::decode_all(&data[..]))
             .await
-            .map_err(|e| ApiError::conflict(e.to_string()))?
-            .map_err(|e| ApiError::conflict(format!("stored log is unreadable: {e}")))?;
+            .map_err(|e| unreadable(e.to_string()))?
+            .map_err(|e| unreadable(e.to_string()))?;
         return Ok(String::from_utf8_lossy(&text).into_owned());
     }
     let mut text = String::new();

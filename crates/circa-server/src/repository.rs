@@ -7,8 +7,6 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use axum::http::StatusCode;
-
 use crate::error::ApiError;
 use crate::vcs::{VcsError, run_git};
 
@@ -161,11 +159,9 @@ pub async fn check(given: &str, git_timeout: Duration) -> Result<Checked, ApiErr
 }
 
 fn no_git(e: &std::io::Error) -> ApiError {
-    tracing::error!("git could not be started to check a repository: {e}");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the server cannot check repositories: git could not be started",
-    )
+    ApiError::internal(format!(
+        "git could not be started to check a repository: {e}"
+    ))
 }
 
 /// What `git ls-remote` said about a repository.

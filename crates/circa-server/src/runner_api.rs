@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Json, Router};
+use circa_model::JobStatus;
 use circa_model::protocol::{
     CLAIM_ID_MAX_LEN, CLAIM_MAX_TASKS, CLAIM_WAIT_MAX_MS, ClaimGrown, ClaimGrowth, ClaimRequest,
     ClaimedTasks, CompleteRequest, EventAck, EventBatch, HeartbeatReply, HeartbeatRequest,
@@ -16,10 +17,11 @@ use circa_model::protocol::{
 };
 use circa_store::{Artifact, Claim, Job, StoredEvent, Task};
 
-use crate::auth::{self, RunnerAuth, TaskAuth, task_gone};
-use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::logs::compact_steps;
+use crate::auth::{self, RunnerAuth, TaskAuth};
+use crate::error::{ApiError, ApiJson};
+use crate::logs::{LogError, compact_steps};
 use crate::orchestrator::actions;
+use crate::runner_error::{RunnerApiError, RunnerResult};
 use crate::secrets::delivery::ProjectVars;
 use crate::state::{AppState, now_ms};
 use crate::uploads::{job_hash, layer_job_hash, receive, safe_relative, workflow_key};
@@ -40,21 +42,27 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+fn gone() -> RunnerApiError {
+    RunnerApiError::Gone
+}
+
 async fn claims(
     State(state): State<AppState>,
     runner: RunnerAuth,
     ApiJson(request): ApiJson<ClaimRequest>,
-) -> ApiResult<Response> {
+) -> RunnerResult<Response> {
     if !(1..=CLAIM_MAX_TASKS).contains(&request.max_tasks) {
-        return Err(ApiError::bad_request(format!(
-            "max_tasks must be between 1 and {CLAIM_MAX_TASKS}"
-        )));
+        return Err(RunnerApiError::Invalid {
+            field: "max_tasks",
+            message: format!("must be between 1 and {CLAIM_MAX_TASKS}"),
+        });
     }
     let id = request.claim_id.as_deref();
     if id.is_some_and(|id| id.is_empty() || id.len() > CLAIM_ID_MAX_LEN) {
-        return Err(ApiError::bad_request(format!(
-            "claim_id must be 1 to {CLAIM_ID_MAX_LEN} characters"
-        )));
+        return Err(RunnerApiError::Invalid {
+            field: "claim_id",
+            message: format!("must be 1 to {CLAIM_ID_MAX_LEN} characters"),
+        });
     }
     let tasks = take_tasks(&state, &runner, &request, request.max_tasks, id).await?;
     Ok(if tasks.is_empty() {
@@ -69,11 +77,12 @@ async fn grow_claim(
     State(state): State<AppState>,
     runner: RunnerAuth,
     ApiJson(growth): ApiJson<ClaimGrowth>,
-) -> ApiResult<Json<ClaimGrown>> {
+) -> RunnerResult<Json<ClaimGrown>> {
     if !(1..=CLAIM_MAX_TASKS).contains(&growth.slots) {
-        return Err(ApiError::bad_request(format!(
-            "slots must be between 1 and {CLAIM_MAX_TASKS}"
-        )));
+        return Err(RunnerApiError::Invalid {
+            field: "slots",
+            message: format!("must be between 1 and {CLAIM_MAX_TASKS}"),
+        });
     }
     match state
         .dispatch
@@ -81,7 +90,7 @@ async fn grow_claim(
         .grow(&runner.token.id, &growth.claim_id, growth.slots)
     {
         Some(max_tasks) => Ok(Json(ClaimGrown { max_tasks })),
-        None => Err(ApiError::not_found("a waiting claim with this id")),
+        None => Err(RunnerApiError::NotFound("a waiting claim with this id")),
     }
 }
 
@@ -94,12 +103,12 @@ async fn take_tasks(
     request: &ClaimRequest,
     max: u32,
     claim_id: Option<&str>,
-) -> ApiResult<Vec<TaskAssignment>> {
+) -> RunnerResult<Vec<TaskAssignment>> {
     let (token, class) = (&caller.token, &caller.resource_class);
     if let Some(wanted) = &request.resource_class
         && wanted != class
     {
-        return Err(ApiError::forbidden(format!(
+        return Err(RunnerApiError::Forbidden(format!(
             "this runner token belongs to resource class `{class}`, not `{wanted}`"
         )));
     }
@@ -164,7 +173,7 @@ async fn hand_over(
     started: Option<&Job>,
     token: String,
     vars: &mut ProjectVars,
-) -> ApiResult<Option<TaskAssignment>> {
+) -> RunnerResult<Option<TaskAssignment>> {
     let (status, message) = match assignment_for(state, task, started, token, vars).await {
         Ok(Ok(assignment)) => return Ok(Some(assignment)),
         Ok(Err(refused)) => (circa_model::JobStatus::Unauthorized, refused),
@@ -172,7 +181,8 @@ async fn hand_over(
             tracing::error!("task {} cannot be assigned: {e}", task.id);
             (
                 circa_model::JobStatus::InfrastructureFail,
-                format!("the task could not be handed to a runner: {}", e.message),
+                "the task could not be handed to a runner; the server's log has the details"
+                    .to_string(),
             )
         }
     };
@@ -195,9 +205,8 @@ async fn assignment_for(
     job: Option<&Job>,
     token: String,
     vars: &mut ProjectVars,
-) -> ApiResult<Result<TaskAssignment, String>> {
-    let mut assignment: TaskAssignment = serde_json::from_str(&task.payload)
-        .map_err(|e| ApiError::bad_request(format!("stored task is unreadable: {e}")))?;
+) -> RunnerResult<Result<TaskAssignment, String>> {
+    let mut assignment = stored_assignment(task)?;
     assignment.task_id = task.id.clone();
     assignment.task_token = token;
     assignment.lease_ms = state.config.lease.as_millis() as u64;
@@ -229,12 +238,21 @@ async fn assignment_for(
     Ok(Ok(assignment))
 }
 
+/// A task's stored assignment; one that does not read back is a fault inside, never the
+/// runner's.
+fn stored_assignment(task: &Task) -> RunnerResult<TaskAssignment> {
+    serde_json::from_str(&task.payload).map_err(|e| RunnerApiError::CorruptTask {
+        task_id: task.id.clone(),
+        cause: e.to_string(),
+    })
+}
+
 async fn heartbeat(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<HeartbeatRequest>,
-) -> ApiResult<Json<HeartbeatReply>> {
+) -> RunnerResult<Json<HeartbeatReply>> {
     let signal = state.dispatch.cancels.get(&id);
     let notified = signal.notified();
     tokio::pin!(notified);
@@ -255,7 +273,7 @@ async fn heartbeat(
             .store
             .heartbeat(&id, now + lease.as_millis() as i64)
             .await?
-            .ok_or_else(task_gone)?
+            .ok_or_else(gone)?
     };
     let reply = |cancel| {
         Json(HeartbeatReply {
@@ -292,7 +310,7 @@ async fn events(
     State(state): State<AppState>,
     TaskAuth(task): TaskAuth,
     ApiJson(batch): ApiJson<EventBatch>,
-) -> ApiResult<Json<EventAck>> {
+) -> RunnerResult<Json<EventAck>> {
     let id = task.id.clone();
     let mut stored = Vec::with_capacity(batch.events.len());
     let mut finished_steps = Vec::new();
@@ -307,7 +325,7 @@ async fn events(
             seq: event.seq,
             step: step_of(&event.kind),
             body: serde_json::to_string(&event.kind)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+                .map_err(|e| ApiError::internal(format!("an event of task {id}: {e}")))?,
         });
     }
     if stored.is_empty() {
@@ -324,31 +342,50 @@ async fn events(
         .filter(|(seq, _)| *seq <= acked)
         .map(|(_, step)| step)
         .collect();
-    if !finished.is_empty() {
-        compact_steps(&state, &task, Some(&finished)).await?;
+    if !finished.is_empty()
+        && let Err(e) = compact_steps(&state, &task, Some(&finished)).await
+    {
+        // The events are stored: the steps stay readable from them, and completion tries
+        // the compaction again.
+        tracing::error!("task {id}: step logs not compacted: {e}");
     }
     Ok(Json(EventAck { acked }))
 }
+
+/// Why a task whose step logs could not be moved to the object storage failed (its output
+/// stays readable from its stored events).
+pub const LOGS_NOT_STORED: &str =
+    "the job's step logs could not be written to the object storage; see the server's log";
 
 async fn complete(
     State(state): State<AppState>,
     TaskAuth(task): TaskAuth,
     ApiJson(request): ApiJson<CompleteRequest>,
-) -> ApiResult<StatusCode> {
+) -> RunnerResult<StatusCode> {
     let id = task.id.clone();
     if task.last_seq < request.last_seq {
-        return Err(ApiError::conflict(format!(
+        return Err(RunnerApiError::Conflict(format!(
             "events {}..={} have not arrived; send them before completing",
             task.last_seq + 1,
             request.last_seq
         )));
     }
-    compact_steps(&state, &task, None).await?;
+    let (status, message) = match compact_steps(&state, &task, None).await {
+        Ok(()) => (request.status, request.message),
+        Err(LogError::Store(e)) if e.is_unavailable() => return Err(e.into()),
+        Err(e) => {
+            tracing::error!("task {id}: step logs could not be stored: {e}");
+            (
+                JobStatus::InfrastructureFail,
+                Some(LOGS_NOT_STORED.to_string()),
+            )
+        }
+    };
     let done = state
         .store
-        .finish_task(&id, request.status, request.message.as_deref(), now_ms())
+        .finish_task(&id, status, message.as_deref(), now_ms())
         .await?
-        .ok_or_else(task_gone)?;
+        .ok_or_else(gone)?;
     state.live.events.close(&id);
     state.dispatch.cancels.forget(&id);
     actions::task_finished(&state, &done).await?;
@@ -363,7 +400,7 @@ async fn task_file(
     path: &str,
     folder: &str,
     body: Body,
-) -> ApiResult<(Task, String, String, u64)> {
+) -> RunnerResult<(Task, String, String, u64)> {
     let path = safe_relative(path)?;
     let key = format!("{folder}/{}/{}/{path}", task.job_id, task.node);
     let size = receive(state, &key, body).await?;
@@ -375,7 +412,7 @@ async fn put_artifact(
     TaskAuth(task): TaskAuth,
     Path((_, path)): Path<(String, String)>,
     body: Body,
-) -> ApiResult<StatusCode> {
+) -> RunnerResult<StatusCode> {
     let (task, path, blob_key, size) = task_file(&state, task, &path, "artifacts", body).await?;
     state
         .store
@@ -395,7 +432,7 @@ async fn put_test_result(
     TaskAuth(task): TaskAuth,
     Path((_, path)): Path<(String, String)>,
     body: Body,
-) -> ApiResult<StatusCode> {
+) -> RunnerResult<StatusCode> {
     task_file(&state, task, &path, "test-results", body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -405,17 +442,17 @@ async fn put_layer(
     TaskAuth(task): TaskAuth,
     Path((_, layer)): Path<(String, String)>,
     body: Body,
-) -> ApiResult<StatusCode> {
+) -> RunnerResult<StatusCode> {
     let job = state
         .store
         .job(&task.job_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
+        .ok_or(RunnerApiError::NotFound("job"))?;
     if layer_job_hash(&layer) != Some(job_hash(&job.name).as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "{layer:?} is not a workspace layer of job `{}`",
-            job.name
-        )));
+        return Err(RunnerApiError::Invalid {
+            field: "layer",
+            message: format!("{layer:?} is not a workspace layer of job `{}`", job.name),
+        });
     }
     let key = format!("{}{layer}", workflow_key(&state, &task.workflow_id).await?);
     receive(&state, &key, body).await?;
@@ -426,17 +463,16 @@ async fn get_layer(
     State(state): State<AppState>,
     TaskAuth(task): TaskAuth,
     Path((_, layer)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    let assignment: TaskAssignment =
-        serde_json::from_str(&task.payload).map_err(|e| ApiError::bad_request(e.to_string()))?;
+) -> RunnerResult<Response> {
+    let assignment = stored_assignment(&task)?;
     let allowed = layer_job_hash(&layer)
         .is_some_and(|h| assignment.upstream.iter().any(|j| job_hash(j) == h));
     if !allowed {
-        return Err(ApiError::not_found("workspace layer"));
+        return Err(RunnerApiError::NotFound("workspace layer"));
     }
     let key = format!("{}{layer}", workflow_key(&state, &task.workflow_id).await?);
     let Some((size, stream)) = state.blobs.get_stream(&key).await? else {
-        return Err(ApiError::not_found("workspace layer"));
+        return Err(RunnerApiError::NotFound("workspace layer"));
     };
     Ok((
         [(axum::http::header::CONTENT_LENGTH, size.to_string())],

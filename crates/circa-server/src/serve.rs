@@ -235,12 +235,26 @@ async fn start_on(
     })
 }
 
-/// Every route, behind `api::normalize` (slugs in one segment, JSON error bodies), which runs
-/// before routing.
+/// Every route, behind `api::normalize` (slugs in one segment, error bodies in the path's
+/// kind, page headers), which runs before routing, behind the request id of
+/// `request_id`, which every log line and internal error answer of the request carries.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback_service(routes(state))
         .layer(axum::middleware::from_fn(crate::api::normalize::normalize))
+        .layer(axum::middleware::from_fn(crate::request_id::layer))
+}
+
+/// A handler that panicked: a 500 like any internal fault (the panic's text goes to the log).
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let text = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    axum::response::IntoResponse::into_response(crate::error::ApiError::internal(format!(
+        "a handler panicked: {text}"
+    )))
 }
 
 fn routes(state: AppState) -> Router {
@@ -257,17 +271,21 @@ fn routes(state: AppState) -> Router {
             crate::error::MAX_JSON_BYTES,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
-        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)
 }
 
+/// `/readyz`: 200 when the tables requests read can be read, else 503 (the cause logged).
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the database does not answer",
-        ),
+        Err(e) => {
+            tracing::warn!("not ready: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer",
+            )
+        }
     }
 }
 

@@ -58,10 +58,15 @@ pub async fn workflow_key(state: &AppState, workflow_id: &str) -> ApiResult<Stri
 /// Streams a request body into Blobs at `key`; its size.
 pub async fn receive(state: &AppState, key: &str, body: Body) -> ApiResult<u64> {
     let disk = |e: std::io::Error| {
-        ApiError::new(
-            axum::http::StatusCode::INSUFFICIENT_STORAGE,
-            format!("the upload could not be kept: {e}"),
-        )
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            tracing::error!("an upload could not be kept: {e}");
+            ApiError::new(
+                axum::http::StatusCode::INSUFFICIENT_STORAGE,
+                "the server has no room to keep the upload",
+            )
+        } else {
+            ApiError::internal(format!("keeping an upload: {e}"))
+        }
     };
     let tmp_dir = state.config.data_dir.join("tmp");
     tokio::fs::create_dir_all(&tmp_dir).await.map_err(disk)?;

@@ -12,26 +12,11 @@ use super::load;
 use super::render;
 use crate::auth::Person;
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::secrets::{self, SecretError};
+use crate::secrets;
 use crate::state::{AppState, now_ms};
 
 /// The longest value accepted, in bytes (CircleCI's limit is 32 KiB too).
 pub const MAX_VALUE_BYTES: usize = 32 * 1024;
-
-impl From<SecretError> for ApiError {
-    fn from(e: SecretError) -> Self {
-        match e {
-            SecretError::Store(e) => e.into(),
-            other => {
-                tracing::error!("secrets: {other}");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "stored secrets cannot be opened; see the server's log",
-                )
-            }
-        }
-    }
-}
 
 /// 400 unless `name` is a valid variable name.
 pub fn check_name(field: &str, name: &str) -> ApiResult<()> {

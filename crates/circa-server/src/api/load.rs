@@ -1,11 +1,12 @@
-//! Loading what a route names, with 404 when it does not exist or the caller may not see its
-//! project (CircleCI answers 404 then, so a token learns nothing about other projects).
+//! Loading what an API route names (see `crate::load`): 404 when it does not exist or the
+//! caller may not see its project; a store that fails is 503 or 500, never 404.
 
 use circa_store::{Job, Pipeline, Project, Task, Workflow};
 
 use super::projects::normal_slug;
 use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
+use crate::load;
 use crate::state::AppState;
 
 /// The project a `VCS/ORG/REPO` path names.
@@ -16,21 +17,12 @@ pub async fn project_at(
     org: &str,
     repo: &str,
 ) -> ApiResult<Project> {
-    let slug = normal_slug(vcs, org, repo);
-    let project = crate::slugs::project_by_slug(state.store.as_ref(), &slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
-    person.visible(state, project).await
+    load::project_by_slug(state, &person.user, &normal_slug(vcs, org, repo)).await
 }
 
 /// A project by id.
 pub async fn project(state: &AppState, person: &Person, id: &str) -> ApiResult<Project> {
-    let project = state
-        .store
-        .project(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
-    person.visible(state, project).await
+    load::project(state, &person.user, id).await
 }
 
 /// A job by its project's path and build number.
@@ -53,9 +45,7 @@ pub async fn job_with_workflow_at(
     number: &str,
 ) -> ApiResult<(Job, Option<String>, Project)> {
     let project = project_at(state, person, vcs, org, repo).await?;
-    let number: i64 = number
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("job number: {number:?} is not a number")))?;
+    let number = load::number(number, "job")?;
     let (job, workflow_name) = state
         .store
         .job_by_number_with_workflow(&project.id, number)
@@ -66,28 +56,12 @@ pub async fn job_with_workflow_at(
 
 /// A job by id, and its project.
 pub async fn job(state: &AppState, person: &Person, id: &str) -> ApiResult<(Job, Project)> {
-    let job = state
-        .store
-        .job(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
-    let project = project(state, person, &job.project_id)
-        .await
-        .map_err(|_| ApiError::not_found("job"))?;
-    Ok((job, project))
+    load::job(state, &person.user, id).await
 }
 
-/// A task by id, with its job and project.
+/// A task by id, with its job.
 pub async fn task(state: &AppState, person: &Person, id: &str) -> ApiResult<(Task, Job)> {
-    let task = state
-        .store
-        .task(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("task"))?;
-    let (job, _) = job(state, person, &task.job_id)
-        .await
-        .map_err(|_| ApiError::not_found("task"))?;
-    Ok((task, job))
+    load::task(state, &person.user, id).await
 }
 
 /// A pipeline and its project.
@@ -96,15 +70,7 @@ pub async fn pipeline(
     person: &Person,
     id: &str,
 ) -> ApiResult<(Pipeline, Project)> {
-    let pipeline = state
-        .store
-        .pipeline(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("pipeline"))?;
-    let project = project(state, person, &pipeline.project_id)
-        .await
-        .map_err(|_| ApiError::not_found("pipeline"))?;
-    Ok((pipeline, project))
+    load::pipeline(state, &person.user, id).await
 }
 
 /// A workflow with its pipeline and project.
@@ -113,13 +79,11 @@ pub async fn workflow(
     person: &Person,
     id: &str,
 ) -> ApiResult<(Workflow, Pipeline, Project)> {
-    let workflow = state
+    let (workflow, project) = load::workflow(state, &person.user, id).await?;
+    let pipeline = state
         .store
-        .workflow(id)
+        .pipeline(&workflow.pipeline_id)
         .await?
         .ok_or_else(|| ApiError::not_found("workflow"))?;
-    let (pipeline, project) = pipeline(state, person, &workflow.pipeline_id)
-        .await
-        .map_err(|_| ApiError::not_found("workflow"))?;
     Ok((workflow, pipeline, project))
 }

@@ -5,6 +5,7 @@ mod compile;
 pub(crate) mod contexts;
 pub(crate) mod envvars;
 pub(crate) mod jobs;
+pub mod listed;
 mod load;
 mod me;
 pub mod normalize;

@@ -3,16 +3,38 @@
 //!   the routes need only one shape;
 //! - API v1.1's project env var routes are served by v2's (the same bodies; v1.1 lists are
 //!   plain arrays);
-//! - an error answer that is not JSON (axum's path, query and method rejections, an unknown
-//!   route) becomes `{"message": …}` with the same status;
+//! - an error answer is JSON (`{"message": …}`) on API paths and an HTML page on page paths,
+//!   whatever made it (axum's path, query and method rejections, an unknown route, a body
+//!   limit, a panic), with the same status;
+//! - a URI longer than [`MAX_URI_BYTES`] is refused with 414 and such a body (the HTTP library
+//!   itself answers URIs over 64 KiB, before any middleware, with an empty 414);
+//! - pages carry the browser security headers ([`page_headers`]);
 //! - a 413 closes its connection (the unread rest of the body cannot be skipped safely).
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+/// The longest URI (path and query) served, in bytes; browsers and proxies commonly stop at
+/// 8 KiB too.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// The Content-Security-Policy of pages: scripts, styles and everything else from this
+/// server only (the templates have no inline script or style), no framing, no plugins.
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// Whether a path is answered as an API (JSON errors) rather than as a page (HTML errors):
+/// the client and runner APIs, webhooks and the health checks.
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/")
+        || path.starts_with("/hooks/")
+        || matches!(path, "/api" | "/healthz" | "/readyz")
+}
 
 /// The prefixes after which a project slug follows.
 const SLUG_PREFIXES: [&str; 2] = ["/api/v2/project/", "/api/v1.1/project/"];
@@ -55,6 +77,14 @@ fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
 
 /// The middleware (applied around the whole router, so it runs before routing).
 pub async fn normalize(mut request: Request, next: Next) -> Response {
+    let api = is_api_path(request.uri().path());
+    if request.uri().to_string().len() > MAX_URI_BYTES {
+        let too_long = (
+            StatusCode::URI_TOO_LONG,
+            format!("the URI is longer than {MAX_URI_BYTES} bytes"),
+        );
+        return finish(api, too_long.into_response()).await;
+    }
     let mut path = request.uri().path().to_string();
     if let Some(split) = split_slug(&path) {
         path = split;
@@ -78,7 +108,25 @@ pub async fn normalize(mut request: Request, next: Next) -> Response {
     } else {
         response
     };
-    let mut response = json_errors(response).await;
+    finish(api, response).await
+}
+
+/// An answer's error body in the path's kind, the page headers, and `Connection: close`
+/// after a 413.
+async fn finish(api: bool, response: Response) -> Response {
+    let mut response = if api {
+        json_errors(response).await
+    } else {
+        html_errors(response).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !api {
+        page_headers(headers);
+    }
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         // The rest of the body was not read: the connection cannot carry another request,
         // so the client is told not to reuse it.
@@ -92,8 +140,12 @@ pub async fn normalize(mut request: Request, next: Next) -> Response {
 /// `{"items": [...]}` → `[...]`.
 async fn unwrap_items(response: Response) -> Response {
     let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
-        return (StatusCode::BAD_GATEWAY, "the list could not be read").into_response();
+    let bytes = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let fault = crate::error::ApiError::internal(format!("reading a v1.1 list: {e}"));
+            return fault.into_response();
+        }
     };
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(mut map)) if map.contains_key("items") => {
@@ -104,33 +156,73 @@ async fn unwrap_items(response: Response) -> Response {
     }
 }
 
-/// An error answer that is not JSON, as `{"message": …}`.
-async fn json_errors(response: Response) -> Response {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
+/// The headers every page carries: no framing, no type sniffing, a strict
+/// Content-Security-Policy, the referrer only to this server.
+pub fn page_headers(headers: &mut HeaderMap) {
+    let set = [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
     }
-    let is_json = response
+}
+
+/// Whether an answer is an error whose body is not already of `content_type`.
+fn needs_body(response: &Response, content_type: &str) -> bool {
+    let status = response.status();
+    let has_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
+        .is_some_and(|v| v.starts_with(content_type));
+    (status.is_client_error() || status.is_server_error()) && !has_type
+}
+
+/// An error answer's message: its `{"message": …}`, its text, or the status's reason.
+async fn error_message(status: StatusCode, body: Body) -> String {
     let text = match axum::body::to_bytes(body, MAX_ERROR_BODY).await {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
         Err(_) => String::new(),
     };
-    let message = match (status, text.is_empty()) {
+    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text)
+        && let Some(Value::String(message)) = map.get("message")
+    {
+        return message.clone();
+    }
+    match (status, text.is_empty()) {
         (StatusCode::NOT_FOUND, true) => "route not found".to_string(),
         (_, true) => status
             .canonical_reason()
             .unwrap_or("request refused")
             .to_string(),
         (_, false) => text,
-    };
+    }
+}
+
+/// An error answer on a page path that is not HTML, as an error page.
+async fn html_errors(response: Response) -> Response {
+    if !needs_body(&response, "text/html") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let message = error_message(parts.status, body).await;
+    let (page, body) = crate::web::error_page(parts.status, &message).into_parts();
+    for (name, value) in &page.headers {
+        parts.headers.insert(name, value.clone());
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, body)
+}
+
+/// An error answer on an API path that is not JSON, as `{"message": …}`.
+async fn json_errors(response: Response) -> Response {
+    if !needs_body(&response, "application/json") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let message = error_message(parts.status, body).await;
     let body = serde_json::to_vec(&json!({ "message": message })).unwrap_or_default();
     parts.headers.insert(
         header::CONTENT_TYPE,

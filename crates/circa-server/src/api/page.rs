@@ -78,14 +78,14 @@ mod tests {
         assert_eq!(number_key("pipelines", Some(&t)).unwrap(), Some(42));
         assert_eq!(number_key("pipelines", None).unwrap(), None);
         assert_eq!(number_key("pipelines", Some("")).unwrap(), None);
-        assert_eq!(number_key("jobs", Some(&t)).unwrap_err().status, 400);
+        assert_eq!(number_key("jobs", Some(&t)).unwrap_err().status(), 400);
         assert_eq!(
-            number_key("pipelines", Some("%%%")).unwrap_err().status,
+            number_key("pipelines", Some("%%%")).unwrap_err().status(),
             400
         );
         let wrong = token("pipelines", "x");
         let e = number_key("pipelines", Some(&wrong)).unwrap_err();
-        assert!(e.message.contains("page-token"));
+        assert!(e.message().contains("page-token"));
     }
 
     #[test]

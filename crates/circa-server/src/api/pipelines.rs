@@ -144,7 +144,7 @@ async fn project_page(
         .flatten();
     let items = pipelines
         .iter()
-        .map(|p| render::pipeline(p, &project))
+        .map(|p| render::listed_pipeline(p, &project))
         .collect();
     Ok(Json(PipelinePage {
         items,
@@ -281,7 +281,7 @@ pub async fn org_list(
         .flatten();
     let items = all
         .iter()
-        .map(|(p, i)| render::pipeline(p, &projects[*i]))
+        .map(|(p, i)| render::listed_pipeline(p, &projects[*i]))
         .collect();
     Ok(Json(PipelinePage {
         items,

@@ -112,11 +112,26 @@ impl Serialize for Time {
 pub struct PipelineView<'a> {
     pipeline: &'a Pipeline,
     project: &'a Project,
+    /// An item of a list page: parameters and errors capped (see `api::listed`).
+    listed: bool,
 }
 
 /// A pipeline.
 pub fn pipeline<'a>(pipeline: &'a Pipeline, project: &'a Project) -> PipelineView<'a> {
-    PipelineView { pipeline, project }
+    PipelineView {
+        pipeline,
+        project,
+        listed: false,
+    }
+}
+
+/// A pipeline as an item of a list page: its parameters and errors capped.
+pub fn listed_pipeline<'a>(pipeline: &'a Pipeline, project: &'a Project) -> PipelineView<'a> {
+    PipelineView {
+        pipeline,
+        project,
+        listed: true,
+    }
 }
 
 impl Serialize for PipelineView<'_> {
@@ -124,11 +139,20 @@ impl Serialize for PipelineView<'_> {
         let p = self.pipeline;
         let mut map = serializer.serialize_map(Some(10))?;
         map.serialize_entry("id", &p.id)?;
-        map.serialize_entry("errors", &p.errors)?;
+        if self.listed {
+            map.serialize_entry("errors", &super::listed::ListedErrors(&p.errors))?;
+        } else {
+            map.serialize_entry("errors", &p.errors)?;
+        }
         map.serialize_entry("project_slug", &self.project.slug)?;
         map.serialize_entry("updated_at", &Time(p.updated_at))?;
         map.serialize_entry("number", &p.number)?;
-        map.serialize_entry("trigger_parameters", &p.trigger.parameters)?;
+        if self.listed {
+            let listed = super::listed::ListedParameters(&p.trigger.parameters);
+            map.serialize_entry("trigger_parameters", &listed)?;
+        } else {
+            map.serialize_entry("trigger_parameters", &p.trigger.parameters)?;
+        }
         map.serialize_entry("state", p.state.as_str())?;
         map.serialize_entry("created_at", &Time(p.created_at))?;
         map.serialize_entry("trigger", &TriggerView(p))?;

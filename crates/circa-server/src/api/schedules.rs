@@ -30,8 +30,6 @@ const FIELDS: [&str; 5] = [
 /// The longest name and description.
 const MAX_NAME: usize = 255;
 const MAX_DESCRIPTION: usize = 4096;
-/// Most pipeline parameters a schedule may carry (CircleCI's limit for a trigger).
-const MAX_PARAMETERS: usize = 100;
 /// Schedules per page.
 const PAGE: u32 = 20;
 /// The id shown for the system actor.
@@ -273,11 +271,7 @@ fn read_parameters(value: &Value) -> ApiResult<Map<String, Value>> {
             "parameters: must be an object with `branch` or `tag`",
         ));
     };
-    if map.len() > MAX_PARAMETERS {
-        return Err(ApiError::bad_request(format!(
-            "parameters: at most {MAX_PARAMETERS} entries"
-        )));
-    }
+    crate::orchestrator::parameters::check(map)?;
     for key in ["branch", "tag"] {
         if let Some(v) = map.get(key)
             && v.as_str().is_none_or(|s| s.trim().is_empty())

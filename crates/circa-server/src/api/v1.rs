@@ -1,6 +1,7 @@
 //! The API v1.1 routes CircleCI clients still call (pycircleci's defaults, and step output):
 //! `me`, a job ("build") with `steps[].actions[].output_url`, its artifacts and tests, and a
-//! step's output as CircleCI's JSON lines. Project env vars at v1.1 are v2's, reached through
+//! step's output as CircleCI's JSON lines. A step whose log is still in the store as events
+//! (running, or never compacted) is shown from them. Project env vars at v1.1 are v2's, reached through
 //! `normalize` (same shapes, lists unwrapped).
 
 use axum::Json;
@@ -11,6 +12,7 @@ use super::{jobs, load, me, render, tests_meta};
 use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::unrecorded_steps::task_steps;
 
 /// `GET /api/v1.1/me`.
 pub async fn me(person: Person) -> Json<Value> {
@@ -68,7 +70,7 @@ pub async fn build(
     // One entry per step index, with one action per node.
     let mut steps: Vec<(u32, String, Vec<Value>)> = Vec::new();
     for task in &tasks {
-        for s in state.store.steps(&task.id).await? {
+        for s in task_steps(&state, task).await? {
             let action = json!({
                 "index": task.node,
                 "step": s.step,
@@ -134,9 +136,7 @@ pub async fn output(
         .into_iter()
         .rfind(|t| t.node == node)
         .ok_or_else(|| ApiError::not_found("node"))?;
-    let record = state
-        .store
-        .steps(&task.id)
+    let record = task_steps(&state, &task)
         .await?
         .into_iter()
         .find(|s| s.step == step)

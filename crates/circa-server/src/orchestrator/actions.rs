@@ -5,7 +5,7 @@ use circa_model::{AdvanceRequest, JobStatus, WorkflowStatus};
 use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow};
 
 use super::settle::{JobMove, Settled, settle, settle_move};
-use crate::error::{ApiError, ApiResult};
+use super::{OrchestratorError, OrchestratorResult};
 use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::AppState;
 
@@ -57,7 +57,7 @@ pub fn job_result(tasks: &[Task]) -> JobStatus {
 }
 
 /// A task ended: once every task of its job has, the job ends and the workflow moves on.
-pub async fn task_finished(state: &AppState, task: &Task) -> ApiResult<()> {
+pub async fn task_finished(state: &AppState, task: &Task) -> OrchestratorResult<()> {
     let tasks = state.store.tasks_of_job(&task.job_id).await?;
     if tasks.iter().any(|t| t.state != TaskState::Finished) {
         return Ok(());
@@ -81,14 +81,14 @@ pub async fn approve(
     workflow_id: &str,
     approval_request_id: &str,
     actor: &str,
-) -> ApiResult<()> {
+) -> OrchestratorResult<()> {
     let jobs = state.store.jobs_of_workflow(workflow_id).await?;
     let job = jobs
         .iter()
         .find(|j| j.approval && j.approval_request_id.as_deref() == Some(approval_request_id))
-        .ok_or_else(|| ApiError::not_found("approval request"))?;
+        .ok_or_else(|| OrchestratorError::NotFound("approval request"))?;
     if job.status != JobStatus::OnHold {
-        return Err(ApiError::bad_request(format!(
+        return Err(OrchestratorError::BadRequest(format!(
             "job `{}` is {}, not on_hold",
             job.name,
             job.status.as_str()
@@ -105,20 +105,22 @@ pub async fn approve(
     )
     .await?;
     if !settled.applied {
-        return Err(ApiError::conflict("the job changed meanwhile; try again"));
+        return Err(OrchestratorError::Conflict(
+            "the job changed meanwhile; try again".into(),
+        ));
     }
     Ok(())
 }
 
 /// Cancels a workflow: every job not finished becomes canceled, running ones are stopped.
-pub async fn cancel_workflow(state: &AppState, workflow_id: &str) -> ApiResult<Settled> {
+pub async fn cancel_workflow(state: &AppState, workflow_id: &str) -> OrchestratorResult<Settled> {
     settle(state, workflow_id, Vec::new(), AdvanceRequest::Cancel).await
 }
 
 /// Cancels one job.
-pub async fn cancel_job(state: &AppState, job: &Job, actor: &str) -> ApiResult<()> {
+pub async fn cancel_job(state: &AppState, job: &Job, actor: &str) -> OrchestratorResult<()> {
     if job.status.is_terminal() {
-        return Err(ApiError::bad_request(format!(
+        return Err(OrchestratorError::BadRequest(format!(
             "job `{}` already finished ({})",
             job.name,
             job.status.as_str()
@@ -146,17 +148,17 @@ pub async fn rerun(
     workflow: &Workflow,
     from_failed: bool,
     only: &[String],
-) -> ApiResult<Workflow> {
+) -> OrchestratorResult<Workflow> {
     if !workflow.status.is_terminal() {
-        return Err(ApiError::bad_request(format!(
+        return Err(OrchestratorError::BadRequest(format!(
             "workflow `{}` is still {}; cancel it or wait for it to finish",
             workflow.name,
             workflow.status.as_str()
         )));
     }
     if from_failed && workflow.status == WorkflowStatus::Success {
-        return Err(ApiError::bad_request(
-            "the workflow has no failed jobs to rerun",
+        return Err(OrchestratorError::BadRequest(
+            "the workflow has no failed jobs to rerun".into(),
         ));
     }
     let jobs = state.store.jobs_of_workflow(&workflow.id).await?;
@@ -199,7 +201,7 @@ pub async fn rerun(
     let new = created
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::conflict("the rerun workflow was not created"))?;
+        .ok_or_else(|| OrchestratorError::Conflict("the rerun workflow was not created".into()))?;
     settle(state, &new.id, Vec::new(), AdvanceRequest::Propagate).await?;
     Ok(new)
 }
@@ -210,14 +212,14 @@ pub async fn rerun(
 fn rerun_set<'a>(
     jobs: &'a [Job],
     only: &[String],
-) -> ApiResult<Option<std::collections::HashSet<&'a str>>> {
+) -> OrchestratorResult<Option<std::collections::HashSet<&'a str>>> {
     if only.is_empty() {
         return Ok(None);
     }
     let mut set = std::collections::HashSet::new();
     for id in only {
         let job = jobs.iter().find(|j| &j.id == id).ok_or_else(|| {
-            ApiError::bad_request(format!("jobs: {id:?} is not a job of this workflow"))
+            OrchestratorError::BadRequest(format!("jobs: {id:?} is not a job of this workflow"))
         })?;
         set.insert(job.name.as_str());
     }

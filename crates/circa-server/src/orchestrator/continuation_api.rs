@@ -7,8 +7,8 @@ use circa_store::{Pipeline, PipelineState};
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
 use super::continuation::pipeline_of;
 use super::trigger::start_workflows;
+use super::{OrchestratorError, OrchestratorResult};
 use crate::auth::{hash_token, same_hash};
-use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, now_ms};
 
 /// Continues the pipeline a continuation key belongs to with `configuration`.
@@ -17,8 +17,8 @@ pub async fn continue_pipeline(
     key: &str,
     configuration: String,
     parameters: serde_json::Map<String, serde_json::Value>,
-) -> ApiResult<Pipeline> {
-    let invalid = || ApiError::forbidden("the continuation key is not valid");
+) -> OrchestratorResult<Pipeline> {
+    let invalid = || OrchestratorError::Forbidden("the continuation key is not valid".into());
     let pipeline_id = pipeline_of(key).ok_or_else(invalid)?;
     let pipeline = state
         .store
@@ -35,23 +35,24 @@ pub async fn continue_pipeline(
         return Err(invalid());
     }
     if pipeline.state != PipelineState::SetupPending {
-        return Err(ApiError::conflict(
-            "this pipeline was already continued; a pipeline can be continued only once",
+        return Err(OrchestratorError::Conflict(
+            "this pipeline was already continued; a pipeline can be continued only once".into(),
         ));
     }
     if pipeline
         .continuation_deadline
         .is_some_and(|deadline| deadline < now_ms())
     {
-        return Err(ApiError::conflict(
-            "the continuation key has expired; a pipeline must be continued within its time limit",
+        return Err(OrchestratorError::Conflict(
+            "the continuation key has expired; a pipeline must be continued within its time limit"
+                .into(),
         ));
     }
     let project = state
         .store
         .project(&pipeline.project_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
+        .ok_or_else(|| OrchestratorError::NotFound("project"))?;
     let t = &pipeline.trigger;
     let mut all_parameters = t.parameters.clone();
     all_parameters.extend(parameters);
@@ -81,13 +82,13 @@ pub async fn continue_pipeline(
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
                 .join("\n");
-            return Err(ApiError::bad_request(format!(
+            return Err(OrchestratorError::BadRequest(format!(
                 "the continuation config is not valid:\n{message}"
             )));
         }
         CompileOutcome::Planned { setup: true, .. } => {
-            return Err(ApiError::bad_request(
-                "a continuation config cannot itself be a setup config (`setup: true`)",
+            return Err(OrchestratorError::BadRequest(
+                "a continuation config cannot itself be a setup config (`setup: true`)".into(),
             ));
         }
         CompileOutcome::Planned { compiled, .. } => compiled.clone(),
@@ -97,8 +98,8 @@ pub async fn continue_pipeline(
         .continue_pipeline(&pipeline.id, &configuration, &compiled, now_ms())
         .await?
     {
-        return Err(ApiError::conflict(
-            "this pipeline was already continued; a pipeline can be continued only once",
+        return Err(OrchestratorError::Conflict(
+            "this pipeline was already continued; a pipeline can be continued only once".into(),
         ));
     }
     let outcome = match outcome {

@@ -31,7 +31,7 @@ pub async fn watch_leases(state: AppState, stop: CancellationToken) {
     }
 }
 
-async fn lost(state: &AppState, task: &Task) -> Result<(), crate::error::ApiError> {
+async fn lost(state: &AppState, task: &Task) -> Result<(), super::OrchestratorError> {
     let runner = task.runner.as_deref().unwrap_or("the runner");
     let requeue = match state.store.job(&task.job_id).await? {
         Some(job) => state

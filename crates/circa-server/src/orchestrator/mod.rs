@@ -6,6 +6,10 @@ pub mod assign;
 pub mod compile;
 pub mod continuation;
 pub mod continuation_api;
+mod error;
 pub mod lease;
+pub mod parameters;
 pub mod settle;
 pub mod trigger;
+
+pub use error::{OrchestratorError, OrchestratorResult};

@@ -18,7 +18,7 @@ use circa_store::{Job, JobChange, NewTask, Pipeline, Project, Workflow, Workflow
 
 use super::assign::{AssignContext, assignment};
 use super::continuation;
-use crate::error::{ApiError, ApiResult};
+use super::{OrchestratorError, OrchestratorResult};
 use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::{AppState, now_ms};
 
@@ -33,7 +33,7 @@ pub struct PendingMoves {
 }
 
 /// Where a batched move's outcome goes.
-type Reply = tokio::sync::oneshot::Sender<ApiResult<bool>>;
+type Reply = tokio::sync::oneshot::Sender<OrchestratorResult<bool>>;
 
 impl PendingMoves {
     fn push(&self, workflow_id: &str, wanted: JobMove, reply: Reply) {
@@ -100,7 +100,7 @@ pub async fn settle(
     workflow_id: &str,
     first: Vec<JobMove>,
     request: AdvanceRequest,
-) -> ApiResult<Settled> {
+) -> OrchestratorResult<Settled> {
     let lock = state.dispatch.locks.get(workflow_id);
     let _held = lock.lock().await;
     settle_locked(state, workflow_id, &first, request)
@@ -115,7 +115,11 @@ pub async fn settle(
 ///
 /// The batch is settled on a task of its own, so a caller that goes away does not take the
 /// other callers' moves with it.
-pub async fn settle_move(state: &AppState, workflow_id: &str, wanted: JobMove) -> ApiResult<bool> {
+pub async fn settle_move(
+    state: &AppState,
+    workflow_id: &str,
+    wanted: JobMove,
+) -> OrchestratorResult<bool> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     state.dispatch.pending.push(workflow_id, wanted, tx);
     let state = state.clone();
@@ -137,13 +141,15 @@ pub async fn settle_move(state: &AppState, workflow_id: &str, wanted: JobMove) -
             }
             Err(e) => {
                 for reply in replies {
-                    let _ = reply.send(Err(ApiError::new(e.status, e.message.clone())));
+                    let _ = reply.send(Err(e.shared()));
                 }
             }
         }
     });
-    rx.await
-        .map_err(|_| ApiError::conflict("the workflow's settle stopped; try again"))?
+    rx.await.map_err(|_| OrchestratorError::Internal {
+        what: "settling a workflow",
+        cause: "the settle task stopped before answering".into(),
+    })?
 }
 
 /// [`settle`] with the workflow's lock held; also whether each of `first` applied.
@@ -152,13 +158,13 @@ async fn settle_locked(
     workflow_id: &str,
     first: &[JobMove],
     request: AdvanceRequest,
-) -> ApiResult<(Settled, Vec<bool>)> {
+) -> OrchestratorResult<(Settled, Vec<bool>)> {
     for _ in 0..ATTEMPTS {
         let workflow = state
             .store
             .workflow(workflow_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("workflow"))?;
+            .ok_or_else(|| OrchestratorError::NotFound("workflow"))?;
         let jobs = state.store.jobs_of_workflow(workflow_id).await?;
         let jobs: &[Job] = &jobs;
         let by_id: HashMap<&str, &Job> = jobs.iter().map(|j| (j.id.as_str(), j)).collect();
@@ -210,8 +216,8 @@ async fn settle_locked(
             accepted,
         ));
     }
-    Err(ApiError::conflict(
-        "the workflow kept changing while this change was applied; try again",
+    Err(OrchestratorError::Conflict(
+        "the workflow kept changing while this change was applied; try again".into(),
     ))
 }
 
@@ -243,7 +249,7 @@ async fn tasks_for(
     workflow: &circa_store::Workflow,
     jobs: &[Job],
     changes: &[JobChange],
-) -> ApiResult<Vec<NewTask>> {
+) -> OrchestratorResult<Vec<NewTask>> {
     if !changes.iter().any(|c| c.to == JobStatus::Queued) {
         return Ok(Vec::new());
     }
@@ -251,12 +257,12 @@ async fn tasks_for(
         .store
         .pipeline(&workflow.pipeline_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("pipeline"))?;
+        .ok_or_else(|| OrchestratorError::NotFound("pipeline"))?;
     let project = state
         .store
         .project(&workflow.project_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
+        .ok_or_else(|| OrchestratorError::NotFound("project"))?;
     Tasking::of(state, &pipeline, &project).tasks(workflow, jobs, changes)
 }
 
@@ -294,7 +300,7 @@ impl<'a> Tasking<'a> {
         workflow: &Workflow,
         jobs: &[Job],
         changes: &[JobChange],
-    ) -> ApiResult<Vec<NewTask>> {
+    ) -> OrchestratorResult<Vec<NewTask>> {
         let queued: Vec<&Job> = changes
             .iter()
             .filter(|c| c.to == JobStatus::Queued)
@@ -323,9 +329,13 @@ impl<'a> Tasking<'a> {
         let mut tasks = Vec::new();
         for job in queued {
             for node in 0..job.parallelism.max(1) {
-                let payload = assignment(&cx, job, node).map_err(ApiError::bad_request)?;
-                let payload = serde_json::to_value(&payload)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let internal = |cause: String| OrchestratorError::Internal {
+                    what: "making a task's assignment",
+                    cause,
+                };
+                let payload = assignment(&cx, job, node).map_err(internal)?;
+                let payload =
+                    serde_json::to_value(&payload).map_err(|e| internal(e.to_string()))?;
                 tasks.push(NewTask {
                     job_id: job.id.clone(),
                     node,
@@ -340,7 +350,11 @@ impl<'a> Tasking<'a> {
     /// The first settle of a workflow just added, which nothing else has seen: its jobs as
     /// the model starts them, and their tasks. Made without the store, for the transaction
     /// that adds the workflow ([`circa_store::FirstSettle`]).
-    pub fn first_update(&self, workflow: &Workflow, jobs: &[Job]) -> ApiResult<WorkflowUpdate> {
+    pub fn first_update(
+        &self,
+        workflow: &Workflow,
+        jobs: &[Job],
+    ) -> OrchestratorResult<WorkflowUpdate> {
         let advanced = advance(&states(jobs, &HashMap::new()), AdvanceRequest::Propagate);
         let mut changes = Vec::new();
         merge_changes(&mut changes, jobs, &advanced.changes);

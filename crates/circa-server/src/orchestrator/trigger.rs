@@ -12,7 +12,7 @@ use circa_store::{
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
 use super::settle::{Stored, Tasking, after, settle};
-use crate::error::{ApiError, ApiResult};
+use super::{OrchestratorError, OrchestratorResult};
 use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::{AppState, now_ms};
 use crate::vcs::{ConfigAt, valid_sha};
@@ -97,7 +97,8 @@ pub async fn trigger_pipeline(
     state: &AppState,
     project: &Project,
     request: TriggerRequest,
-) -> ApiResult<Pipeline> {
+) -> OrchestratorResult<Pipeline> {
+    super::parameters::check(&request.parameters)?;
     let branch = match (&request.branch, &request.tag) {
         (None, None) => Some(project.default_branch.clone()),
         (b, _) => b.clone(),
@@ -147,7 +148,7 @@ pub async fn trigger_pipeline(
                         subject = subject.or(found);
                     }
                     Err(e) => {
-                        return Err(ApiError::bad_request(format!(
+                        return Err(OrchestratorError::BadRequest(format!(
                             "cannot build {}: {e}",
                             request
                                 .tag
@@ -258,7 +259,7 @@ pub async fn start_workflows(
     project: &Project,
     mut pipeline: Pipeline,
     outcome: CompileOutcome,
-) -> ApiResult<Pipeline> {
+) -> OrchestratorResult<Pipeline> {
     store_outcome(state, project, &mut pipeline, outcome).await?;
     Ok(state
         .store
@@ -273,7 +274,7 @@ async fn store_outcome(
     project: &Project,
     pipeline: &mut Pipeline,
     outcome: CompileOutcome,
-) -> ApiResult<()> {
+) -> OrchestratorResult<()> {
     let now = now_ms();
     match outcome {
         CompileOutcome::Errors(errors) => {
@@ -367,7 +368,7 @@ async fn store_outcome(
 #[derive(Default)]
 struct FirstSettled {
     stored: Vec<(String, Stored)>,
-    error: Option<ApiError>,
+    error: Option<OrchestratorError>,
 }
 
 /// The first settle of a pipeline's new workflows, for

@@ -2,7 +2,7 @@
 
 use circa_store::{Millis, Pipeline, Schedule, ScheduleOrigin, ScheduledBy, TriggerKind};
 
-use crate::error::{ApiError, ApiResult};
+use super::ScheduleError;
 use crate::orchestrator::trigger::{TriggerRequest, trigger_pipeline};
 use crate::state::AppState;
 
@@ -10,12 +10,16 @@ use crate::state::AppState;
 pub const SYSTEM_ACTOR: &str = "system";
 
 /// Starts the pipeline of `schedule`'s tick `tick` (already claimed).
-pub async fn fire(state: &AppState, schedule: &Schedule, tick: Millis) -> ApiResult<Pipeline> {
+pub async fn fire(
+    state: &AppState,
+    schedule: &Schedule,
+    tick: Millis,
+) -> Result<Pipeline, ScheduleError> {
     let project = state
         .store
         .project(&schedule.project_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
+        .ok_or(ScheduleError::NotFound("project"))?;
     let actor = match &schedule.actor_id {
         Some(id) => state.store.user(id).await?.map(|u| u.login),
         None => None,
@@ -47,6 +51,7 @@ pub async fn fire(state: &AppState, schedule: &Schedule, tick: Millis) -> ApiRes
         },
     )
     .await
+    .map_err(ScheduleError::from)
 }
 
 /// Removes `key` from the parameters, returning it when it is text.

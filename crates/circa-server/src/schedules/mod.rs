@@ -15,10 +15,12 @@
 //! once; after downtime only the latest missed tick is due, so recovery fires once, never a
 //! burst.
 
+mod error;
 pub mod fire;
 pub mod interval;
 pub mod legacy;
 pub mod scheduler;
 pub mod timetable;
 
+pub use error::ScheduleError;
 pub use scheduler::run_scheduler;

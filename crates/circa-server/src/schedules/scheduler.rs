@@ -84,10 +84,9 @@ fn spawn_fire(state: &AppState, schedule: Schedule, tick: Millis) {
                 pipeline.number
             ),
             Err(e) => tracing::warn!(
-                "schedule {:?} ({}) could not start a pipeline: {}",
+                "schedule {:?} ({}) could not start a pipeline: {e}",
                 schedule.name,
                 schedule.id,
-                e.message
             ),
         }
     });

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use circa_store::{EnvOwner, EnvVar, Job, Task};
 
+use super::SecretError;
 use super::access::{Subject, authorize, deliver};
-use crate::error::{ApiError, ApiResult};
 use crate::orchestrator::trigger::values_for;
 use crate::state::AppState;
 
@@ -28,7 +28,7 @@ pub async fn fill(
     job: Option<&Job>,
     assignment: &mut TaskAssignment,
     read: &mut ProjectVars,
-) -> ApiResult<Result<(), String>> {
+) -> Result<Result<(), String>, SecretError> {
     let store = state.store.as_ref();
     let job_read;
     let job = match job {
@@ -37,7 +37,7 @@ pub async fn fill(
             job_read = store
                 .job(&task.job_id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("job"))?;
+                .ok_or(SecretError::NotFound("job"))?;
             &job_read
         }
     };
@@ -57,11 +57,11 @@ pub async fn fill(
     let project = store
         .project(&job.project_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
+        .ok_or(SecretError::NotFound("project"))?;
     let pipeline = store
         .pipeline(&job.pipeline_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("pipeline"))?;
+        .ok_or(SecretError::NotFound("pipeline"))?;
     let values = values_for(&project, &pipeline);
     let subject = Subject {
         project: &project,

@@ -47,6 +47,9 @@ pub enum SecretError {
     /// The cipher refused (never expected with a well-formed key).
     #[error("encryption failed")]
     Crypto,
+    /// What the operation names does not exist (a task's job, project or pipeline).
+    #[error("{0} not found")]
+    NotFound(&'static str),
     /// The store.
     #[error(transparent)]
     Store(#[from] circa_store::StoreError),

@@ -1,4 +1,5 @@
-//! Page errors: an HTML page with a status, or a redirect to the sign-in page.
+//! Page errors: an HTML page with a status, or a redirect to the sign-in page. Faults
+//! inside are answered as `crate::error` maps them, as a page.
 
 use askama::Template;
 use axum::http::{StatusCode, header};
@@ -20,6 +21,9 @@ pub enum WebError {
         /// What to tell the person.
         message: String,
     },
+    /// A fault inside or a database out of reach: a page with a generic message.
+    #[error(transparent)]
+    Fault(ApiError),
 }
 
 /// A shorthand for page handlers' results.
@@ -53,27 +57,34 @@ impl WebError {
 
 impl From<ApiError> for WebError {
     fn from(e: ApiError) -> Self {
-        if e.status == StatusCode::UNAUTHORIZED {
-            return WebError::SignIn("/".to_string());
-        }
-        WebError::Page {
-            status: e.status,
-            message: e.message,
+        match e {
+            ApiError::Refused { status, .. } if status == StatusCode::UNAUTHORIZED => {
+                WebError::SignIn("/".to_string())
+            }
+            ApiError::Refused { status, message } => WebError::Page { status, message },
+            fault => WebError::Fault(fault),
         }
     }
 }
 
-impl From<circa_store::StoreError> for WebError {
-    fn from(e: circa_store::StoreError) -> Self {
-        ApiError::from(e).into()
-    }
+/// Errors of the layers below, answered as `crate::error` maps them.
+macro_rules! through_api_error {
+    ($($error:ty),*) => {
+        $(impl From<$error> for WebError {
+            fn from(e: $error) -> Self {
+                ApiError::from(e).into()
+            }
+        })*
+    };
 }
 
-impl From<circa_store::BlobError> for WebError {
-    fn from(e: circa_store::BlobError) -> Self {
-        ApiError::from(e).into()
-    }
-}
+through_api_error!(
+    circa_store::StoreError,
+    circa_store::BlobError,
+    crate::orchestrator::OrchestratorError,
+    crate::secrets::SecretError,
+    crate::logs::LogError
+);
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -83,6 +94,24 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+/// An HTML error page with `status` and `message` (a 503 asks to retry later).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("Error"),
+        message,
+    };
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, message.to_string()).into_response(),
+    };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        let (name, value) = crate::error::retry_after();
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
@@ -90,16 +119,10 @@ impl IntoResponse for WebError {
                 let to = format!("/login?next={}", super::url::encode_component(&next));
                 (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
             }
-            WebError::Page { status, message } => {
-                let page = ErrorPage {
-                    status: status.as_u16(),
-                    reason: status.canonical_reason().unwrap_or("Error"),
-                    message: &message,
-                };
-                match page.render() {
-                    Ok(html) => (status, Html(html)).into_response(),
-                    Err(_) => (status, message).into_response(),
-                }
+            WebError::Page { status, message } => error_page(status, &message),
+            WebError::Fault(fault) => {
+                let answer = fault.answer();
+                error_page(answer.status, &answer.message)
             }
         }
     }

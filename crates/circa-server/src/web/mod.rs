@@ -33,7 +33,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
-pub use error::{WebError, WebResult};
+pub use error::{WebError, WebResult, error_page};
 pub use password::ensure_admin_password;
 pub use session::{SESSION_COOKIE, Viewer};
 

@@ -105,20 +105,12 @@ impl Viewer {
 
     /// Whether the user may see a project: admins see every project, others their projects.
     pub async fn can_see(&self, state: &AppState, project: &Project) -> WebResult<bool> {
-        Ok(self.is_admin()
-            || state
-                .store
-                .is_project_member(&project.id, &self.user.id)
-                .await?)
+        Ok(crate::load::can_see(state, &self.user, project).await?)
     }
 
     /// The project, or 404 when the user may not see it.
     pub async fn visible(&self, state: &AppState, project: Project) -> WebResult<Project> {
-        if self.can_see(state, &project).await? {
-            Ok(project)
-        } else {
-            Err(WebError::not_found("project"))
-        }
+        Ok(crate::load::visible(state, &self.user, project).await?)
     }
 
     /// Whether a form's CSRF token is this session's.

@@ -26,6 +26,10 @@ type Backend = PostgresStore;
 /// Connections in the pool.
 const CONNECTIONS: u32 = 10;
 
+/// How long a query waits for a connection (retrying a database that refuses) before it
+/// fails as unavailable: short, so an outage is answered 503 promptly rather than held.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// What a batch claim's pick of queued tasks adds to keep concurrent claims apart: rows
 /// another claim has locked are passed over.
 const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
@@ -42,6 +46,7 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;

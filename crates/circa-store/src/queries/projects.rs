@@ -11,12 +11,27 @@ use crate::sql::columns::project_columns;
 use crate::sql::rows::{ProjectRow, decode_all};
 use crate::store::{ProjectStore, StoreResult};
 
+/// The tables every request reads (tokens and users to sign in, the project and its
+/// pipelines, workflows, jobs, tasks and steps): the readiness check reads a row of each.
+const READY_READS: [&str; 9] = [
+    "SELECT * FROM tokens LIMIT 1",
+    "SELECT * FROM users LIMIT 1",
+    "SELECT * FROM projects LIMIT 1",
+    "SELECT * FROM pipelines LIMIT 1",
+    "SELECT * FROM workflows LIMIT 1",
+    "SELECT * FROM jobs LIMIT 1",
+    "SELECT * FROM tasks LIMIT 1",
+    "SELECT * FROM steps LIMIT 1",
+    "SELECT * FROM events LIMIT 1",
+];
+
 #[async_trait]
 impl ProjectStore for Backend {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&mut *self.reader().await?)
-            .await?;
+        let mut conn = self.reader().await?;
+        for read in READY_READS {
+            sqlx::query(read).fetch_optional(&mut *conn).await?;
+        }
         Ok(())
     }
 

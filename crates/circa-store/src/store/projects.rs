@@ -8,7 +8,8 @@ use crate::records::{Millis, NewProject, Project, ProjectSettings};
 /// Projects, and whether the database answers at all.
 #[async_trait]
 pub trait ProjectStore: Send + Sync {
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database answers and the tables requests read can be read (for
+    /// `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
     /// Adds a project; [`crate::StoreError::Conflict`] if the slug is taken.
     async fn create_project(&self, project: NewProject, now: Millis) -> StoreResult<Project>;

@@ -13,6 +13,7 @@ mod dispatch;
 mod events;
 mod fixtures;
 mod misc;
+mod pg_cluster;
 mod pg_server;
 mod pipelines;
 mod projects;

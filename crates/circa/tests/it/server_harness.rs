@@ -21,6 +21,8 @@ pub struct ServerProc {
     pub token: String,
     lease_secs: u64,
     env: Vec<(String, String)>,
+    /// More options of `circa server` (a database URL).
+    options: Vec<String>,
 }
 
 fn spawn_server(
@@ -28,11 +30,13 @@ fn spawn_server(
     listen: &str,
     lease_secs: u64,
     env: &[(String, String)],
+    options: &[String],
 ) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_circa"))
         .args(["server", "--listen", listen, "--data-dir"])
         .arg(data)
         .args(["--lease-secs", &lease_secs.to_string()])
+        .args(options)
         .env("CIRCA_ORB_DIR", data.join("orbs"))
         .env("CIRCA_LOG", "warn")
         // Tests fire schedules every few seconds.
@@ -57,17 +61,29 @@ fn spawn_server(
 impl ServerProc {
     /// Starts a server on a free port with a lease of `lease_secs`.
     pub fn start(data: &Path, lease_secs: u64) -> ServerProc {
-        ServerProc::start_with_env(data, lease_secs, &[])
+        ServerProc::start_with(data, lease_secs, &[], &[])
     }
 
     /// Starts a server on a free port with a lease of `lease_secs` and settings from `env`
     /// (`CIRCA_*` variables), kept across restarts.
     pub fn start_with_env(data: &Path, lease_secs: u64, env: &[(&str, &str)]) -> ServerProc {
+        ServerProc::start_with(data, lease_secs, env, &[])
+    }
+
+    /// Starts a server on a free port with a lease of `lease_secs`, settings from `env` and
+    /// more `options` (`--database-url …`), kept for restarts.
+    pub fn start_with(
+        data: &Path,
+        lease_secs: u64,
+        env: &[(&str, &str)],
+        options: &[&str],
+    ) -> ServerProc {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs, &env);
+        let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+        let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs, &env, &options);
         let mut server = ServerProc {
             child: Some(child),
             data: data.to_path_buf(),
@@ -75,6 +91,7 @@ impl ServerProc {
             token: String::new(),
             lease_secs,
             env,
+            options,
         };
         // On a panic from here on, dropping `server` stops the process.
         server.token = std::fs::read_to_string(data.join("admin.token"))
@@ -130,7 +147,13 @@ impl ServerProc {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let (child, url) = spawn_server(&self.data, &listen, self.lease_secs, &self.env);
+        let (child, url) = spawn_server(
+            &self.data,
+            &listen,
+            self.lease_secs,
+            &self.env,
+            &self.options,
+        );
         assert_eq!(url, self.url);
         self.child = Some(child);
     }
@@ -178,6 +201,11 @@ impl RunnerProc {
             .spawn()
             .expect("circa runner starts");
         RunnerProc { child }
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Kills it abruptly (SIGKILL): no goodbye to the server.

@@ -13,14 +13,14 @@ use crate::web_harness::Site;
 const LONG: Duration = Duration::from_secs(60);
 
 /// A browser without a browser: cookies kept by hand, no redirects followed.
-struct WebClient {
+pub(crate) struct WebClient {
     base: String,
     http: reqwest::Client,
     cookies: Vec<(String, String)>,
 }
 
 impl WebClient {
-    fn new(base: &str) -> WebClient {
+    pub(crate) fn new(base: &str) -> WebClient {
         WebClient {
             base: base.to_string(),
             http: reqwest::Client::builder()
@@ -42,7 +42,7 @@ impl WebClient {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -79,7 +79,7 @@ impl WebClient {
     }
 
     /// Signs in; the session's CSRF token.
-    async fn sign_in(&mut self, login: &str, password: &str) -> String {
+    pub(crate) async fn sign_in(&mut self, login: &str, password: &str) -> String {
         let (_, page) = self.get("/login").await;
         let csrf = csrf_of(&page);
         let (status, body) = self
