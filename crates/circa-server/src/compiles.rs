@@ -63,3 +63,49 @@ impl Compiles {
         .map_err(|_| CompileStopped)
     }
 }
+
+impl Default for Compiles {
+    fn default() -> Self {
+        Compiles::per_cpu()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_compiles_than_permits_run_at_once() {
+        let compiles = Arc::new(Compiles::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut waiting = Vec::new();
+        for _ in 0..6 {
+            let (compiles, running, most) = (compiles.clone(), running.clone(), most.clone());
+            waiting.push(tokio::spawn(async move {
+                compiles
+                    .run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        now
+                    })
+                    .await
+            }));
+        }
+        for w in waiting {
+            let seen = w.await.expect("task").expect("compile");
+            assert!(seen <= 2, "{seen}");
+        }
+        assert!((1..=2).contains(&most.load(Ordering::SeqCst)));
+        assert_eq!(compiles.permits(), 2);
+    }
+
+    #[test]
+    fn at_least_one_compile_runs() {
+        assert_eq!(Compiles::new(0).permits(), 1);
+        assert!(Compiles::per_cpu().permits() >= 1);
+    }
+}
