@@ -113,12 +113,12 @@ async fn take_tasks(
         )));
     }
     let runner: String = request.runner.chars().take(100).collect();
-    if state.dispatch.runners.due(&runner, &class) {
-        state.store.runner_seen(&runner, &class, now_ms()).await?;
+    if state.dispatch.runners.due(&runner, class) {
+        state.store.runner_seen(&runner, class, now_ms()).await?;
     }
     let wait = Duration::from_millis(request.wait_ms.min(CLAIM_WAIT_MAX_MS));
     let deadline = tokio::time::Instant::now() + wait;
-    let signal = state.dispatch.queue.get(&class);
+    let signal = state.dispatch.queue.get(class);
     let lease = state.config.lease.as_millis() as i64;
     let registered = state.dispatch.claims.register(&token.id, claim_id, max);
     loop {

@@ -11,6 +11,7 @@ use crate::graph;
 use crate::interp::{self, Vars};
 use crate::yaml::{Map, Node, Value};
 use indexmap::IndexMap;
+use std::ops::ControlFlow;
 
 /// A processed invocation, before `requires` is resolved.
 struct Entry {
@@ -38,6 +39,56 @@ struct GroupCall {
     serial_group: Option<Node>,
     members: Vec<String>,
     index: usize,
+}
+
+impl GroupCall {
+    /// Passes the group's invocation on to its member `name`: the member's own `requires` get
+    /// the group's prefix (without any, it takes the group's `requires`), its entry the
+    /// group's `serial-group`. Returns the member's `requires`.
+    fn hand_on(&mut self, name: &str, requires: Option<Node>, fields: &mut Map) -> Option<Node> {
+        let requires = match (requires, &self.prefix) {
+            (Some(r), Some(prefix)) => Some(prefix_requires(&r, prefix)),
+            (Some(r), None) => Some(r),
+            (None, _) => self.requires.clone(),
+        };
+        if let Some(sg) = &self.serial_group {
+            fields.insert("serial-group", sg.span, sg.clone());
+        }
+        self.members.push(name.to_string());
+        requires
+    }
+}
+
+/// A job's `matrix:`, its parameters interpolated.
+struct Matrix {
+    /// Each parameter with its values, in declaration order.
+    axes: Vec<(String, Vec<Node>)>,
+    /// How many combinations the values make (saturating).
+    total: usize,
+    /// The `exclude`d combinations.
+    excludes: Vec<Map>,
+    /// The name that stands for all of its invocations in `requires`.
+    alias: String,
+}
+
+impl Matrix {
+    /// Every combination of values not excluded, in declaration order of the parameters.
+    fn combinations(&self) -> impl Iterator<Item = IndexMap<String, Node>> + '_ {
+        cartesian(&self.axes)
+            .into_iter()
+            .filter(|combo| !self.excludes.iter().any(|ex| excluded(ex, combo)))
+    }
+
+    /// What the copies of the values in every combination weigh (each value counted up to
+    /// `max`).
+    fn combination_bytes(&self, max: usize) -> usize {
+        self.axes.iter().fold(0usize, |sum, (_, values)| {
+            let copies = self.total / values.len().max(1);
+            values.iter().fold(sum, |sum, v| {
+                sum.saturating_add(weight_up_to(&v.value, max).saturating_mul(copies))
+            })
+        })
+    }
 }
 
 /// One workflow's invocations in progress.
@@ -282,6 +333,8 @@ impl<'a> Expander<'a> {
         state.aliases.insert(alias, call.members);
     }
 
+    /// Adds one invocation per combination of a `matrix:`'s values (less its `exclude`s), each
+    /// under the matrix's alias (its `alias:`, else the job's name).
     fn matrix_invocation(
         &mut self,
         job: &str,
@@ -291,68 +344,63 @@ impl<'a> Expander<'a> {
         mut group: Option<&mut GroupCall>,
         state: &mut WorkflowState,
     ) {
+        let Some(read) = self.read_matrix(job, matrix) else {
+            return;
+        };
+        if !self.admit_matrix(job, &read, matrix.span, state) {
+            return;
+        }
+        let mut members = Vec::new();
+        for combo in read.combinations() {
+            match self.matrix_instance(job, raw_args, &combo, at, group.as_deref_mut(), state) {
+                ControlFlow::Break(()) => return,
+                ControlFlow::Continue(Some(name)) => members.push(name),
+                ControlFlow::Continue(None) => {}
+            }
+        }
+        let mut all = state.aliases.shift_remove(&read.alias).unwrap_or_default();
+        all.extend(members);
+        state.aliases.insert(read.alias, all);
+    }
+
+    /// Reads a job's `matrix:`, its parameters interpolated with the pipeline's values; `None`
+    /// (reported) when it is not a map with `parameters`, or when interpolation stops.
+    fn read_matrix(&mut self, job: &str, matrix: &Node) -> Option<Matrix> {
         let root: &'a Scope = self.root;
         let Some(m) = matrix.as_map() else {
             self.report(
                 root,
                 Diagnostic::error(matrix.span, "`matrix` must be a map with `parameters`"),
             );
-            return;
+            return None;
         };
         let Some(parameters) = m.get("parameters").and_then(Node::as_map) else {
             self.report(
                 root,
                 Diagnostic::error(matrix.span, "`matrix` needs `parameters`"),
             );
-            return;
+            return None;
         };
         let vars = Vars::pipeline(self.pipeline);
         let what = format!("the matrix of job `{job}`");
         let parameters = Node::map(matrix.span, parameters.clone());
         let place = (what.as_str(), matrix.span, root);
-        let Some(parameters) = self.interpolate_within(&parameters, &vars, root, place) else {
-            return;
-        };
-        let Some(parameters) = parameters.as_map() else {
-            return;
-        };
-        let mut axes: Vec<(String, Vec<Node>)> = Vec::new();
-        let mut total: usize = 1;
-        for (p, values) in parameters.iter() {
-            let values = match &values.value {
-                Value::Seq(items) => items.clone(),
-                _ => vec![values.clone()],
-            };
-            total = total.saturating_mul(values.len());
-            axes.push((p.to_string(), values));
-        }
-        if total > self.limits.max_jobs || state.invocations + total > self.limits.max_jobs {
-            self.report(
-                root,
-                Diagnostic::error(
-                    matrix.span,
-                    format!(
-                        "matrix of job `{job}` makes {total} jobs; a config may have at most {}",
-                        self.limits.max_jobs
-                    ),
-                ),
-            );
-            self.over_limit = true;
-            return;
-        }
-        // Every combination holds a copy of its values: charged before they are made.
-        let max = self.budget.max_total();
-        let combos_bytes = axes.iter().fold(0usize, |sum, (_, values)| {
-            let copies = total / values.len().max(1);
-            values.iter().fold(sum, |sum, v| {
-                sum.saturating_add(weight_up_to(&v.value, max).saturating_mul(copies))
+        let parameters = self.interpolate_within(&parameters, &vars, root, place)?;
+        let axes: Vec<(String, Vec<Node>)> = parameters
+            .as_map()?
+            .iter()
+            .map(|(p, values)| {
+                let values = match &values.value {
+                    Value::Seq(items) => items.clone(),
+                    _ => vec![values.clone()],
+                };
+                (p.to_string(), values)
             })
+            .collect();
+        let total = axes.iter().fold(1usize, |total, (_, values)| {
+            total.saturating_mul(values.len())
         });
-        if let Err(over) = self.budget.charge(combos_bytes) {
-            self.refuse_over_budget(over, root, (&what, matrix.span, root));
-            return;
-        }
-        let excludes: Vec<Map> = m
+        let excludes = m
             .get("exclude")
             .and_then(Node::as_seq)
             .unwrap_or_default()
@@ -363,48 +411,95 @@ impl<'a> Expander<'a> {
             .get("alias")
             .and_then(Node::scalar_text)
             .unwrap_or_else(|| job.to_string());
-        let mut members = Vec::new();
-        for combo in cartesian(&axes) {
-            if excludes.iter().any(|ex| excluded(ex, &combo)) {
-                continue;
-            }
-            let mut rest = raw_args.clone();
-            rest.remove("matrix");
-            let vars = Vars {
-                pipeline: self.pipeline,
-                params: None,
-                matrix: Some(&combo),
-                owner: "",
-            };
-            let what = format!("the invocation of job `{job}`");
-            let args = Node::map(at, rest);
-            let Some(args) = self.interpolate_within(&args, &vars, root, (&what, at, root)) else {
-                return;
-            };
-            let Value::Map(mut args) = args.value else {
-                continue;
-            };
-            for (p, v) in &combo {
-                args.insert(p.clone(), v.span, v.clone());
-            }
-            let default_name = matrix_name(job, &combo);
-            if let Some(name) = self.concrete_invocation(
-                job,
-                args,
-                Some(default_name),
-                at,
-                group.as_deref_mut(),
-                state,
-            ) {
-                members.push(name);
-            }
-        }
-        let mut all = state.aliases.shift_remove(&alias).unwrap_or_default();
-        all.extend(members);
-        state.aliases.insert(alias, all);
+        Some(Matrix {
+            axes,
+            total,
+            excludes,
+            alias,
+        })
     }
 
-    /// Adds one concrete invocation; returns its name in the workflow.
+    /// Whether a matrix's combinations may be made: they stay within the config's job limit
+    /// and the copies of their values within the expansion budget (each refusal reported).
+    fn admit_matrix(
+        &mut self,
+        job: &str,
+        matrix: &Matrix,
+        span: Span,
+        state: &WorkflowState,
+    ) -> bool {
+        let root: &'a Scope = self.root;
+        let total = matrix.total;
+        if total > self.limits.max_jobs || state.invocations + total > self.limits.max_jobs {
+            self.report(
+                root,
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "matrix of job `{job}` makes {total} jobs; a config may have at most {}",
+                        self.limits.max_jobs
+                    ),
+                ),
+            );
+            self.over_limit = true;
+            return false;
+        }
+        // Every combination holds a copy of its values: charged before they are made.
+        let bytes = matrix.combination_bytes(self.budget.max_total());
+        if let Err(over) = self.budget.charge(bytes) {
+            let what = format!("the matrix of job `{job}`");
+            self.refuse_over_budget(over, root, (&what, span, root));
+            return false;
+        }
+        true
+    }
+
+    /// Adds the invocation of one matrix combination: the invocation's arguments (less
+    /// `matrix`) interpolated with the combination's values, then the values themselves as
+    /// arguments. Returns its name in the workflow (`None` when it was not added);
+    /// `Break` when interpolation stops, which ends the whole matrix.
+    fn matrix_instance(
+        &mut self,
+        job: &str,
+        raw_args: &Map,
+        combo: &IndexMap<String, Node>,
+        at: Span,
+        group: Option<&mut GroupCall>,
+        state: &mut WorkflowState,
+    ) -> ControlFlow<(), Option<String>> {
+        let root: &'a Scope = self.root;
+        let mut rest = raw_args.clone();
+        rest.remove("matrix");
+        let vars = Vars {
+            pipeline: self.pipeline,
+            params: None,
+            matrix: Some(combo),
+            owner: "",
+        };
+        let what = format!("the invocation of job `{job}`");
+        let args = Node::map(at, rest);
+        let Some(args) = self.interpolate_within(&args, &vars, root, (&what, at, root)) else {
+            return ControlFlow::Break(());
+        };
+        let Value::Map(mut args) = args.value else {
+            return ControlFlow::Continue(None);
+        };
+        for (p, v) in combo {
+            args.insert(p.clone(), v.span, v.clone());
+        }
+        let default_name = matrix_name(job, combo);
+        ControlFlow::Continue(self.concrete_invocation(
+            job,
+            args,
+            Some(default_name),
+            at,
+            group,
+            state,
+        ))
+    }
+
+    /// Adds one concrete invocation; returns its name in the workflow (`None` when the
+    /// workflow already has as many jobs as it may).
     fn concrete_invocation(
         &mut self,
         job: &str,
@@ -414,42 +509,70 @@ impl<'a> Expander<'a> {
         group: Option<&mut GroupCall>,
         state: &mut WorkflowState,
     ) -> Option<String> {
-        let root: &'a Scope = self.root;
-        state.invocations += 1;
-        if state.invocations > self.limits.max_jobs {
-            if !self.over_limit {
-                self.report(
-                    root,
-                    Diagnostic::error(
-                        at,
-                        format!("a workflow may have at most {} jobs", self.limits.max_jobs),
-                    ),
-                );
-            }
-            self.over_limit = true;
+        if !self.count_invocation(at, state) {
             return None;
         }
-        let mut fields = Map::new();
-        let is_plain = default_name.is_none();
         let explicit_name = args.remove("name").and_then(|n| n.scalar_text());
-        let mut name = explicit_name
-            .clone()
-            .or(default_name)
-            .unwrap_or_else(|| job.to_string());
-        if let Some(g) = group.as_ref()
-            && let Some(prefix) = &g.prefix
-        {
-            name = format!("{prefix}-{name}");
-        } else if group.is_none()
-            && is_plain
-            && let Some(handed_out) = state.duplicated.get_mut(&name)
-        {
-            *handed_out += 1;
-            name = format!("{name}-{handed_out}");
-        }
+        let named = explicit_name.is_some();
+        let name = invocation_name(
+            job,
+            explicit_name,
+            default_name,
+            group.as_deref(),
+            &mut state.duplicated,
+        );
         let mut requires = args.remove("requires");
         let own_requires = requires.is_some();
+        let mut fields = self.entry_fields(&mut args);
         let group_index = group.as_ref().map(|g| g.index);
+        if let Some(g) = group {
+            requires = g.hand_on(&name, requires, &mut fields);
+        }
+        let key = if self.is_approval(job, &mut args) {
+            fields.insert("type", at, Node::str(at, "approval"));
+            if named { name.clone() } else { job.to_string() }
+        } else {
+            self.expand_invocation(job, args, &name, at)
+        };
+        let name = unique_name(&name, &state.entries);
+        state.entries.push(Entry {
+            key,
+            name: name.clone(),
+            span: at,
+            requires,
+            fields,
+            group: group_index,
+            own_requires,
+        });
+        Some(name)
+    }
+
+    /// Counts one more invocation of the workflow; `false` when that is more than a workflow
+    /// may have (reported once per config).
+    fn count_invocation(&mut self, at: Span, state: &mut WorkflowState) -> bool {
+        state.invocations += 1;
+        if state.invocations <= self.limits.max_jobs {
+            return true;
+        }
+        if !self.over_limit {
+            let root: &'a Scope = self.root;
+            self.report(
+                root,
+                Diagnostic::error(
+                    at,
+                    format!("a workflow may have at most {} jobs", self.limits.max_jobs),
+                ),
+            );
+        }
+        self.over_limit = true;
+        false
+    }
+
+    /// Takes out of `args` what stays on the workflow's entry rather than reaching the job:
+    /// `context`, `filters` and `serial-group`. A `filters` expression that does not parse is
+    /// reported.
+    fn entry_fields(&mut self, args: &mut Map) -> Map {
+        let mut fields = Map::new();
         for key in ["context", "filters", "serial-group"] {
             if let Some(v) = args.remove(key) {
                 fields.insert(key, v.span, v);
@@ -469,66 +592,53 @@ impl<'a> Expander<'a> {
                     e.offset + 1
                 ),
             );
+            let root: &'a Scope = self.root;
             self.report(root, d);
         }
-        if let Some(g) = group {
-            if let Some(p) = &g.prefix {
-                requires = requires.map(|r| prefix_requires(&r, p));
-            }
-            if requires.is_none() {
-                requires = g.requires.clone();
-            }
-            if let Some(sg) = &g.serial_group {
-                fields.insert("serial-group", sg.span, sg.clone());
-            }
-            g.members.push(name.clone());
+        fields
+    }
+
+    /// Whether an invocation is of an approval job: its `type` argument (taken out of `args`)
+    /// says so, or, without one, the job's definition does.
+    fn is_approval(&self, job: &str, args: &mut Map) -> bool {
+        let type_arg = args.remove("type").and_then(|n| n.scalar_text());
+        let def_type = || {
+            self.root
+                .find(Kind::Job, job)
+                .and_then(|(_, d)| d.as_map())
+                .and_then(|m| m.get("type"))
+                .and_then(Node::scalar_text)
+        };
+        match type_arg {
+            Some(t) => t == "approval",
+            None => def_type().as_deref() == Some("approval"),
         }
+    }
+
+    /// Expands the job an invocation runs (its `override-with` when that names a job) with the
+    /// invocation's arguments and `pre-steps`/`post-steps`, and places it in the processed
+    /// `jobs:`; returns its key there. A job that cannot be expanded has been reported (or
+    /// lives in an orb that failed to load): its invocation still counts, under the job's own
+    /// name, so that `requires` on it says nothing more.
+    fn expand_invocation(&mut self, job: &str, mut args: Map, name: &str, at: Span) -> String {
+        let root: &'a Scope = self.root;
         let override_with = args.remove("override-with").and_then(|n| n.scalar_text());
         let pre_steps = args.remove("pre-steps");
         let post_steps = args.remove("post-steps");
-        let type_arg = args.remove("type").and_then(|n| n.scalar_text());
-        let def_type = root
-            .find(Kind::Job, job)
-            .and_then(|(_, d)| d.as_map())
-            .and_then(|m| m.get("type"))
-            .and_then(Node::scalar_text);
-        let is_approval = type_arg.as_deref() == Some("approval")
-            || (type_arg.is_none() && def_type.as_deref() == Some("approval"));
-
-        let mut key = job.to_string();
-        if is_approval {
-            fields.insert("type", at, Node::str(at, "approval"));
-            if explicit_name.is_some() {
-                key = name.clone();
-            }
-        } else {
-            let target = override_with
-                .filter(|o| root.find(Kind::Job, o).is_some())
-                .unwrap_or_else(|| job.to_string());
-            let call = JobCall {
-                job: &target,
-                args,
-                pre_steps,
-                post_steps,
-                at,
-            };
-            // A job that cannot be expanded has been reported (or lives in an orb that failed
-            // to load); its invocation still counts, so that `requires` on it says nothing more.
-            if let Some(body) = self.expand_job(&call) {
-                key = self.place_job(&name, body);
-            }
+        let target = override_with
+            .filter(|o| root.find(Kind::Job, o).is_some())
+            .unwrap_or_else(|| job.to_string());
+        let call = JobCall {
+            job: &target,
+            args,
+            pre_steps,
+            post_steps,
+            at,
+        };
+        match self.expand_job(&call) {
+            Some(body) => self.place_job(name, body),
+            None => job.to_string(),
         }
-        let name = unique_name(&name, &state.entries);
-        state.entries.push(Entry {
-            key,
-            name: name.clone(),
-            span: at,
-            requires,
-            fields,
-            group: group_index,
-            own_requires,
-        });
-        Some(name)
     }
 
     /// Puts a concrete job into the processed `jobs:` under `name`, or under `name-2`, `name-3`,
@@ -549,6 +659,35 @@ impl<'a> Expander<'a> {
                 }
             }
         }
+    }
+}
+
+/// The name an invocation goes by before it is made unique: its `name:`, else the matrix
+/// instance's name, else the job's; prefixed with its job group's `name:`, or, for a plain
+/// invocation outside a group, numbered when the workflow uses that name more than once.
+fn invocation_name(
+    job: &str,
+    explicit: Option<String>,
+    default_name: Option<String>,
+    group: Option<&GroupCall>,
+    duplicated: &mut IndexMap<String, usize>,
+) -> String {
+    let is_plain = default_name.is_none();
+    let name = explicit.or(default_name).unwrap_or_else(|| job.to_string());
+    match group {
+        Some(GroupCall {
+            prefix: Some(prefix),
+            ..
+        }) => format!("{prefix}-{name}"),
+        Some(_) => name,
+        None if is_plain => match duplicated.get_mut(&name) {
+            Some(handed_out) => {
+                *handed_out += 1;
+                format!("{name}-{handed_out}")
+            }
+            None => name,
+        },
+        None => name,
     }
 }
 

@@ -26,6 +26,8 @@ use axum::routing::{delete, get, post, put};
 use crate::state::AppState;
 
 /// The client API's routes.
+///
+/// Long by design: one table of every route, read top to bottom.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(

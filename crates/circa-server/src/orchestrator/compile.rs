@@ -6,11 +6,12 @@ use std::sync::Arc;
 use circa_config::orbs::OrbSource;
 use circa_config::pipeline::PipelineValues;
 use circa_config::yaml::{Node, Value};
-use circa_config::{CompileOptions, Span};
+use circa_config::{CompileOptions, Diagnostic, Span};
 use circa_model::engine::process;
-use circa_model::{JobSpec, JobStatus, Trigger, WorkflowStatus};
+use circa_model::{JobSpec, JobStatus, Plan, PlannedJob, Trigger, WorkflowStatus};
 use circa_store::{NewJob, NewWorkflow, PipelineError, PipelineErrorKind, StoredRequirement};
-use indexmap::IndexMap;
+
+use crate::vcs::CONFIG_PATH;
 
 /// The resource class a runner has when none is named, and that CircleCI's cloud sizes map to.
 pub const DEFAULT_RESOURCE_CLASS: &str = "default";
@@ -93,91 +94,83 @@ pub fn json_to_node(value: &serde_json::Value) -> Node {
 
 /// Compiles and plans (CPU work: call it on a blocking thread).
 pub fn compile_and_plan(input: CompileInput) -> CompileOutcome {
-    let mut options = CompileOptions::new(input.orbs.as_ref());
-    options.pipeline = input.pipeline;
-    let mut parameters = IndexMap::new();
-    for (k, v) in &input.parameters {
-        parameters.insert(k.clone(), json_to_node(v));
-    }
-    options.parameters = parameters;
-    let processed = process(input.source.as_bytes(), &options);
-    let path = crate::vcs::CONFIG_PATH;
+    let CompileInput {
+        source,
+        pipeline,
+        parameters,
+        trigger,
+        orbs,
+    } = input;
+    let mut options = CompileOptions::new(orbs.as_ref());
+    options.pipeline = pipeline;
+    options.parameters = parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), json_to_node(v)))
+        .collect();
+    let processed = process(source.as_bytes(), &options);
     if !processed.is_valid() {
-        let errors = processed
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| PipelineError {
-                kind: PipelineErrorKind::Config,
-                message: circa_config::diag::render(path, &input.source, std::slice::from_ref(d))
-                    .trim_end()
-                    .to_string(),
-            })
-            .collect();
-        return CompileOutcome::Errors(errors);
+        return CompileOutcome::Errors(rendered_errors(&source, &processed.diagnostics));
     }
     let Some(config) = processed.compiled.processed.as_ref() else {
-        return CompileOutcome::Errors(vec![PipelineError {
-            kind: PipelineErrorKind::Config,
-            message: format!("{path}: the config could not be processed"),
-        }]);
+        return CompileOutcome::Errors(vec![config_error(format!(
+            "{CONFIG_PATH}: the config could not be processed"
+        ))]);
     };
-    let setup = config
+    let setup = is_setup(config);
+    match new_workflows(config, &processed.plan(&trigger), setup) {
+        Ok(workflows) => CompileOutcome::Planned {
+            compiled: processed.compiled.processed_yaml().unwrap_or_default(),
+            setup,
+            workflows,
+        },
+        Err(errors) => CompileOutcome::Errors(errors),
+    }
+}
+
+/// A config error with `message`.
+fn config_error(message: String) -> PipelineError {
+    PipelineError {
+        kind: PipelineErrorKind::Config,
+        message,
+    }
+}
+
+/// Each error among `diagnostics`, rendered as `PATH:LINE:COL: error: …` with its source line.
+fn rendered_errors(source: &str, diagnostics: &[Diagnostic]) -> Vec<PipelineError> {
+    diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let rendered = circa_config::diag::render(CONFIG_PATH, source, std::slice::from_ref(d));
+            config_error(rendered.trim_end().to_string())
+        })
+        .collect()
+}
+
+/// Whether a processed config is a setup config (`setup: true`).
+fn is_setup(config: &Node) -> bool {
+    config
         .as_map()
         .and_then(|m| m.get("setup"))
-        .is_some_and(|n| matches!(n.value, Value::Bool(true)));
-    let plan = processed.plan(&input.trigger);
+        .is_some_and(|n| matches!(n.value, Value::Bool(true)))
+}
+
+/// The workflows of `plan` that run, each with its jobs; the errors of every job whose spec
+/// cannot be made, when there are any.
+fn new_workflows(
+    config: &Node,
+    plan: &Plan,
+    setup: bool,
+) -> Result<Vec<NewWorkflow>, Vec<PipelineError>> {
     let mut workflows = Vec::new();
     let mut errors = Vec::new();
     for wf in plan.workflows.iter().filter(|w| w.runs) {
         let mut jobs = Vec::new();
         for job in &wf.jobs {
-            let (spec, class, parallelism) = if job.approval {
-                (None, DEFAULT_RESOURCE_CLASS.to_string(), 1)
-            } else {
-                match JobSpec::from_processed(config, &job.job_key) {
-                    Ok(spec) => {
-                        let class = queue_class(spec.resource_class.as_deref());
-                        let parallelism = spec.parallelism.max(1);
-                        match serde_json::to_value(&spec) {
-                            Ok(json) => (Some(json), class, parallelism),
-                            Err(e) => {
-                                errors.push(PipelineError {
-                                    kind: PipelineErrorKind::Config,
-                                    message: format!("{path}: job `{}`: {e}", job.name),
-                                });
-                                continue;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        errors.push(PipelineError {
-                            kind: PipelineErrorKind::Config,
-                            message: format!("{path}: {e}"),
-                        });
-                        continue;
-                    }
-                }
-            };
-            jobs.push(NewJob {
-                name: job.name.clone(),
-                job_key: job.job_key.clone(),
-                status: JobStatus::Blocked,
-                approval: job.approval,
-                requires: job
-                    .requires
-                    .iter()
-                    .map(|r| StoredRequirement {
-                        name: r.name.clone(),
-                        statuses: r.statuses.clone(),
-                    })
-                    .collect(),
-                contexts: job.contexts.clone(),
-                spec,
-                resource_class: class,
-                parallelism,
-                copied_from: None,
-            });
+            match new_job(config, job) {
+                Ok(job) => jobs.push(job),
+                Err(e) => errors.push(e),
+            }
         }
         workflows.push(NewWorkflow {
             name: wf.name.clone(),
@@ -187,14 +180,47 @@ pub fn compile_and_plan(input: CompileInput) -> CompileOutcome {
             jobs,
         });
     }
-    if !errors.is_empty() {
-        return CompileOutcome::Errors(errors);
+    if errors.is_empty() {
+        Ok(workflows)
+    } else {
+        Err(errors)
     }
-    CompileOutcome::Planned {
-        compiled: processed.compiled.processed_yaml().unwrap_or_default(),
-        setup,
-        workflows,
-    }
+}
+
+/// A planned job as it is created (`blocked`), with its spec as JSON and the resource class
+/// and parallelism its tasks are queued with; an approval job has no spec and one task on the
+/// default class.
+fn new_job(config: &Node, job: &PlannedJob) -> Result<NewJob, PipelineError> {
+    let (spec, class, parallelism) = if job.approval {
+        (None, DEFAULT_RESOURCE_CLASS.to_string(), 1)
+    } else {
+        let spec = JobSpec::from_processed(config, &job.job_key)
+            .map_err(|e| config_error(format!("{CONFIG_PATH}: {e}")))?;
+        let class = queue_class(spec.resource_class.as_deref());
+        let parallelism = spec.parallelism.max(1);
+        let json = serde_json::to_value(&spec)
+            .map_err(|e| config_error(format!("{CONFIG_PATH}: job `{}`: {e}", job.name)))?;
+        (Some(json), class, parallelism)
+    };
+    Ok(NewJob {
+        name: job.name.clone(),
+        job_key: job.job_key.clone(),
+        status: JobStatus::Blocked,
+        approval: job.approval,
+        requires: job
+            .requires
+            .iter()
+            .map(|r| StoredRequirement {
+                name: r.name.clone(),
+                statuses: r.statuses.clone(),
+            })
+            .collect(),
+        contexts: job.contexts.clone(),
+        spec,
+        resource_class: class,
+        parallelism,
+        copied_from: None,
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use circa_store::{StepRecord, TaskState};
+use circa_store::{StepRecord, Task, TaskState};
 
 use super::error::WebResult;
 use super::load;
@@ -88,43 +88,39 @@ async fn step_view(state: &AppState, record: StepRecord, open: bool) -> WebResul
     })
 }
 
-/// `GET /projects/{vcs}/{org}/{repo}/jobs/{number}`.
-pub async fn page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
-) -> WebResult<impl IntoResponse> {
-    let (job, project) = load::job_at(&state, &viewer, (&vcs, &org, &repo), &number).await?;
-    let mut tasks = Vec::new();
-    for task in state.store.tasks_of_job(&job.id).await? {
-        let records = state.store.steps(&task.id).await?;
-        let first_failed = records.iter().position(|r| failed(&r.status));
-        let mut steps = Vec::new();
-        for (i, r) in records.into_iter().enumerate() {
-            steps.push(step_view(&state, r, Some(i) == first_failed).await?);
-        }
-        tasks.push(TaskView {
-            id: task.id.clone(),
-            node: task.node,
-            state: match task.state {
-                TaskState::Queued => "queued",
-                TaskState::Running => "running",
-                TaskState::Finished => "finished",
-            }
-            .to_string(),
-            live: task.state != TaskState::Finished,
-            result: task
-                .result
-                .map(|r| r.as_str().to_string())
-                .unwrap_or_default(),
-            message: task.message.clone(),
-            runner: task.runner.clone(),
-            steps,
-        });
+/// A task (one node of the job) with its steps; the first failed step is open.
+async fn task_view(state: &AppState, task: Task) -> WebResult<TaskView> {
+    let records = state.store.steps(&task.id).await?;
+    let first_failed = records.iter().position(|r| failed(&r.status));
+    let mut steps = Vec::new();
+    for (i, r) in records.into_iter().enumerate() {
+        steps.push(step_view(state, r, Some(i) == first_failed).await?);
     }
-    let artifacts = state
+    Ok(TaskView {
+        node: task.node,
+        state: match task.state {
+            TaskState::Queued => "queued",
+            TaskState::Running => "running",
+            TaskState::Finished => "finished",
+        }
+        .to_string(),
+        live: task.state != TaskState::Finished,
+        result: task
+            .result
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+        message: task.message,
+        runner: task.runner,
+        id: task.id,
+        steps,
+    })
+}
+
+/// The job's artifacts: path, link and size.
+async fn artifact_links(state: &AppState, job_id: &str) -> WebResult<Vec<(String, String, u64)>> {
+    let links = state
         .store
-        .artifacts(&job.id)
+        .artifacts(job_id)
         .await?
         .into_iter()
         .map(|a| {
@@ -137,6 +133,21 @@ pub async fn page(
             (a.path, href, a.size)
         })
         .collect();
+    Ok(links)
+}
+
+/// `GET /projects/{vcs}/{org}/{repo}/jobs/{number}`.
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((vcs, org, repo, number)): Path<(String, String, String, String)>,
+) -> WebResult<impl IntoResponse> {
+    let (job, project) = load::job_at(&state, &viewer, (&vcs, &org, &repo), &number).await?;
+    let mut tasks = Vec::new();
+    for task in state.store.tasks_of_job(&job.id).await? {
+        tasks.push(task_view(&state, task).await?);
+    }
+    let artifacts = artifact_links(&state, &job.id).await?;
     let tests = test_results::view(&crate::api::tests_meta::job_tests(&state, &job.id).await?);
     let pipeline_number = state
         .store

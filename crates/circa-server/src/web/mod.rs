@@ -53,6 +53,8 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 }
 
 /// The web UI's routes.
+///
+/// Long by design: one table of every route, read top to bottom.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(projects::list))

@@ -147,7 +147,7 @@ pub async fn page(
         errors: pipeline
             .errors
             .iter()
-            .map(|e| (e.kind.clone(), e.message.clone()))
+            .map(|e| (e.kind, e.message.clone()))
             .collect(),
         workflows,
     })
@@ -188,7 +188,7 @@ pub async fn config(
         errors: pipeline
             .errors
             .iter()
-            .map(|e| (e.kind.clone(), e.message.clone()))
+            .map(|e| (e.kind, e.message.clone()))
             .collect(),
         source: lines(&pipeline.config_source),
         compiled: lines(&pipeline.config_compiled),
