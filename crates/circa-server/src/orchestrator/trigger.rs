@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use circa_config::pipeline::PipelineValues;
 use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use circa_store::{
-    FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineErrorKind, PipelineStart,
-    PipelineState, PipelineTrigger, Project, ScheduledBy, TriggerKind, Workflow,
+    FirstSettle, Job, NewPipeline, NewWorkflow, Pipeline, PipelineError, PipelineErrorKind,
+    PipelineStart, PipelineState, PipelineTrigger, Project, ScheduledBy, TriggerKind, Workflow,
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
@@ -103,109 +103,25 @@ pub async fn trigger_pipeline(
         (None, None) => Some(project.default_branch.clone()),
         (b, _) => b.clone(),
     };
-    let mut errors: Vec<PipelineError> = Vec::new();
-    let mut revision = request.revision.clone().filter(|r| valid_sha(r));
-    let mut subject = request.subject.clone();
-    let mut config = None;
-    // A webhook names its commit: when the mirror has it already, no fetch is needed.
-    let known = match &revision {
-        Some(sha) if sha.len() == 40 || sha.len() == 64 => {
-            state.vcs.has_commit(&project.id, sha).await
-        }
-        _ => false,
-    };
-    let fetched = if known {
-        Ok(std::path::PathBuf::new())
+    let mut commit = locate_commit(state, project, &request, branch.as_deref()).await?;
+    let config = if commit.errors.is_empty() {
+        read_config(state, project, &commit.revision, &mut commit.errors).await
     } else {
-        state.vcs.fetch(&project.id, &project.repo_url).await
+        None
     };
-    match fetched {
-        Err(e) => errors.push(PipelineError {
-            kind: PipelineErrorKind::ConfigFetch,
-            message: format!("the repository could not be fetched: {e}"),
-        }),
-        Ok(_) => {
-            if let Some(given) = revision.clone() {
-                match state.vcs.full_sha(&project.id, &given).await {
-                    Ok((full, found)) => {
-                        revision = Some(full);
-                        subject = subject.or(found);
-                    }
-                    Err(e) => errors.push(PipelineError {
-                        kind: PipelineErrorKind::ConfigFetch,
-                        message: format!("commit {given}: {e}"),
-                    }),
-                }
-            }
-            if revision.is_none() {
-                match state
-                    .vcs
-                    .resolve(&project.id, branch.as_deref(), request.tag.as_deref())
-                    .await
-                {
-                    Ok((sha, found)) => {
-                        revision = Some(sha);
-                        subject = subject.or(found);
-                    }
-                    Err(e) => {
-                        return Err(OrchestratorError::BadRequest(format!(
-                            "cannot build {}: {e}",
-                            request
-                                .tag
-                                .as_deref()
-                                .map(|t| format!("tag `{t}`"))
-                                .unwrap_or_else(|| format!(
-                                    "branch `{}`",
-                                    branch.as_deref().unwrap_or_default()
-                                ))
-                        )));
-                    }
-                }
-            }
-        }
-    }
-    let revision = revision.unwrap_or_default();
-    if errors.is_empty() {
-        config = read_config(state, project, &revision, &mut errors).await;
-    }
     let trigger = PipelineTrigger {
         kind: request.kind,
         actor: request.actor.clone(),
-        branch: if request.tag.is_some() {
-            None
-        } else {
-            branch.clone()
-        },
+        branch: if request.tag.is_some() { None } else { branch },
         tag: request.tag.clone(),
-        revision: revision.clone(),
-        subject,
+        revision: commit.revision,
+        subject: commit.subject,
         pull_request: request.pull_request.clone(),
         parameters: request.parameters.clone(),
         schedule: request.schedule.clone(),
         from_fork: request.from_fork,
     };
-    let now = now_ms();
-    let (pipeline, _, _) = state
-        .store
-        .create_pipeline(
-            NewPipeline {
-                project_id: project.id.clone(),
-                state: if errors.is_empty() {
-                    PipelineState::Created
-                } else {
-                    PipelineState::Errored
-                },
-                trigger: trigger.clone(),
-                errors: errors.clone(),
-                config_source: config.clone(),
-                config_compiled: None,
-                continuation_key_hash: None,
-                continuation_deadline: None,
-            },
-            Vec::new(),
-            now,
-        )
-        .await?;
+    let pipeline = create_pipeline(state, project, &trigger, commit.errors, &config).await?;
     let Some(source) = config else {
         notify_pipeline(state, &pipeline, PipelineState::Errored);
         return Ok(pipeline);
@@ -221,25 +137,11 @@ pub async fn trigger_pipeline(
             source.clone(),
         ));
     }
-    let model_trigger = Trigger {
-        branch: trigger.branch.clone(),
-        tag: trigger.tag.clone(),
-        revision: revision.clone(),
-        parameters: Vec::new(),
-        source: match (&request.schedule, request.kind) {
-            (Some(schedule), _) => TriggerSource::Schedule {
-                name: schedule.name.clone(),
-            },
-            (None, TriggerKind::Webhook) => TriggerSource::Webhook,
-            _ => TriggerSource::Api,
-        },
-        default_branch: Some(project.default_branch.clone()),
-    };
     let input = CompileInput {
         source,
         pipeline: values_for(project, &pipeline),
         parameters: request.parameters.clone(),
-        trigger: model_trigger,
+        trigger: model_trigger(project, &trigger),
         orbs: state.config.orbs.clone(),
     };
     let outcome = state
@@ -251,6 +153,126 @@ pub async fn trigger_pipeline(
     let mut pipeline = pipeline;
     store_outcome(state, project, &mut pipeline, outcome).await?;
     Ok(pipeline)
+}
+
+/// The commit a trigger builds, and what went wrong finding it.
+struct LocatedCommit {
+    /// The full commit id (the one given, or empty, when it could not be found).
+    revision: String,
+    /// Its subject line, when known.
+    subject: Option<String>,
+    /// Why the repository or the commit could not be read (the pipeline then errors).
+    errors: Vec<PipelineError>,
+}
+
+/// Brings the project's mirror up to date (unless it holds the commit a webhook names) and
+/// finds the commit to build: the one given, else the head of `branch` or of the request's
+/// tag. A branch or tag that does not exist is the caller's error, not an errored pipeline.
+async fn locate_commit(
+    state: &AppState,
+    project: &Project,
+    request: &TriggerRequest,
+    branch: Option<&str>,
+) -> OrchestratorResult<LocatedCommit> {
+    let given = request.revision.clone().filter(|r| valid_sha(r));
+    let mut found = LocatedCommit {
+        revision: given.clone().unwrap_or_default(),
+        subject: request.subject.clone(),
+        errors: Vec::new(),
+    };
+    let known = match &given {
+        Some(sha) if sha.len() == 40 || sha.len() == 64 => {
+            state.vcs.has_commit(&project.id, sha).await
+        }
+        _ => false,
+    };
+    if !known && let Err(e) = state.vcs.fetch(&project.id, &project.repo_url).await {
+        found.errors.push(PipelineError {
+            kind: PipelineErrorKind::ConfigFetch,
+            message: format!("the repository could not be fetched: {e}"),
+        });
+        return Ok(found);
+    }
+    if let Some(given) = given {
+        match state.vcs.full_sha(&project.id, &given).await {
+            Ok((full, subject)) => {
+                found.revision = full;
+                found.subject = found.subject.or(subject);
+            }
+            Err(e) => found.errors.push(PipelineError {
+                kind: PipelineErrorKind::ConfigFetch,
+                message: format!("commit {given}: {e}"),
+            }),
+        }
+        return Ok(found);
+    }
+    let tag = request.tag.as_deref();
+    match state.vcs.resolve(&project.id, branch, tag).await {
+        Ok((sha, subject)) => {
+            found.revision = sha;
+            found.subject = found.subject.or(subject);
+            Ok(found)
+        }
+        Err(e) => {
+            let what = match tag {
+                Some(t) => format!("tag `{t}`"),
+                None => format!("branch `{}`", branch.unwrap_or_default()),
+            };
+            Err(OrchestratorError::BadRequest(format!(
+                "cannot build {what}: {e}"
+            )))
+        }
+    }
+}
+
+/// Stores a new pipeline of `trigger`: `errored` with `errors`, else `created`.
+async fn create_pipeline(
+    state: &AppState,
+    project: &Project,
+    trigger: &PipelineTrigger,
+    errors: Vec<PipelineError>,
+    config: &Option<String>,
+) -> OrchestratorResult<Pipeline> {
+    let created = state
+        .store
+        .create_pipeline(
+            NewPipeline {
+                project_id: project.id.clone(),
+                state: if errors.is_empty() {
+                    PipelineState::Created
+                } else {
+                    PipelineState::Errored
+                },
+                trigger: trigger.clone(),
+                errors,
+                config_source: config.clone(),
+                config_compiled: None,
+                continuation_key_hash: None,
+                continuation_deadline: None,
+            },
+            Vec::new(),
+            now_ms(),
+        )
+        .await?;
+    Ok(created.0)
+}
+
+/// The trigger as the config engine sees it (`pipeline.trigger_source`, branch filters).
+fn model_trigger(project: &Project, trigger: &PipelineTrigger) -> Trigger {
+    Trigger {
+        branch: trigger.branch.clone(),
+        tag: trigger.tag.clone(),
+        revision: trigger.revision.clone(),
+        parameters: Vec::new(),
+        source: match (&trigger.schedule, trigger.kind) {
+            (Some(schedule), _) => TriggerSource::Schedule {
+                name: schedule.name.clone(),
+            },
+            (None, TriggerKind::Webhook) => TriggerSource::Webhook,
+            _ => TriggerSource::Api,
+        },
+        default_branch: Some(project.default_branch.clone()),
+    }
 }
 
 /// Stores a compile's outcome on a pipeline: its errors, or its workflows (queued at once).
@@ -275,9 +297,9 @@ async fn store_outcome(
     pipeline: &mut Pipeline,
     outcome: CompileOutcome,
 ) -> OrchestratorResult<()> {
-    let now = now_ms();
     match outcome {
         CompileOutcome::Errors(errors) => {
+            let now = now_ms();
             state
                 .store
                 .set_pipeline_state(&pipeline.id, PipelineState::Errored, &errors, now)
@@ -286,81 +308,103 @@ async fn store_outcome(
             pipeline.errors = errors;
             pipeline.updated_at = now;
             notify_pipeline(state, pipeline, PipelineState::Errored);
+            Ok(())
         }
         CompileOutcome::Planned {
             compiled,
             setup,
             workflows,
-        } => {
-            let continuation = setup.then(|| {
-                let key = super::continuation::key_for(&state.keys.secret, &pipeline.id);
-                (
-                    crate::auth::hash_token(&key),
-                    now + state.config.continuation_ttl.as_millis() as i64,
-                )
-            });
-            let pending = setup.then_some(PipelineState::SetupPending);
-            (
-                pipeline.continuation_key_hash,
-                pipeline.continuation_deadline,
-            ) = continuation.clone().unzip();
-            pipeline.updated_at = now;
-            if let Some(pending) = pending {
-                pipeline.state = pending;
-                pipeline.errors = Vec::new();
-            }
-            // The config, the state, the workflows and their first settle (root jobs queued
-            // with their tasks) in one transaction.
-            let settled = Arc::new(Mutex::new(FirstSettled::default()));
-            let first = first_settle(state, pipeline, project, settled.clone());
-            let (created, mut jobs) = state
-                .store
-                .start_pipeline(PipelineStart {
-                    pipeline_id: &pipeline.id,
-                    compiled: &compiled,
-                    continuation,
-                    state: pending,
-                    workflows,
-                    settle: Some(first),
-                    now,
-                })
-                .await?;
-            pipeline.config_compiled = Some(compiled);
-            let settled = std::mem::take(&mut *settled.lock().unwrap_or_else(|e| e.into_inner()));
-            if let Some(error) = settled.error {
-                return Err(error);
-            }
-            // Other pipelines' workflows on the branch (this one's are left alone).
-            auto_cancel(state, project, pipeline).await;
-            for workflow in created {
-                let (mine, rest): (Vec<circa_store::Job>, Vec<circa_store::Job>) =
-                    jobs.into_iter().partition(|j| j.workflow_id == workflow.id);
-                jobs = rest;
-                state.live.updates.send(StatusUpdate {
-                    kind: UpdateKind::Workflow,
-                    pipeline_id: pipeline.id.clone(),
-                    workflow_id: Some(workflow.id.clone()),
-                    job_id: None,
-                    name: workflow.name.clone(),
-                    status: WorkflowStatus::Running.as_str().to_string(),
-                });
-                if let Some((_, stored)) = settled.stored.iter().find(|(id, _)| *id == workflow.id)
-                {
-                    after(state, &workflow, &mine, stored).await;
-                }
-            }
-            notify_pipeline(
-                state,
-                pipeline,
-                if setup {
-                    PipelineState::SetupPending
-                } else {
-                    PipelineState::Created
-                },
-            );
+        } => start_planned(state, project, pipeline, compiled, setup, workflows).await,
+    }
+}
+
+/// Stores a planned pipeline's processed config, its state (setup pending for a setup
+/// config, with its continuation key's hash and deadline), its workflows and their first
+/// settle in one transaction; then cancels what it supersedes and tells watchers.
+async fn start_planned(
+    state: &AppState,
+    project: &Project,
+    pipeline: &mut Pipeline,
+    compiled: String,
+    setup: bool,
+    workflows: Vec<NewWorkflow>,
+) -> OrchestratorResult<()> {
+    let now = now_ms();
+    let continuation = setup.then(|| {
+        let key = super::continuation::key_for(&state.keys.secret, &pipeline.id);
+        (
+            crate::auth::hash_token(&key),
+            now + state.config.continuation_ttl.as_millis() as i64,
+        )
+    });
+    let pending = setup.then_some(PipelineState::SetupPending);
+    (
+        pipeline.continuation_key_hash,
+        pipeline.continuation_deadline,
+    ) = continuation.clone().unzip();
+    pipeline.updated_at = now;
+    if let Some(pending) = pending {
+        pipeline.state = pending;
+        pipeline.errors = Vec::new();
+    }
+    let settled = Arc::new(Mutex::new(FirstSettled::default()));
+    let first = first_settle(state, pipeline, project, settled.clone());
+    let (created, jobs) = state
+        .store
+        .start_pipeline(PipelineStart {
+            pipeline_id: &pipeline.id,
+            compiled: &compiled,
+            continuation,
+            state: pending,
+            workflows,
+            settle: Some(first),
+            now,
+        })
+        .await?;
+    pipeline.config_compiled = Some(compiled);
+    let settled = std::mem::take(&mut *settled.lock().unwrap_or_else(|e| e.into_inner()));
+    if let Some(error) = settled.error {
+        return Err(error);
+    }
+    // Other pipelines' workflows on the branch (this one's are left alone).
+    auto_cancel(state, project, pipeline).await;
+    announce_workflows(state, pipeline, created, jobs, &settled).await;
+    notify_pipeline(
+        state,
+        pipeline,
+        if setup {
+            PipelineState::SetupPending
+        } else {
+            PipelineState::Created
+        },
+    );
+    Ok(())
+}
+
+/// Tells watchers that each new workflow runs, and sets off what its first settle stored.
+async fn announce_workflows(
+    state: &AppState,
+    pipeline: &Pipeline,
+    created: Vec<Workflow>,
+    mut jobs: Vec<Job>,
+    settled: &FirstSettled,
+) {
+    for workflow in created {
+        let (mine, rest): (Vec<Job>, Vec<Job>) =
+            jobs.into_iter().partition(|j| j.workflow_id == workflow.id);
+        jobs = rest;
+        state.live.updates.send(StatusUpdate {
+            kind: UpdateKind::Workflow,
+            pipeline_id: pipeline.id.clone(),
+            workflow_id: Some(workflow.id.clone()),
+            job_id: None,
+            name: workflow.name.clone(),
+            status: WorkflowStatus::Running.as_str().to_string(),
+        });
+        if let Some((_, stored)) = settled.stored.iter().find(|(id, _)| *id == workflow.id) {
+            after(state, &workflow, &mine, stored).await;
         }
     }
-    Ok(())
 }
 
 /// What the first settles made inside the start's transaction: what each workflow's update
