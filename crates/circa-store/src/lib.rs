@@ -38,7 +38,8 @@ pub mod web_records;
 pub use blobs::{BlobStream, Blobs, S3Config};
 pub use error::{BlobError, StoreError};
 pub use ids::{
-    ContextId, GroupId, JobId, PipelineId, ProjectId, ScheduleId, TaskId, TokenId, UserId, WorkflowId,
+    ContextId, GroupId, JobId, PipelineId, ProjectId, ScheduleId, TaskId, TokenId, UserId,
+    WorkflowId,
 };
 pub use kinds::{PipelineErrorKind, TriggerKind};
 pub use postgres::PostgresStore;

@@ -114,7 +114,7 @@ async fn pipelines_round_trip(db: &TestStore) {
         Some(pipeline.clone())
     );
     assert_eq!(store.pipeline_by_number(&p.id, 2).await.unwrap(), None);
-    assert_eq!(store.pipeline("nope").await.unwrap(), None);
+    assert_eq!(store.pipeline(&"nope".into()).await.unwrap(), None);
 
     let missing = store
         .create_pipeline(new_pipeline("nope", "main"), vec![], T0)
@@ -219,7 +219,7 @@ async fn pipeline_state_changes(db: &TestStore) {
     assert_eq!(read.updated_at, T0 + 7);
     assert_eq!(read.created_at, T0);
     let missing = store
-        .set_pipeline_state("nope", PipelineState::Created, &[], T0)
+        .set_pipeline_state(&"nope".into(), PipelineState::Created, &[], T0)
         .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
@@ -255,7 +255,7 @@ async fn a_setup_pipeline_continues_once(db: &TestStore) {
         .create_pipeline(setup(T0 + 1000), vec![], T0)
         .await
         .unwrap();
-    let pending_id = pending.id.as_str();
+    let pending_id = &pending.id;
     let racers = join_all((0..4).map(|i| {
         let source = format!("source {i}");
         async move {
@@ -286,7 +286,7 @@ async fn a_setup_pipeline_continues_once(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.continue_pipeline("nope", "s", "c", T0).await.unwrap());
+    assert!(!store.continue_pipeline(&"nope".into(), "s", "c", T0).await.unwrap());
 }
 
 async fn configs_are_cached_per_commit(db: &TestStore) {
@@ -307,7 +307,7 @@ async fn configs_are_cached_per_commit(db: &TestStore) {
         Some("version: 2.1\n# again\n")
     );
     assert_eq!(store.cached_config(&q.id, "abc").await.unwrap(), None);
-    let missing = store.cache_config("nope", "abc", "x").await;
+    let missing = store.cache_config(&"nope".into(), "abc", "x").await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
@@ -403,7 +403,7 @@ async fn rerun_copies_keep_their_numbers(db: &TestStore) {
         .collect();
     assert_eq!(ids, [first.id.clone(), workflows[0].id.clone()]);
 
-    let missing = store.add_workflows("nope", vec![], T0).await;
+    let missing = store.add_workflows(&"nope".into(), vec![], T0).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
@@ -469,7 +469,7 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
 
     let missing = store
         .start_pipeline(PipelineStart {
-            pipeline_id: "nope",
+            pipeline_id: &"nope".into(),
             compiled: "x",
             continuation: None,
             state: None,

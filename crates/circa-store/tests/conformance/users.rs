@@ -39,7 +39,7 @@ async fn users_round_trip(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.set_user_password("nope", None).await.unwrap());
+    assert!(!store.set_user_password(&"nope".into(), None).await.unwrap());
     let bob = store.user(&bob.id).await.unwrap().unwrap();
     assert_eq!(bob.password_hash.as_deref(), Some("$argon2id$x"));
     assert!(!bob.admin && ada.admin);
@@ -62,7 +62,7 @@ async fn members_and_groups(db: &TestStore) {
     assert!(!store.remove_project_member(&a.id, &bob.id).await.unwrap());
     assert!(!store.is_project_member(&a.id, &bob.id).await.unwrap());
     assert!(matches!(
-        store.add_project_member("nope", &bob.id).await,
+        store.add_project_member(&"nope".into(), &bob.id).await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -123,7 +123,7 @@ async fn tokens_with_their_users(db: &TestStore) {
         name: hash.into(),
         resource_class: (kind == TokenKind::Runner).then(|| "default".into()),
         hash: hash.into(),
-        user_id: user_id.map(str::to_string),
+        user_id: user_id.map(UserId::from),
     };
     let personal = store
         .create_token(new(TokenKind::User, "h1", Some(&bob.id)), T0)

@@ -90,7 +90,7 @@ async fn workflows_are_summed_per_day(db: &TestStore) {
         vec![]
     );
     assert_eq!(
-        store.workflow_days("nope", since, DAY).await.unwrap(),
+        store.workflow_days(&"nope".into(), since, DAY).await.unwrap(),
         vec![]
     );
 }
