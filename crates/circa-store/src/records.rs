@@ -116,6 +116,15 @@ pub struct Token {
     pub revoked: bool,
 }
 
+/// A stored token with the user it acts as (none for runner and admin tokens).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenOwner {
+    /// The token.
+    pub token: Token,
+    /// The user it acts as.
+    pub user: Option<User>,
+}
+
 /// A user to create.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewUser {
@@ -269,6 +278,17 @@ pub struct Pipeline {
     pub created_at: Millis,
     /// When it last changed.
     pub updated_at: Millis,
+}
+
+/// A pipeline just created, with its workflows and their jobs as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreatedPipeline {
+    /// The pipeline.
+    pub pipeline: Pipeline,
+    /// Its workflows, in creation order.
+    pub workflows: Vec<Workflow>,
+    /// Their jobs, in creation order.
+    pub jobs: Vec<Job>,
 }
 
 /// One `requires:` entry as stored.

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::{Backend, missing_parent};
 use crate::error::StoreError;
 use crate::ids::{GroupId, ProjectId, TokenId, UserId};
-use crate::records::{Group, Millis, NewToken, NewUser, Project, Token, User};
+use crate::records::{Group, Millis, NewToken, NewUser, Project, Token, TokenOwner, User};
 use crate::sql::codec::new_id;
 use crate::sql::columns::{group_columns, project_columns, token_columns, user_columns};
 use crate::sql::rows::{GroupRow, ProjectRow, TokenRow, TokenUserRow, UserRow, decode_all};
@@ -71,7 +71,7 @@ impl PeopleStore for Backend {
         .transpose()
     }
 
-    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<(Token, Option<User>)>> {
+    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<TokenOwner>> {
         let generation = match self.caches().tokens.get(hash) {
             Ok(hit) => return Ok(Some(hit)),
             Err(generation) => generation,

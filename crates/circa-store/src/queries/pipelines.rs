@@ -7,8 +7,8 @@ use super::{Backend, inserts, missing_parent, settle};
 use crate::error::StoreError;
 use crate::ids::{PipelineId, ProjectId};
 use crate::records::{
-    Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError, PipelineStart,
-    PipelineState, Workflow,
+    CreatedPipeline, Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError,
+    PipelineStart, PipelineState, Workflow,
 };
 use crate::sql::codec::{new_id, to_json};
 use crate::sql::columns::pipeline_columns;
@@ -58,7 +58,7 @@ impl PipelineStore for Backend {
         new: NewPipeline,
         workflows: Vec<NewWorkflow>,
         now: Millis,
-    ) -> StoreResult<(Pipeline, Vec<Workflow>, Vec<Job>)> {
+    ) -> StoreResult<CreatedPipeline> {
         let mut tx = self.begin().await?;
         // Numbers come from a counter on the project, bumped in this transaction: the row lock
         // (PostgreSQL) or the single writer (SQLite) keeps them unique and gapless.
@@ -114,7 +114,11 @@ impl PipelineStore for Backend {
         };
         let (workflows, jobs) = inserts::workflows(&mut tx, &parent, workflows).await?;
         tx.commit().await?;
-        Ok((pipeline, workflows, jobs))
+        Ok(CreatedPipeline {
+            pipeline,
+            workflows,
+            jobs,
+        })
     }
 
     async fn add_workflows(

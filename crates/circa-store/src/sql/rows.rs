@@ -3,7 +3,8 @@
 
 use crate::ids::{GroupId, JobId, PipelineId, ProjectId, TaskId, TokenId, UserId, WorkflowId};
 use crate::records::{
-    Artifact, Group, Job, Pipeline, Project, StepRecord, StoredEvent, Task, Token, User, Workflow,
+    Artifact, Group, Job, Pipeline, Project, StepRecord, StoredEvent, Task, Token, TokenOwner,
+    User, Workflow,
 };
 use crate::sql::codec::{
     from_json, job_status, pipeline_state, task_state, to_u32, to_u64, token_kind, workflow_status,
@@ -79,7 +80,7 @@ pub(crate) struct TokenUserRow {
 
 impl TokenUserRow {
     /// The records.
-    pub(crate) fn decode(self) -> StoreResult<(Token, Option<User>)> {
+    pub(crate) fn decode(self) -> StoreResult<TokenOwner> {
         let user = match (
             self.u_id,
             self.u_login,
@@ -97,7 +98,10 @@ impl TokenUserRow {
             }),
             _ => None,
         };
-        Ok((self.token.decode()?, user))
+        Ok(TokenOwner {
+            token: self.token.decode()?,
+            user,
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::ids::{GroupId, ProjectId, TokenId, UserId};
-use crate::records::{Group, Millis, NewToken, NewUser, Project, Token, User};
+use crate::records::{Group, Millis, NewToken, NewUser, Project, Token, TokenOwner, User};
 use crate::web_records::Session;
 
 /// Who may do what: users, their groups and projects, their tokens and sessions.
@@ -17,7 +17,7 @@ pub trait PeopleStore: Send + Sync {
     /// The token with this hash, revoked or not, and the user it acts as (none for runner
     /// tokens), in one query. Read through a cache: an answer may be a few seconds old
     /// when another process changed the token or user, never when this store did.
-    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<(Token, Option<User>)>>;
+    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<TokenOwner>>;
     /// Revokes a token; false if there is no such token.
     async fn revoke_token(&self, id: &TokenId) -> StoreResult<bool>;
     /// Every token, oldest first.

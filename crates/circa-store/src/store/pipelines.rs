@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use super::StoreResult;
 use crate::ids::{PipelineId, ProjectId};
 use crate::records::{
-    Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError, PipelineStart,
-    PipelineState, Workflow,
+    CreatedPipeline, Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError,
+    PipelineStart, PipelineState, Workflow,
 };
 
 /// Pipelines, from their creation to their start, and the configs read at commits.
@@ -21,7 +21,7 @@ pub trait PipelineStore: Send + Sync {
         pipeline: NewPipeline,
         workflows: Vec<NewWorkflow>,
         now: Millis,
-    ) -> StoreResult<(Pipeline, Vec<Workflow>, Vec<Job>)>;
+    ) -> StoreResult<CreatedPipeline>;
     /// Adds workflows to a pipeline (a rerun, a continuation); [`crate::StoreError::NotFound`]
     /// if there is no such pipeline.
     async fn add_workflows(

@@ -78,7 +78,7 @@ async fn numbers_stay_unique_under_concurrency(db: &TestStore) {
     let mut pipelines = BTreeSet::new();
     let mut builds = BTreeSet::new();
     for result in created {
-        let (pipeline, _, jobs) = result.unwrap();
+        let CreatedPipeline { pipeline, jobs, .. } = result.unwrap();
         pipelines.insert(pipeline.number);
         builds.extend(jobs.iter().map(|j| j.number.unwrap()));
     }
@@ -97,7 +97,11 @@ async fn pipelines_round_trip(db: &TestStore) {
         message: ".circleci/config.yml:3:1: error: nope".into(),
     }];
     new.state = PipelineState::Errored;
-    let (pipeline, workflows, jobs) = store
+    let CreatedPipeline {
+        pipeline,
+        workflows,
+        jobs,
+    } = store
         .create_pipeline(new.clone(), vec![], T0)
         .await
         .unwrap();
@@ -125,7 +129,11 @@ async fn pipelines_round_trip(db: &TestStore) {
     );
 
     // Workflows and jobs read back as they were returned.
-    let (pipeline, workflows, jobs) = store
+    let CreatedPipeline {
+        pipeline,
+        workflows,
+        jobs,
+    } = store
         .create_pipeline(
             new_pipeline(&p.id, "main"),
             vec![
@@ -236,7 +244,7 @@ async fn a_setup_pipeline_continues_once(db: &TestStore) {
         continuation_deadline: Some(deadline),
         ..new_pipeline(&p.id, "main")
     };
-    let (late, _, _) = store
+    let CreatedPipeline { pipeline: late, .. } = store
         .create_pipeline(setup(T0 + 1000), vec![], T0)
         .await
         .unwrap();
@@ -251,7 +259,9 @@ async fn a_setup_pipeline_continues_once(db: &TestStore) {
         PipelineState::SetupPending
     );
 
-    let (pending, _, _) = store
+    let CreatedPipeline {
+        pipeline: pending, ..
+    } = store
         .create_pipeline(setup(T0 + 1000), vec![], T0)
         .await
         .unwrap();
@@ -286,7 +296,12 @@ async fn a_setup_pipeline_continues_once(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.continue_pipeline(&"nope".into(), "s", "c", T0).await.unwrap());
+    assert!(
+        !store
+            .continue_pipeline(&"nope".into(), "s", "c", T0)
+            .await
+            .unwrap()
+    );
 }
 
 async fn configs_are_cached_per_commit(db: &TestStore) {

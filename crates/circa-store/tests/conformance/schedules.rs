@@ -210,7 +210,12 @@ async fn a_tick_is_claimed_once(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.claim_schedule_tick(&"nope".into(), tick).await.unwrap());
+    assert!(
+        !store
+            .claim_schedule_tick(&"nope".into(), tick)
+            .await
+            .unwrap()
+    );
 }
 
 async fn racing_claims_fire_each_tick_once(db: &TestStore) {

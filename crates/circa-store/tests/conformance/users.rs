@@ -136,16 +136,25 @@ async fn tokens_with_their_users(db: &TestStore) {
     assert_eq!(store.token_with_user("h9").await.unwrap(), None);
     assert_eq!(
         store.token_with_user("h1").await.unwrap(),
-        Some((personal.clone(), Some(bob.clone())))
+        Some(TokenOwner {
+            token: personal.clone(),
+            user: Some(bob.clone()),
+        })
     );
     assert_eq!(
         store.token_with_user("h2").await.unwrap(),
-        Some((runner.clone(), None))
+        Some(TokenOwner {
+            token: runner.clone(),
+            user: None,
+        })
     );
     // Read twice: the second answer may come from the cache and must be the same.
     assert_eq!(
         store.token_with_user("h1").await.unwrap(),
-        Some((personal.clone(), Some(bob.clone())))
+        Some(TokenOwner {
+            token: personal.clone(),
+            user: Some(bob.clone()),
+        })
     );
 
     // A token made after a miss is found at once.
@@ -156,12 +165,15 @@ async fn tokens_with_their_users(db: &TestStore) {
         .unwrap();
     assert_eq!(
         store.token_with_user("h3").await.unwrap(),
-        Some((late, Some(bob.clone())))
+        Some(TokenOwner {
+            token: late,
+            user: Some(bob.clone()),
+        })
     );
 
     // A revoke and a user's change are seen by the very next read.
     assert!(store.revoke_token(&personal.id).await.unwrap());
-    let (token, _) = store.token_with_user("h1").await.unwrap().unwrap();
+    let TokenOwner { token, .. } = store.token_with_user("h1").await.unwrap().unwrap();
     assert!(token.revoked);
     assert!(store.revoke_token(&runner.id).await.unwrap());
     assert!(
@@ -170,7 +182,7 @@ async fn tokens_with_their_users(db: &TestStore) {
             .await
             .unwrap()
             .unwrap()
-            .0
+            .token
             .revoked
     );
     assert!(
@@ -179,6 +191,6 @@ async fn tokens_with_their_users(db: &TestStore) {
             .await
             .unwrap()
     );
-    let (_, user) = store.token_with_user("h3").await.unwrap().unwrap();
+    let TokenOwner { user, .. } = store.token_with_user("h3").await.unwrap().unwrap();
     assert_eq!(user.unwrap().password_hash.as_deref(), Some("$argon2id$y"));
 }
