@@ -80,7 +80,7 @@ pub struct Mirrors {
     timeout: Duration,
     /// Cancelled when the server stops: a `git` still running is killed.
     stop: CancellationToken,
-    locks: Locks,
+    locks: Locks<String>,
     /// What each project's mirror knows without running `git`.
     known: crate::registry::Registry<String, Known>,
 }
@@ -163,7 +163,7 @@ impl Mirrors {
     /// fetched again.
     pub async fn fetch(&self, project_id: &str, repo_url: &str) -> Result<PathBuf, VcsError> {
         let arrived = std::time::Instant::now();
-        let lock = self.locks.get(project_id);
+        let lock = self.locks.get(&project_id.to_string());
         let _held = lock.lock().await;
         let path = self.path(project_id);
         let cloned = path.join("HEAD").exists();

@@ -2,7 +2,7 @@
 //! a workflow or job is cancelled, a workflow is rerun.
 
 use circa_model::{AdvanceRequest, JobStatus, WorkflowStatus};
-use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow};
+use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow, WorkflowId};
 
 use super::settle::{JobMove, Settled, settle, settle_move};
 use super::{OrchestratorError, OrchestratorResult};
@@ -78,7 +78,7 @@ pub async fn task_finished(state: &AppState, task: &Task) -> OrchestratorResult<
 /// Approves an on-hold approval job of a workflow (by its approval request id).
 pub async fn approve(
     state: &AppState,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     approval_request_id: &str,
     actor: &str,
 ) -> OrchestratorResult<()> {
@@ -113,7 +113,10 @@ pub async fn approve(
 }
 
 /// Cancels a workflow: every job not finished becomes canceled, running ones are stopped.
-pub async fn cancel_workflow(state: &AppState, workflow_id: &str) -> OrchestratorResult<Settled> {
+pub async fn cancel_workflow(
+    state: &AppState,
+    workflow_id: &WorkflowId,
+) -> OrchestratorResult<Settled> {
     settle(state, workflow_id, Vec::new(), AdvanceRequest::Cancel).await
 }
 

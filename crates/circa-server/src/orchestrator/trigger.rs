@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use circa_config::pipeline::PipelineValues;
 use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use circa_store::{
-    FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineErrorKind, PipelineStart,
-    PipelineState, PipelineTrigger, Project, ScheduledBy, TriggerKind, Workflow,
+    CreatedPipeline, FirstSettle, Job, NewPipeline, Pipeline, PipelineError, PipelineErrorKind,
+    PipelineStart, PipelineState, PipelineTrigger, Project, ScheduledBy, TriggerKind, Workflow,
+    WorkflowId,
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
@@ -185,7 +186,7 @@ pub async fn trigger_pipeline(
         from_fork: request.from_fork,
     };
     let now = now_ms();
-    let (pipeline, _, _) = state
+    let CreatedPipeline { pipeline, .. } = state
         .store
         .create_pipeline(
             NewPipeline {
@@ -367,7 +368,7 @@ async fn store_outcome(
 /// sets off, by workflow, and the first failure to make one.
 #[derive(Default)]
 struct FirstSettled {
-    stored: Vec<(String, Stored)>,
+    stored: Vec<(WorkflowId, Stored)>,
     error: Option<OrchestratorError>,
 }
 
