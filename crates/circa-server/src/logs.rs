@@ -43,7 +43,7 @@ pub enum LogError {
 pub type LogResult<T> = Result<T, LogError>;
 
 /// The Blobs key of a step's log.
-pub fn log_key(task_id: &str, step: u32) -> String {
+pub fn log_key(task_id: &TaskId, step: u32) -> String {
     format!("logs/{task_id}/{step}.log.zst")
 }
 

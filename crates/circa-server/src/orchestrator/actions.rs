@@ -2,16 +2,16 @@
 //! a workflow or job is cancelled, a workflow is rerun.
 
 use circa_model::{AdvanceRequest, JobStatus, WorkflowStatus};
-use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow, WorkflowId};
+use circa_store::{Job, JobId, NewJob, NewWorkflow, Task, TaskState, Workflow, WorkflowId};
 
 use super::settle::{JobMove, Settled, settle, settle_move};
 use super::{OrchestratorError, OrchestratorResult};
 use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::AppState;
 
-fn change_id(job_id: &str, from: &'static [JobStatus], to: JobStatus) -> JobMove {
+fn change_id(job_id: &JobId, from: &'static [JobStatus], to: JobStatus) -> JobMove {
     JobMove {
-        job_id: job_id.to_string(),
+        job_id: job_id.clone(),
         from,
         to,
         message: None,

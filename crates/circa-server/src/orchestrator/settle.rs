@@ -84,7 +84,7 @@ fn states(jobs: &[Job], overrides: &HashMap<JobId, JobStatus>) -> Vec<PlannedJob
 #[derive(Clone, Debug)]
 pub struct JobMove {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The statuses it may move from.
     pub from: &'static [JobStatus],
     /// Its status after.
