@@ -5,13 +5,13 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use base64::Engine as _;
+use circa_store::{Project, Task, TaskId, TaskState, Token, TokenKind, TokenOwner, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use circa_store::{Project, Task, TaskId, TaskState, Token, TokenKind, TokenOwner, User};
 
 /// A new random token: `PREFIX` followed by 43 URL-safe characters (256 bits).
 pub fn new_token(prefix: &str) -> String {

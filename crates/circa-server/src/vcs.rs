@@ -9,11 +9,11 @@
 mod run;
 mod source;
 
-use circa_store::ProjectId;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use circa_store::ProjectId;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::Locks;

@@ -1,12 +1,12 @@
 //! Live streams over SSE: a task's events (log followers) and a pipeline's status changes.
 
-use circa_store::{PipelineId, TaskId};
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use circa_store::{PipelineId, TaskId};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;

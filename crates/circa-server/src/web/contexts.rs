@@ -35,7 +35,7 @@ struct ContextsPage {
 }
 
 /// Where a context's page is.
-fn context_href(id: &str) -> String {
+fn context_href(id: &ContextId) -> String {
     format!("/settings/contexts/{}", encode_component(id))
 }
 

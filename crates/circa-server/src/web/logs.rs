@@ -2,13 +2,13 @@
 //! log opens fast), the raw log, artifact downloads, and session-authorised twins of the SSE
 //! routes.
 
-use circa_store::{JobId, PipelineId, TaskId};
 use std::convert::Infallible;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
+use circa_store::{JobId, PipelineId, TaskId};
 use futures_util::Stream;
 use serde::Deserialize;
 

@@ -172,7 +172,7 @@ async fn insert_jobs(conn: &mut Conn, jobs: &[(&Job, Option<&str>)]) -> StoreRes
 }
 
 /// A job by id, read through any executor (a pool, or a transaction's connection).
-pub(super) async fn read_job<'e, E>(executor: E, id: &str) -> StoreResult<Option<Job>>
+pub(super) async fn read_job<'e, E>(executor: E, id: &JobId) -> StoreResult<Option<Job>>
 where
     E: sqlx::Executor<'e, Database = Db>,
 {
