@@ -79,7 +79,7 @@ impl Serialize for ListedErrors<'_> {
             let message = cut(&error.message, left);
             left -= message.len().min(left);
             seq.serialize_element(&PipelineError {
-                kind: error.kind.clone(),
+                kind: error.kind,
                 message: message.into_owned(),
             })?;
         }
