@@ -1,7 +1,8 @@
 //! The rows the store keeps, as plain data.
 //!
 //! Times are milliseconds since the Unix epoch ([`Millis`]). Ids are UUID strings made by the
-//! store. Structured fields (a pipeline's trigger, a job's spec, a task's assignment) are JSON.
+//! store, typed by what they name ([`crate::ids`]). Structured fields (a pipeline's trigger, a
+//! job's spec, a task's assignment) are JSON.
 
 use circa_model::{JobStatus, WorkflowStatus};
 
