@@ -96,9 +96,13 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
-    let after = query.page_token.as_deref().filter(|t| !t.is_empty());
-    if let Some(token) = after {
-        match state.store.schedule(&ScheduleId::from(token)).await? {
+    let after = query
+        .page_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(ScheduleId::from);
+    if let Some(token) = &after {
+        match state.store.schedule(token).await? {
             Some(s) if s.project_id == project.id => {}
             _ => {
                 return Err(ApiError::bad_request(
@@ -109,7 +113,7 @@ pub async fn list(
     }
     let schedules = state
         .store
-        .schedules_of_project(&project.id, ScheduleOrigin::Api, after, PAGE)
+        .schedules_of_project(&project.id, ScheduleOrigin::Api, after.as_ref(), PAGE)
         .await?;
     let next = (schedules.len() == PAGE as usize)
         .then(|| schedules.last().map(|s| s.id.clone()))

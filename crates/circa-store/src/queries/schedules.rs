@@ -144,7 +144,7 @@ impl ScheduleStore for Backend {
         &self,
         project_id: &ProjectId,
         origin: ScheduleOrigin,
-        after: Option<&str>,
+        after: Option<&ScheduleId>,
         limit: u32,
     ) -> StoreResult<Vec<Schedule>> {
         let limit = if limit == 0 { 20 } else { limit.min(MAX_PAGE) };

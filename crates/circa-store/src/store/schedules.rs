@@ -23,7 +23,7 @@ pub trait ScheduleStore: Send + Sync {
         &self,
         project_id: &ProjectId,
         origin: ScheduleOrigin,
-        after: Option<&str>,
+        after: Option<&ScheduleId>,
         limit: u32,
     ) -> StoreResult<Vec<Schedule>>;
     /// Every schedule of every project (the scheduler's view).
