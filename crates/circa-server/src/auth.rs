@@ -5,13 +5,13 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use base64::Engine as _;
+use circa_store::{Project, Task, TaskId, TaskState, Token, TokenKind, TokenOwner, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use circa_store::{Project, Task, TaskState, Token, TokenKind, User};
 
 /// A new random token: `PREFIX` followed by 43 URL-safe characters (256 bits).
 pub fn new_token(prefix: &str) -> String {
@@ -68,17 +68,17 @@ async fn token_and_user(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> ApiResult<(Token, Option<User>)> {
+) -> ApiResult<TokenOwner> {
     let token = token_of(headers, query).ok_or_else(ApiError::unauthorized)?;
-    let (stored, user) = state
+    let owner = state
         .store
         .token_with_user(&hash_token(&token))
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    if stored.revoked {
+    if owner.token.revoked {
         return Err(ApiError::unauthorized());
     }
-    Ok((stored, user))
+    Ok(owner)
 }
 
 /// The stored token a request carries, if it is known and not revoked.
@@ -87,7 +87,7 @@ pub async fn caller(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> ApiResult<Token> {
-    Ok(token_and_user(state, headers, query).await?.0)
+    Ok(token_and_user(state, headers, query).await?.token)
 }
 
 /// A person calling the client API with a personal token, and the user it acts as.
@@ -134,7 +134,7 @@ impl Person {
 /// The person a request's token acts as: 401 for no, unknown or revoked tokens, 403 for
 /// runner and task tokens.
 pub async fn user(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> ApiResult<Person> {
-    let (token, user) = token_and_user(state, headers, query).await?;
+    let TokenOwner { token, user } = token_and_user(state, headers, query).await?;
     if token.kind == TokenKind::Runner {
         return Err(ApiError::forbidden("a runner token cannot use this route"));
     }
@@ -192,7 +192,7 @@ impl TaskAuth {
     /// Checks that `headers` carry the task token of running task `task_id`. (The extractor
     /// does this with the route's `{id}`; a handler that must act before the task is read
     /// calls it itself.)
-    pub async fn check(state: &AppState, headers: &HeaderMap, task_id: &str) -> ApiResult<Task> {
+    pub async fn check(state: &AppState, headers: &HeaderMap, task_id: &TaskId) -> ApiResult<Task> {
         let token = token_of(headers, None).ok_or_else(ApiError::unauthorized)?;
         let task = state
             .store
@@ -221,7 +221,10 @@ impl FromRequestParts<AppState> for TaskAuth {
             .iter()
             .find_map(|(name, value)| (name == "id").then_some(value))
             .ok_or_else(|| ApiError::not_found("task"))?;
-        Ok(TaskAuth(Self::check(state, &parts.headers, task_id).await?))
+        let task_id = TaskId::from(task_id);
+        Ok(TaskAuth(
+            Self::check(state, &parts.headers, &task_id).await?,
+        ))
     }
 }
 

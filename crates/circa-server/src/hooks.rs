@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use circa_store::ProjectId;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -28,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn receive(
     State(state): State<AppState>,
-    Path(project_id): Path<String>,
+    Path(project_id): Path<ProjectId>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -99,7 +100,7 @@ async fn receive(
 /// Records the delivery's id; when it was received already, what to answer instead of building.
 async fn repeated(
     state: &AppState,
-    project_id: &str,
+    project_id: &ProjectId,
     forge: Forge,
     headers: &Headers<'_>,
 ) -> ApiResult<Option<String>> {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use circa_store::StoredEvent;
+use circa_store::{JobId, PipelineId, StoredEvent, TaskId, WorkflowId};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -36,11 +36,11 @@ pub struct StatusUpdate {
     /// What changed.
     pub kind: UpdateKind,
     /// The pipeline.
-    pub pipeline_id: String,
+    pub pipeline_id: PipelineId,
     /// The workflow, for workflow and job updates.
-    pub workflow_id: Option<String>,
+    pub workflow_id: Option<WorkflowId>,
     /// The job, for job updates.
-    pub job_id: Option<String>,
+    pub job_id: Option<JobId>,
     /// The workflow's or job's name.
     pub name: String,
     /// The new status (CircleCI's spelling).
@@ -50,21 +50,21 @@ pub struct StatusUpdate {
 /// Live events of running tasks.
 #[derive(Debug, Default)]
 pub struct LiveHub {
-    tasks: Registry<String, broadcast::Sender<Arc<StoredEvent>>>,
+    tasks: Registry<TaskId, broadcast::Sender<Arc<StoredEvent>>>,
 }
 
 impl LiveHub {
     /// Follows a task's events from now on.
-    pub fn subscribe(&self, task_id: &str) -> broadcast::Receiver<Arc<StoredEvent>> {
+    pub fn subscribe(&self, task_id: &TaskId) -> broadcast::Receiver<Arc<StoredEvent>> {
         self.tasks
             .lock()
-            .entry(task_id.to_string())
+            .entry(task_id.clone())
             .or_insert_with(|| broadcast::channel(TASK_CHANNEL).0)
             .subscribe()
     }
 
     /// Hands new events to a task's followers.
-    pub fn publish(&self, task_id: &str, events: Vec<StoredEvent>) {
+    pub fn publish(&self, task_id: &TaskId, events: Vec<StoredEvent>) {
         if let Some(tx) = self.tasks.lock().get(task_id) {
             for event in events {
                 let _ = tx.send(Arc::new(event));
@@ -73,7 +73,7 @@ impl LiveHub {
     }
 
     /// Ends a task's stream: followers see it close.
-    pub fn close(&self, task_id: &str) {
+    pub fn close(&self, task_id: &TaskId) {
         self.tasks.remove(task_id);
     }
 }
@@ -82,18 +82,18 @@ impl LiveHub {
 /// change costs one delivery per watcher of that pipeline, however many pipelines are watched.
 #[derive(Debug, Default)]
 pub struct StatusHub {
-    pipelines: Registry<String, broadcast::Sender<Arc<StatusUpdate>>>,
+    pipelines: Registry<PipelineId, broadcast::Sender<Arc<StatusUpdate>>>,
 }
 
 impl StatusHub {
     /// Follows a pipeline's status changes from now on.
-    pub fn subscribe(&self, pipeline_id: &str) -> broadcast::Receiver<Arc<StatusUpdate>> {
+    pub fn subscribe(&self, pipeline_id: &PipelineId) -> broadcast::Receiver<Arc<StatusUpdate>> {
         let mut pipelines = self.pipelines.lock();
         if pipelines.len() >= PIPELINE_SWEEP_AT {
             pipelines.retain(|_, tx| tx.receiver_count() > 0);
         }
         pipelines
-            .entry(pipeline_id.to_string())
+            .entry(pipeline_id.clone())
             .or_insert_with(|| broadcast::channel(PIPELINE_CHANNEL).0)
             .subscribe()
     }
@@ -121,7 +121,7 @@ mod tests {
     fn update(pipeline: &str, status: &str) -> StatusUpdate {
         StatusUpdate {
             kind: UpdateKind::Pipeline,
-            pipeline_id: pipeline.to_string(),
+            pipeline_id: pipeline.into(),
             workflow_id: None,
             job_id: None,
             name: "1".to_string(),
@@ -132,8 +132,8 @@ mod tests {
     #[test]
     fn watchers_receive_only_their_pipelines_changes() {
         let hub = StatusHub::default();
-        let mut a = hub.subscribe("a");
-        let mut b = hub.subscribe("b");
+        let mut a = hub.subscribe(&"a".into());
+        let mut b = hub.subscribe(&"b".into());
         hub.send(update("a", "created"));
         hub.send(update("b", "errored"));
         hub.send(update("c", "created"));

@@ -4,7 +4,9 @@
 //! never a 404: an outage must not tell callers that their project is gone.
 
 use axum::http::StatusCode;
-use circa_store::{Job, Pipeline, Project, Task, User, Workflow};
+use circa_store::{
+    Job, JobId, Pipeline, PipelineId, Project, ProjectId, Task, TaskId, User, Workflow, WorkflowId,
+};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -52,7 +54,7 @@ pub async fn project_by_slug(state: &AppState, user: &User, slug: &str) -> ApiRe
 }
 
 /// A project by id.
-pub async fn project(state: &AppState, user: &User, id: &str) -> ApiResult<Project> {
+pub async fn project(state: &AppState, user: &User, id: &ProjectId) -> ApiResult<Project> {
     let project = state.store.project(id).await?;
     visible(
         state,
@@ -66,7 +68,7 @@ pub async fn project(state: &AppState, user: &User, id: &str) -> ApiResult<Proje
 async fn project_of(
     state: &AppState,
     user: &User,
-    project_id: &str,
+    project_id: &ProjectId,
     what: &'static str,
 ) -> ApiResult<Project> {
     project(state, user, project_id)
@@ -75,7 +77,7 @@ async fn project_of(
 }
 
 /// A job by id, and its project.
-pub async fn job(state: &AppState, user: &User, id: &str) -> ApiResult<(Job, Project)> {
+pub async fn job(state: &AppState, user: &User, id: &JobId) -> ApiResult<(Job, Project)> {
     let job = state.store.job(id).await?;
     let job = job.ok_or_else(|| ApiError::not_found("job"))?;
     let project = project_of(state, user, &job.project_id, "job").await?;
@@ -83,7 +85,7 @@ pub async fn job(state: &AppState, user: &User, id: &str) -> ApiResult<(Job, Pro
 }
 
 /// A task by id, with its job.
-pub async fn task(state: &AppState, user: &User, id: &str) -> ApiResult<(Task, Job)> {
+pub async fn task(state: &AppState, user: &User, id: &TaskId) -> ApiResult<(Task, Job)> {
     let task = state.store.task(id).await?;
     let task = task.ok_or_else(|| ApiError::not_found("task"))?;
     let (job, _) = job(state, user, &task.job_id)
@@ -93,7 +95,11 @@ pub async fn task(state: &AppState, user: &User, id: &str) -> ApiResult<(Task, J
 }
 
 /// A pipeline by id, and its project.
-pub async fn pipeline(state: &AppState, user: &User, id: &str) -> ApiResult<(Pipeline, Project)> {
+pub async fn pipeline(
+    state: &AppState,
+    user: &User,
+    id: &PipelineId,
+) -> ApiResult<(Pipeline, Project)> {
     let pipeline = state.store.pipeline(id).await?;
     let pipeline = pipeline.ok_or_else(|| ApiError::not_found("pipeline"))?;
     let project = project_of(state, user, &pipeline.project_id, "pipeline").await?;
@@ -101,7 +107,11 @@ pub async fn pipeline(state: &AppState, user: &User, id: &str) -> ApiResult<(Pip
 }
 
 /// A workflow by id, and its project.
-pub async fn workflow(state: &AppState, user: &User, id: &str) -> ApiResult<(Workflow, Project)> {
+pub async fn workflow(
+    state: &AppState,
+    user: &User,
+    id: &WorkflowId,
+) -> ApiResult<(Workflow, Project)> {
     let workflow = state.store.workflow(id).await?;
     let workflow = workflow.ok_or_else(|| ApiError::not_found("workflow"))?;
     let project = project_of(state, user, &workflow.project_id, "workflow").await?;

@@ -2,7 +2,7 @@
 //! when it ends the output becomes one zstd object in Blobs and the events are dropped.
 
 use circa_model::protocol::TaskEventKind;
-use circa_store::{StepRecord, StoredEvent, Task};
+use circa_store::{StepRecord, StoredEvent, Task, TaskId};
 
 use circa_store::{BlobError, StoreError};
 
@@ -43,7 +43,7 @@ pub enum LogError {
 pub type LogResult<T> = Result<T, LogError>;
 
 /// The Blobs key of a step's log.
-pub fn log_key(task_id: &str, step: u32) -> String {
+pub fn log_key(task_id: &TaskId, step: u32) -> String {
     format!("logs/{task_id}/{step}.log.zst")
 }
 
@@ -70,7 +70,7 @@ fn step_count(task: &Task) -> u32 {
 /// just arrived, so none is recorded yet), or every step not recorded yet. Only the job's
 /// steps count: an end reported for a step the job does not have is left alone.
 pub async fn compact_steps(state: &AppState, task: &Task, only: Option<&[u32]>) -> LogResult<()> {
-    let task_id = task.id.as_str();
+    let task_id = &task.id;
     let steps = step_count(task);
     if let Some(only) = only {
         for &step in only.iter().filter(|&&s| s < steps) {
@@ -128,7 +128,7 @@ pub(crate) const PAGE: u32 = 32;
 /// Streams one finished step's output from the store into a zstd object in Blobs, page by
 /// page, so memory stays bounded however long the log. A step without output writes no
 /// object (and no temporary file).
-async fn compact_step(state: &AppState, task_id: &str, step: u32) -> LogResult<()> {
+async fn compact_step(state: &AppState, task_id: &TaskId, step: u32) -> LogResult<()> {
     let io = |source: std::io::Error| LogError::Io {
         what: "compacting a step log",
         source,
@@ -181,7 +181,7 @@ async fn compact_step(state: &AppState, task_id: &str, step: u32) -> LogResult<(
         state
             .store
             .record_step(StepRecord {
-                task_id: task_id.to_string(),
+                task_id: task_id.clone(),
                 step,
                 name: summary.name.clone(),
                 status,
@@ -244,7 +244,7 @@ impl LogFile {
 }
 
 /// A step's whole log so far: from Blobs once the step is recorded, else from its events.
-pub async fn step_log(state: &AppState, task_id: &str, step: u32) -> LogResult<String> {
+pub async fn step_log(state: &AppState, task_id: &TaskId, step: u32) -> LogResult<String> {
     let recorded = state
         .store
         .steps(task_id)

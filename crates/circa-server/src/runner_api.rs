@@ -15,7 +15,7 @@ use circa_model::protocol::{
     ClaimedTasks, CompleteRequest, EventAck, EventBatch, HeartbeatReply, HeartbeatRequest,
     TaskAssignment, TaskEventKind,
 };
-use circa_store::{Artifact, Claim, Job, StoredEvent, Task};
+use circa_store::{Artifact, Claim, Job, StoredEvent, Task, TaskId};
 
 use crate::auth::{self, RunnerAuth, TaskAuth};
 use crate::error::{ApiError, ApiJson};
@@ -207,7 +207,7 @@ async fn assignment_for(
     vars: &mut ProjectVars,
 ) -> RunnerResult<Result<TaskAssignment, String>> {
     let mut assignment = stored_assignment(task)?;
-    assignment.task_id = task.id.clone();
+    assignment.task_id = task.id.to_string();
     assignment.task_token = token;
     assignment.lease_ms = state.config.lease.as_millis() as u64;
     // Only a job that attaches the workspace reads its upstream layers.
@@ -249,7 +249,7 @@ fn stored_assignment(task: &Task) -> RunnerResult<TaskAssignment> {
 
 async fn heartbeat(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<HeartbeatRequest>,
 ) -> RunnerResult<Json<HeartbeatReply>> {

@@ -1,7 +1,7 @@
 //! What can go wrong in the runner API (`crate::error` turns it into an answer).
 
 use axum::response::{IntoResponse, Response};
-use circa_store::{BlobError, StoreError};
+use circa_store::{BlobError, StoreError, TaskId};
 
 use crate::error::ApiError;
 use crate::logs::LogError;
@@ -37,7 +37,7 @@ pub enum RunnerApiError {
     #[error("the stored assignment of task {task_id} is unreadable: {cause}")]
     CorruptTask {
         /// The task.
-        task_id: String,
+        task_id: TaskId,
         /// Why.
         cause: String,
     },

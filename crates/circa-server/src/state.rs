@@ -54,20 +54,29 @@ impl Signals {
     }
 }
 
-/// One async mutex per workflow: changes to a workflow's jobs are made one at a time.
-#[derive(Debug, Default)]
-pub struct Locks {
-    map: Registry<String, Arc<tokio::sync::Mutex<()>>>,
+/// One async mutex per key (a workflow's id, a project's): changes to what a key names are
+/// made one at a time.
+#[derive(Debug)]
+pub struct Locks<K> {
+    map: Registry<K, Arc<tokio::sync::Mutex<()>>>,
 }
 
-impl Locks {
+impl<K> Default for Locks<K> {
+    fn default() -> Self {
+        Locks {
+            map: Registry::default(),
+        }
+    }
+}
+
+impl<K: Clone + Eq + std::hash::Hash> Locks<K> {
     /// The lock of `key`.
-    pub fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub fn get(&self, key: &K) -> Arc<tokio::sync::Mutex<()>> {
         let mut map = self.map.lock();
         if map.len() > 10_000 {
             map.retain(|_, l| Arc::strong_count(l) > 1);
         }
-        Arc::clone(map.entry(key.to_string()).or_default())
+        Arc::clone(map.entry(key.clone()).or_default())
     }
 }
 
@@ -133,7 +142,7 @@ pub struct Dispatch {
     /// Wakes heartbeats of a task that is to be cancelled.
     pub cancels: Signals,
     /// Per-workflow locks.
-    pub locks: Locks,
+    pub locks: Locks<circa_store::WorkflowId>,
     /// Job moves waiting to be settled together.
     pub pending: crate::orchestrator::settle::PendingMoves,
     /// When runners were last recorded as seen.

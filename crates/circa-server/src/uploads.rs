@@ -2,6 +2,7 @@
 //! the task's own job, node and workflow can reach.
 
 use axum::body::Body;
+use circa_store::WorkflowId;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -45,7 +46,7 @@ pub fn job_hash(job: &str) -> String {
 
 /// The Blobs folder of a workflow's workspace: per pipeline and workflow name, so a rerun sees
 /// the layers of the jobs it copies.
-pub async fn workflow_key(state: &AppState, workflow_id: &str) -> ApiResult<String> {
+pub async fn workflow_key(state: &AppState, workflow_id: &WorkflowId) -> ApiResult<String> {
     let workflow = state
         .store
         .workflow(workflow_id)

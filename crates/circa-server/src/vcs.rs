@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use circa_store::ProjectId;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::Locks;
@@ -80,9 +81,9 @@ pub struct Mirrors {
     timeout: Duration,
     /// Cancelled when the server stops: a `git` still running is killed.
     stop: CancellationToken,
-    locks: Locks,
+    locks: Locks<ProjectId>,
     /// What each project's mirror knows without running `git`.
-    known: crate::registry::Registry<String, Known>,
+    known: crate::registry::Registry<ProjectId, Known>,
 }
 
 /// What one mirror knows without running `git`.
@@ -147,11 +148,11 @@ impl Mirrors {
     }
 
     /// Reads or changes what a project's mirror knows.
-    fn known<T>(&self, project_id: &str, f: impl FnOnce(&mut Known) -> T) -> T {
-        self.known.with_entry(project_id.to_string(), f)
+    fn known<T>(&self, project_id: &ProjectId, f: impl FnOnce(&mut Known) -> T) -> T {
+        self.known.with_entry(project_id.clone(), f)
     }
 
-    fn path(&self, project_id: &str) -> PathBuf {
+    fn path(&self, project_id: &ProjectId) -> PathBuf {
         self.dir.join(format!("{project_id}.git"))
     }
 
@@ -161,7 +162,7 @@ impl Mirrors {
     /// caller arrived serves it too, so a burst of triggers costs one or two fetches. A local
     /// source whose refs are byte for byte as they were just before the last fetch is not
     /// fetched again.
-    pub async fn fetch(&self, project_id: &str, repo_url: &str) -> Result<PathBuf, VcsError> {
+    pub async fn fetch(&self, project_id: &ProjectId, repo_url: &str) -> Result<PathBuf, VcsError> {
         let arrived = std::time::Instant::now();
         let lock = self.locks.get(project_id);
         let _held = lock.lock().await;
@@ -222,7 +223,7 @@ impl Mirrors {
     /// The commit a branch or tag points at in a project's mirror.
     pub async fn resolve(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         branch: Option<&str>,
         tag: Option<&str>,
     ) -> Result<(String, Option<String>), VcsError> {
@@ -255,7 +256,7 @@ impl Mirrors {
     /// A commit's full id and subject, in one `git log`.
     async fn commit(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         spec: &str,
     ) -> Result<(String, Option<String>), VcsError> {
         let out = self
@@ -282,7 +283,7 @@ impl Mirrors {
     }
 
     /// The subject of a commit given by its full id, if the mirror is known to have it.
-    fn known_commit(&self, project_id: &str, sha: &str) -> Option<(String, Option<String>)> {
+    fn known_commit(&self, project_id: &ProjectId, sha: &str) -> Option<(String, Option<String>)> {
         let sha = sha.to_ascii_lowercase();
         self.known(project_id, |k| k.commits.get(&sha).cloned())
             .map(|subject| (sha, subject))
@@ -292,7 +293,7 @@ impl Mirrors {
     /// ids).
     pub async fn full_sha(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         sha: &str,
     ) -> Result<(String, Option<String>), VcsError> {
         if !valid_sha(sha) {
@@ -307,12 +308,12 @@ impl Mirrors {
     }
 
     /// Whether the mirror has a commit (its subject is kept for [`Mirrors::full_sha`]).
-    pub async fn has_commit(&self, project_id: &str, sha: &str) -> bool {
+    pub async fn has_commit(&self, project_id: &ProjectId, sha: &str) -> bool {
         self.full_sha(project_id, sha).await.is_ok()
     }
 
     /// `.circleci/config.yml` at a commit.
-    pub async fn config_at(&self, project_id: &str, sha: &str) -> Result<ConfigAt, VcsError> {
+    pub async fn config_at(&self, project_id: &ProjectId, sha: &str) -> Result<ConfigAt, VcsError> {
         if !valid_sha(sha) {
             return Err(VcsError::InvalidRef(sha.to_string()));
         }

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::records::{Project, Token, User};
+use crate::records::{Project, TokenOwner};
 
 /// How long an entry is trusted.
 pub(crate) const TTL: Duration = Duration::from_secs(5);
@@ -28,7 +28,7 @@ const MAX_ENTRIES: usize = 4096;
 #[derive(Debug, Default)]
 pub(crate) struct Caches {
     /// Token hash → the token and its user. Cleared when a token is revoked or a user changed.
-    pub(crate) tokens: ReadCache<(Token, Option<User>)>,
+    pub(crate) tokens: ReadCache<TokenOwner>,
     /// Slug → project. Cleared when a project's settings or source change.
     pub(crate) projects: ReadCache<Project>,
     /// `project id/commit` → the config file at that commit.

@@ -7,7 +7,8 @@
 //! are; on a backend type or a generic, `use circa_store::prelude::*;` brings them into scope.
 //!
 //! # Layout
-//! - `store` and `records`: the area traits and the rows they speak in.
+//! - `store` and `records`: the area traits and the rows they speak in; `ids`: the typed ids
+//!   of those rows (strings on the wire and in the database).
 //! - `sql`: what both backends share that does not depend on the database kind (row
 //!   decoding, value codecs).
 //! - `queries`: the area traits' implementations, one module per area with the SQL in its
@@ -23,6 +24,7 @@ use std::sync::Arc;
 pub mod blobs;
 mod cache;
 pub mod error;
+pub mod ids;
 pub mod kinds;
 pub mod postgres;
 pub mod records;
@@ -35,6 +37,10 @@ pub mod web_records;
 
 pub use blobs::{BlobStream, Blobs, S3Config};
 pub use error::{BlobError, StoreError};
+pub use ids::{
+    ContextId, GroupId, JobId, PipelineId, ProjectId, ScheduleId, TaskId, TokenId, UserId,
+    WorkflowId,
+};
 pub use kinds::{PipelineErrorKind, TriggerKind};
 pub use postgres::PostgresStore;
 pub use records::*;

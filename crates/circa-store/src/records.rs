@@ -1,9 +1,12 @@
 //! The rows the store keeps, as plain data.
 //!
 //! Times are milliseconds since the Unix epoch ([`Millis`]). Ids are UUID strings made by the
-//! store. Structured fields (a pipeline's trigger, a job's spec, a task's assignment) are JSON.
+//! store, typed by what they name ([`crate::ids`]). Structured fields (a pipeline's trigger, a
+//! job's spec, a task's assignment) are JSON.
 
 use circa_model::{JobStatus, WorkflowStatus};
+
+use crate::ids::{GroupId, JobId, PipelineId, ProjectId, TaskId, TokenId, UserId, WorkflowId};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch.
@@ -42,7 +45,7 @@ pub struct NewProject {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
     /// Id.
-    pub id: String,
+    pub id: ProjectId,
     /// `gh/acme/app`.
     pub slug: String,
     /// Where the code is.
@@ -92,14 +95,14 @@ pub struct NewToken {
     /// SHA-256 of the token, hex.
     pub hash: String,
     /// For personal tokens: the user it acts as.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
 }
 
 /// A stored token (never the token itself).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
     /// Id.
-    pub id: String,
+    pub id: TokenId,
     /// What it may do.
     pub kind: TokenKind,
     /// Its label.
@@ -107,11 +110,20 @@ pub struct Token {
     /// For runner tokens: the resource class.
     pub resource_class: Option<String>,
     /// For personal tokens: the user it acts as.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// When it was created.
     pub created_at: Millis,
     /// Whether it was revoked.
     pub revoked: bool,
+}
+
+/// A stored token with the user it acts as (none for runner and admin tokens).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenOwner {
+    /// The token.
+    pub token: Token,
+    /// The user it acts as.
+    pub user: Option<User>,
 }
 
 /// A user to create.
@@ -131,7 +143,7 @@ pub struct NewUser {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Id.
-    pub id: String,
+    pub id: UserId,
     /// Sign-in name, unique.
     pub login: String,
     /// Display name.
@@ -149,7 +161,7 @@ pub struct User {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     /// Id.
-    pub id: String,
+    pub id: GroupId,
     /// Name, unique.
     pub name: String,
     /// When the group was created.
@@ -223,7 +235,7 @@ pub struct PipelineError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewPipeline {
     /// The project.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Its state.
     pub state: PipelineState,
     /// The trigger.
@@ -244,9 +256,9 @@ pub struct NewPipeline {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Pipeline {
     /// Id.
-    pub id: String,
+    pub id: PipelineId,
     /// The project.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// 1, 2, 3… per project.
     pub number: i64,
     /// Its state.
@@ -267,6 +279,17 @@ pub struct Pipeline {
     pub created_at: Millis,
     /// When it last changed.
     pub updated_at: Millis,
+}
+
+/// A pipeline just created, with its workflows and their jobs as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreatedPipeline {
+    /// The pipeline.
+    pub pipeline: Pipeline,
+    /// Its workflows, in creation order.
+    pub workflows: Vec<Workflow>,
+    /// Their jobs, in creation order.
+    pub jobs: Vec<Job>,
 }
 
 /// One `requires:` entry as stored.
@@ -301,7 +324,7 @@ pub struct NewJob {
     /// `parallelism`.
     pub parallelism: u32,
     /// For a job copied by a rerun: the job it copies (its number and times are kept).
-    pub copied_from: Option<String>,
+    pub copied_from: Option<JobId>,
 }
 
 /// A workflow to create.
@@ -314,7 +337,7 @@ pub struct NewWorkflow {
     /// Whether it is the setup workflow of a dynamic config.
     pub setup: bool,
     /// The workflow this one reruns.
-    pub rerun_of: Option<String>,
+    pub rerun_of: Option<WorkflowId>,
     /// Its jobs.
     pub jobs: Vec<NewJob>,
 }
@@ -323,11 +346,11 @@ pub struct NewWorkflow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Workflow {
     /// Id.
-    pub id: String,
+    pub id: WorkflowId,
     /// The pipeline.
-    pub pipeline_id: String,
+    pub pipeline_id: PipelineId,
     /// The project.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Its name.
     pub name: String,
     /// Its status.
@@ -335,7 +358,7 @@ pub struct Workflow {
     /// Whether it is a setup workflow.
     pub setup: bool,
     /// The workflow it reruns.
-    pub rerun_of: Option<String>,
+    pub rerun_of: Option<WorkflowId>,
     /// When it was created.
     pub created_at: Millis,
     /// When it finished.
@@ -346,13 +369,13 @@ pub struct Workflow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// Id (`CIRCLE_WORKFLOW_JOB_ID`).
-    pub id: String,
+    pub id: JobId,
     /// The workflow.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The pipeline.
-    pub pipeline_id: String,
+    pub pipeline_id: PipelineId,
     /// The project.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// The name in the workflow.
     pub name: String,
     /// The job's key in the config.
@@ -393,7 +416,7 @@ pub struct Job {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobChange {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// Its status now.
     pub from: JobStatus,
     /// Its status after.
@@ -408,7 +431,7 @@ pub struct JobChange {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewTask {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The node.
     pub node: u32,
     /// The resource class.
@@ -427,7 +450,7 @@ pub type FirstSettle = Box<dyn FnOnce(&[Workflow], &[Job]) -> Vec<WorkflowUpdate
 /// [`crate::PipelineStore::start_pipeline`]).
 pub struct PipelineStart<'a> {
     /// The pipeline.
-    pub pipeline_id: &'a str,
+    pub pipeline_id: &'a PipelineId,
     /// Its processed config.
     pub compiled: &'a str,
     /// For a setup config: the hash of its continuation key, and the key's deadline.
@@ -446,7 +469,7 @@ pub struct PipelineStart<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkflowUpdate {
     /// The workflow.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// Job status changes; if any job no longer has its `from` status, nothing is applied.
     pub changes: Vec<JobChange>,
     /// Tasks to queue (for jobs that became `queued`).
@@ -473,11 +496,11 @@ pub enum TaskState {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     /// Id.
-    pub id: String,
+    pub id: TaskId,
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The workflow.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The node.
     pub node: u32,
     /// The resource class.
@@ -541,7 +564,7 @@ pub struct StoredEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
     /// The task.
-    pub task_id: String,
+    pub task_id: TaskId,
     /// The step's index.
     pub step: u32,
     /// Its name.
@@ -564,7 +587,7 @@ pub struct StepRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The node that stored it.
     pub node: u32,
     /// Its path, as `store_artifacts` named it.

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{ProjectId, ScheduleId, UserId};
 use crate::records::Millis;
 
 /// Where a schedule comes from.
@@ -38,7 +39,7 @@ impl ScheduleOrigin {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewSchedule {
     /// The project.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Where it comes from.
     pub origin: ScheduleOrigin,
     /// Its name (`pipeline.schedule.name`); for config schedules, the workflow's name.
@@ -54,7 +55,7 @@ pub struct NewSchedule {
     /// Pipeline parameters; API schedules carry `branch` or `tag` here.
     pub parameters: serde_json::Map<String, serde_json::Value>,
     /// The user its pipelines are attributed to; `None` for the system.
-    pub actor_id: Option<String>,
+    pub actor_id: Option<UserId>,
     /// For config schedules: the branch whose config defines it, and that it builds.
     pub branch: Option<String>,
 }
@@ -63,9 +64,9 @@ pub struct NewSchedule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     /// Id.
-    pub id: String,
+    pub id: ScheduleId,
     /// The project.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Where it comes from.
     pub origin: ScheduleOrigin,
     /// Its name.
@@ -81,7 +82,7 @@ pub struct Schedule {
     /// Pipeline parameters.
     pub parameters: serde_json::Map<String, serde_json::Value>,
     /// The user its pipelines are attributed to; `None` for the system.
-    pub actor_id: Option<String>,
+    pub actor_id: Option<UserId>,
     /// For config schedules: the branch.
     pub branch: Option<String>,
     /// The latest tick handled (fired, or passed over by an update); ticks up to it never
@@ -97,7 +98,7 @@ pub struct Schedule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduledBy {
     /// The schedule's id (`pipeline.schedule.id`).
-    pub id: String,
+    pub id: ScheduleId,
     /// Its name (`pipeline.schedule.name`).
     pub name: String,
     /// The tick the pipeline was fired for.

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{ContextId, ProjectId};
 use crate::records::Millis;
 
 /// What an environment variable belongs to.
@@ -12,9 +13,9 @@ use crate::records::Millis;
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum EnvOwner {
     /// A project, by id.
-    Project(String),
+    Project(ProjectId),
     /// A context, by id.
-    Context(String),
+    Context(ContextId),
 }
 
 impl EnvOwner {
@@ -29,7 +30,8 @@ impl EnvOwner {
     /// The owner's id.
     pub fn id(&self) -> &str {
         match self {
-            EnvOwner::Project(id) | EnvOwner::Context(id) => id,
+            EnvOwner::Project(id) => id,
+            EnvOwner::Context(id) => id,
         }
     }
 }
@@ -62,7 +64,7 @@ pub struct EnvVar {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Context {
     /// Id.
-    pub id: String,
+    pub id: ContextId,
     /// Name, unique.
     pub name: String,
     /// When it was created.
@@ -73,7 +75,7 @@ pub struct Context {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewRestriction {
     /// The context.
-    pub context_id: String,
+    pub context_id: ContextId,
     /// `group`, `expression` or `project` (checked by the server).
     pub kind: String,
     /// The group's id, the expression, or the project's id.
@@ -86,7 +88,7 @@ pub struct ContextRestriction {
     /// Id.
     pub id: String,
     /// The context.
-    pub context_id: String,
+    pub context_id: ContextId,
     /// `group`, `expression` or `project`.
     pub kind: String,
     /// The group's id, the expression, or the project's id.

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::UserId;
 use crate::records::Millis;
 
 /// A browser signed in as a user. The cookie holds a random id; only its hash is stored.
@@ -10,7 +11,7 @@ pub struct Session {
     /// SHA-256 (hex) of the cookie's id.
     pub id_hash: String,
     /// The user signed in.
-    pub user_id: String,
+    pub user_id: UserId,
     /// When it was made.
     pub created_at: Millis,
     /// When it stops being valid.

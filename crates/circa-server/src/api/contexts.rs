@@ -6,7 +6,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use base64::Engine as _;
-use circa_store::{Context, ContextRestriction, EnvOwner, EnvVar, NewRestriction};
+use circa_store::{
+    Context, ContextId, ContextRestriction, EnvOwner, EnvVar, NewRestriction, ProjectId,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -48,7 +50,7 @@ fn render_restriction(r: &ContextRestriction, name: &str) -> Value {
     out
 }
 
-async fn load(state: &AppState, id: &str) -> ApiResult<Context> {
+async fn load(state: &AppState, id: &ContextId) -> ApiResult<Context> {
     state
         .store
         .context(id)
@@ -153,7 +155,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     _person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(render_context(&load(&state, &id).await?)))
 }
@@ -162,7 +164,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
 ) -> ApiResult<Json<Value>> {
     person.require_admin()?;
     if !state.store.delete_context(&id).await? {
@@ -175,7 +177,7 @@ pub async fn delete(
 pub async fn list_vars(
     State(state): State<AppState>,
     _person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
 ) -> ApiResult<Json<Value>> {
     let context = load(&state, &id).await?;
     let vars = state.store.env_vars(&EnvOwner::Context(context.id)).await?;
@@ -195,7 +197,7 @@ pub struct PutVar {
 pub async fn put_var(
     State(state): State<AppState>,
     person: Person,
-    Path((id, name)): Path<(String, String)>,
+    Path((id, name)): Path<(ContextId, String)>,
     ApiJson(body): ApiJson<PutVar>,
 ) -> ApiResult<Json<Value>> {
     person.require_admin()?;
@@ -215,7 +217,7 @@ pub async fn put_var(
 pub async fn delete_var(
     State(state): State<AppState>,
     person: Person,
-    Path((id, name)): Path<(String, String)>,
+    Path((id, name)): Path<(ContextId, String)>,
 ) -> ApiResult<Json<Value>> {
     person.require_admin()?;
     let context = load(&state, &id).await?;
@@ -234,7 +236,7 @@ pub async fn restriction_name(state: &AppState, r: &ContextRestriction) -> ApiRe
     Ok(match r.kind.as_str() {
         "project" => state
             .store
-            .project(&r.value)
+            .project(&ProjectId::from(r.value.as_str()))
             .await?
             .map(|p| p.slug)
             .unwrap_or_default(),
@@ -254,7 +256,7 @@ pub async fn restriction_name(state: &AppState, r: &ContextRestriction) -> ApiRe
 pub async fn list_restrictions(
     State(state): State<AppState>,
     _person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
 ) -> ApiResult<Json<Value>> {
     let context = load(&state, &id).await?;
     let mut items = Vec::new();
@@ -293,15 +295,15 @@ pub async fn new_restriction(
             .await?
             .into_iter()
             .find(|g| g.id == value || g.name == value)
-            .map(|g| g.id)
+            .map(|g| g.id.into_string())
             .ok_or_else(|| {
                 ApiError::bad_request(format!("restriction_value: no group {:?}", value))
             })?,
         "project" => state
             .store
-            .project(value)
+            .project(&ProjectId::from(value))
             .await?
-            .map(|p| p.id)
+            .map(|p| p.id.into_string())
             .ok_or_else(|| {
                 ApiError::bad_request(
                     "restriction_value: Project does not exist, or user does not have access \
@@ -331,7 +333,7 @@ pub async fn new_restriction(
 pub async fn create_restriction(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
     ApiJson(body): ApiJson<NewRestrictionBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     person.require_admin()?;
@@ -355,7 +357,7 @@ pub async fn create_restriction(
 pub async fn delete_restriction(
     State(state): State<AppState>,
     person: Person,
-    Path((id, restriction)): Path<(String, String)>,
+    Path((id, restriction)): Path<(ContextId, String)>,
 ) -> ApiResult<Json<Value>> {
     person.require_admin()?;
     if !state

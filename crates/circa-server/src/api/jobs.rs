@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use circa_store::{JobId, TaskId};
 use serde_json::{Value, json};
 
 use super::pipelines::PageQuery;
@@ -78,7 +79,7 @@ pub async fn cancel(
 pub async fn cancel_by_id(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<JobId>,
 ) -> ApiResult<Json<Value>> {
     let (job, _) = load::job(&state, &person, &id).await?;
     actions::cancel_job(&state, &job, person.login()).await?;
@@ -86,7 +87,7 @@ pub async fn cancel_by_id(
 }
 
 /// A job's artifacts in CircleCI's item shape (`path`, `node_index`, `url`).
-pub async fn artifact_items(state: &AppState, job_id: &str) -> ApiResult<Vec<Value>> {
+pub async fn artifact_items(state: &AppState, job_id: &JobId) -> ApiResult<Vec<Value>> {
     Ok(state
         .store
         .artifacts(job_id)
@@ -126,7 +127,7 @@ pub async fn artifacts(
 pub async fn artifact(
     State(state): State<AppState>,
     person: Person,
-    Path((job_id, node, path)): Path<(String, u32, String)>,
+    Path((job_id, node, path)): Path<(JobId, u32, String)>,
 ) -> ApiResult<Response> {
     load::job(&state, &person, &job_id).await?;
     artifact_download(&state, &job_id, node, &path).await
@@ -136,7 +137,7 @@ pub async fn artifact(
 /// see the job): 404 when the job has no such artifact or its blob is gone.
 pub(crate) async fn artifact_download(
     state: &AppState,
-    job_id: &str,
+    job_id: &JobId,
     node: u32,
     path: &str,
 ) -> ApiResult<Response> {
@@ -173,7 +174,7 @@ pub(crate) async fn artifact_download(
 pub async fn details(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<JobId>,
 ) -> ApiResult<Json<Value>> {
     let (job, _) = load::job(&state, &person, &id).await?;
     let mut tasks = Vec::new();
@@ -208,7 +209,7 @@ pub async fn details(
 pub async fn step_log(
     State(state): State<AppState>,
     person: Person,
-    Path((task_id, step)): Path<(String, u32)>,
+    Path((task_id, step)): Path<(TaskId, u32)>,
 ) -> ApiResult<Response> {
     load::task(&state, &person, &task_id).await?;
     let text = crate::logs::step_log(&state, &task_id, step).await?;

@@ -1,7 +1,9 @@
 //! Loading what an API route names (see `crate::load`): 404 when it does not exist or the
 //! caller may not see its project; a store that fails is 503 or 500, never 404.
 
-use circa_store::{Job, Pipeline, Project, Task, Workflow};
+use circa_store::{
+    Job, JobId, Pipeline, PipelineId, Project, ProjectId, Task, TaskId, Workflow, WorkflowId,
+};
 
 use super::projects::normal_slug;
 use crate::auth::Person;
@@ -21,7 +23,7 @@ pub async fn project_at(
 }
 
 /// A project by id.
-pub async fn project(state: &AppState, person: &Person, id: &str) -> ApiResult<Project> {
+pub async fn project(state: &AppState, person: &Person, id: &ProjectId) -> ApiResult<Project> {
     load::project(state, &person.user, id).await
 }
 
@@ -55,12 +57,12 @@ pub async fn job_with_workflow_at(
 }
 
 /// A job by id, and its project.
-pub async fn job(state: &AppState, person: &Person, id: &str) -> ApiResult<(Job, Project)> {
+pub async fn job(state: &AppState, person: &Person, id: &JobId) -> ApiResult<(Job, Project)> {
     load::job(state, &person.user, id).await
 }
 
 /// A task by id, with its job.
-pub async fn task(state: &AppState, person: &Person, id: &str) -> ApiResult<(Task, Job)> {
+pub async fn task(state: &AppState, person: &Person, id: &TaskId) -> ApiResult<(Task, Job)> {
     load::task(state, &person.user, id).await
 }
 
@@ -68,7 +70,7 @@ pub async fn task(state: &AppState, person: &Person, id: &str) -> ApiResult<(Tas
 pub async fn pipeline(
     state: &AppState,
     person: &Person,
-    id: &str,
+    id: &PipelineId,
 ) -> ApiResult<(Pipeline, Project)> {
     load::pipeline(state, &person.user, id).await
 }
@@ -77,7 +79,7 @@ pub async fn pipeline(
 pub async fn workflow(
     state: &AppState,
     person: &Person,
-    id: &str,
+    id: &WorkflowId,
 ) -> ApiResult<(Workflow, Pipeline, Project)> {
     let (workflow, project) = load::workflow(state, &person.user, id).await?;
     let pipeline = state

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use circa_store::User;
+use circa_store::{User, UserId};
 use serde_json::{Value, json};
 
 use super::render;
@@ -54,7 +54,7 @@ pub async fn collaborations(
 pub async fn by_id(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> ApiResult<Json<Value>> {
     if id == person.user.id {
         return Ok(Json(user(&person.user)));

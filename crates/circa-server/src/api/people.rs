@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use circa_store::{NewToken, NewUser, Token, TokenKind, User};
+use circa_store::{NewToken, NewUser, Token, TokenId, TokenKind, User};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -260,7 +260,7 @@ pub async fn list_tokens(State(state): State<AppState>, person: Person) -> ApiRe
 pub async fn revoke_token(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<TokenId>,
 ) -> ApiResult<StatusCode> {
     let visible = if person.is_admin() {
         state.store.tokens().await?

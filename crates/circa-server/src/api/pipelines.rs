@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use circa_store::{Page, Pipeline, TriggerKind};
+use circa_store::{Page, Pipeline, PipelineId, ProjectId, TriggerKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -79,7 +79,7 @@ const PROJECT_LIST: &str = "pipelines";
 /// `keep` accepts; read a page at a time.
 async fn scan(
     state: &AppState,
-    project_id: &str,
+    project_id: &ProjectId,
     branch: Option<&str>,
     mut before: Option<i64>,
     want: usize,
@@ -294,7 +294,7 @@ pub async fn org_list(
 pub async fn get(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<PipelineId>,
 ) -> ApiResult<Response> {
     let (pipeline, project) = load::pipeline(&state, &person, &id).await?;
     Ok(Json(render::pipeline(&pipeline, &project)).into_response())
@@ -304,7 +304,7 @@ pub async fn get(
 pub async fn config(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<PipelineId>,
 ) -> ApiResult<Json<Value>> {
     let (pipeline, _) = load::pipeline(&state, &person, &id).await?;
     Ok(Json(json!({
@@ -333,13 +333,13 @@ impl PageQuery {
 pub async fn workflows(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<PipelineId>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<Value>> {
     let (pipeline, project) = load::pipeline(&state, &person, &id).await?;
     let after = page::key("workflows", query.page_token())?;
     let all = state.store.workflows_of_pipeline(&pipeline.id).await?;
-    let (workflows, next) = page::slice("workflows", all, after.as_deref(), |w| w.id.clone());
+    let (workflows, next) = page::slice("workflows", all, after.as_deref(), |w| w.id.to_string());
     let started_by = render::user_id(&state, &pipeline.trigger.actor).await;
     let items: Vec<Value> = workflows
         .iter()

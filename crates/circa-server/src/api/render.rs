@@ -40,7 +40,7 @@ pub fn org_slug(project_slug: &str) -> &str {
 /// users (a forge's pusher).
 pub async fn user_id(state: &AppState, login: &str) -> String {
     match state.store.user_by_login(login).await {
-        Ok(Some(user)) => user.id,
+        Ok(Some(user)) => user.id.into_string(),
         _ => derived_id(&format!("actor:{login}")),
     }
 }
@@ -267,7 +267,7 @@ pub fn workflow_job(j: &Job, jobs: &[Job], project: &Project, approved_by: Optio
         .filter_map(|r| {
             let dep = jobs.iter().find(|o| o.name == r.name)?;
             let statuses: Vec<&str> = r.statuses.iter().map(|s| s.as_str()).collect();
-            Some((dep.id.clone(), json!(statuses)))
+            Some((dep.id.to_string(), json!(statuses)))
         })
         .collect();
     // An approval job starts when it goes on hold: when it was queued for a decision.

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use circa_store::{NewSchedule, Project, Schedule, ScheduleOrigin};
+use circa_store::{NewSchedule, Project, Schedule, ScheduleId, ScheduleOrigin, UserId};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -96,8 +96,12 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
-    let after = query.page_token.as_deref().filter(|t| !t.is_empty());
-    if let Some(token) = after {
+    let after = query
+        .page_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(ScheduleId::from);
+    if let Some(token) = &after {
         match state.store.schedule(token).await? {
             Some(s) if s.project_id == project.id => {}
             _ => {
@@ -109,7 +113,7 @@ pub async fn list(
     }
     let schedules = state
         .store
-        .schedules_of_project(&project.id, ScheduleOrigin::Api, after, PAGE)
+        .schedules_of_project(&project.id, ScheduleOrigin::Api, after.as_ref(), PAGE)
         .await?;
     let next = (schedules.len() == PAGE as usize)
         .then(|| schedules.last().map(|s| s.id.clone()))
@@ -124,7 +128,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<ScheduleId>,
 ) -> ApiResult<Json<Value>> {
     let (schedule, project) = schedule_at(&state, &person, &id).await?;
     Ok(Json(render_schedule(&state, &schedule, &project).await?))
@@ -133,7 +137,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<ScheduleId>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
     let (schedule, project) = schedule_at(&state, &person, &id).await?;
@@ -181,7 +185,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<ScheduleId>,
 ) -> ApiResult<Json<Value>> {
     let (schedule, _) = schedule_at(&state, &person, &id).await?;
     editable(&schedule)?;
@@ -197,7 +201,7 @@ pub async fn delete(
 async fn schedule_at(
     state: &AppState,
     person: &Person,
-    id: &str,
+    id: &ScheduleId,
 ) -> ApiResult<(Schedule, Project)> {
     let schedule = state
         .store
@@ -253,7 +257,7 @@ fn read_description(value: Option<&Value>) -> ApiResult<Option<String>> {
 }
 
 /// `current` attributes pipelines to the caller, `system` to no one.
-fn read_actor(value: &Value, person: &Person) -> ApiResult<Option<String>> {
+fn read_actor(value: &Value, person: &Person) -> ApiResult<Option<UserId>> {
     match value.as_str() {
         Some("current") => Ok(Some(person.user.id.clone())),
         Some("system") => Ok(None),

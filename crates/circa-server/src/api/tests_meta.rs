@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use circa_exec::junit::{self, Outcome};
+use circa_store::JobId;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -51,7 +52,7 @@ pub struct JobTest {
 
 /// Every test case of a job, in node and file order. Files that are not JUnit XML are left
 /// out, as CircleCI leaves them out.
-pub async fn job_tests(state: &AppState, job_id: &str) -> ApiResult<Vec<JobTest>> {
+pub async fn job_tests(state: &AppState, job_id: &JobId) -> ApiResult<Vec<JobTest>> {
     let prefix = format!("test-results/{job_id}/");
     let mut files = state.blobs.list(&prefix).await?;
     files.sort();

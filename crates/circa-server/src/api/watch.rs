@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use circa_store::{PipelineId, TaskId};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -36,7 +37,7 @@ pub async fn task_live(
     State(state): State<AppState>,
     person: Person,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
     Query(query): Query<LiveQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     load::task(&state, &person, &id).await?;
@@ -57,7 +58,7 @@ pub fn resume_after(headers: &HeaderMap, after: Option<u64>) -> u64 {
 /// each SSE event's id is its sequence number. The caller checks access.
 pub fn task_stream(
     state: AppState,
-    id: String,
+    id: TaskId,
     after: u64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let rx = state.live.events.subscribe(&id);
@@ -129,7 +130,7 @@ pub fn task_stream(
 pub async fn pipeline_watch(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<PipelineId>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     load::pipeline(&state, &person, &id).await?;
     Ok(Sse::new(pipeline_stream(state, id).await?).keep_alive(keep_alive()))
@@ -139,7 +140,7 @@ pub async fn pipeline_watch(
 /// The caller checks access.
 pub async fn pipeline_stream(
     state: AppState,
-    id: String,
+    id: PipelineId,
 ) -> ApiResult<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.live.updates.subscribe(&id);
     let pipeline = state

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use circa_store::WorkflowId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -17,7 +18,7 @@ use crate::state::AppState;
 pub async fn get(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<WorkflowId>,
 ) -> ApiResult<Json<Value>> {
     let (w, p, project) = load::workflow(&state, &person, &id).await?;
     let started_by = render::user_id(&state, &p.trigger.actor).await;
@@ -28,13 +29,13 @@ pub async fn get(
 pub async fn jobs(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<WorkflowId>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<Value>> {
     let (w, _, project) = load::workflow(&state, &person, &id).await?;
     let after = page::key("jobs", query.page_token())?;
     let jobs = state.store.jobs_of_workflow(&w.id).await?;
-    let (shown, next) = page::slice("jobs", jobs.clone(), after.as_deref(), |j| j.id.clone());
+    let (shown, next) = page::slice("jobs", jobs.clone(), after.as_deref(), |j| j.id.to_string());
     let mut items = Vec::with_capacity(shown.len());
     for j in &shown {
         let approved_by = match (&j.actor, j.approval) {
@@ -55,7 +56,7 @@ pub async fn jobs(
 pub async fn cancel(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<WorkflowId>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (w, _, _) = load::workflow(&state, &person, &id).await?;
     actions::cancel_workflow(&state, &w.id).await?;
@@ -84,7 +85,7 @@ pub struct RerunBody {
 pub async fn rerun(
     State(state): State<AppState>,
     person: Person,
-    Path(id): Path<String>,
+    Path(id): Path<WorkflowId>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let body: RerunBody = optional_json(&body)?;
@@ -112,7 +113,7 @@ pub async fn rerun(
 pub async fn approve(
     State(state): State<AppState>,
     person: Person,
-    Path((id, request_id)): Path<(String, String)>,
+    Path((id, request_id)): Path<(WorkflowId, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (w, _, _) = load::workflow(&state, &person, &id).await?;
     actions::approve(&state, &w.id, &request_id, person.login()).await?;

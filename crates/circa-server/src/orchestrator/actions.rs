@@ -2,16 +2,16 @@
 //! a workflow or job is cancelled, a workflow is rerun.
 
 use circa_model::{AdvanceRequest, JobStatus, WorkflowStatus};
-use circa_store::{Job, NewJob, NewWorkflow, Task, TaskState, Workflow};
+use circa_store::{Job, JobId, NewJob, NewWorkflow, Task, TaskState, Workflow, WorkflowId};
 
 use super::settle::{JobMove, Settled, settle, settle_move};
 use super::{OrchestratorError, OrchestratorResult};
 use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::AppState;
 
-fn change_id(job_id: &str, from: &'static [JobStatus], to: JobStatus) -> JobMove {
+fn change_id(job_id: &JobId, from: &'static [JobStatus], to: JobStatus) -> JobMove {
     JobMove {
-        job_id: job_id.to_string(),
+        job_id: job_id.clone(),
         from,
         to,
         message: None,
@@ -78,7 +78,7 @@ pub async fn task_finished(state: &AppState, task: &Task) -> OrchestratorResult<
 /// Approves an on-hold approval job of a workflow (by its approval request id).
 pub async fn approve(
     state: &AppState,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     approval_request_id: &str,
     actor: &str,
 ) -> OrchestratorResult<()> {
@@ -113,7 +113,10 @@ pub async fn approve(
 }
 
 /// Cancels a workflow: every job not finished becomes canceled, running ones are stopped.
-pub async fn cancel_workflow(state: &AppState, workflow_id: &str) -> OrchestratorResult<Settled> {
+pub async fn cancel_workflow(
+    state: &AppState,
+    workflow_id: &WorkflowId,
+) -> OrchestratorResult<Settled> {
     settle(state, workflow_id, Vec::new(), AdvanceRequest::Cancel).await
 }
 

@@ -2,7 +2,7 @@
 //! before the key's deadline.
 
 use circa_model::{Trigger, TriggerSource};
-use circa_store::{NewWorkflow, Pipeline, PipelineState, Project};
+use circa_store::{NewWorkflow, Pipeline, PipelineId, PipelineState, Project};
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
 use super::continuation::pipeline_of;
@@ -58,7 +58,7 @@ async fn continuable_pipeline(state: &AppState, key: &str) -> OrchestratorResult
     let pipeline_id = pipeline_of(key).ok_or_else(invalid)?;
     let pipeline = state
         .store
-        .pipeline(pipeline_id)
+        .pipeline(&PipelineId::from(pipeline_id))
         .await?
         .ok_or_else(invalid)?;
     // The key is derived from the server secret, so it can be checked even after the

@@ -14,7 +14,9 @@ use circa_config::Span;
 use circa_model::{
     AdvanceRequest, JobStatus, PlannedJobState, Requirement, StatusChange, WorkflowStatus, advance,
 };
-use circa_store::{Job, JobChange, NewTask, Pipeline, Project, Workflow, WorkflowUpdate};
+use circa_store::{
+    Job, JobChange, JobId, NewTask, Pipeline, Project, Workflow, WorkflowId, WorkflowUpdate,
+};
 
 use super::assign::{AssignContext, assignment};
 use super::continuation;
@@ -29,19 +31,19 @@ const ATTEMPTS: usize = 8;
 /// them all at once (see [`settle_move`]).
 #[derive(Debug, Default)]
 pub struct PendingMoves {
-    map: crate::registry::Registry<String, Vec<(JobMove, Reply)>>,
+    map: crate::registry::Registry<WorkflowId, Vec<(JobMove, Reply)>>,
 }
 
 /// Where a batched move's outcome goes.
 type Reply = tokio::sync::oneshot::Sender<OrchestratorResult<bool>>;
 
 impl PendingMoves {
-    fn push(&self, workflow_id: &str, wanted: JobMove, reply: Reply) {
+    fn push(&self, workflow_id: &WorkflowId, wanted: JobMove, reply: Reply) {
         self.map
-            .with_entry(workflow_id.to_string(), |moves| moves.push((wanted, reply)));
+            .with_entry(workflow_id.clone(), |moves| moves.push((wanted, reply)));
     }
 
-    fn take(&self, workflow_id: &str) -> Vec<(JobMove, Reply)> {
+    fn take(&self, workflow_id: &WorkflowId) -> Vec<(JobMove, Reply)> {
         self.map.remove(workflow_id).unwrap_or_default()
     }
 }
@@ -58,7 +60,7 @@ pub struct Settled {
     pub status: Option<WorkflowStatus>,
 }
 
-fn states(jobs: &[Job], overrides: &HashMap<String, JobStatus>) -> Vec<PlannedJobState> {
+fn states(jobs: &[Job], overrides: &HashMap<JobId, JobStatus>) -> Vec<PlannedJobState> {
     jobs.iter()
         .map(|j| PlannedJobState {
             name: j.name.clone(),
@@ -82,7 +84,7 @@ fn states(jobs: &[Job], overrides: &HashMap<String, JobStatus>) -> Vec<PlannedJo
 #[derive(Clone, Debug)]
 pub struct JobMove {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The statuses it may move from.
     pub from: &'static [JobStatus],
     /// Its status after.
@@ -97,7 +99,7 @@ pub struct JobMove {
 /// move from), then propagates with `request`.
 pub async fn settle(
     state: &AppState,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     first: Vec<JobMove>,
     request: AdvanceRequest,
 ) -> OrchestratorResult<Settled> {
@@ -117,13 +119,13 @@ pub async fn settle(
 /// other callers' moves with it.
 pub async fn settle_move(
     state: &AppState,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     wanted: JobMove,
 ) -> OrchestratorResult<bool> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     state.dispatch.pending.push(workflow_id, wanted, tx);
     let state = state.clone();
-    let workflow_id = workflow_id.to_string();
+    let workflow_id = workflow_id.clone();
     tokio::spawn(async move {
         let lock = state.dispatch.locks.get(&workflow_id);
         let _held = lock.lock().await;
@@ -155,7 +157,7 @@ pub async fn settle_move(
 /// [`settle`] with the workflow's lock held; also whether each of `first` applied.
 async fn settle_locked(
     state: &AppState,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     first: &[JobMove],
     request: AdvanceRequest,
 ) -> OrchestratorResult<(Settled, Vec<bool>)> {
@@ -196,7 +198,7 @@ async fn settle_locked(
         merge_changes(&mut changes, jobs, &advanced.changes);
         let new_tasks = tasks_for(state, &workflow, jobs, &changes).await?;
         let update = WorkflowUpdate {
-            workflow_id: workflow_id.to_string(),
+            workflow_id: workflow_id.clone(),
             changes: changes.clone(),
             new_tasks,
             status: advanced.workflow_status,

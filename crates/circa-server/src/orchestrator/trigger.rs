@@ -8,6 +8,7 @@ use circa_model::{AdvanceRequest, Trigger, TriggerSource, WorkflowStatus};
 use circa_store::{
     FirstSettle, Job, NewPipeline, NewWorkflow, Pipeline, PipelineError, PipelineErrorKind,
     PipelineStart, PipelineState, PipelineTrigger, Project, ScheduledBy, TriggerKind, Workflow,
+    WorkflowId,
 };
 
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
@@ -254,7 +255,7 @@ async fn create_pipeline(
             now_ms(),
         )
         .await?;
-    Ok(created.0)
+    Ok(created.pipeline)
 }
 
 /// The trigger as the config engine sees it (`pipeline.trigger_source`, branch filters).
@@ -411,7 +412,7 @@ async fn announce_workflows(
 /// sets off, by workflow, and the first failure to make one.
 #[derive(Default)]
 struct FirstSettled {
-    stored: Vec<(String, Stored)>,
+    stored: Vec<(WorkflowId, Stored)>,
     error: Option<OrchestratorError>,
 }
 

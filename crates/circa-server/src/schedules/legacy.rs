@@ -18,7 +18,7 @@ use circa_config::orbs::OrbSource;
 use circa_model::ScheduleTrigger;
 use circa_model::engine::{local_pipeline_values, process};
 use circa_model::pattern::Pattern;
-use circa_store::{NewSchedule, Project, ScheduleOrigin};
+use circa_store::{NewSchedule, Project, ProjectId, ScheduleOrigin};
 use futures_util::StreamExt;
 
 use super::interval::{seconds, too_frequent};
@@ -34,30 +34,30 @@ const MAX_UNSCHEDULED: usize = 100_000;
 /// schedules are written only by [`sync_branch`], which keeps this up to date.
 #[derive(Debug, Default)]
 pub struct Unscheduled {
-    branches: crate::registry::Registry<(String, String), ()>,
+    branches: crate::registry::Registry<(ProjectId, String), ()>,
 }
 
 impl Unscheduled {
     /// Whether `branch` of `project_id` is known to have no config schedules.
-    pub fn contains(&self, project_id: &str, branch: &str) -> bool {
+    pub fn contains(&self, project_id: &ProjectId, branch: &str) -> bool {
         self.branches
             .lock()
-            .contains_key(&(project_id.to_string(), branch.to_string()))
+            .contains_key(&(project_id.clone(), branch.to_string()))
     }
 
     /// Records that `branch` of `project_id` has no config schedules.
-    pub fn insert(&self, project_id: &str, branch: &str) {
+    pub fn insert(&self, project_id: &ProjectId, branch: &str) {
         let mut branches = self.branches.lock();
         if branches.len() >= MAX_UNSCHEDULED {
             branches.clear();
         }
-        branches.insert((project_id.to_string(), branch.to_string()), ());
+        branches.insert((project_id.clone(), branch.to_string()), ());
     }
 
     /// Forgets what is known of `branch` of `project_id`.
-    pub fn remove(&self, project_id: &str, branch: &str) {
+    pub fn remove(&self, project_id: &ProjectId, branch: &str) {
         self.branches
-            .remove(&(project_id.to_string(), branch.to_string()));
+            .remove(&(project_id.clone(), branch.to_string()));
     }
 }
 

@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use circa_config::expr;
 use circa_config::pipeline::PipelineValues;
-use circa_store::{Context, ContextRestriction, EnvOwner, EnvVar, Pipeline, Project, Store};
+use circa_store::{
+    Context, ContextRestriction, EnvOwner, EnvVar, GroupId, Pipeline, Project, Store,
+};
 use zeroize::Zeroizing;
 
 use super::{SecretError, Vault};
@@ -56,7 +58,7 @@ pub async fn authorize(
     names: &[String],
 ) -> Result<Result<Vec<Context>, String>, SecretError> {
     let mut contexts = Vec::new();
-    let mut actor_groups: Option<Vec<(String, String)>> = None;
+    let mut actor_groups: Option<Vec<(GroupId, String)>> = None;
     for name in names {
         let Some(context) = store.context_by_name(name).await? else {
             return Ok(Err(format!("context `{name}` does not exist")));
@@ -75,7 +77,7 @@ pub async fn authorize(
 }
 
 /// The (id, name) of the groups the user with `login` belongs to; none for an unknown user.
-async fn groups_of(store: &dyn Store, login: &str) -> Result<Vec<(String, String)>, SecretError> {
+async fn groups_of(store: &dyn Store, login: &str) -> Result<Vec<(GroupId, String)>, SecretError> {
     let Some(user) = store.user_by_login(login).await? else {
         return Ok(Vec::new());
     };
@@ -91,7 +93,7 @@ async fn groups_of(store: &dyn Store, login: &str) -> Result<Vec<(String, String
 fn passes(
     restrictions: &[ContextRestriction],
     subject: &Subject<'_>,
-    groups: &[(String, String)],
+    groups: &[(GroupId, String)],
 ) -> Result<(), String> {
     for kind in RESTRICTION_KINDS {
         let of_kind: Vec<&ContextRestriction> =

@@ -5,7 +5,7 @@
 use circa_model::protocol::TaskAssignment;
 use std::collections::HashMap;
 
-use circa_store::{EnvOwner, EnvVar, Job, Task};
+use circa_store::{EnvOwner, EnvVar, Job, ProjectId, Task};
 
 use super::SecretError;
 use super::access::{Subject, authorize, deliver};
@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// Project variables read while handing out one claim's tasks, by project id: a batch of one
 /// project's tasks reads them once.
 #[derive(Debug, Default)]
-pub struct ProjectVars(HashMap<String, Vec<EnvVar>>);
+pub struct ProjectVars(HashMap<ProjectId, Vec<EnvVar>>);
 
 /// Fills `assignment`'s variables and secrets for `task`; `Ok(Err(why))` when its job may not
 /// use its contexts. `job` is the task's job when the caller has it already.

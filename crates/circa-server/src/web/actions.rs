@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Redirect;
+use circa_store::{JobId, PipelineId, WorkflowId};
 use serde::Deserialize;
 
 use super::account::Empty;
@@ -13,7 +14,11 @@ use super::session::CsrfForm;
 use crate::orchestrator::actions;
 use crate::state::AppState;
 
-async fn pipeline_page(state: &AppState, pipeline_id: &str, slug: &str) -> WebResult<Redirect> {
+async fn pipeline_page(
+    state: &AppState,
+    pipeline_id: &PipelineId,
+    slug: &str,
+) -> WebResult<Redirect> {
     let number = state
         .store
         .pipeline(pipeline_id)
@@ -28,7 +33,7 @@ async fn pipeline_page(state: &AppState, pipeline_id: &str, slug: &str) -> WebRe
 /// `POST /ui/workflows/{id}/approve/{request_id}`.
 pub async fn approve(
     State(state): State<AppState>,
-    Path((id, request)): Path<(String, String)>,
+    Path((id, request)): Path<(WorkflowId, String)>,
     CsrfForm(viewer, Empty {}): CsrfForm<Empty>,
 ) -> WebResult<Redirect> {
     let (workflow, project) = load::workflow(&state, &viewer, &id).await?;
@@ -39,7 +44,7 @@ pub async fn approve(
 /// `POST /ui/workflows/{id}/cancel`.
 pub async fn cancel_workflow(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<WorkflowId>,
     CsrfForm(viewer, Empty {}): CsrfForm<Empty>,
 ) -> WebResult<Redirect> {
     let (workflow, project) = load::workflow(&state, &viewer, &id).await?;
@@ -57,7 +62,7 @@ pub struct RerunForm {
 /// `POST /ui/workflows/{id}/rerun`.
 pub async fn rerun(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<WorkflowId>,
     CsrfForm(viewer, form): CsrfForm<RerunForm>,
 ) -> WebResult<Redirect> {
     let (workflow, project) = load::workflow(&state, &viewer, &id).await?;
@@ -69,7 +74,7 @@ pub async fn rerun(
 /// `POST /ui/jobs/{id}/cancel`.
 pub async fn cancel_job(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<JobId>,
     CsrfForm(viewer, Empty {}): CsrfForm<Empty>,
 ) -> WebResult<Redirect> {
     let (job, project) = load::job(&state, &viewer, &id).await?;

@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use circa_store::{Context, EnvOwner};
+use circa_store::{Context, ContextId, EnvOwner};
 use serde::Deserialize;
 
 use super::account::Empty;
@@ -35,7 +35,7 @@ struct ContextsPage {
 }
 
 /// Where a context's page is.
-fn context_href(id: &str) -> String {
+fn context_href(id: &ContextId) -> String {
     format!("/settings/contexts/{}", encode_component(id))
 }
 
@@ -78,7 +78,7 @@ pub async fn create(
 }
 
 /// A context by id (admins), or 404.
-async fn load(state: &AppState, viewer: &Viewer, id: &str) -> WebResult<Context> {
+async fn load(state: &AppState, viewer: &Viewer, id: &ContextId) -> WebResult<Context> {
     viewer.require_admin()?;
     state
         .store
@@ -98,7 +98,7 @@ struct RestrictionRow {
 #[template(path = "context.html")]
 struct ContextPage {
     nav: Nav,
-    id: String,
+    id: ContextId,
     name: String,
     href: String,
     created: String,
@@ -112,7 +112,7 @@ struct ContextPage {
 pub async fn page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
 ) -> WebResult<impl IntoResponse> {
     let context = load(&state, &viewer, &id).await?;
     let mut restrictions = Vec::new();
@@ -142,7 +142,7 @@ pub async fn page(
 /// `POST /settings/contexts/{id}/delete`: the context with its variables and restrictions.
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
     CsrfForm(viewer, Empty {}): CsrfForm<Empty>,
 ) -> WebResult<Redirect> {
     let context = load(&state, &viewer, &id).await?;
@@ -155,7 +155,7 @@ pub async fn delete(
 /// `POST /settings/contexts/{id}/env-vars`: adds or replaces a variable.
 pub async fn set_var(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
     CsrfForm(viewer, form): CsrfForm<VarForm>,
 ) -> WebResult<Redirect> {
     let context = load(&state, &viewer, &id).await?;
@@ -169,7 +169,7 @@ pub async fn set_var(
 /// `POST /settings/contexts/{id}/env-vars/{name}/delete`.
 pub async fn delete_var(
     State(state): State<AppState>,
-    Path((id, name)): Path<(String, String)>,
+    Path((id, name)): Path<(ContextId, String)>,
     CsrfForm(viewer, Empty {}): CsrfForm<Empty>,
 ) -> WebResult<Redirect> {
     let context = load(&state, &viewer, &id).await?;
@@ -193,7 +193,7 @@ pub struct RestrictionForm {
 /// project (by slug or id).
 pub async fn add_restriction(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ContextId>,
     CsrfForm(viewer, form): CsrfForm<RestrictionForm>,
 ) -> WebResult<Redirect> {
     let context = load(&state, &viewer, &id).await?;
@@ -205,7 +205,7 @@ pub async fn add_restriction(
         )
         .await?
     {
-        value = project.id;
+        value = project.id.into_string();
     }
     let new = new_restriction(&state, &context, form.kind.trim(), &value).await?;
     state.store.add_context_restriction(new, now_ms()).await?;
@@ -218,7 +218,7 @@ pub async fn add_restriction(
 /// `POST /settings/contexts/{id}/restrictions/{restriction}/delete`.
 pub async fn delete_restriction(
     State(state): State<AppState>,
-    Path((id, restriction)): Path<(String, String)>,
+    Path((id, restriction)): Path<(ContextId, String)>,
     CsrfForm(viewer, Empty {}): CsrfForm<Empty>,
 ) -> WebResult<Redirect> {
     let context = load(&state, &viewer, &id).await?;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use circa_store::Job;
+use circa_store::{Job, JobId};
 
 /// Box width.
 const W: i64 = 190;
@@ -20,7 +20,7 @@ const PAD: i64 = 8;
 #[derive(Clone, Debug)]
 pub struct Node {
     /// The job's id.
-    pub id: String,
+    pub id: JobId,
     /// Left edge.
     pub x: i64,
     /// Top edge.

@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use circa_store::{StepRecord, Task, TaskState};
+use circa_store::{JobId, PipelineId, StepRecord, Task, TaskId, TaskState};
 
 use super::error::WebResult;
 use super::load;
@@ -32,7 +32,7 @@ struct StepView {
 
 /// One node of the job.
 struct TaskView {
-    id: String,
+    id: TaskId,
     node: u32,
     state: String,
     live: bool,
@@ -47,8 +47,8 @@ struct TaskView {
 struct JobPage {
     nav: Nav,
     slug: String,
-    id: String,
-    pipeline_id: String,
+    id: JobId,
+    pipeline_id: PipelineId,
     pipeline_number: i64,
     workflow: String,
     name: String,
@@ -117,7 +117,7 @@ async fn task_view(state: &AppState, task: Task) -> WebResult<TaskView> {
 }
 
 /// The job's artifacts: path, link and size.
-async fn artifact_links(state: &AppState, job_id: &str) -> WebResult<Vec<(String, String, u64)>> {
+async fn artifact_links(state: &AppState, job_id: &JobId) -> WebResult<Vec<(String, String, u64)>> {
     let links = state
         .store
         .artifacts(job_id)

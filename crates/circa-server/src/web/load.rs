@@ -2,7 +2,7 @@
 //! signed-in user may not see its project, so a page tells nothing about other people's
 //! projects; a store that fails is 503 or 500, never 404.
 
-use circa_store::{Job, Pipeline, Project, Task, Workflow};
+use circa_store::{Job, JobId, Pipeline, PipelineId, Project, Task, TaskId, Workflow, WorkflowId};
 
 use super::error::{WebError, WebResult};
 use super::session::Viewer;
@@ -52,12 +52,12 @@ pub async fn job_at(
 }
 
 /// A job by id, and its project.
-pub async fn job(state: &AppState, viewer: &Viewer, id: &str) -> WebResult<(Job, Project)> {
+pub async fn job(state: &AppState, viewer: &Viewer, id: &JobId) -> WebResult<(Job, Project)> {
     Ok(load::job(state, &viewer.user, id).await?)
 }
 
 /// A task by id, with its job.
-pub async fn task(state: &AppState, viewer: &Viewer, id: &str) -> WebResult<(Task, Job)> {
+pub async fn task(state: &AppState, viewer: &Viewer, id: &TaskId) -> WebResult<(Task, Job)> {
     Ok(load::task(state, &viewer.user, id).await?)
 }
 
@@ -65,7 +65,7 @@ pub async fn task(state: &AppState, viewer: &Viewer, id: &str) -> WebResult<(Tas
 pub async fn workflow(
     state: &AppState,
     viewer: &Viewer,
-    id: &str,
+    id: &WorkflowId,
 ) -> WebResult<(Workflow, Project)> {
     Ok(load::workflow(state, &viewer.user, id).await?)
 }
@@ -74,7 +74,7 @@ pub async fn workflow(
 pub async fn pipeline(
     state: &AppState,
     viewer: &Viewer,
-    id: &str,
+    id: &PipelineId,
 ) -> WebResult<(Pipeline, Project)> {
     Ok(load::pipeline(state, &viewer.user, id).await?)
 }

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
+use circa_store::{JobId, PipelineId, TaskId};
 use futures_util::Stream;
 use serde::Deserialize;
 
@@ -56,7 +57,7 @@ pub struct LogQuery {
 pub async fn step_log(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path((task_id, step)): Path<(String, u32)>,
+    Path((task_id, step)): Path<(TaskId, u32)>,
     Query(q): Query<LogQuery>,
 ) -> WebResult<Response> {
     let (_, job) = load::task(&state, &viewer, &task_id).await?;
@@ -121,7 +122,7 @@ pub async fn task_live(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<TaskId>,
     Query(q): Query<LiveQuery>,
 ) -> WebResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     load::task(&state, &viewer, &id).await?;
@@ -133,7 +134,7 @@ pub async fn task_live(
 pub async fn pipeline_watch(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<String>,
+    Path(id): Path<PipelineId>,
 ) -> WebResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     load::pipeline(&state, &viewer, &id).await?;
     let stream = watch::pipeline_stream(state, id).await?;
@@ -144,7 +145,7 @@ pub async fn pipeline_watch(
 pub async fn artifact(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path((job_id, node, path)): Path<(String, u32, String)>,
+    Path((job_id, node, path)): Path<(JobId, u32, String)>,
 ) -> WebResult<Response> {
     load::job(&state, &viewer, &job_id).await?;
     Ok(crate::api::jobs::artifact_download(&state, &job_id, node, &path).await?)

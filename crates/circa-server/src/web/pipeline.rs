@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use circa_model::JobStatus;
-use circa_store::{Job, PipelineState};
+use circa_store::{Job, PipelineId, PipelineState, WorkflowId};
 
 use super::error::WebResult;
 use super::graph::{self, Graph};
@@ -27,7 +27,7 @@ struct JobRow {
 
 /// A workflow and what may be done with it.
 struct WorkflowView {
-    id: String,
+    id: WorkflowId,
     name: String,
     status: String,
     took: String,
@@ -45,7 +45,7 @@ struct WorkflowView {
 struct PipelinePage {
     nav: Nav,
     slug: String,
-    id: String,
+    id: PipelineId,
     number: i64,
     state: String,
     reference: String,

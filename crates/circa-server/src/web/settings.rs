@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use circa_store::{EnvOwner, NewToken, NewUser, Token, TokenKind};
+use circa_store::{EnvOwner, NewToken, NewUser, Token, TokenId, TokenKind};
 use serde::Deserialize;
 
 use super::account::Empty;
@@ -124,7 +124,7 @@ pub async fn save_project(
 
 /// A token's row.
 struct TokenRow {
-    id: String,
+    id: TokenId,
     name: String,
     kind: String,
     class: String,
@@ -416,7 +416,7 @@ pub async fn create_token(
 /// `POST /settings/tokens/{id}/revoke`: revokes one's own token (an admin: any token).
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<TokenId>,
     CsrfForm(viewer, Empty {}): CsrfForm<Empty>,
 ) -> WebResult<Redirect> {
     let token = state

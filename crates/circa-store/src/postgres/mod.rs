@@ -79,7 +79,7 @@ impl PostgresStore {
 /// 64 KiB output chunk, the common case for a busy log), `UNNEST` of arrays for several.
 async fn insert_events(
     conn: &mut PgConnection,
-    task_id: &str,
+    task_id: &crate::TaskId,
     events: &[EventInsert<'_>],
 ) -> Result<(), sqlx::Error> {
     if let [event] = events {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::Backend;
+use crate::ids::ProjectId;
 use crate::records::Millis;
 use crate::store::StoreResult;
 use crate::store::{DELIVERY_RETENTION_MS, DeliveryStore};
@@ -11,7 +12,7 @@ use crate::store::{DELIVERY_RETENTION_MS, DeliveryStore};
 impl DeliveryStore for Backend {
     async fn record_delivery(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         delivery_id: &str,
         now: Millis,
     ) -> StoreResult<bool> {

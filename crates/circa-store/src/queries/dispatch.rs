@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use sqlx::AssertSqlSafe;
 
 use super::{Backend, CLAIM_LOCK};
+use crate::ids::JobId;
 use crate::records::{Claim, Job, Millis, Task};
 use crate::sql::columns::{job_columns, task_columns};
 use crate::sql::rows::{JobRow, TaskRow};
@@ -120,9 +121,9 @@ pub(super) async fn start_jobs(
     conn: &mut super::Conn,
     tasks: &[Task],
     now: Millis,
-    started: &mut HashMap<String, Job>,
+    started: &mut HashMap<JobId, Job>,
 ) -> StoreResult<()> {
-    let mut job_ids: Vec<&str> = tasks.iter().map(|t| t.job_id.as_str()).collect();
+    let mut job_ids: Vec<&JobId> = tasks.iter().map(|t| &t.job_id).collect();
     job_ids.sort_unstable();
     job_ids.dedup();
     for chunk in job_ids.chunks(TASKS_PER_CLAIM) {

@@ -9,6 +9,7 @@ use std::sync::LazyLock;
 use sqlx::AssertSqlSafe;
 
 use super::{Conn, Db};
+use crate::ids::JobId;
 use crate::records::{Job, NewWorkflow, Workflow};
 use crate::sql::codec::to_json;
 use crate::sql::columns::job_columns;
@@ -23,7 +24,7 @@ pub(super) async fn workflows(
     parent: &Parent<'_>,
     workflows: Vec<NewWorkflow>,
 ) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
-    let mut sources: HashMap<String, Job> = HashMap::new();
+    let mut sources: HashMap<JobId, Job> = HashMap::new();
     for id in workflows
         .iter()
         .flat_map(|w| &w.jobs)
@@ -36,7 +37,7 @@ pub(super) async fn workflows(
         }
     }
     let source_of =
-        |copied_from: &Option<String>| copied_from.as_ref().and_then(|id| sources.get(id));
+        |copied_from: &Option<JobId>| copied_from.as_ref().and_then(|id| sources.get(id));
     let needed: i64 = workflows
         .iter()
         .flat_map(|w| &w.jobs)
@@ -171,7 +172,7 @@ async fn insert_jobs(conn: &mut Conn, jobs: &[(&Job, Option<&str>)]) -> StoreRes
 }
 
 /// A job by id, read through any executor (a pool, or a transaction's connection).
-pub(super) async fn read_job<'e, E>(executor: E, id: &str) -> StoreResult<Option<Job>>
+pub(super) async fn read_job<'e, E>(executor: E, id: &JobId) -> StoreResult<Option<Job>>
 where
     E: sqlx::Executor<'e, Database = Db>,
 {

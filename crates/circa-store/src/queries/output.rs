@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::{Backend, missing_parent};
 use crate::error::StoreError;
+use crate::ids::{JobId, TaskId};
 use crate::records::{Artifact, StepRecord, StoredEvent};
 use crate::sql::codec::{to_i64, to_u64};
 use crate::sql::columns::{artifact_columns, event_columns, step_columns};
@@ -16,7 +17,7 @@ use crate::store::{OutputStore, StoreResult};
 
 #[async_trait]
 impl OutputStore for Backend {
-    async fn append_events(&self, task_id: &str, batch: &[StoredEvent]) -> StoreResult<u64> {
+    async fn append_events(&self, task_id: &TaskId, batch: &[StoredEvent]) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         // The usual batch continues the task exactly: one conditional UPDATE checks that and
         // moves `last_seq` (locking the task's row on PostgreSQL, so concurrent appends take
@@ -70,7 +71,7 @@ impl OutputStore for Backend {
 
     async fn events(
         &self,
-        task_id: &str,
+        task_id: &TaskId,
         after_seq: u64,
         limit: u32,
     ) -> StoreResult<Vec<StoredEvent>> {
@@ -87,7 +88,7 @@ impl OutputStore for Backend {
         decode_all(rows, EventRow::decode)
     }
 
-    async fn step_events(&self, task_id: &str, step: u32) -> StoreResult<Vec<StoredEvent>> {
+    async fn step_events(&self, task_id: &TaskId, step: u32) -> StoreResult<Vec<StoredEvent>> {
         let rows = sqlx::query_as::<_, EventRow>(concat!(
             "SELECT ",
             event_columns!(),
@@ -133,7 +134,7 @@ impl OutputStore for Backend {
         Ok(())
     }
 
-    async fn steps(&self, task_id: &str) -> StoreResult<Vec<StepRecord>> {
+    async fn steps(&self, task_id: &TaskId) -> StoreResult<Vec<StepRecord>> {
         let rows = sqlx::query_as::<_, StepRow>(concat!(
             "SELECT ",
             step_columns!(),
@@ -162,7 +163,7 @@ impl OutputStore for Backend {
         Ok(())
     }
 
-    async fn artifacts(&self, job_id: &str) -> StoreResult<Vec<Artifact>> {
+    async fn artifacts(&self, job_id: &JobId) -> StoreResult<Vec<Artifact>> {
         let rows = sqlx::query_as::<_, ArtifactRow>(concat!(
             "SELECT ",
             artifact_columns!(),

@@ -13,6 +13,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 
 use super::{Backend, PIPELINE_PAGE_SQL};
 use crate::error::StoreError;
+use crate::ids::{PipelineId, ProjectId};
 use crate::records::{Millis, Page, Pipeline, PipelineError, PipelineTrigger};
 use crate::sql::codec::pipeline_state;
 use crate::store::{PageStore, StoreResult};
@@ -61,8 +62,8 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Embedded<T> {
 
 /// One row of the page, in `PIPELINE_PAGE_SQL`'s column order.
 type Row = (
-    String,
-    String,
+    PipelineId,
+    ProjectId,
     i64,
     String,
     Embedded<PipelineTrigger>,
@@ -93,7 +94,7 @@ fn decode(row: Row) -> StoreResult<Pipeline> {
 impl PageStore for Backend {
     async fn pipeline_page(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         branch: Option<&str>,
         page: Page,
     ) -> StoreResult<Vec<Pipeline>> {
@@ -114,7 +115,7 @@ impl PageStore for Backend {
 
     async fn workflow_days(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         since: Millis,
         day_ms: i64,
     ) -> StoreResult<Vec<WorkflowDay>> {

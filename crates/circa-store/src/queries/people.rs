@@ -6,7 +6,8 @@ use async_trait::async_trait;
 
 use super::{Backend, missing_parent};
 use crate::error::StoreError;
-use crate::records::{Group, Millis, NewToken, NewUser, Project, Token, User};
+use crate::ids::{GroupId, ProjectId, TokenId, UserId};
+use crate::records::{Group, Millis, NewToken, NewUser, Project, Token, TokenOwner, User};
 use crate::sql::codec::new_id;
 use crate::sql::columns::{group_columns, project_columns, token_columns, user_columns};
 use crate::sql::rows::{GroupRow, ProjectRow, TokenRow, TokenUserRow, UserRow, decode_all};
@@ -70,7 +71,7 @@ impl PeopleStore for Backend {
         .transpose()
     }
 
-    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<(Token, Option<User>)>> {
+    async fn token_with_user(&self, hash: &str) -> StoreResult<Option<TokenOwner>> {
         let generation = match self.caches().tokens.get(hash) {
             Ok(hit) => return Ok(Some(hit)),
             Err(generation) => generation,
@@ -92,7 +93,7 @@ impl PeopleStore for Backend {
         Ok(found)
     }
 
-    async fn revoke_token(&self, id: &str) -> StoreResult<bool> {
+    async fn revoke_token(&self, id: &TokenId) -> StoreResult<bool> {
         let changed = sqlx::query("UPDATE tokens SET revoked = TRUE WHERE id = $1")
             .bind(id)
             .execute(&mut *self.writer().await?)
@@ -113,7 +114,7 @@ impl PeopleStore for Backend {
         decode_all(rows, TokenRow::decode)
     }
 
-    async fn tokens_of_user(&self, user_id: &str) -> StoreResult<Vec<Token>> {
+    async fn tokens_of_user(&self, user_id: &UserId) -> StoreResult<Vec<Token>> {
         let rows = sqlx::query_as::<_, TokenRow>(concat!(
             "SELECT ",
             token_columns!(),
@@ -150,7 +151,7 @@ impl PeopleStore for Backend {
         Ok(user)
     }
 
-    async fn user(&self, id: &str) -> StoreResult<Option<User>> {
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
         let row = sqlx::query_as::<_, UserRow>(concat!(
             "SELECT ",
             user_columns!(),
@@ -185,7 +186,11 @@ impl PeopleStore for Backend {
         Ok(rows.into_iter().map(UserRow::decode).collect())
     }
 
-    async fn set_user_password(&self, id: &str, password_hash: Option<&str>) -> StoreResult<bool> {
+    async fn set_user_password(
+        &self,
+        id: &UserId,
+        password_hash: Option<&str>,
+    ) -> StoreResult<bool> {
         let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(id)
             .bind(password_hash)
@@ -197,7 +202,11 @@ impl PeopleStore for Backend {
         Ok(changed > 0)
     }
 
-    async fn add_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<()> {
+    async fn add_project_member(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO project_members (project_id, user_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
@@ -210,7 +219,11 @@ impl PeopleStore for Backend {
         Ok(())
     }
 
-    async fn remove_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<bool> {
+    async fn remove_project_member(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+    ) -> StoreResult<bool> {
         let changed =
             sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
                 .bind(project_id)
@@ -221,7 +234,11 @@ impl PeopleStore for Backend {
         Ok(changed > 0)
     }
 
-    async fn is_project_member(&self, project_id: &str, user_id: &str) -> StoreResult<bool> {
+    async fn is_project_member(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+    ) -> StoreResult<bool> {
         let found: Option<i32> = sqlx::query_scalar(
             "SELECT 1 FROM project_members WHERE project_id = $1 AND user_id = $2",
         )
@@ -232,7 +249,7 @@ impl PeopleStore for Backend {
         Ok(found.is_some())
     }
 
-    async fn projects_of_user(&self, user_id: &str) -> StoreResult<Vec<Project>> {
+    async fn projects_of_user(&self, user_id: &UserId) -> StoreResult<Vec<Project>> {
         let rows = sqlx::query_as::<_, ProjectRow>(concat!(
             "SELECT ",
             project_columns!(),
@@ -272,7 +289,7 @@ impl PeopleStore for Backend {
         Ok(rows.into_iter().map(GroupRow::decode).collect())
     }
 
-    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
+    async fn add_group_member(&self, group_id: &GroupId, user_id: &UserId) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
@@ -285,7 +302,7 @@ impl PeopleStore for Backend {
         Ok(())
     }
 
-    async fn groups_of_user(&self, user_id: &str) -> StoreResult<Vec<Group>> {
+    async fn groups_of_user(&self, user_id: &UserId) -> StoreResult<Vec<Group>> {
         let rows = sqlx::query_as::<_, GroupRow>(concat!(
             "SELECT ",
             group_columns!(),
@@ -314,7 +331,7 @@ impl PeopleStore for Backend {
     }
 
     async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<Session>> {
-        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        let row: Option<(String, UserId, i64, i64)> = sqlx::query_as(
             "SELECT id_hash, user_id, created_at, expires_at FROM sessions \
              WHERE id_hash = $1 AND expires_at > $2",
         )
@@ -340,7 +357,7 @@ impl PeopleStore for Backend {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+    async fn delete_user_sessions(&self, user_id: &UserId) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *self.writer().await?)

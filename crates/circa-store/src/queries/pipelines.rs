@@ -5,9 +5,10 @@ use async_trait::async_trait;
 
 use super::{Backend, inserts, missing_parent, settle};
 use crate::error::StoreError;
+use crate::ids::{PipelineId, ProjectId};
 use crate::records::{
-    Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError, PipelineStart,
-    PipelineState, Workflow,
+    CreatedPipeline, Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError,
+    PipelineStart, PipelineState, Workflow,
 };
 use crate::sql::codec::{new_id, to_json};
 use crate::sql::columns::pipeline_columns;
@@ -57,7 +58,7 @@ impl PipelineStore for Backend {
         new: NewPipeline,
         workflows: Vec<NewWorkflow>,
         now: Millis,
-    ) -> StoreResult<(Pipeline, Vec<Workflow>, Vec<Job>)> {
+    ) -> StoreResult<CreatedPipeline> {
         let mut tx = self.begin().await?;
         // Numbers come from a counter on the project, bumped in this transaction: the row lock
         // (PostgreSQL) or the single writer (SQLite) keeps them unique and gapless.
@@ -113,17 +114,21 @@ impl PipelineStore for Backend {
         };
         let (workflows, jobs) = inserts::workflows(&mut tx, &parent, workflows).await?;
         tx.commit().await?;
-        Ok((pipeline, workflows, jobs))
+        Ok(CreatedPipeline {
+            pipeline,
+            workflows,
+            jobs,
+        })
     }
 
     async fn add_workflows(
         &self,
-        pipeline_id: &str,
+        pipeline_id: &PipelineId,
         workflows: Vec<NewWorkflow>,
         now: Millis,
     ) -> StoreResult<(Vec<Workflow>, Vec<Job>)> {
         let mut tx = self.begin().await?;
-        let project_id: Option<String> =
+        let project_id: Option<ProjectId> =
             sqlx::query_scalar("SELECT project_id FROM pipelines WHERE id = $1")
                 .bind(pipeline_id)
                 .fetch_optional(&mut *tx)
@@ -155,7 +160,7 @@ impl PipelineStore for Backend {
             None => (None, None),
         };
         let mut tx = self.begin().await?;
-        let project_id: Option<String> = sqlx::query_scalar(
+        let project_id: Option<ProjectId> = sqlx::query_scalar(
             "UPDATE pipelines SET config_compiled = $2, continuation_key_hash = $3, \
              continuation_deadline = $4, state = COALESCE($5, state), \
              errors = COALESCE($6, errors), updated_at = $7 WHERE id = $1 RETURNING project_id",
@@ -199,7 +204,7 @@ impl PipelineStore for Backend {
 
     async fn set_pipeline_state(
         &self,
-        pipeline_id: &str,
+        pipeline_id: &PipelineId,
         state: PipelineState,
         errors: &[PipelineError],
         now: Millis,
@@ -222,7 +227,7 @@ impl PipelineStore for Backend {
 
     async fn continue_pipeline(
         &self,
-        pipeline_id: &str,
+        pipeline_id: &PipelineId,
         config_source: &str,
         config_compiled: &str,
         now: Millis,
@@ -243,7 +248,7 @@ impl PipelineStore for Backend {
         Ok(changed > 0)
     }
 
-    async fn pipeline(&self, id: &str) -> StoreResult<Option<Pipeline>> {
+    async fn pipeline(&self, id: &PipelineId) -> StoreResult<Option<Pipeline>> {
         sqlx::query_as::<_, PipelineRow>(concat!(
             "SELECT ",
             pipeline_columns!(),
@@ -258,7 +263,7 @@ impl PipelineStore for Backend {
 
     async fn pipeline_by_number(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         number: i64,
     ) -> StoreResult<Option<Pipeline>> {
         sqlx::query_as::<_, PipelineRow>(concat!(
@@ -276,7 +281,7 @@ impl PipelineStore for Backend {
 
     async fn pipelines(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         branch: Option<&str>,
         page: Page,
     ) -> StoreResult<Vec<Pipeline>> {
@@ -299,7 +304,11 @@ impl PipelineStore for Backend {
         decode_all(rows, PipelineRow::decode)
     }
 
-    async fn cached_config(&self, project_id: &str, sha: &str) -> StoreResult<Option<String>> {
+    async fn cached_config(
+        &self,
+        project_id: &ProjectId,
+        sha: &str,
+    ) -> StoreResult<Option<String>> {
         let key = format!("{project_id}/{sha}");
         let generation = match self.caches().configs.get(&key) {
             Ok(config) => return Ok(Some(config)),
@@ -318,7 +327,12 @@ impl PipelineStore for Backend {
         Ok(found)
     }
 
-    async fn cache_config(&self, project_id: &str, sha: &str, config: &str) -> StoreResult<()> {
+    async fn cache_config(
+        &self,
+        project_id: &ProjectId,
+        sha: &str,
+        config: &str,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO config_cache (project_id, sha, config) VALUES ($1, $2, $3) \
              ON CONFLICT (project_id, sha) DO UPDATE SET config = excluded.config",

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use super::Backend;
 use crate::error::StoreError;
+use crate::ids::ProjectId;
 use crate::records::{Millis, NewProject, Project, ProjectSettings};
 use crate::sql::codec::{new_id, to_json};
 use crate::sql::columns::project_columns;
@@ -68,7 +69,7 @@ impl ProjectStore for Backend {
         }
     }
 
-    async fn project(&self, id: &str) -> StoreResult<Option<Project>> {
+    async fn project(&self, id: &ProjectId) -> StoreResult<Option<Project>> {
         sqlx::query_as::<_, ProjectRow>(concat!(
             "SELECT ",
             project_columns!(),
@@ -120,7 +121,7 @@ impl ProjectStore for Backend {
 
     async fn update_project_settings(
         &self,
-        id: &str,
+        id: &ProjectId,
         settings: &ProjectSettings,
     ) -> StoreResult<bool> {
         let changed = sqlx::query("UPDATE projects SET settings = $2 WHERE id = $1")
@@ -135,7 +136,7 @@ impl ProjectStore for Backend {
 
     async fn set_project_source(
         &self,
-        id: &str,
+        id: &ProjectId,
         repo_url: &str,
         default_branch: &str,
     ) -> StoreResult<bool> {

@@ -8,6 +8,7 @@ use circa_model::JobStatus;
 
 use super::Backend;
 use super::dispatch::{TASKS_PER_CLAIM, any_queued, claim_chunk, start_jobs};
+use crate::ids::{JobId, TaskId};
 use crate::records::{Claim, Job, Millis, Task};
 use crate::sql::codec::to_u64;
 use crate::sql::columns::task_columns;
@@ -30,7 +31,7 @@ impl QueueStore for Backend {
             return Ok(Vec::new());
         }
         let mut tasks: Vec<Task> = Vec::with_capacity(claims.len());
-        let mut started: HashMap<String, Job> = HashMap::new();
+        let mut started: HashMap<JobId, Job> = HashMap::new();
         let mut tx = self.begin().await?;
         let alike = |a: &Claim, b: &Claim| {
             (&a.resource_class, &a.runner, a.now, a.lease_expires_at)
@@ -57,7 +58,7 @@ impl QueueStore for Backend {
             .collect())
     }
 
-    async fn task(&self, id: &str) -> StoreResult<Option<Task>> {
+    async fn task(&self, id: &TaskId) -> StoreResult<Option<Task>> {
         sqlx::query_as::<_, TaskRow>(concat!(
             "SELECT ",
             task_columns!(),
@@ -70,7 +71,7 @@ impl QueueStore for Backend {
         .transpose()
     }
 
-    async fn tasks_of_job(&self, job_id: &str) -> StoreResult<Vec<Task>> {
+    async fn tasks_of_job(&self, job_id: &JobId) -> StoreResult<Vec<Task>> {
         let rows = sqlx::query_as::<_, TaskRow>(concat!(
             "SELECT ",
             task_columns!(),
@@ -84,7 +85,7 @@ impl QueueStore for Backend {
 
     async fn heartbeat(
         &self,
-        task_id: &str,
+        task_id: &TaskId,
         lease_expires_at: Millis,
     ) -> StoreResult<Option<Task>> {
         sqlx::query_as::<_, TaskRow>(concat!(
@@ -100,7 +101,7 @@ impl QueueStore for Backend {
         .transpose()
     }
 
-    async fn cancel_tasks(&self, job_id: &str, now: Millis) -> StoreResult<Vec<Task>> {
+    async fn cancel_tasks(&self, job_id: &JobId, now: Millis) -> StoreResult<Vec<Task>> {
         let mut tx = self.begin().await?;
         let mut rows = sqlx::query_as::<_, TaskRow>(concat!(
             "UPDATE tasks SET cancel_requested = TRUE \
@@ -129,7 +130,7 @@ impl QueueStore for Backend {
 
     async fn finish_task(
         &self,
-        task_id: &str,
+        task_id: &TaskId,
         result: JobStatus,
         message: Option<&str>,
         now: Millis,
@@ -162,7 +163,7 @@ impl QueueStore for Backend {
         decode_all(rows, TaskRow::decode)
     }
 
-    async fn requeue_task(&self, task_id: &str, now: Millis) -> StoreResult<bool> {
+    async fn requeue_task(&self, task_id: &TaskId, now: Millis) -> StoreResult<bool> {
         let changed = sqlx::query(
             "UPDATE tasks SET state = 'queued', runner = NULL, token_hash = NULL, \
              lease_expires_at = NULL, queued_at = $2 WHERE id = $1 AND state = 'running'",

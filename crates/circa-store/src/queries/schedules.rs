@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::{Backend, missing_parent};
 use crate::error::StoreError;
+use crate::ids::{ProjectId, ScheduleId, UserId};
 use crate::records::Millis;
 use crate::schedule::{NewSchedule, Schedule, ScheduleOrigin};
 use crate::sql::codec::{from_json, new_id, to_json};
@@ -23,8 +24,8 @@ const MAX_PAGE: u32 = 100;
 /// A `schedules` row.
 #[derive(sqlx::FromRow)]
 struct ScheduleRow {
-    id: String,
-    project_id: String,
+    id: ScheduleId,
+    project_id: ProjectId,
     origin: String,
     name: String,
     description: Option<String>,
@@ -32,7 +33,7 @@ struct ScheduleRow {
     cron: String,
     timezone: String,
     parameters: String,
-    actor_id: Option<String>,
+    actor_id: Option<UserId>,
     branch: Option<String>,
     last_tick: i64,
     created_at: i64,
@@ -126,7 +127,7 @@ impl ScheduleStore for Backend {
         Ok(schedule)
     }
 
-    async fn schedule(&self, id: &str) -> StoreResult<Option<Schedule>> {
+    async fn schedule(&self, id: &ScheduleId) -> StoreResult<Option<Schedule>> {
         sqlx::query_as::<_, ScheduleRow>(concat!(
             "SELECT ",
             schedule_columns!(),
@@ -141,9 +142,9 @@ impl ScheduleStore for Backend {
 
     async fn schedules_of_project(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         origin: ScheduleOrigin,
-        after: Option<&str>,
+        after: Option<&ScheduleId>,
         limit: u32,
     ) -> StoreResult<Vec<Schedule>> {
         let limit = if limit == 0 { 20 } else { limit.min(MAX_PAGE) };
@@ -176,7 +177,7 @@ impl ScheduleStore for Backend {
 
     async fn update_schedule(
         &self,
-        id: &str,
+        id: &ScheduleId,
         fields: NewSchedule,
         now: Millis,
     ) -> StoreResult<Option<Schedule>> {
@@ -209,7 +210,7 @@ impl ScheduleStore for Backend {
         self.schedule(id).await
     }
 
-    async fn delete_schedule(&self, id: &str) -> StoreResult<bool> {
+    async fn delete_schedule(&self, id: &ScheduleId) -> StoreResult<bool> {
         let changed = sqlx::query("DELETE FROM schedules WHERE id = $1")
             .bind(id)
             .execute(&mut *self.writer().await?)
@@ -218,7 +219,7 @@ impl ScheduleStore for Backend {
         Ok(changed > 0)
     }
 
-    async fn claim_schedule_tick(&self, id: &str, tick: Millis) -> StoreResult<bool> {
+    async fn claim_schedule_tick(&self, id: &ScheduleId, tick: Millis) -> StoreResult<bool> {
         let changed =
             sqlx::query("UPDATE schedules SET last_tick = $2 WHERE id = $1 AND last_tick < $2")
                 .bind(id)
@@ -231,7 +232,7 @@ impl ScheduleStore for Backend {
 
     async fn replace_config_schedules(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         branch: &str,
         wanted: Vec<NewSchedule>,
         now: Millis,
@@ -268,7 +269,7 @@ impl ScheduleStore for Backend {
                 continue;
             }
             let new = NewSchedule {
-                project_id: project_id.to_string(),
+                project_id: project_id.clone(),
                 origin: ScheduleOrigin::Config,
                 branch: Some(branch.to_string()),
                 ..new

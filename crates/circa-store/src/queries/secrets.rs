@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::{Backend, missing_parent};
 use crate::error::StoreError;
+use crate::ids::{ContextId, ProjectId};
 use crate::records::Millis;
 use crate::secret_records::{
     Context, ContextRestriction, EnvOwner, EnvVar, NewRestriction, SealedValue,
@@ -37,8 +38,8 @@ struct EnvRow {
 impl EnvRow {
     fn decode(self, kind: &EnvOwner) -> EnvVar {
         let owner = match kind {
-            EnvOwner::Project(_) => EnvOwner::Project(self.owner_id),
-            EnvOwner::Context(_) => EnvOwner::Context(self.owner_id),
+            EnvOwner::Project(_) => EnvOwner::Project(self.owner_id.into()),
+            EnvOwner::Context(_) => EnvOwner::Context(self.owner_id.into()),
         };
         EnvVar {
             owner,
@@ -56,7 +57,7 @@ impl EnvRow {
 /// A context row.
 #[derive(sqlx::FromRow)]
 struct ContextRow {
-    id: String,
+    id: ContextId,
     name: String,
     created_at: i64,
 }
@@ -75,7 +76,7 @@ impl ContextRow {
 #[derive(sqlx::FromRow)]
 struct RestrictionRow {
     id: String,
-    context_id: String,
+    context_id: ContextId,
     kind: String,
     value: String,
     created_at: i64,
@@ -163,8 +164,8 @@ impl SecretStore for Backend {
     async fn all_env_vars(&self) -> StoreResult<Vec<EnvVar>> {
         let mut all = Vec::new();
         for kind in [
-            EnvOwner::Project(String::new()),
-            EnvOwner::Context(String::new()),
+            EnvOwner::Project(ProjectId::from("")),
+            EnvOwner::Context(ContextId::from("")),
         ] {
             let sql = env_sql!(
                 &kind,
@@ -228,7 +229,7 @@ impl SecretStore for Backend {
         }
     }
 
-    async fn context(&self, id: &str) -> StoreResult<Option<Context>> {
+    async fn context(&self, id: &ContextId) -> StoreResult<Option<Context>> {
         let row = sqlx::query_as::<_, ContextRow>(
             "SELECT id, name, created_at FROM contexts WHERE id = $1",
         )
@@ -257,7 +258,7 @@ impl SecretStore for Backend {
         Ok(rows.into_iter().map(ContextRow::decode).collect())
     }
 
-    async fn delete_context(&self, id: &str) -> StoreResult<bool> {
+    async fn delete_context(&self, id: &ContextId) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM contexts WHERE id = $1")
             .bind(id)
             .execute(&mut *self.writer().await?)
@@ -292,7 +293,10 @@ impl SecretStore for Backend {
         Ok(restriction)
     }
 
-    async fn context_restrictions(&self, context_id: &str) -> StoreResult<Vec<ContextRestriction>> {
+    async fn context_restrictions(
+        &self,
+        context_id: &ContextId,
+    ) -> StoreResult<Vec<ContextRestriction>> {
         let rows = sqlx::query_as::<_, RestrictionRow>(
             "SELECT id, context_id, kind, value, created_at FROM context_restrictions \
              WHERE context_id = $1 ORDER BY ord",
@@ -303,7 +307,11 @@ impl SecretStore for Backend {
         Ok(rows.into_iter().map(RestrictionRow::decode).collect())
     }
 
-    async fn delete_context_restriction(&self, context_id: &str, id: &str) -> StoreResult<bool> {
+    async fn delete_context_restriction(
+        &self,
+        context_id: &ContextId,
+        id: &str,
+    ) -> StoreResult<bool> {
         let done =
             sqlx::query("DELETE FROM context_restrictions WHERE context_id = $1 AND id = $2")
                 .bind(context_id)

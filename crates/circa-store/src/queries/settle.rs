@@ -12,6 +12,7 @@ use sqlx::AssertSqlSafe;
 
 use super::{Conn, missing_parent};
 use crate::error::StoreError;
+use crate::ids::{TaskId, WorkflowId};
 use crate::records::{JobChange, Millis, NewTask, WorkflowUpdate};
 use crate::sql::codec::{new_id, to_json};
 use crate::store::StoreResult;
@@ -52,7 +53,7 @@ static CHANGE_JOBS: LazyLock<String> = LazyLock::new(|| {
 /// [`JOBS_PER_CHANGE`] jobs.
 async fn change_jobs(
     conn: &mut Conn,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     changes: &[JobChange],
     now: Millis,
 ) -> StoreResult<bool> {
@@ -128,7 +129,7 @@ static INSERT_TASKS: LazyLock<String> = LazyLock::new(|| {
 /// Queues tasks: full chunks with one multi-row statement each, the rest one by one.
 async fn insert_tasks(
     conn: &mut Conn,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     tasks: &[NewTask],
     now: Millis,
 ) -> StoreResult<()> {
@@ -140,7 +141,7 @@ async fn insert_tasks(
             .bind(now);
         for task in chunk {
             insert = insert
-                .bind(new_id())
+                .bind(new_id::<TaskId>())
                 .bind(&task.job_id)
                 .bind(i64::from(task.node))
                 .bind(&task.resource_class)
@@ -161,7 +162,7 @@ async fn insert_tasks(
 /// first stop time).
 async fn write_status(
     conn: &mut Conn,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     status: WorkflowStatus,
     now: Millis,
 ) -> StoreResult<()> {
@@ -186,7 +187,7 @@ async fn write_status(
 /// Applies one job change if the job is in the workflow and still has its `from` status.
 async fn change_job(
     conn: &mut Conn,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     change: &JobChange,
     now: Millis,
 ) -> StoreResult<bool> {
@@ -218,7 +219,7 @@ async fn change_job(
 /// Queues a task.
 async fn insert_task(
     conn: &mut Conn,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     task: &NewTask,
     now: Millis,
 ) -> StoreResult<()> {
@@ -227,7 +228,7 @@ async fn insert_task(
          last_seq, cancel_requested, payload, queued_at) \
          VALUES ($1, $2, $3, $4, $5, 'queued', 0, 0, FALSE, $6, $7)",
     )
-    .bind(new_id())
+    .bind(new_id::<TaskId>())
     .bind(&task.job_id)
     .bind(workflow_id)
     .bind(i64::from(task.node))

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Backend, inserts, settle};
+use crate::ids::{JobId, PipelineId, ProjectId, WorkflowId};
 use crate::records::{Job, Workflow, WorkflowUpdate};
 use crate::sql::columns::{job_columns, workflow_columns};
 use crate::sql::rows::{JobRow, JobWorkflowRow, WorkflowRow, decode_all};
@@ -10,7 +11,7 @@ use crate::store::{StoreResult, WorkflowStore};
 
 #[async_trait]
 impl WorkflowStore for Backend {
-    async fn workflow(&self, id: &str) -> StoreResult<Option<Workflow>> {
+    async fn workflow(&self, id: &WorkflowId) -> StoreResult<Option<Workflow>> {
         sqlx::query_as::<_, WorkflowRow>(concat!(
             "SELECT ",
             workflow_columns!(),
@@ -23,7 +24,7 @@ impl WorkflowStore for Backend {
         .transpose()
     }
 
-    async fn workflows_of_pipeline(&self, pipeline_id: &str) -> StoreResult<Vec<Workflow>> {
+    async fn workflows_of_pipeline(&self, pipeline_id: &PipelineId) -> StoreResult<Vec<Workflow>> {
         let rows = sqlx::query_as::<_, WorkflowRow>(concat!(
             "SELECT ",
             workflow_columns!(),
@@ -37,7 +38,7 @@ impl WorkflowStore for Backend {
 
     async fn active_workflows_on_branch(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         branch: &str,
     ) -> StoreResult<Vec<Workflow>> {
         // `stopped_at` is set exactly when the status is final.
@@ -54,11 +55,11 @@ impl WorkflowStore for Backend {
         decode_all(rows, WorkflowRow::decode)
     }
 
-    async fn job(&self, id: &str) -> StoreResult<Option<Job>> {
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
         inserts::read_job(&mut *self.reader().await?, id).await
     }
 
-    async fn job_by_number(&self, project_id: &str, number: i64) -> StoreResult<Option<Job>> {
+    async fn job_by_number(&self, project_id: &ProjectId, number: i64) -> StoreResult<Option<Job>> {
         // A rerun's copies share their source's number; the source comes first.
         sqlx::query_as::<_, JobRow>(concat!(
             "SELECT ",
@@ -75,7 +76,7 @@ impl WorkflowStore for Backend {
 
     async fn job_by_number_with_workflow(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         number: i64,
     ) -> StoreResult<Option<(Job, Option<String>)>> {
         // As `job_by_number`, with the workflow's name read in the same statement.
@@ -93,7 +94,7 @@ impl WorkflowStore for Backend {
         .transpose()
     }
 
-    async fn jobs_of_workflow(&self, workflow_id: &str) -> StoreResult<Vec<Job>> {
+    async fn jobs_of_workflow(&self, workflow_id: &WorkflowId) -> StoreResult<Vec<Job>> {
         let rows = sqlx::query_as::<_, JobRow>(concat!(
             "SELECT ",
             job_columns!(),

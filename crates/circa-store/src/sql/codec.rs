@@ -9,9 +9,9 @@ use crate::error::StoreError;
 use crate::records::{PipelineState, TaskState, TokenKind};
 use crate::store::StoreResult;
 
-/// A new row id.
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+/// A new row id (a UUID v4), as text or as a typed id.
+pub(crate) fn new_id<T: From<String>>() -> T {
+    T::from(uuid::Uuid::new_v4().to_string())
 }
 
 /// A value as JSON text.

@@ -2,15 +2,16 @@
 
 use circa_model::JobStatus;
 
+use crate::ids::{JobId, PipelineId, ProjectId, WorkflowId};
 use crate::records::{Job, Millis, NewJob, NewWorkflow, Workflow};
 use crate::sql::codec::new_id;
 
 /// Where new workflows go.
 pub(crate) struct Parent<'a> {
     /// The pipeline.
-    pub pipeline_id: &'a str,
+    pub pipeline_id: &'a PipelineId,
     /// Its project.
-    pub project_id: &'a str,
+    pub project_id: &'a ProjectId,
     /// The time of creation.
     pub now: Millis,
 }
@@ -19,8 +20,8 @@ pub(crate) struct Parent<'a> {
 pub(crate) fn workflow(parent: &Parent<'_>, new: &NewWorkflow) -> Workflow {
     Workflow {
         id: new_id(),
-        pipeline_id: parent.pipeline_id.to_string(),
-        project_id: parent.project_id.to_string(),
+        pipeline_id: parent.pipeline_id.clone(),
+        project_id: parent.project_id.clone(),
         name: new.name.clone(),
         status: new.status,
         setup: new.setup,
@@ -34,12 +35,12 @@ pub(crate) fn workflow(parent: &Parent<'_>, new: &NewWorkflow) -> Workflow {
 /// copies, whose number, times, message and actor it keeps.
 pub(crate) fn job(
     parent: &Parent<'_>,
-    workflow_id: &str,
+    workflow_id: &WorkflowId,
     new: NewJob,
     number: Option<i64>,
     copied: Option<&Job>,
 ) -> Job {
-    let id = new_id();
+    let id: JobId = new_id();
     let now = parent.now;
     let (queued_at, started_at, stopped_at) = match copied {
         Some(source) => (source.queued_at, source.started_at, source.stopped_at),
@@ -50,11 +51,11 @@ pub(crate) fn job(
         ),
     };
     Job {
-        approval_request_id: new.approval.then(|| id.clone()),
+        approval_request_id: new.approval.then(|| id.to_string()),
         id,
-        workflow_id: workflow_id.to_string(),
-        pipeline_id: parent.pipeline_id.to_string(),
-        project_id: parent.project_id.to_string(),
+        workflow_id: workflow_id.clone(),
+        pipeline_id: parent.pipeline_id.clone(),
+        project_id: parent.project_id.clone(),
         name: new.name,
         job_key: new.job_key,
         number: copied.and_then(|source| source.number).or(number),

@@ -1,8 +1,10 @@
 //! Rows as the database returns them, and their decoding into records. The derives are
 //! generic over the database, so both backends read the same row types.
 
+use crate::ids::{GroupId, JobId, PipelineId, ProjectId, TaskId, TokenId, UserId, WorkflowId};
 use crate::records::{
-    Artifact, Group, Job, Pipeline, Project, StepRecord, StoredEvent, Task, Token, User, Workflow,
+    Artifact, Group, Job, Pipeline, Project, StepRecord, StoredEvent, Task, Token, TokenOwner,
+    User, Workflow,
 };
 use crate::sql::codec::{
     from_json, job_status, pipeline_state, task_state, to_u32, to_u64, token_kind, workflow_status,
@@ -12,7 +14,7 @@ use crate::store::StoreResult;
 /// A `projects` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct ProjectRow {
-    id: String,
+    id: ProjectId,
     slug: String,
     repo_url: String,
     default_branch: String,
@@ -39,11 +41,11 @@ impl ProjectRow {
 /// A `tokens` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
-    id: String,
+    id: TokenId,
     kind: String,
     name: String,
     resource_class: Option<String>,
-    user_id: Option<String>,
+    user_id: Option<UserId>,
     created_at: i64,
     revoked: bool,
 }
@@ -68,7 +70,7 @@ impl TokenRow {
 pub(crate) struct TokenUserRow {
     #[sqlx(flatten)]
     token: TokenRow,
-    u_id: Option<String>,
+    u_id: Option<UserId>,
     u_login: Option<String>,
     u_name: Option<String>,
     u_admin: Option<bool>,
@@ -78,7 +80,7 @@ pub(crate) struct TokenUserRow {
 
 impl TokenUserRow {
     /// The records.
-    pub(crate) fn decode(self) -> StoreResult<(Token, Option<User>)> {
+    pub(crate) fn decode(self) -> StoreResult<TokenOwner> {
         let user = match (
             self.u_id,
             self.u_login,
@@ -96,14 +98,17 @@ impl TokenUserRow {
             }),
             _ => None,
         };
-        Ok((self.token.decode()?, user))
+        Ok(TokenOwner {
+            token: self.token.decode()?,
+            user,
+        })
     }
 }
 
 /// A `users` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
-    id: String,
+    id: UserId,
     login: String,
     name: String,
     admin: bool,
@@ -128,7 +133,7 @@ impl UserRow {
 /// A `groups` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct GroupRow {
-    id: String,
+    id: GroupId,
     name: String,
     created_at: i64,
 }
@@ -147,8 +152,8 @@ impl GroupRow {
 /// A `pipelines` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct PipelineRow {
-    id: String,
-    project_id: String,
+    id: PipelineId,
+    project_id: ProjectId,
     number: i64,
     state: String,
     trigger_json: String,
@@ -184,13 +189,13 @@ impl PipelineRow {
 /// A `workflows` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct WorkflowRow {
-    id: String,
-    pipeline_id: String,
-    project_id: String,
+    id: WorkflowId,
+    pipeline_id: PipelineId,
+    project_id: ProjectId,
     name: String,
     status: String,
     setup: bool,
-    rerun_of: Option<String>,
+    rerun_of: Option<WorkflowId>,
     created_at: i64,
     stopped_at: Option<i64>,
 }
@@ -230,10 +235,10 @@ impl JobWorkflowRow {
 /// A `jobs` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct JobRow {
-    id: String,
-    workflow_id: String,
-    pipeline_id: String,
-    project_id: String,
+    id: JobId,
+    workflow_id: WorkflowId,
+    pipeline_id: PipelineId,
+    project_id: ProjectId,
     name: String,
     job_key: String,
     number: Option<i64>,
@@ -289,9 +294,9 @@ impl JobRow {
 /// A `tasks` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct TaskRow {
-    id: String,
-    job_id: String,
-    workflow_id: String,
+    id: TaskId,
+    job_id: JobId,
+    workflow_id: WorkflowId,
     node: i64,
     resource_class: String,
     state: String,
@@ -357,7 +362,7 @@ impl EventRow {
 /// A `steps` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct StepRow {
-    task_id: String,
+    task_id: TaskId,
     step: i64,
     name: String,
     status: String,
@@ -388,7 +393,7 @@ impl StepRow {
 /// An `artifacts` row.
 #[derive(sqlx::FromRow)]
 pub(crate) struct ArtifactRow {
-    job_id: String,
+    job_id: JobId,
     node: i64,
     path: String,
     blob_key: String,

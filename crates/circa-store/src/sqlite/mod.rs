@@ -186,7 +186,7 @@ static INSERT_EVENTS: LazyLock<String> = LazyLock::new(|| {
 /// hundreds of them; a short batch takes one statement).
 async fn insert_events(
     conn: &mut SqliteConnection,
-    task_id: &str,
+    task_id: &crate::TaskId,
     events: &[EventInsert<'_>],
 ) -> Result<(), sqlx::Error> {
     for chunk in events.chunks(EVENTS_PER_INSERT) {

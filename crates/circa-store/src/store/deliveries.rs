@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::ids::ProjectId;
 use crate::records::Millis;
 
 /// How long a delivery id is remembered: one day.
@@ -17,7 +18,7 @@ pub trait DeliveryStore: Send + Sync {
     /// same call.
     async fn record_delivery(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         delivery_id: &str,
         now: Millis,
     ) -> StoreResult<bool>;

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::ids::ProjectId;
 use crate::records::{Millis, Page, Pipeline};
 use crate::web_records::WorkflowDay;
 
@@ -14,7 +15,7 @@ pub trait PageStore: Send + Sync {
     /// and continuation fields are `None`): what API lists show, read in one round trip.
     async fn pipeline_page(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         branch: Option<&str>,
         page: Page,
     ) -> StoreResult<Vec<Pipeline>>;
@@ -22,7 +23,7 @@ pub trait PageStore: Send + Sync {
     /// milliseconds (day 0 starts at `since`), days without any left out, oldest first.
     async fn workflow_days(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         since: Millis,
         day_ms: i64,
     ) -> StoreResult<Vec<WorkflowDay>>;

@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::ids::{PipelineId, ProjectId};
 use crate::records::{
-    Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError, PipelineStart,
-    PipelineState, Workflow,
+    CreatedPipeline, Job, Millis, NewPipeline, NewWorkflow, Page, Pipeline, PipelineError,
+    PipelineStart, PipelineState, Workflow,
 };
 
 /// Pipelines, from their creation to their start, and the configs read at commits.
@@ -20,12 +21,12 @@ pub trait PipelineStore: Send + Sync {
         pipeline: NewPipeline,
         workflows: Vec<NewWorkflow>,
         now: Millis,
-    ) -> StoreResult<(Pipeline, Vec<Workflow>, Vec<Job>)>;
+    ) -> StoreResult<CreatedPipeline>;
     /// Adds workflows to a pipeline (a rerun, a continuation); [`crate::StoreError::NotFound`]
     /// if there is no such pipeline.
     async fn add_workflows(
         &self,
-        pipeline_id: &str,
+        pipeline_id: &PipelineId,
         workflows: Vec<NewWorkflow>,
         now: Millis,
     ) -> StoreResult<(Vec<Workflow>, Vec<Job>)>;
@@ -44,7 +45,7 @@ pub trait PipelineStore: Send + Sync {
     /// pipeline.
     async fn set_pipeline_state(
         &self,
-        pipeline_id: &str,
+        pipeline_id: &PipelineId,
         state: PipelineState,
         errors: &[PipelineError],
         now: Millis,
@@ -54,30 +55,36 @@ pub trait PipelineStore: Send + Sync {
     /// was already continued, is not a setup pipeline, or the deadline passed.
     async fn continue_pipeline(
         &self,
-        pipeline_id: &str,
+        pipeline_id: &PipelineId,
         config_source: &str,
         config_compiled: &str,
         now: Millis,
     ) -> StoreResult<bool>;
     /// A pipeline by id.
-    async fn pipeline(&self, id: &str) -> StoreResult<Option<Pipeline>>;
+    async fn pipeline(&self, id: &PipelineId) -> StoreResult<Option<Pipeline>>;
     /// A pipeline by its project and number.
     async fn pipeline_by_number(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         number: i64,
     ) -> StoreResult<Option<Pipeline>>;
     /// A project's pipelines, newest first, optionally on one branch; `page.before` is a
     /// pipeline number, `page.limit` 0 means 20, and a page holds at most 100.
     async fn pipelines(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         branch: Option<&str>,
         page: Page,
     ) -> StoreResult<Vec<Pipeline>>;
     /// The config cached for a commit.
-    async fn cached_config(&self, project_id: &str, sha: &str) -> StoreResult<Option<String>>;
+    async fn cached_config(&self, project_id: &ProjectId, sha: &str)
+    -> StoreResult<Option<String>>;
     /// Caches the config read at a commit (replacing an older entry);
     /// [`crate::StoreError::NotFound`] if there is no such project.
-    async fn cache_config(&self, project_id: &str, sha: &str, config: &str) -> StoreResult<()>;
+    async fn cache_config(
+        &self,
+        project_id: &ProjectId,
+        sha: &str,
+        config: &str,
+    ) -> StoreResult<()>;
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::ids::ProjectId;
 use crate::records::{Millis, NewProject, Project, ProjectSettings};
 
 /// Projects, and whether the database answers at all.
@@ -14,7 +15,7 @@ pub trait ProjectStore: Send + Sync {
     /// Adds a project; [`crate::StoreError::Conflict`] if the slug is taken.
     async fn create_project(&self, project: NewProject, now: Millis) -> StoreResult<Project>;
     /// A project by id.
-    async fn project(&self, id: &str) -> StoreResult<Option<Project>>;
+    async fn project(&self, id: &ProjectId) -> StoreResult<Option<Project>>;
     /// A project by slug. Read through a cache: an answer may be a few seconds old when
     /// another process changed the project, never when this store did.
     async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>>;
@@ -23,14 +24,14 @@ pub trait ProjectStore: Send + Sync {
     /// Replaces a project's settings; false if there is no such project.
     async fn update_project_settings(
         &self,
-        id: &str,
+        id: &ProjectId,
         settings: &ProjectSettings,
     ) -> StoreResult<bool>;
     /// Changes where a project's code is and its default branch; false if there is no such
     /// project.
     async fn set_project_source(
         &self,
-        id: &str,
+        id: &ProjectId,
         repo_url: &str,
         default_branch: &str,
     ) -> StoreResult<bool>;

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use circa_model::JobStatus;
 
 use super::StoreResult;
+use crate::ids::{JobId, TaskId};
 use crate::records::{Claim, Job, Millis, Task};
 use crate::web_records::RunnerSeen;
 
@@ -22,21 +23,24 @@ pub trait QueueStore: Send + Sync {
         claims: Vec<Claim>,
     ) -> StoreResult<Vec<(Task, Option<Job>)>>;
     /// A task by id.
-    async fn task(&self, id: &str) -> StoreResult<Option<Task>>;
+    async fn task(&self, id: &TaskId) -> StoreResult<Option<Task>>;
     /// A job's tasks, by node.
-    async fn tasks_of_job(&self, job_id: &str) -> StoreResult<Vec<Task>>;
+    async fn tasks_of_job(&self, job_id: &JobId) -> StoreResult<Vec<Task>>;
     /// Renews a running task's lease to `lease_expires_at` (even one already past, until the
     /// task is requeued); the task as it is now, or `None` if it is not running.
-    async fn heartbeat(&self, task_id: &str, lease_expires_at: Millis)
-    -> StoreResult<Option<Task>>;
+    async fn heartbeat(
+        &self,
+        task_id: &TaskId,
+        lease_expires_at: Millis,
+    ) -> StoreResult<Option<Task>>;
     /// Asks a job's tasks to stop: running ones get `cancel_requested`, queued ones finish as
     /// `canceled` at once. Returns the tasks changed, by node (a running task already asked is
     /// not changed again).
-    async fn cancel_tasks(&self, job_id: &str, now: Millis) -> StoreResult<Vec<Task>>;
+    async fn cancel_tasks(&self, job_id: &JobId, now: Millis) -> StoreResult<Vec<Task>>;
     /// Finishes a running task; `None` if it was not running (already finished or lost).
     async fn finish_task(
         &self,
-        task_id: &str,
+        task_id: &TaskId,
         result: JobStatus,
         message: Option<&str>,
         now: Millis,
@@ -45,7 +49,7 @@ pub trait QueueStore: Send + Sync {
     async fn expired_tasks(&self, now: Millis) -> StoreResult<Vec<Task>>;
     /// Puts a running task back in the queue (its runner was lost), at the back (`queued_at` is
     /// `now`), keeping `attempts` and `last_seq`; false if it was not running.
-    async fn requeue_task(&self, task_id: &str, now: Millis) -> StoreResult<bool>;
+    async fn requeue_task(&self, task_id: &TaskId, now: Millis) -> StoreResult<bool>;
     /// Queued tasks, by resource class, oldest first.
     async fn queued_tasks(&self) -> StoreResult<Vec<Task>>;
 

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::ids::ContextId;
 use crate::records::Millis;
 use crate::secret_records::{
     Context, ContextRestriction, EnvOwner, EnvVar, NewRestriction, SealedValue,
@@ -37,13 +38,13 @@ pub trait SecretStore: Send + Sync {
     /// Creates a context; [`crate::StoreError::Conflict`] when the name is taken.
     async fn create_context(&self, name: &str, now: Millis) -> StoreResult<Context>;
     /// A context by id.
-    async fn context(&self, id: &str) -> StoreResult<Option<Context>>;
+    async fn context(&self, id: &ContextId) -> StoreResult<Option<Context>>;
     /// A context by name.
     async fn context_by_name(&self, name: &str) -> StoreResult<Option<Context>>;
     /// Every context, by name.
     async fn contexts(&self) -> StoreResult<Vec<Context>>;
     /// Deletes a context with its variables and restrictions; false if there was none.
-    async fn delete_context(&self, id: &str) -> StoreResult<bool>;
+    async fn delete_context(&self, id: &ContextId) -> StoreResult<bool>;
 
     /// Adds a restriction to a context; [`crate::StoreError::NotFound`] if there is no such
     /// context.
@@ -53,7 +54,14 @@ pub trait SecretStore: Send + Sync {
         now: Millis,
     ) -> StoreResult<ContextRestriction>;
     /// A context's restrictions, oldest first.
-    async fn context_restrictions(&self, context_id: &str) -> StoreResult<Vec<ContextRestriction>>;
+    async fn context_restrictions(
+        &self,
+        context_id: &ContextId,
+    ) -> StoreResult<Vec<ContextRestriction>>;
     /// Deletes a context's restriction; false if there was none.
-    async fn delete_context_restriction(&self, context_id: &str, id: &str) -> StoreResult<bool>;
+    async fn delete_context_restriction(
+        &self,
+        context_id: &ContextId,
+        id: &str,
+    ) -> StoreResult<bool>;
 }

@@ -32,7 +32,7 @@ async fn a_delivery_is_new_once_a_day(db: &TestStore) {
             .unwrap()
     );
     let e = store
-        .record_delivery("no-such-project", "d-3", T0)
+        .record_delivery(&"no-such-project".into(), "d-3", T0)
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::NotFound(_)), "{e:?}");

@@ -140,7 +140,7 @@ async fn a_wide_batch_claim_keeps_queue_order_and_tokens_across_statements(db: &
     queue(store, b, JobStatus::Blocked, 10, T0 + 7).await;
     let claims = numbered_claims(1..=25, "r1", T0 + 100);
     let claimed = store.claim_tasks_and_start_jobs(claims).await.unwrap();
-    let taken: Vec<(String, u32, String)> = claimed
+    let taken: Vec<(JobId, u32, String)> = claimed
         .iter()
         .map(|(t, _)| {
             (
@@ -150,7 +150,7 @@ async fn a_wide_batch_claim_keeps_queue_order_and_tokens_across_statements(db: &
             )
         })
         .collect();
-    let expected: Vec<(String, u32, String)> = (0..20u32)
+    let expected: Vec<(JobId, u32, String)> = (0..20u32)
         .map(|i| {
             let job = if i < 10 { a } else { b };
             (job.id.clone(), i % 10, format!("token-{}", i + 1))

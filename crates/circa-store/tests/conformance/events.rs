@@ -74,7 +74,7 @@ async fn appends_keep_only_the_next_events(db: &TestStore) {
     assert_eq!(store.events(&task.id, 6, 100).await.unwrap(), long);
     assert_eq!(store.step_events(&task.id, 1).await.unwrap(), long);
 
-    let missing = store.append_events("nope", &batch).await;
+    let missing = store.append_events(&"nope".into(), &batch).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"

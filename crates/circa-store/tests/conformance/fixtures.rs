@@ -83,7 +83,9 @@ pub fn new_pipeline(project_id: &str, branch: &str) -> NewPipeline {
 /// A project `slug` and a pipeline of it on `main` with no workflows yet (one to start).
 pub async fn unstarted_pipeline(store: &dyn Store, slug: &str) -> (Project, Pipeline) {
     let p = project(store, slug).await;
-    let (created, _, _) = store
+    let CreatedPipeline {
+        pipeline: created, ..
+    } = store
         .create_pipeline(new_pipeline(&p.id, "main"), Vec::new(), T0)
         .await
         .unwrap();
@@ -97,7 +99,11 @@ pub async fn pipeline(
     branch: &str,
     jobs: Vec<NewJob>,
 ) -> (Pipeline, Workflow, Vec<Job>) {
-    let (pipeline, mut workflows, jobs) = store
+    let CreatedPipeline {
+        pipeline,
+        mut workflows,
+        jobs,
+    } = store
         .create_pipeline(
             new_pipeline(project_id, branch),
             vec![workflow("build", jobs)],

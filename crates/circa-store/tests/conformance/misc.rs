@@ -56,7 +56,7 @@ async fn artifacts_round_trip(db: &TestStore) {
             artifact(1, "b.txt", 1),
         ]
     );
-    assert!(store.artifacts("nope").await.unwrap().is_empty());
+    assert!(store.artifacts(&"nope".into()).await.unwrap().is_empty());
     let missing = store
         .add_artifact(Artifact {
             job_id: "nope".into(),

@@ -78,7 +78,7 @@ async fn numbers_stay_unique_under_concurrency(db: &TestStore) {
     let mut pipelines = BTreeSet::new();
     let mut builds = BTreeSet::new();
     for result in created {
-        let (pipeline, _, jobs) = result.unwrap();
+        let CreatedPipeline { pipeline, jobs, .. } = result.unwrap();
         pipelines.insert(pipeline.number);
         builds.extend(jobs.iter().map(|j| j.number.unwrap()));
     }
@@ -97,7 +97,11 @@ async fn pipelines_round_trip(db: &TestStore) {
         message: ".circleci/config.yml:3:1: error: nope".into(),
     }];
     new.state = PipelineState::Errored;
-    let (pipeline, workflows, jobs) = store
+    let CreatedPipeline {
+        pipeline,
+        workflows,
+        jobs,
+    } = store
         .create_pipeline(new.clone(), vec![], T0)
         .await
         .unwrap();
@@ -114,7 +118,7 @@ async fn pipelines_round_trip(db: &TestStore) {
         Some(pipeline.clone())
     );
     assert_eq!(store.pipeline_by_number(&p.id, 2).await.unwrap(), None);
-    assert_eq!(store.pipeline("nope").await.unwrap(), None);
+    assert_eq!(store.pipeline(&"nope".into()).await.unwrap(), None);
 
     let missing = store
         .create_pipeline(new_pipeline("nope", "main"), vec![], T0)
@@ -125,7 +129,11 @@ async fn pipelines_round_trip(db: &TestStore) {
     );
 
     // Workflows and jobs read back as they were returned.
-    let (pipeline, workflows, jobs) = store
+    let CreatedPipeline {
+        pipeline,
+        workflows,
+        jobs,
+    } = store
         .create_pipeline(
             new_pipeline(&p.id, "main"),
             vec![
@@ -219,7 +227,7 @@ async fn pipeline_state_changes(db: &TestStore) {
     assert_eq!(read.updated_at, T0 + 7);
     assert_eq!(read.created_at, T0);
     let missing = store
-        .set_pipeline_state("nope", PipelineState::Created, &[], T0)
+        .set_pipeline_state(&"nope".into(), PipelineState::Created, &[], T0)
         .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
@@ -236,7 +244,7 @@ async fn a_setup_pipeline_continues_once(db: &TestStore) {
         continuation_deadline: Some(deadline),
         ..new_pipeline(&p.id, "main")
     };
-    let (late, _, _) = store
+    let CreatedPipeline { pipeline: late, .. } = store
         .create_pipeline(setup(T0 + 1000), vec![], T0)
         .await
         .unwrap();
@@ -251,11 +259,13 @@ async fn a_setup_pipeline_continues_once(db: &TestStore) {
         PipelineState::SetupPending
     );
 
-    let (pending, _, _) = store
+    let CreatedPipeline {
+        pipeline: pending, ..
+    } = store
         .create_pipeline(setup(T0 + 1000), vec![], T0)
         .await
         .unwrap();
-    let pending_id = pending.id.as_str();
+    let pending_id = &pending.id;
     let racers = join_all((0..4).map(|i| {
         let source = format!("source {i}");
         async move {
@@ -286,7 +296,12 @@ async fn a_setup_pipeline_continues_once(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.continue_pipeline("nope", "s", "c", T0).await.unwrap());
+    assert!(
+        !store
+            .continue_pipeline(&"nope".into(), "s", "c", T0)
+            .await
+            .unwrap()
+    );
 }
 
 async fn configs_are_cached_per_commit(db: &TestStore) {
@@ -307,7 +322,7 @@ async fn configs_are_cached_per_commit(db: &TestStore) {
         Some("version: 2.1\n# again\n")
     );
     assert_eq!(store.cached_config(&q.id, "abc").await.unwrap(), None);
-    let missing = store.cache_config("nope", "abc", "x").await;
+    let missing = store.cache_config(&"nope".into(), "abc", "x").await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
@@ -403,7 +418,7 @@ async fn rerun_copies_keep_their_numbers(db: &TestStore) {
         .collect();
     assert_eq!(ids, [first.id.clone(), workflows[0].id.clone()]);
 
-    let missing = store.add_workflows("nope", vec![], T0).await;
+    let missing = store.add_workflows(&"nope".into(), vec![], T0).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
@@ -469,7 +484,7 @@ async fn starting_a_pipeline_records_its_config_and_adds_its_workflows(db: &Test
 
     let missing = store
         .start_pipeline(PipelineStart {
-            pipeline_id: "nope",
+            pipeline_id: &"nope".into(),
             compiled: "x",
             continuation: None,
             state: None,

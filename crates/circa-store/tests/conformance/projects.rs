@@ -20,7 +20,7 @@ async fn projects_round_trip(db: &TestStore) {
         store.project_by_slug("gh/acme/b").await.unwrap(),
         Some(b.clone())
     );
-    assert_eq!(store.project("nope").await.unwrap(), None);
+    assert_eq!(store.project(&"nope".into()).await.unwrap(), None);
     assert_eq!(store.project_by_slug("gh/acme/c").await.unwrap(), None);
     assert_eq!(store.projects().await.unwrap(), vec![a.clone(), b.clone()]);
     assert_eq!(
@@ -41,7 +41,7 @@ async fn projects_round_trip(db: &TestStore) {
     );
     assert!(
         !store
-            .update_project_settings("nope", &settings)
+            .update_project_settings(&"nope".into(), &settings)
             .await
             .unwrap()
     );
@@ -118,7 +118,7 @@ async fn tokens_round_trip(db: &TestStore) {
     );
 
     assert!(store.revoke_token(&runner.id).await.unwrap());
-    assert!(!store.revoke_token("nope").await.unwrap());
+    assert!(!store.revoke_token(&"nope".into()).await.unwrap());
     let revoked = store.token_by_hash("h2").await.unwrap().unwrap();
     assert!(revoked.revoked);
     let ids: Vec<_> = store

@@ -91,7 +91,7 @@ async fn a_claim_takes_the_oldest_task_of_its_class(db: &TestStore) {
     assert_eq!(other.job_id, b.id);
     assert_eq!(claimed_task(store, claim("gpu", "r6", T0)).await, None);
     assert!(store.queued_tasks().await.unwrap().is_empty());
-    assert_eq!(store.task("nope").await.unwrap(), None);
+    assert_eq!(store.task(&"nope".into()).await.unwrap(), None);
 }
 
 async fn concurrent_claimers_never_share_a_task(db: &TestStore) {

@@ -78,7 +78,7 @@ async fn schedules_round_trip(db: &TestStore) {
     assert_eq!(made.created_at, T0);
     assert_eq!(made.parameters["deploy"], json!(true));
     assert_eq!(store.schedule(&made.id).await.unwrap(), Some(made.clone()));
-    assert_eq!(store.schedule("nope").await.unwrap(), None);
+    assert_eq!(store.schedule(&"nope".into()).await.unwrap(), None);
     assert!(matches!(
         store
             .create_schedule(api_schedule("no-such-project", "x"), T0)
@@ -121,7 +121,7 @@ async fn schedules_round_trip(db: &TestStore) {
     assert_eq!(new_cron.cron, "*/5 * * * *");
     assert_eq!(
         store
-            .update_schedule("nope", api_schedule(&p.id, "x"), T0)
+            .update_schedule(&"nope".into(), api_schedule(&p.id, "x"), T0)
             .await
             .unwrap(),
         None
@@ -210,7 +210,12 @@ async fn a_tick_is_claimed_once(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.claim_schedule_tick("nope", tick).await.unwrap());
+    assert!(
+        !store
+            .claim_schedule_tick(&"nope".into(), tick)
+            .await
+            .unwrap()
+    );
 }
 
 async fn racing_claims_fire_each_tick_once(db: &TestStore) {

@@ -39,7 +39,7 @@ async fn users_round_trip(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.set_user_password("nope", None).await.unwrap());
+    assert!(!store.set_user_password(&"nope".into(), None).await.unwrap());
     let bob = store.user(&bob.id).await.unwrap().unwrap();
     assert_eq!(bob.password_hash.as_deref(), Some("$argon2id$x"));
     assert!(!bob.admin && ada.admin);
@@ -62,7 +62,7 @@ async fn members_and_groups(db: &TestStore) {
     assert!(!store.remove_project_member(&a.id, &bob.id).await.unwrap());
     assert!(!store.is_project_member(&a.id, &bob.id).await.unwrap());
     assert!(matches!(
-        store.add_project_member("nope", &bob.id).await,
+        store.add_project_member(&"nope".into(), &bob.id).await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -123,7 +123,7 @@ async fn tokens_with_their_users(db: &TestStore) {
         name: hash.into(),
         resource_class: (kind == TokenKind::Runner).then(|| "default".into()),
         hash: hash.into(),
-        user_id: user_id.map(str::to_string),
+        user_id: user_id.map(UserId::from),
     };
     let personal = store
         .create_token(new(TokenKind::User, "h1", Some(&bob.id)), T0)
@@ -136,16 +136,25 @@ async fn tokens_with_their_users(db: &TestStore) {
     assert_eq!(store.token_with_user("h9").await.unwrap(), None);
     assert_eq!(
         store.token_with_user("h1").await.unwrap(),
-        Some((personal.clone(), Some(bob.clone())))
+        Some(TokenOwner {
+            token: personal.clone(),
+            user: Some(bob.clone()),
+        })
     );
     assert_eq!(
         store.token_with_user("h2").await.unwrap(),
-        Some((runner.clone(), None))
+        Some(TokenOwner {
+            token: runner.clone(),
+            user: None,
+        })
     );
     // Read twice: the second answer may come from the cache and must be the same.
     assert_eq!(
         store.token_with_user("h1").await.unwrap(),
-        Some((personal.clone(), Some(bob.clone())))
+        Some(TokenOwner {
+            token: personal.clone(),
+            user: Some(bob.clone()),
+        })
     );
 
     // A token made after a miss is found at once.
@@ -156,12 +165,15 @@ async fn tokens_with_their_users(db: &TestStore) {
         .unwrap();
     assert_eq!(
         store.token_with_user("h3").await.unwrap(),
-        Some((late, Some(bob.clone())))
+        Some(TokenOwner {
+            token: late,
+            user: Some(bob.clone()),
+        })
     );
 
     // A revoke and a user's change are seen by the very next read.
     assert!(store.revoke_token(&personal.id).await.unwrap());
-    let (token, _) = store.token_with_user("h1").await.unwrap().unwrap();
+    let TokenOwner { token, .. } = store.token_with_user("h1").await.unwrap().unwrap();
     assert!(token.revoked);
     assert!(store.revoke_token(&runner.id).await.unwrap());
     assert!(
@@ -170,7 +182,7 @@ async fn tokens_with_their_users(db: &TestStore) {
             .await
             .unwrap()
             .unwrap()
-            .0
+            .token
             .revoked
     );
     assert!(
@@ -179,6 +191,6 @@ async fn tokens_with_their_users(db: &TestStore) {
             .await
             .unwrap()
     );
-    let (_, user) = store.token_with_user("h3").await.unwrap().unwrap();
+    let TokenOwner { user, .. } = store.token_with_user("h3").await.unwrap().unwrap();
     assert_eq!(user.unwrap().password_hash.as_deref(), Some("$argon2id$y"));
 }

@@ -90,7 +90,12 @@ async fn project_source(db: &TestStore) {
             .await
             .unwrap()
     );
-    assert!(!store.set_project_source("nope", "x", "y").await.unwrap());
+    assert!(
+        !store
+            .set_project_source(&"nope".into(), "x", "y")
+            .await
+            .unwrap()
+    );
     let by_slug = store.project_by_slug("gh/acme/src").await.unwrap().unwrap();
     let p = store.project(&p.id).await.unwrap().unwrap();
     assert_eq!(

@@ -17,7 +17,7 @@ async fn workflow_at(
     created: Millis,
     end: Option<(WorkflowStatus, i64)>,
 ) {
-    let (_, wfs, _) = store
+    let CreatedPipeline { workflows: wfs, .. } = store
         .create_pipeline(
             new_pipeline(project_id, "main"),
             vec![workflow("build", Vec::new())],
@@ -90,7 +90,10 @@ async fn workflows_are_summed_per_day(db: &TestStore) {
         vec![]
     );
     assert_eq!(
-        store.workflow_days("nope", since, DAY).await.unwrap(),
+        store
+            .workflow_days(&"nope".into(), since, DAY)
+            .await
+            .unwrap(),
         vec![]
     );
 }

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use circa_model::{JobStatus, WorkflowStatus};
 use circa_store::{
-    JobChange, NewJob, NewPipeline, NewProject, NewWorkflow, PipelineState, PipelineTrigger,
-    ProjectSettings, Store, StoredRequirement, WorkflowUpdate,
+    CreatedPipeline, JobChange, NewJob, NewPipeline, NewProject, NewWorkflow, PipelineState,
+    PipelineTrigger, ProjectSettings, Store, StoredRequirement, WorkflowUpdate,
 };
 
 /// The slug of the seeded project.
@@ -105,7 +105,9 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<()> {
         } else {
             format!("feature-{}", i % 20)
         };
-        let (_, workflows, jobs) = store
+        let CreatedPipeline {
+            workflows, jobs, ..
+        } = store
             .create_pipeline(
                 NewPipeline {
                     project_id: project.id.clone(),

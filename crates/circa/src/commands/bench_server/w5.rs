@@ -24,7 +24,7 @@ async fn seed(db: &str, project_id: &str, n: usize) -> anyhow::Result<()> {
         store
             .create_pipeline(
                 NewPipeline {
-                    project_id: project_id.to_string(),
+                    project_id: project_id.into(),
                     state: PipelineState::Created,
                     trigger: PipelineTrigger {
                         kind: circa_store::TriggerKind::Api,
