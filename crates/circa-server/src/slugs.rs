@@ -36,10 +36,9 @@ pub async fn project_by_slug(store: &dyn Store, slug: &str) -> StoreResult<Optio
         return Ok(Some(project));
     }
     let mut alike = store
-        .projects()
+        .projects_with_slug_ignoring_case(slug, 2)
         .await?
-        .into_iter()
-        .filter(|p| p.slug.eq_ignore_ascii_case(slug));
+        .into_iter();
     Ok(match (alike.next(), alike.next()) {
         (Some(project), None) => Some(project),
         _ => None,

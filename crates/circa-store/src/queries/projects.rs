@@ -119,6 +119,28 @@ impl ProjectStore for Backend {
         Ok(projects)
     }
 
+    async fn projects_with_slug_ignoring_case(
+        &self,
+        slug: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Project>> {
+        // LOWER() may fold more than ASCII on PostgreSQL: the rows are checked again here.
+        let rows = sqlx::query_as::<_, ProjectRow>(concat!(
+            "SELECT ",
+            project_columns!(),
+            " FROM projects WHERE LOWER(slug) = LOWER($1) LIMIT CAST($2 AS BIGINT)"
+        ))
+        .bind(slug)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        let projects = decode_all(rows, ProjectRow::decode)?;
+        Ok(projects
+            .into_iter()
+            .filter(|p| p.slug.eq_ignore_ascii_case(slug))
+            .collect())
+    }
+
     async fn update_project_settings(
         &self,
         id: &ProjectId,

@@ -21,6 +21,12 @@ pub trait ProjectStore: Send + Sync {
     async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>>;
     /// Every project, by slug.
     async fn projects(&self) -> StoreResult<Vec<Project>>;
+    /// At most `limit` projects whose slug equals `slug` but for the case of ASCII letters.
+    async fn projects_with_slug_ignoring_case(
+        &self,
+        slug: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Project>>;
     /// Replaces a project's settings; false if there is no such project.
     async fn update_project_settings(
         &self,

@@ -8,8 +8,45 @@ use crate::fixtures::{T0, project};
 on_both_backends!(
     projects_round_trip,
     project_slugs_are_unique,
+    slugs_are_found_ignoring_case,
     tokens_round_trip
 );
+
+async fn slugs_are_found_ignoring_case(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let app = project(store, "gh/Acme/App").await;
+    project(store, "gh/acme/other").await;
+    assert_eq!(
+        store
+            .projects_with_slug_ignoring_case("GH/ACME/app", 2)
+            .await
+            .unwrap(),
+        vec![app.clone()]
+    );
+    assert!(
+        store
+            .projects_with_slug_ignoring_case("gh/acme/none", 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Slugs that differ only in case from one another are both found, up to the limit.
+    let twin = project(store, "gh/acme/APP").await;
+    let both = store
+        .projects_with_slug_ignoring_case("gh/acme/app", 2)
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    assert!(both.contains(&app) && both.contains(&twin));
+    assert_eq!(
+        store
+            .projects_with_slug_ignoring_case("gh/acme/app", 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
 
 async fn projects_round_trip(db: &TestStore) {
     let store: &dyn Store = &**db;
