@@ -8,6 +8,7 @@ pub mod compiles;
 pub mod config;
 pub mod data_dir;
 pub mod error;
+pub mod forge;
 pub mod hooks;
 pub mod live;
 pub mod load;

@@ -25,7 +25,7 @@ mod secrets;
 mod session;
 mod settings;
 mod test_results;
-mod url;
+pub(crate) mod url;
 mod view;
 
 use axum::Router;
