@@ -1,0 +1,31 @@
+//! Checkout keys: each project's SSH key pairs, the private half sealed.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::checkout_key_records::{CheckoutKey, NewCheckoutKey};
+use crate::ids::ProjectId;
+use crate::records::Millis;
+
+/// The checkout keys of projects. A project's first key is its preferred one; when the
+/// preferred key is deleted, the newest remaining key becomes preferred.
+#[async_trait]
+pub trait CheckoutKeyStore: Send + Sync {
+    /// Stores a key; [`crate::StoreError::NotFound`] if there is no such project,
+    /// [`crate::StoreError::Conflict`] if the project has a key of that fingerprint.
+    async fn add_checkout_key(&self, new: NewCheckoutKey, now: Millis) -> StoreResult<CheckoutKey>;
+    /// A project's keys, newest first.
+    async fn checkout_keys(&self, project_id: &ProjectId) -> StoreResult<Vec<CheckoutKey>>;
+    /// A project's key by its SHA256 or MD5 fingerprint.
+    async fn checkout_key(
+        &self,
+        project_id: &ProjectId,
+        fingerprint: &str,
+    ) -> StoreResult<Option<CheckoutKey>>;
+    /// Deletes a project's key by its SHA256 or MD5 fingerprint; false if there was none.
+    async fn delete_checkout_key(
+        &self,
+        project_id: &ProjectId,
+        fingerprint: &str,
+    ) -> StoreResult<bool>;
+}
