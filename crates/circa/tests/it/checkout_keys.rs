@@ -119,19 +119,21 @@ async fn checkout_keys_round_trip() {
     assert_ne!(second["fingerprint"], first["fingerprint"]);
     assert_eq!(keys(&api).await, vec![second.clone(), first.clone()]);
 
-    // Refused: user keys (no forge account to act as), unknown types, a missing type.
-    for (body, field) in [
-        (json!({ "type": "user-key" }), "type"),
-        (json!({ "type": "rsa" }), "type"),
-        (json!({}), "type"),
+    // Refused, naming the field: user keys (no forge account to act as), unknown types (400),
+    // a missing type (422, as every body without a required field).
+    for (body, want) in [
+        (json!({ "type": "user-key" }), 400),
+        (json!({ "type": "rsa" }), 400),
+        (json!({}), 422),
     ] {
         let (status, answer) = api.post(&base, body.clone()).await;
-        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(status, want, "{body}: {answer}");
         assert!(
-            answer["message"].as_str().unwrap().contains(field),
+            answer["message"].as_str().unwrap().contains("type"),
             "{answer}"
         );
     }
+    assert_eq!(keys(&api).await.len(), 2, "nothing was made");
 
     // Deleting the preferred key by its SHA256 fingerprint makes the other one preferred.
     let (status, body) = api
