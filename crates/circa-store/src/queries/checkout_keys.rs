@@ -112,6 +112,33 @@ impl CheckoutKeyStore for Backend {
         row.map(KeyRow::decode).transpose()
     }
 
+    async fn all_checkout_keys(&self) -> StoreResult<Vec<CheckoutKey>> {
+        let sql = concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM checkout_keys ORDER BY project_id, fingerprint"
+        );
+        let rows = sqlx::query_as::<_, KeyRow>(sql)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        rows.into_iter().map(KeyRow::decode).collect()
+    }
+
+    async fn reseal_checkout_key(&self, key: &CheckoutKey, to: &SealedValue) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE checkout_keys SET key_id = $3, sealed = $4 \
+             WHERE project_id = $1 AND fingerprint = $2 AND sealed = $5",
+        )
+        .bind(&key.project_id)
+        .bind(&key.fingerprint)
+        .bind(&to.key_id)
+        .bind(&to.sealed)
+        .bind(&key.private_key.sealed)
+        .execute(&mut *self.writer().await?)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn delete_checkout_key(
         &self,
         project_id: &ProjectId,

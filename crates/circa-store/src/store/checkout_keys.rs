@@ -22,6 +22,15 @@ pub trait CheckoutKeyStore: Send + Sync {
         project_id: &ProjectId,
         fingerprint: &str,
     ) -> StoreResult<Option<CheckoutKey>>;
+    /// Every project's keys (for key rotation).
+    async fn all_checkout_keys(&self) -> StoreResult<Vec<CheckoutKey>>;
+    /// Replaces a key's sealed private half with `to`, only if it still holds the value `key`
+    /// was read with; false otherwise (deleted meanwhile).
+    async fn reseal_checkout_key(
+        &self,
+        key: &CheckoutKey,
+        to: &crate::secret_records::SealedValue,
+    ) -> StoreResult<bool>;
     /// Deletes a project's key by its SHA256 or MD5 fingerprint; false if there was none.
     async fn delete_checkout_key(
         &self,

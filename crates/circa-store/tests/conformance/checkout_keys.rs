@@ -80,6 +80,30 @@ async fn checkout_keys_round_trip(db: &TestStore) {
         None
     );
 
+    // Resealing replaces the sealed private half only while it is the one read.
+    let to = SealedValue {
+        key_id: "k2".into(),
+        sealed: "v1:resealed1".into(),
+    };
+    assert_eq!(store.all_checkout_keys().await.unwrap().len(), 3);
+    assert!(store.reseal_checkout_key(&first, &to).await.unwrap());
+    assert!(
+        !store.reseal_checkout_key(&first, &to).await.unwrap(),
+        "stale"
+    );
+    let first = store
+        .checkout_key(&a.id, "00:11:01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.private_key, to);
+    let ids = store.env_var_key_ids().await.unwrap();
+    assert_eq!(
+        ids,
+        vec!["k1".to_string(), "k2".to_string()],
+        "checkout keys' key ids count"
+    );
+
     // Deleting the preferred key makes the newest remaining one preferred.
     assert!(store.delete_checkout_key(&a.id, "00:11:01").await.unwrap());
     assert!(!store.delete_checkout_key(&a.id, "00:11:01").await.unwrap());
