@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 pub mod blobs;
 mod cache;
+pub mod checkout_key_records;
 pub mod error;
 pub mod ids;
 pub mod kinds;
@@ -36,6 +37,7 @@ pub mod store;
 pub mod web_records;
 
 pub use blobs::{BlobStream, Blobs, S3Config};
+pub use checkout_key_records::{CheckoutKey, CheckoutKeyKind, NewCheckoutKey};
 pub use error::{BlobError, StoreError};
 pub use ids::{
     ContextId, GroupId, JobId, PipelineId, ProjectId, ScheduleId, TaskId, TokenId, UserId,
@@ -48,8 +50,8 @@ pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
 pub use store::{
-    DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore,
-    ScheduleStore, SecretStore, Store, StoreResult, WorkflowStore,
+    CheckoutKeyStore, DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore,
+    ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, StoreResult, WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -58,8 +60,8 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 /// `dyn Store` (whose supertraits' methods need no import).
 pub mod prelude {
     pub use crate::store::{
-        DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore,
-        QueueStore, ScheduleStore, SecretStore, Store, WorkflowStore,
+        CheckoutKeyStore, DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore,
+        ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, WorkflowStore,
     };
 }
 

@@ -1,6 +1,7 @@
 //! The client API: CircleCI's API v2 routes that Circa serves, and Circa's own under
 //! `/api/circa` (projects, tokens, logs, live streams).
 
+pub(crate) mod checkout_keys;
 mod compile;
 pub(crate) mod contexts;
 pub(crate) mod envvars;
@@ -110,7 +111,8 @@ pub fn routes() -> Router<AppState> {
                 .patch(schedules::update)
                 .delete(schedules::delete),
         )
-        // Secrets: project environment variables, contexts, restrictions, key rotation.
+        // Secrets: project environment variables, checkout keys, contexts, restrictions, key
+        // rotation.
         .route(
             "/api/v2/project/{vcs}/{org}/{repo}/envvar",
             get(envvars::list).post(envvars::create),
@@ -118,6 +120,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v2/project/{vcs}/{org}/{repo}/envvar/{name}",
             get(envvars::get).delete(envvars::delete),
+        )
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/checkout-key",
+            get(checkout_keys::list).post(checkout_keys::create),
+        )
+        .route(
+            "/api/v2/project/{vcs}/{org}/{repo}/checkout-key/{fingerprint}",
+            get(checkout_keys::get).delete(checkout_keys::delete),
         )
         .route(
             "/api/v2/context",
@@ -215,6 +225,13 @@ pub const SERVED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/project/{project-slug}/envvar"),
     ("GET", "/project/{project-slug}/envvar/{name}"),
     ("DELETE", "/project/{project-slug}/envvar/{name}"),
+    ("GET", "/project/{project-slug}/checkout-key"),
+    ("POST", "/project/{project-slug}/checkout-key"),
+    ("GET", "/project/{project-slug}/checkout-key/{fingerprint}"),
+    (
+        "DELETE",
+        "/project/{project-slug}/checkout-key/{fingerprint}",
+    ),
     ("POST", "/context"),
     ("GET", "/context"),
     ("GET", "/context/{context_id}"),

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use circa_store::{NewProject, Project, ProjectSettings};
+use circa_store::{CheckoutKey, CheckoutKeyKind, NewProject, Project, ProjectSettings};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -11,6 +11,7 @@ use super::load;
 use super::render;
 use crate::auth::{self, Person};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::secrets::checkout_keys;
 use crate::state::{AppState, now_ms};
 use crate::{repository, slugs};
 
@@ -42,18 +43,22 @@ pub fn valid_slug(slug: &str) -> bool {
 
 pub use crate::slugs::normal_slug;
 
-/// A project just added, and why its repository cannot be fetched now (a remote one).
+/// A project just added, its deploy key, and why its repository cannot be fetched now (a
+/// remote one).
 #[derive(Debug)]
 pub struct Added {
     /// The project.
     pub project: Project,
+    /// Its checkout key, a deploy key made with it.
+    pub checkout_key: CheckoutKey,
     /// Warnings for the person adding it.
     pub warnings: Vec<String>,
 }
 
 /// Checks a new project's slug, repository ([`crate::repository::check`]) and default branch
-/// (each refusal a 400 naming the field) and stores it: the one way a project is added, from
-/// the API and from the web UI. Callers check that the caller is an admin first.
+/// (each refusal a 400 naming the field) and stores it with a new deploy key: the one way a
+/// project is added, from the API and from the web UI. Callers check that the caller is an
+/// admin first.
 pub async fn add_project(
     state: &AppState,
     slug: &str,
@@ -98,8 +103,16 @@ pub async fn add_project(
             now_ms(),
         )
         .await?;
+    let checkout_key = checkout_keys::add(
+        state.store.as_ref(),
+        &state.keys.vault,
+        &project.id,
+        CheckoutKeyKind::DeployKey,
+    )
+    .await?;
     Ok(Added {
         project,
+        checkout_key,
         warnings: repo.warning.into_iter().collect(),
     })
 }
@@ -110,7 +123,11 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateProject>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     person.require_admin()?;
-    let Added { project, warnings } = add_project(
+    let Added {
+        project,
+        checkout_key,
+        warnings,
+    } = add_project(
         &state,
         &body.slug,
         &body.repo,
@@ -123,6 +140,7 @@ pub async fn create(
         "url": format!("{}/hooks/{}", state.base_url, project.id),
         "secret": project.webhook_secret,
     });
+    out["checkout_key"] = super::checkout_keys::render(&checkout_key);
     out["warnings"] = json!(warnings);
     Ok((StatusCode::CREATED, Json(out)))
 }

@@ -5,12 +5,14 @@
 //! value is opened only to answer a claim (the task's environment, never the stored task) —
 //! the API shows values masked the way CircleCI does ([`masked`]). [`access`] decides whether
 //! a job may use its contexts (group and expression restrictions) and gathers the variables a
-//! task receives; [`rotate`] moves every value to a new key.
+//! task receives; [`rotate`] moves every value to a new key; [`checkout_keys`] makes each
+//! project's SSH key pair, its private half sealed the same way.
 //!
 //! Invariant: no clear value is written to the database, to Blobs, to a log or to an API
 //! answer; decrypted values live only in memory on their way into a task's assignment.
 
 pub mod access;
+pub mod checkout_keys;
 pub mod delivery;
 pub mod keys;
 pub mod rotate;
@@ -53,6 +55,9 @@ pub enum SecretError {
     /// The store.
     #[error(transparent)]
     Store(#[from] circa_store::StoreError),
+    /// An SSH key could not be made or encoded.
+    #[error("checkout key: {0}")]
+    SshKey(#[from] ssh_key::Error),
 }
 
 /// The keyring in use and the file it comes from.

@@ -1,15 +1,16 @@
-//! Key rotation: a new key becomes current, every stored value is sealed again with it, and
-//! the old keys are dropped only once no value needs them.
+//! Key rotation: a new key becomes current, every stored value (variables' values and
+//! checkout keys' private halves) is sealed again with it, and the old keys are dropped only
+//! once no value needs them.
 //!
 //! The new key is written to the key file (after the old ones) before any value changes, so
 //! a crash part-way leaves a key file that still opens every value; running the rotation
 //! again finishes the job. Values written while the rotation runs are sealed with the new key
 //! already; a value changed between read and reseal is left as the writer set it.
 
-use circa_store::Store;
+use circa_store::{EnvOwner, Store};
 
-use super::keys::Key;
-use super::{SecretError, Vault, seal};
+use super::keys::{Key, Keyring};
+use super::{SecretError, Vault, checkout_keys, seal};
 
 /// What a rotation did.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -18,8 +19,10 @@ pub struct Rotation {
     pub key_id: String,
     /// The keys dropped.
     pub retired: Vec<String>,
-    /// How many values were sealed again.
+    /// How many variables' values were sealed again.
     pub resealed: usize,
+    /// How many checkout keys' private halves were sealed again.
+    pub resealed_checkout_keys: usize,
 }
 
 /// Rotates the vault's key and reseals every stored value.
@@ -41,6 +44,7 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
             resealed += 1;
         }
     }
+    let resealed_checkout_keys = reseal_checkout_keys(store, &ring, &key).await?;
     // Whatever was written meanwhile used the new key; check before dropping the old ones.
     let in_use = store.env_var_key_ids().await?;
     if in_use.iter().all(|id| *id == key_id) {
@@ -50,12 +54,36 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
             key_id,
             retired: old,
             resealed,
+            resealed_checkout_keys,
         })
     } else {
         Ok(Rotation {
             key_id,
             retired: Vec::new(),
             resealed,
+            resealed_checkout_keys,
         })
     }
+}
+
+/// Seals every checkout key's private half again with `key`; how many were.
+async fn reseal_checkout_keys(
+    store: &dyn Store,
+    ring: &Keyring,
+    key: &Key,
+) -> Result<usize, SecretError> {
+    let mut resealed = 0;
+    for stored in store.all_checkout_keys().await? {
+        if stored.private_key.key_id == key.id() {
+            continue;
+        }
+        let owner = EnvOwner::Project(stored.project_id.clone());
+        let name = checkout_keys::sealed_name(&stored.fingerprint);
+        let pem = seal::open(ring, &owner, &name, &stored.private_key)?;
+        let sealed = seal::seal_with(key, &owner, &name, &pem)?;
+        if store.reseal_checkout_key(&stored, &sealed).await? {
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
 }

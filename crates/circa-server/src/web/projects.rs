@@ -118,7 +118,9 @@ pub async fn create(
 ) -> WebResult<Response> {
     viewer.require_admin()?;
     let branch = form.default_branch.trim();
-    let Added { project, warnings } = add_project(
+    let Added {
+        project, warnings, ..
+    } = add_project(
         &state,
         &form.slug,
         &form.repo,

@@ -21,6 +21,7 @@
 use super::{Backend, CLAIM_LOCK, Db, PIPELINE_PAGE_SQL, insert_events};
 use crate::error::StoreError;
 
+mod checkout_keys;
 mod deliveries;
 mod dispatch;
 mod inserts;

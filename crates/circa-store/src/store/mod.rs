@@ -1,6 +1,6 @@
 //! The store's interface, by area: one trait per area ([`ProjectStore`], [`PeopleStore`],
 //! [`PipelineStore`], [`WorkflowStore`], [`QueueStore`], [`OutputStore`], [`SecretStore`],
-//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`]), each with a SQLite and a PostgreSQL implementation, and
+//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`]), each with a SQLite and a PostgreSQL implementation, and
 //! [`Store`], every area at once: the one object the server holds (`Arc<dyn Store>`).
 //!
 //! Every method is one transaction. On a `dyn Store` every area's methods are callable as
@@ -8,6 +8,7 @@
 
 use crate::error::StoreError;
 
+mod checkout_keys;
 mod deliveries;
 mod output;
 mod pages;
@@ -19,6 +20,7 @@ mod schedules;
 mod secrets;
 mod workflows;
 
+pub use checkout_keys::CheckoutKeyStore;
 pub use deliveries::{DELIVERY_RETENTION_MS, DeliveryStore};
 pub use output::OutputStore;
 pub use pages::PageStore;
@@ -45,6 +47,7 @@ pub trait Store:
     + ScheduleStore
     + PageStore
     + DeliveryStore
+    + CheckoutKeyStore
     + Send
     + Sync
     + 'static
@@ -62,6 +65,7 @@ impl<T> Store for T where
         + ScheduleStore
         + PageStore
         + DeliveryStore
+        + CheckoutKeyStore
         + Send
         + Sync
         + 'static

@@ -8,6 +8,7 @@
 mod api_lists;
 mod backends;
 mod blobs;
+mod checkout_keys;
 mod deliveries;
 mod dispatch;
 mod events;

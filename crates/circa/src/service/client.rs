@@ -180,6 +180,13 @@ pub fn project_add(
             "webhook secret: {}",
             project["webhook"]["secret"].as_str().unwrap_or_default()
         );
+        println!("deploy key, to add to the repository on its forge (read-only):");
+        println!(
+            "{}",
+            project["checkout_key"]["public-key"]
+                .as_str()
+                .unwrap_or_default()
+        );
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -339,6 +339,34 @@ async fn every_served_route_answers_as_the_openapi_document_says() {
             .await,
     );
 
+    // Checkout keys: the project's deploy key, and one more made and deleted.
+    let keys = v2(&format!("/project/{SLUG}/checkout-key"));
+    let key = w.check(
+        "POST",
+        "/project/{project-slug}/checkout-key",
+        201,
+        api.post(&keys, json!({ "type": "deploy-key" })).await,
+    );
+    w.check(
+        "GET",
+        "/project/{project-slug}/checkout-key",
+        200,
+        api.get(&keys).await,
+    );
+    let one = format!("{keys}/{}", key["fingerprint"].as_str().unwrap());
+    w.check(
+        "GET",
+        "/project/{project-slug}/checkout-key/{fingerprint}",
+        200,
+        api.get(&one).await,
+    );
+    w.check(
+        "DELETE",
+        "/project/{project-slug}/checkout-key/{fingerprint}",
+        200,
+        api.call("DELETE", &one, json!({})).await,
+    );
+
     // Contexts, their variables and restrictions.
     let context = w.check(
         "POST",

@@ -19,6 +19,7 @@ struct Ids {
     context: String,
     restriction: String,
     schedule: String,
+    fingerprint: String,
 }
 
 /// The concrete path of a served route (with `/api/v2`).
@@ -33,6 +34,7 @@ fn concrete(route: &str, ids: &Ids) -> String {
         .replace("{env_var_name}", "TOKEN")
         .replace("{restriction_id}", &ids.restriction)
         .replace("{schedule-id}", &ids.schedule)
+        .replace("{fingerprint}", &ids.fingerprint)
         .replace("{name}", "DEPLOY_KEY")
         .replace(
             "{approval_request_id}",
@@ -57,6 +59,7 @@ fn concrete(route: &str, ids: &Ids) -> String {
 fn valid_body(route: &str) -> Value {
     match route {
         "/project/{project-slug}/envvar" => json!({ "name": "OTHER", "value": "matrix-other" }),
+        "/project/{project-slug}/checkout-key" => json!({ "type": "deploy-key" }),
         "/context" => json!({ "name": "matrix-other" }),
         "/context/{context_id}/environment-variable/{env_var_name}" => {
             json!({ "value": "matrix-other" })
@@ -205,6 +208,11 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         )
         .await;
     assert_eq!(status, 201, "{schedule}");
+    let (status, keys) = api
+        .get(&format!("/api/v2/project/{SLUG}/checkout-key"))
+        .await;
+    assert_eq!(status, 200, "{keys}");
+    let deploy_key = keys["items"][0].clone();
     let ids = Ids {
         pipeline: pipeline.clone(),
         number: created["number"].as_i64().unwrap(),
@@ -215,6 +223,7 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         context: context_id.clone(),
         restriction: restriction["id"].as_str().unwrap_or("none").to_string(),
         schedule: schedule["id"].as_str().unwrap().to_string(),
+        fingerprint: deploy_key["fingerprint"].as_str().unwrap().to_string(),
     };
     let secrets = [
         project["id"].as_str().unwrap().to_string(),
@@ -227,6 +236,8 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         "matrix-nightly".to_string(),
         "matrix-project-secret".to_string(),
         "matrix-context-secret".to_string(),
+        deploy_key["public-key"].as_str().unwrap().to_string(),
+        ids.fingerprint.clone(),
     ];
 
     let (outsider, _) = user_token(api, "eve").await;
@@ -309,6 +320,20 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
     )
     .await;
     assert_eq!(status, 200);
+    // A member sees the project's checkout keys, but only admins make or delete them.
+    let keys = format!("/api/v2/project/{SLUG}/checkout-key");
+    let (status, body) = call(&api.url, "GET", &keys, Some(&member)).await;
+    assert_eq!(status, 200, "{body}");
+    let one = format!("{keys}/{}", ids.fingerprint);
+    let (status, body) = call(&api.url, "GET", &one, Some(&member)).await;
+    assert_eq!(status, 200, "{body}");
+    for (method, path, body) in [
+        ("POST", keys.clone(), json!({ "type": "deploy-key" })),
+        ("DELETE", one.clone(), json!({})),
+    ] {
+        let (status, body) = call_with(&api.url, method, &path, Some(&member), body).await;
+        assert_eq!(status, 403, "{method} {path} as a member: {body}");
+    }
     for (method, path, body) in [
         (
             "POST",

@@ -9,6 +9,7 @@ mod api_schema;
 mod auth_matrix;
 mod bad_input;
 mod browser;
+mod checkout_keys;
 mod client_cli;
 mod corpus;
 mod data_folder;

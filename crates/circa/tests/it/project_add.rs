@@ -60,6 +60,13 @@ async fn project_add_checks_the_repository_at_once() {
     let out = project_add(&server, &here, "gh/me/here", ".");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    // The project's deploy key, printed on a line of its own to paste into the forge.
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (_, keys) = api.get("/api/v2/project/gh/me/here/checkout-key").await;
+    let public_key = keys["items"][0]["public-key"].as_str().unwrap();
+    assert!(public_key.starts_with("ssh-ed25519 "), "{keys}");
+    assert!(stdout.lines().any(|l| l == public_key), "{stdout}");
+    assert!(!stdout.contains("PRIVATE"), "{stdout}");
     let (status, project) = api.get("/api/v2/project/gh/me/here").await;
     assert_eq!(status, 200);
     assert_eq!(

@@ -549,7 +549,11 @@ async fn rotating_the_key_keeps_every_value_readable() {
     let store = circa_store::SqliteStore::open(&s.server.data.join("circa.db"))
         .await
         .unwrap();
-    assert_eq!(store.env_var_key_ids().await.unwrap(), vec![key_id]);
+    assert_eq!(store.env_var_key_ids().await.unwrap(), vec![key_id.clone()]);
+    // The project's checkout key was sealed again too.
+    let checkout_keys = store.all_checkout_keys().await.unwrap();
+    assert_eq!(checkout_keys.len(), 1);
+    assert_eq!(checkout_keys[0].private_key.key_id, key_id);
 
     // The value still opens: masked in the API, right in the job.
     let (_, var) = s.api.get("/api/v2/project/gh/acme/keys/envvar/KEPT").await;
