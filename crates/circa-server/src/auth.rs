@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
+use crate::runner_error::{RunnerApiError, RunnerResult};
 use crate::state::AppState;
 
 /// A new random token: `PREFIX` followed by 43 URL-safe characters (256 bits).
@@ -180,47 +181,43 @@ impl FromRequestParts<AppState> for RunnerAuth {
 #[derive(Clone, Debug)]
 pub struct TaskAuth(pub Task);
 
-/// 410: the task a runner speaks of is not running any more.
-pub fn task_gone() -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::GONE,
-        "this task is no longer running here (it finished, was cancelled, or its lease ran out)",
-    )
-}
-
 impl TaskAuth {
     /// Checks that `headers` carry the task token of running task `task_id`. (The extractor
     /// does this with the route's `{id}`; a handler that must act before the task is read
     /// calls it itself.)
-    pub async fn check(state: &AppState, headers: &HeaderMap, task_id: &TaskId) -> ApiResult<Task> {
+    pub async fn check(
+        state: &AppState,
+        headers: &HeaderMap,
+        task_id: &TaskId,
+    ) -> RunnerResult<Task> {
         let token = token_of(headers, None).ok_or_else(ApiError::unauthorized)?;
         let task = state
             .store
             .task(task_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("task"))?;
+            .ok_or(RunnerApiError::NotFound("task"))?;
         match &task.token_hash {
             Some(expected) if same_hash(expected, &hash_token(&token)) => {}
-            _ => return Err(ApiError::unauthorized()),
+            _ => return Err(ApiError::unauthorized().into()),
         }
         if task.state != TaskState::Running {
-            return Err(task_gone());
+            return Err(RunnerApiError::Gone);
         }
         Ok(task)
     }
 }
 
 impl FromRequestParts<AppState> for TaskAuth {
-    type Rejection = ApiError;
+    type Rejection = RunnerApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> RunnerResult<Self> {
         let params = axum::extract::RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::not_found("task"))?;
+            .map_err(|_| RunnerApiError::NotFound("task"))?;
         let task_id = params
             .iter()
             .find_map(|(name, value)| (name == "id").then_some(value))
-            .ok_or_else(|| ApiError::not_found("task"))?;
+            .ok_or(RunnerApiError::NotFound("task"))?;
         let task_id = TaskId::from(task_id);
         Ok(TaskAuth(
             Self::check(state, &parts.headers, &task_id).await?,

@@ -42,10 +42,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn gone() -> RunnerApiError {
-    RunnerApiError::Gone
-}
-
 async fn claims(
     State(state): State<AppState>,
     runner: RunnerAuth,
@@ -273,7 +269,7 @@ async fn heartbeat(
             .store
             .heartbeat(&id, now + lease.as_millis() as i64)
             .await?
-            .ok_or_else(gone)?
+            .ok_or(RunnerApiError::Gone)?
     };
     let reply = |cancel| {
         Json(HeartbeatReply {
@@ -385,7 +381,7 @@ async fn complete(
         .store
         .finish_task(&id, status, message.as_deref(), now_ms())
         .await?
-        .ok_or_else(gone)?;
+        .ok_or(RunnerApiError::Gone)?;
     state.live.events.close(&id);
     state.dispatch.cancels.forget(&id);
     actions::task_finished(&state, &done).await?;
