@@ -69,7 +69,7 @@ async fn receive(
                     Json(json!({ "message": message, "pipeline": null })),
                 ));
             }
-            let pipeline = trigger_pipeline(
+            let started = trigger_pipeline(
                 &state,
                 &project,
                 TriggerRequest {
@@ -85,7 +85,15 @@ async fn receive(
                     schedule: None,
                 },
             )
-            .await?;
+            .await;
+            let pipeline = match started {
+                Ok(pipeline) => pipeline,
+                Err(e) => {
+                    // Nothing was built: the forge's redelivery must start it.
+                    forget(&state, &project.id, forge, &headers).await;
+                    return Err(e.into());
+                }
+            };
             Ok((
                 StatusCode::CREATED,
                 Json(json!({
@@ -94,6 +102,17 @@ async fn receive(
                 })),
             ))
         }
+    }
+}
+
+/// Forgets the delivery's id after its build could not be started, so that the forge's
+/// redelivery builds. A failure to forget is logged (the redelivery is then a repeat).
+async fn forget(state: &AppState, project_id: &ProjectId, forge: Forge, headers: &Headers<'_>) {
+    let Some(id) = delivery_id(forge, headers) else {
+        return;
+    };
+    if let Err(e) = state.store.forget_delivery(project_id, id).await {
+        tracing::warn!("forgetting {forge} delivery {id}: {e}");
     }
 }
 

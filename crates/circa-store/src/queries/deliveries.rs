@@ -35,4 +35,20 @@ impl DeliveryStore for Backend {
         tx.commit().await?;
         Ok(added == 1)
     }
+
+    async fn forget_delivery(
+        &self,
+        project_id: &ProjectId,
+        delivery_id: &str,
+    ) -> StoreResult<bool> {
+        let removed = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE project_id = $1 AND delivery_id = $2",
+        )
+        .bind(project_id)
+        .bind(delivery_id)
+        .execute(&mut *self.writer().await?)
+        .await?
+        .rows_affected();
+        Ok(removed == 1)
+    }
 }

@@ -22,4 +22,8 @@ pub trait DeliveryStore: Send + Sync {
         delivery_id: &str,
         now: Millis,
     ) -> StoreResult<bool>;
+    /// Forgets `delivery_id` of a project (its build could not be started, so the forge's
+    /// redelivery must be taken); false if it was not recorded.
+    async fn forget_delivery(&self, project_id: &ProjectId, delivery_id: &str)
+    -> StoreResult<bool>;
 }

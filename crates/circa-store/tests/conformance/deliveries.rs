@@ -5,7 +5,10 @@ use circa_store::*;
 use crate::backends::{TestStore, on_both_backends};
 use crate::fixtures::*;
 
-on_both_backends!(a_delivery_is_new_once_a_day);
+on_both_backends!(
+    a_delivery_is_new_once_a_day,
+    a_forgotten_delivery_is_new_again
+);
 
 async fn a_delivery_is_new_once_a_day(db: &TestStore) {
     let store: &dyn Store = &**db;
@@ -36,4 +39,17 @@ async fn a_delivery_is_new_once_a_day(db: &TestStore) {
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::NotFound(_)), "{e:?}");
+}
+
+async fn a_forgotten_delivery_is_new_again(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let a = project(store, "gh/acme/a").await;
+    let b = project(store, "gh/acme/b").await;
+    assert!(store.record_delivery(&a.id, "d-1", T0).await.unwrap());
+    assert!(store.record_delivery(&b.id, "d-1", T0).await.unwrap());
+    assert!(store.forget_delivery(&a.id, "d-1").await.unwrap());
+    assert!(!store.forget_delivery(&a.id, "d-1").await.unwrap());
+    assert!(store.record_delivery(&a.id, "d-1", T0 + 1).await.unwrap());
+    // Only that project's record was forgotten.
+    assert!(!store.record_delivery(&b.id, "d-1", T0 + 1).await.unwrap());
 }
