@@ -113,6 +113,9 @@ async fn insert_events(
     Ok(())
 }
 
+/// The commit of pipeline `p`, read from its trigger's JSON (the outbox's statuses).
+const TRIGGER_REVISION: &str = "(p.trigger_json::json ->> 'revision')";
+
 /// A page of pipelines as one JSON text (see `queries/pages.rs`).
 const PIPELINE_PAGE_SQL: &str = "SELECT json_agg(json_build_array(id, project_id, number, \
      state, trigger_json, errors, created_at, updated_at) ORDER BY number DESC)::text \

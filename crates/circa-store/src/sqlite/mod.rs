@@ -205,6 +205,9 @@ async fn insert_events(
     Ok(())
 }
 
+/// The commit of pipeline `p`, read from its trigger's JSON (the outbox's statuses).
+const TRIGGER_REVISION: &str = "json_extract(p.trigger_json, '$.revision')";
+
 /// A page of pipelines as one JSON text (see `queries/pages.rs`; the `LIMIT` is cast so
 /// the statement stays prepared, see `queries/mod.rs`).
 const PIPELINE_PAGE_SQL: &str = "SELECT json_group_array(json_array(id, project_id, number, \
