@@ -80,6 +80,26 @@ pub enum ProjectCommand {
         /// Cancel older running workflows on the same non-default branch.
         #[arg(long)]
         auto_cancel: bool,
+        /// The repository's forge.
+        #[command(flatten)]
+        forge: crate::service::project_forge::ForgeArgs,
+        /// Do not report job states to the forge as commit statuses.
+        #[arg(long)]
+        no_statuses: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// Change a project's forge settings.
+    Edit {
+        /// The project's slug.
+        slug: String,
+        /// The repository's forge.
+        #[command(flatten)]
+        forge: crate::service::project_forge::ForgeArgs,
+        /// Report job states to the forge as commit statuses, or not.
+        #[arg(long, value_enum)]
+        statuses: Option<crate::service::project_forge::Switch>,
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -566,6 +586,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             repo,
             default_branch,
             auto_cancel,
+            forge,
+            no_statuses,
             client,
         }) => crate::service::client::project_add(
             &client,
@@ -573,7 +595,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &repo,
             default_branch.as_deref(),
             auto_cancel,
+            &forge,
+            !no_statuses,
         ),
+        Command::Project(ProjectCommand::Edit {
+            slug,
+            forge,
+            statuses,
+            client,
+        }) => crate::service::project_forge::project_edit(&client, &slug, &forge, statuses),
         Command::Pipeline(command) => crate::service::remote::pipeline(command),
         Command::Job(command) => crate::service::remote::job(command),
         Command::Token(TokenCommand::Create {

@@ -10,6 +10,7 @@
 //! every request this module can make against them.
 
 mod context;
+pub mod settings;
 mod state;
 mod status;
 

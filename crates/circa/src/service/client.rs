@@ -1,4 +1,5 @@
-//! Client commands that talk to a server's API: `project add`, `token create`, users; the
+//! Client commands that talk to a server's API: `project add` (its forge options in
+//! `project_forge`), `token create`, users; the
 //! client itself (`Client`) and the pipeline progress a watch stream tells. Pipeline and job
 //! commands are in `remote`.
 
@@ -91,6 +92,12 @@ impl Client {
         Ok(response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `PUT` JSON.
+    pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.put(format!("{}{path}", self.url)).json(body))
+            .await
+    }
+
     /// `POST` JSON.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(self.http.post(format!("{}{path}", self.url)).json(body))
@@ -156,7 +163,17 @@ pub fn project_add(
     repo: &str,
     default_branch: Option<&str>,
     auto_cancel: bool,
+    forge: &super::project_forge::ForgeArgs,
+    statuses: bool,
 ) -> anyhow::Result<ExitCode> {
+    let forge_body = if forge.any() {
+        if forge.forge.is_none() {
+            bail!("--forge-api, --forge-repo and --forge-token-file need --forge KIND");
+        }
+        Some(forge.body((!statuses).then_some(false))?)
+    } else {
+        None
+    };
     runtime()?.block_on(async {
         let client = Client::new(client)?;
         let repo = local_repo(repo)?;
@@ -187,6 +204,10 @@ pub fn project_add(
                 .as_str()
                 .unwrap_or_default()
         );
+        if let Some(body) = forge_body {
+            let slug = project["slug"].as_str().unwrap_or(slug);
+            super::project_forge::put_forge(&client, slug, &body).await?;
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

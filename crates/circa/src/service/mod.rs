@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod project_forge;
 pub mod remote;
 pub mod settings;
 pub mod up;
