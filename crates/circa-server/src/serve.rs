@@ -219,6 +219,7 @@ async fn start_on(
         stop.clone(),
     ));
     tokio::spawn(crate::schedules::run_scheduler(state.clone(), stop.clone()));
+    tokio::spawn(crate::forge::outbox::run(state.clone(), stop.clone()));
     let app = router(state.clone());
     let shutdown = stop.clone();
     let serving = tokio::spawn(async move {

@@ -151,6 +151,8 @@ pub struct Dispatch {
     pub claims: Arc<crate::waiting_claims::WaitingClaims>,
     /// Where configs are compiled: a few at once.
     pub compiles: crate::compiles::Compiles,
+    /// Wakes the commit status worker: job changes were stored (`forge::outbox`).
+    pub statuses: tokio::sync::Notify,
 }
 
 impl Dispatch {
@@ -164,6 +166,7 @@ impl Dispatch {
             runners: SeenRunners::default(),
             claims: Arc::default(),
             compiles: crate::compiles::Compiles::per_cpu(),
+            statuses: tokio::sync::Notify::new(),
         }
     }
 }

@@ -1,15 +1,18 @@
 //! Commit statuses for the forges: what Circa reports about one job, and the HTTP request that
 //! reports it to a forge's API.
 //!
-//! This module is pure: it builds values (a [`StatusState`], a context name, a
-//! [`StatusRequest`]) and does no IO. Delivery, retries and authentication belong to the caller:
-//! a [`StatusRequest`] never carries a token.
+//! Its pure part builds values (a [`StatusState`], a context name, a [`StatusRequest`], which
+//! never carries a token) and checks the settings a client gives (`settings`). The IO is in
+//! `send` (one request with its token, the answer read as delivered, retry or refused) and
+//! `outbox` (the worker that sends the statuses the store's outbox holds).
 //!
 //! The request shapes follow the forges' own API descriptions, extracted under
 //! `shared/corpus/forge-apis/` (its `SOURCES.md` names the upstream files); `spec_tests` checks
 //! every request this module can make against them.
 
 mod context;
+pub mod outbox;
+pub mod send;
 pub mod settings;
 mod state;
 mod status;

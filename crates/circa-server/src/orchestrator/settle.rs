@@ -407,6 +407,9 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
         classes,
     } = stored;
     let status = *status;
+    if !changes.is_empty() {
+        state.dispatch.statuses.notify_one();
+    }
     // One claim woken per new task: the other waiting claims would find nothing.
     let mut per_class: BTreeMap<String, usize> = BTreeMap::new();
     for class in classes {
