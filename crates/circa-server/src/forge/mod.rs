@@ -17,6 +17,8 @@ pub mod settings;
 mod state;
 mod status;
 
+#[cfg(any(test, feature = "spec-check"))]
+pub mod spec_check;
 #[cfg(test)]
 mod spec_tests;
 

@@ -1,6 +1,7 @@
 -- A project's forge: which API its commit statuses go to, the repository there, the API token
 -- (only sealed by the server, with the id of the key that sealed it), whether statuses are
--- reported, and the last delivery error until a delivery succeeds.
+-- reported, the last delivery error until a delivery succeeds, and the time before which no
+-- status is sent to it (a failing forge's back-off: new statuses wait for it too).
 CREATE TABLE project_forges (
     project_id TEXT PRIMARY KEY NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
     kind TEXT NOT NULL CHECK (kind IN ('github', 'gitlab', 'gitea', 'bitbucket')),
@@ -11,5 +12,6 @@ CREATE TABLE project_forges (
     statuses BOOLEAN NOT NULL,
     last_error TEXT,
     last_error_at BIGINT,
+    retry_at BIGINT,
     updated_at BIGINT NOT NULL
 );

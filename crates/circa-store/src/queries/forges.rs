@@ -77,7 +77,7 @@ impl ForgeStore for Backend {
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8) \
              ON CONFLICT (project_id) DO UPDATE SET kind = $2, api_url = $3, repo = $4, \
              key_id = $5, sealed = $6, statuses = $7, last_error = NULL, last_error_at = NULL, \
-             updated_at = $8 RETURNING ",
+             retry_at = NULL, updated_at = $8 RETURNING ",
             forge_columns!()
         );
         let token = forge.token.as_ref();

@@ -20,8 +20,8 @@ pub(super) const JOBS_PER_ENQUEUE: usize = 16;
 
 /// Writes a row for each job of `$2`… whose project's forge reports statuses, with the job's
 /// status as it is now, at `$1`. The context is CircleCI's: `ci/circleci: JOB`, or
-/// `ci/circleci: WORKFLOW/JOB` for an approval job. A project without a forge joins nothing:
-/// the statement writes no row.
+/// `ci/circleci: WORKFLOW/JOB` for an approval job. A row is due at once, or when the forge's
+/// back-off ends. A project without a forge joins nothing: the statement writes no row.
 static ENQUEUE: LazyLock<String> = LazyLock::new(|| {
     let ids: Vec<String> = (0..JOBS_PER_ENQUEUE)
         .map(|i| format!("${}", i + 2))
@@ -32,7 +32,8 @@ static ENQUEUE: LazyLock<String> = LazyLock::new(|| {
          SELECT j.project_id, {TRIGGER_REVISION}, \
          CASE WHEN j.approval THEN 'ci/circleci: ' || w.name || '/' || j.name \
          ELSE 'ci/circleci: ' || j.name END, \
-         j.id, j.status, j.number, p.number, $1, $1 \
+         j.id, j.status, j.number, p.number, $1, \
+         CASE WHEN f.retry_at > $1 THEN f.retry_at ELSE $1 END \
          FROM jobs j JOIN project_forges f ON f.project_id = j.project_id AND f.statuses \
          JOIN workflows w ON w.id = j.workflow_id JOIN pipelines p ON p.id = j.pipeline_id \
          WHERE j.id IN ({}) ORDER BY j.ord",
@@ -124,13 +125,20 @@ impl OutboxStore for Backend {
     }
 
     async fn defer_statuses(&self, project_id: &ProjectId, until: Millis) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE project_forges SET retry_at = $2 WHERE project_id = $1")
+            .bind(project_id)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "UPDATE forge_status_outbox SET due_at = $2 WHERE project_id = $1 AND due_at < $2",
         )
         .bind(project_id)
         .bind(until)
-        .execute(&mut *self.writer().await?)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -42,7 +42,7 @@ pub trait OutboxStore: Send + Sync {
     async fn due_statuses(&self, now: Millis, limit: u32) -> StoreResult<Vec<OutboxStatus>>;
     /// Deletes `sent` and the older rows of its key (project, sha, context); how many.
     async fn delete_sent_statuses(&self, sent: &OutboxStatus) -> StoreResult<u64>;
-    /// Makes a project's rows due no sooner than `until`.
+    /// Makes a project's rows due no sooner than `until`, and the rows written until then too.
     async fn defer_statuses(&self, project_id: &ProjectId, until: Millis) -> StoreResult<()>;
     /// How many rows of a project wait.
     async fn status_backlog(&self, project_id: &ProjectId) -> StoreResult<u64>;

@@ -173,6 +173,18 @@ async fn job_changes_write_statuses_only_for_projects_reporting_them(db: &TestSt
     store.defer_statuses(&on.id, T0 + 100).await.unwrap();
     assert!(store.due_statuses(T0 + 99, 100).await.unwrap().is_empty());
     assert_eq!(store.next_status_due().await.unwrap(), Some(T0 + 100));
+    // A row written while the forge is deferred waits for it too.
+    let (_, _, later) =
+        pipeline(store, &on.id, "main", vec![job("late", JobStatus::Blocked)]).await;
+    queue(store, &later[0], JobStatus::Blocked, 1, T0 + 50).await;
+    let late = store.due_statuses(T0 + 100, 100).await.unwrap();
+    let late = late
+        .iter()
+        .find(|r| r.context == "ci/circleci: late")
+        .unwrap();
+    assert_eq!((late.created_at, late.due_at), (T0 + 50, T0 + 100));
+    assert!(store.due_statuses(T0 + 99, 100).await.unwrap().is_empty());
+    assert_eq!(store.delete_sent_statuses(late).await.unwrap(), 1);
     // Sending the newest of a key deletes the older rows of that key only.
     assert_eq!(store.delete_sent_statuses(&rows[2]).await.unwrap(), 3);
     let left = store.due_statuses(T0 + 100, 100).await.unwrap();

@@ -15,6 +15,8 @@ mod corpus;
 mod data_folder;
 mod expansion_limits;
 mod faults;
+mod forge_standin;
+mod forge_statuses;
 mod git_timeout;
 mod language_server;
 mod leniency;
