@@ -11,6 +11,8 @@ use super::load;
 use super::render;
 use crate::auth::Person;
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::forge::deploy_key_request;
+use crate::forge::send::{Sent, send_json};
 use crate::forge::settings::{ForgeInput, check_repo_for, default_api_url};
 use crate::secrets::forge_tokens;
 use crate::state::{AppState, now_ms};
@@ -60,11 +62,25 @@ pub async fn put(
         return Err(ApiError::bad_request("request body: must be a JSON object"));
     }
     let input = ForgeInput::from_json(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let new_token = input.token.clone();
     let current = state.store.project_forge(&project.id).await?;
     let forge = merge(&state, &project, current, input)?;
     let saved = state.store.set_project_forge(forge).await?;
+    let deploy_key = match new_token {
+        Some(token) => Some(add_deploy_key(&state, &saved, &token).await?),
+        None => None,
+    };
+    let saved = state
+        .store
+        .project_forge(&project.id)
+        .await?
+        .unwrap_or(saved);
     let backlog = state.store.status_backlog(&project.id).await?;
-    Ok(Json(render(&saved, backlog)))
+    let mut answer = render(&saved, backlog);
+    if let Some(outcome) = deploy_key {
+        answer["deploy_key"] = outcome;
+    }
+    Ok(Json(answer))
 }
 
 /// `DELETE /api/circa/projects/{vcs}/{org}/{repo}/forge` (admins only): removes the forge and
@@ -81,6 +97,55 @@ pub async fn delete(
     }
     Ok(Json(json!({ "message": "Forge removed." })))
 }
+
+/// Adds the project's preferred checkout key to its repository on `forge` as a read-only
+/// deploy key, with `token`: `{added: true}`, or `{added: false, error}` with the error also
+/// recorded as the forge's last error (not fatal: the settings are kept).
+async fn add_deploy_key(state: &AppState, forge: &ProjectForge, token: &str) -> ApiResult<Value> {
+    let keys = state.store.checkout_keys(&forge.project_id).await?;
+    let Some(key) = keys.iter().find(|k| k.preferred) else {
+        return Ok(json!({ "added": false, "error": "the project has no checkout key" }));
+    };
+    let sent = match deploy_key_request(
+        forge.kind,
+        &forge.api_url,
+        &forge.repo,
+        DEPLOY_KEY_TITLE,
+        &key.public_key,
+    ) {
+        Ok(request) => match reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+        {
+            Ok(http) => {
+                send_json(
+                    &http,
+                    forge.kind,
+                    Some(token),
+                    request.method,
+                    &request.url,
+                    &request.headers,
+                    &request.body,
+                )
+                .await
+            }
+            Err(e) => Sent::Refused(format!("no HTTP client: {e}")),
+        },
+        Err(e) => Sent::Refused(e.to_string()),
+    };
+    let error = match sent {
+        Sent::Delivered => return Ok(json!({ "added": true })),
+        Sent::Retry { error, .. } | Sent::Refused(error) => format!("deploy key: {error}"),
+    };
+    state
+        .store
+        .record_forge_error(&forge.project_id, Some(&error), now_ms())
+        .await?;
+    Ok(json!({ "added": false, "error": error }))
+}
+
+/// The title of the deploy key Circa adds.
+const DEPLOY_KEY_TITLE: &str = "Circa checkout key";
 
 /// The settings `input` makes of `current` (or of a new forge's defaults).
 fn merge(

@@ -11,6 +11,7 @@
 //! every request this module can make against them.
 
 mod context;
+mod deploy_key;
 pub mod outbox;
 pub mod send;
 pub mod settings;
@@ -23,6 +24,7 @@ pub mod spec_check;
 mod spec_tests;
 
 pub use context::{JobKind, status_context};
+pub use deploy_key::deploy_key_request;
 pub use state::{StatusState, job_description};
 pub use status::{CommitStatus, StatusRequest, StatusRequestError, forge_state, status_request};
 

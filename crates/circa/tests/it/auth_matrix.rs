@@ -381,6 +381,15 @@ async fn forge_routes_need_membership_and_admin(
     let body = json!({ "kind": "gitea", "api_url": "http://127.0.0.1:9/api/v1", "token": token });
     let (status, set) = api.call("PUT", &forge, body.clone()).await;
     assert_eq!(status, 200, "{set}");
+    // Nothing listens there: the deploy key is not added, which is reported, not fatal.
+    assert_eq!(set["deploy_key"]["added"], false, "{set}");
+    assert!(
+        set["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("deploy key: "),
+        "{set}"
+    );
     for (method, who, caller, want) in [
         ("GET", "an outsider", Some(outsider), 404),
         ("PUT", "an outsider", Some(outsider), 404),

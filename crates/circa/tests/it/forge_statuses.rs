@@ -306,6 +306,26 @@ async fn each_forge_gets_every_jobs_state_under_circleci_context_names() {
                 );
             }
         }
+        // Setting the forge with a token added the checkout key as a read-only deploy key.
+        let (_, keys) = api
+            .get(&format!("/api/v2/project/{}/checkout-key", slug(*kind)))
+            .await;
+        let public = keys["items"][0]["public-key"].as_str().unwrap();
+        let added: Vec<Value> = standin
+            .hits()
+            .into_iter()
+            .filter(|h| h.kind == *kind && h.request.path.contains("acme"))
+            .filter(|h| h.checked.as_ref().is_ok_and(|t| t.contains("keys")))
+            .map(|h| h.request.body)
+            .collect();
+        assert_eq!(added.len(), 1, "{kind:?}: {added:?}");
+        assert_eq!(added[0]["key"], public, "{kind:?}");
+        let read_only = match kind {
+            ForgeKind::GitLab => added[0]["can_push"] == false,
+            ForgeKind::Bitbucket => added[0]["label"].is_string(),
+            _ => added[0]["read_only"] == true,
+        };
+        assert!(read_only, "{kind:?}: {}", added[0]);
         let (status, forge) = api
             .get(&format!("/api/circa/projects/{}/forge", slug(*kind)))
             .await;
