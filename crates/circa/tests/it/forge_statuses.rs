@@ -199,11 +199,6 @@ fn last<'a>(contexts: &'a BTreeMap<String, Vec<Status>>, context: &str) -> Optio
         .map(|s| s.state.as_str())
 }
 
-/// A job of a workflow by name.
-async fn job(api: &Api, workflow: &str, name: &str) -> Value {
-    api.job(workflow, name).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_forge_gets_every_jobs_state_under_circleci_context_names() {
     let setup = Setup::start(CONFIG, &ForgeKind::ALL).await;
@@ -241,7 +236,7 @@ async fn each_forge_gets_every_jobs_state_under_circleci_context_names() {
     // Each forge sees the approval waiting as pending, build passed and lint failed.
     for (kind, _) in &pipelines {
         let (ok, failed) = words(*kind);
-        until_received(&api, &standin, *kind, "build, lint and the hold", |c| {
+        until_received(api, standin, *kind, "build, lint and the hold", |c| {
             last(c, "ci/circleci: build") == Some(ok)
                 && last(c, "ci/circleci: lint") == Some(failed)
                 && c.contains_key("ci/circleci: main/hold")
@@ -254,7 +249,7 @@ async fn each_forge_gets_every_jobs_state_under_circleci_context_names() {
             .as_str()
             .unwrap()
             .to_string();
-        let hold = job(&api, &wf, "hold").await;
+        let hold = api.job(&wf, "hold").await;
         let request = hold["approval_request_id"].as_str().unwrap();
         let (status, body) = api
             .post(
@@ -266,7 +261,7 @@ async fn each_forge_gets_every_jobs_state_under_circleci_context_names() {
     }
     for (kind, pipeline) in &pipelines {
         let (ok, failed) = words(*kind);
-        until_received(&api, &standin, *kind, "every final state", |c| {
+        until_received(api, standin, *kind, "every final state", |c| {
             last(c, "ci/circleci: deploy") == Some(ok)
                 && last(c, "ci/circleci: main/hold") == Some(ok)
         })
@@ -295,7 +290,7 @@ async fn each_forge_gets_every_jobs_state_under_circleci_context_names() {
             .unwrap()
             .to_string();
         for name in ["build", "lint", "deploy"] {
-            let number = job(&api, &wf, name).await["job_number"].as_i64().unwrap();
+            let number = api.job(&wf, name).await["job_number"].as_i64().unwrap();
             let want = format!("{}/projects/{}/jobs/{number}", server.url, slug(*kind));
             for s in &contexts[&format!("ci/circleci: {name}")] {
                 assert_eq!(s.target_url, want, "{kind:?} {name}");
@@ -442,8 +437,8 @@ async fn a_rate_limit_is_waited_out() {
     for kind in ForgeKind::ALL {
         let (ok, failed) = words(kind);
         until_received(
-            &api,
-            &standin,
+            api,
+            standin,
             kind,
             "every final state after the limit",
             |c| {
