@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use circa_store::{BlobError, StoreError};
 
 use crate::compiles::CompileStopped;
+use crate::forge::configure::ForgeError;
 use crate::logs::LogError;
 use crate::orchestrator::OrchestratorError;
 use crate::runner_error::RunnerApiError;
@@ -223,6 +224,16 @@ impl From<SecretError> for ApiError {
             SecretError::Store(e) => e.into(),
             SecretError::NotFound(what) => ApiError::not_found(what),
             e => ApiError::internal(format!("secrets: {e}")),
+        }
+    }
+}
+
+impl From<ForgeError> for ApiError {
+    fn from(e: ForgeError) -> Self {
+        match e {
+            ForgeError::Field(e) => ApiError::bad_request(e.to_string()),
+            ForgeError::Secret(e) => e.into(),
+            ForgeError::Store(e) => e.into(),
         }
     }
 }

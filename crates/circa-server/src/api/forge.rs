@@ -4,18 +4,16 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use circa_store::{Project, ProjectForge};
+use circa_store::ProjectForge;
 use serde_json::{Value, json};
 
 use super::load;
 use super::render;
 use crate::auth::Person;
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::forge::deploy_key_request;
-use crate::forge::send::{Sent, send_json};
-use crate::forge::settings::{ForgeInput, check_repo_for, default_api_url};
-use crate::secrets::forge_tokens;
-use crate::state::{AppState, now_ms};
+use crate::forge::configure::{Configured, ForgeError, configure};
+use crate::forge::settings::ForgeInput;
+use crate::state::AppState;
 
 /// A project's forge as the API shows it: everything but the token.
 pub fn render(forge: &ProjectForge, backlog: u64) -> Value {
@@ -61,22 +59,10 @@ pub async fn put(
     if !body.is_object() {
         return Err(ApiError::bad_request("request body: must be a JSON object"));
     }
-    let input = ForgeInput::from_json(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let new_token = input.token.clone();
-    let current = state.store.project_forge(&project.id).await?;
-    let forge = merge(&state, &project, current, input)?;
-    let saved = state.store.set_project_forge(forge).await?;
-    let deploy_key = match new_token {
-        Some(token) => Some(add_deploy_key(&state, &saved, &token).await?),
-        None => None,
-    };
-    let saved = state
-        .store
-        .project_forge(&project.id)
-        .await?
-        .unwrap_or(saved);
+    let input = ForgeInput::from_json(&body).map_err(ForgeError::from)?;
+    let Configured { forge, deploy_key } = configure(&state, &project, input).await?;
     let backlog = state.store.status_backlog(&project.id).await?;
-    let mut answer = render(&saved, backlog);
+    let mut answer = render(&forge, backlog);
     if let Some(outcome) = deploy_key {
         answer["deploy_key"] = outcome;
     }
@@ -96,107 +82,4 @@ pub async fn delete(
         return Err(ApiError::not_found("forge"));
     }
     Ok(Json(json!({ "message": "Forge removed." })))
-}
-
-/// Adds the project's preferred checkout key to its repository on `forge` as a read-only
-/// deploy key, with `token`: `{added: true}`, or `{added: false, error}` with the error also
-/// recorded as the forge's last error (not fatal: the settings are kept).
-async fn add_deploy_key(state: &AppState, forge: &ProjectForge, token: &str) -> ApiResult<Value> {
-    let keys = state.store.checkout_keys(&forge.project_id).await?;
-    let Some(key) = keys.iter().find(|k| k.preferred) else {
-        return Ok(json!({ "added": false, "error": "the project has no checkout key" }));
-    };
-    let sent = match deploy_key_request(
-        forge.kind,
-        &forge.api_url,
-        &forge.repo,
-        DEPLOY_KEY_TITLE,
-        &key.public_key,
-    ) {
-        Ok(request) => match reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-        {
-            Ok(http) => {
-                send_json(
-                    &http,
-                    forge.kind,
-                    Some(token),
-                    request.method,
-                    &request.url,
-                    &request.headers,
-                    &request.body,
-                )
-                .await
-            }
-            Err(e) => Sent::Refused(format!("no HTTP client: {e}")),
-        },
-        Err(e) => Sent::Refused(e.to_string()),
-    };
-    let error = match sent {
-        Sent::Delivered => return Ok(json!({ "added": true })),
-        Sent::Retry { error, .. } | Sent::Refused(error) => format!("deploy key: {error}"),
-    };
-    state
-        .store
-        .record_forge_error(&forge.project_id, Some(&error), now_ms())
-        .await?;
-    Ok(json!({ "added": false, "error": error }))
-}
-
-/// The title of the deploy key Circa adds.
-const DEPLOY_KEY_TITLE: &str = "Circa checkout key";
-
-/// The settings `input` makes of `current` (or of a new forge's defaults).
-fn merge(
-    state: &AppState,
-    project: &Project,
-    current: Option<ProjectForge>,
-    input: ForgeInput,
-) -> ApiResult<ProjectForge> {
-    let bad = |e: crate::forge::settings::FieldError| ApiError::bad_request(e.to_string());
-    let kind = input
-        .kind
-        .or(current.as_ref().map(|f| f.kind))
-        .ok_or_else(|| ApiError::bad_request("kind: is required to set a forge"))?;
-    let same_kind = current.as_ref().is_some_and(|f| f.kind == kind);
-    let api_url = match (input.api_url, &current) {
-        (Some(url), _) => url,
-        (None, Some(f)) if same_kind => f.api_url.clone(),
-        (None, _) => default_api_url(kind).map_err(bad)?,
-    };
-    let repo = input
-        .repo
-        .or(current.as_ref().map(|f| f.repo.clone()))
-        .unwrap_or_else(|| default_repo(&project.slug));
-    check_repo_for(kind, &repo).map_err(bad)?;
-    let token = match input.token {
-        Some(token) => Some(forge_tokens::seal_token(
-            &state.keys.vault,
-            &project.id,
-            &token,
-        )?),
-        None => current.as_ref().and_then(|f| f.token.clone()),
-    };
-    let statuses = input
-        .statuses
-        .or(current.as_ref().map(|f| f.statuses))
-        .unwrap_or(true);
-    Ok(ProjectForge {
-        project_id: project.id.clone(),
-        kind,
-        api_url,
-        repo,
-        token,
-        statuses,
-        last_error: None,
-        last_error_at: None,
-        updated_at: now_ms(),
-    })
-}
-
-/// The repository a slug names on its forge: `ORG/REPO`.
-fn default_repo(slug: &str) -> String {
-    let (org, repo) = crate::orchestrator::assign::slug_parts(slug);
-    format!("{org}/{repo}")
 }

@@ -10,6 +10,7 @@
 //! `shared/corpus/forge-apis/` (its `SOURCES.md` names the upstream files); `spec_tests` checks
 //! every request this module can make against them.
 
+pub mod configure;
 mod context;
 mod deploy_key;
 pub mod outbox;

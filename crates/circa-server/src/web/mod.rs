@@ -14,6 +14,7 @@ mod badge;
 mod chart;
 mod contexts;
 mod error;
+mod forge_settings;
 mod graph;
 mod job;
 mod load;
@@ -75,6 +76,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{vcs}/{org}/{repo}/settings",
             get(settings::project).post(settings::save_project),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/forge",
+            post(forge_settings::save),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/forge/delete",
+            post(forge_settings::delete),
         )
         .route(
             "/projects/{vcs}/{org}/{repo}/pipelines/{number}",

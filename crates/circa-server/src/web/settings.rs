@@ -1,5 +1,5 @@
 //! Settings pages: a project's (repository, default branch, webhook, auto-cancel, secrets for
-//! forked pull requests, environment variables), runners
+//! forked pull requests, environment variables, its forge in `forge_settings`), runners
 //! (seen lately; runner tokens shown once), users (create, give a project), and one's API
 //! tokens (created and shown once, revoked).
 
@@ -35,6 +35,7 @@ pub(super) struct ProjectSettingsPage {
     forks_secrets: bool,
     vars: Vec<VarRow>,
     vars_action: String,
+    forge: super::forge_settings::ForgeSection,
     saved: bool,
     warning: Option<String>,
 }
@@ -52,6 +53,7 @@ pub(super) async fn project_settings_page(
     viewer.require_admin()?;
     Ok(ProjectSettingsPage {
         nav: Nav::of(viewer),
+        forge: super::forge_settings::section(state, &project).await?,
         vars: masked_vars(state, &EnvOwner::Project(project.id.clone())).await?,
         vars_action: format!("/projects/{}/settings/env-vars", encode_path(&project.slug)),
         webhook_url: format!("{}/hooks/{}", state.base_url, project.id),
