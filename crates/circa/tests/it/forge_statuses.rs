@@ -123,6 +123,18 @@ impl Setup {
         setup
     }
 
+    /// `circa project edit` with `args`.
+    fn edit(&self, slug: &str, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_circa"))
+            .args(["project", "edit", slug])
+            .args(args)
+            .env("CIRCA_URL", &self.server.url)
+            .env("CIRCA_TOKEN", &self.server.token)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+
     /// `circa project add` with forge options, the token from a file.
     fn add(&self, slug: &str, forge: &[&str]) {
         let out = Command::new(env!("CARGO_BIN_EXE_circa"))
@@ -342,6 +354,20 @@ async fn each_forge_gets_every_jobs_state_under_circleci_context_names() {
         (done("build") && done("lint")).then_some(())
     })
     .await;
+    // `circa project edit` turns statuses off, and refuses a wrong API root naming the field.
+    assert!(
+        setup
+            .edit("gh/acme/github", &["--statuses", "off"])
+            .status
+            .success()
+    );
+    let (_, edited) = api.get("/api/circa/projects/gh/acme/github/forge").await;
+    assert_eq!(edited["statuses"], false, "{edited}");
+    assert_eq!(edited["kind"], "github", "the rest is kept: {edited}");
+    let refused = setup.edit("gh/acme/github", &["--forge-api", "ftp://forge.example"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("api_url"), "{said}");
     let (_, quiet_forge) = api.get("/api/circa/projects/gh/quiet/app/forge").await;
     assert_eq!(quiet_forge["statuses"], false, "{quiet_forge}");
     assert_eq!(quiet_forge["backlog"], 0, "statuses off: no row is written");
