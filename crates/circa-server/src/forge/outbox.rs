@@ -182,18 +182,23 @@ impl Worker {
     /// has no forge, reports no statuses, or is gone.
     async fn target(&self, project_id: &ProjectId) -> Result<Option<Target>, String> {
         let store = &self.state.store;
-        let forge = store
-            .project_forge(project_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        // The database's error text goes to the log only: the last error is shown to members.
+        let unreadable = |e: circa_store::StoreError| {
+            tracing::warn!("commit statuses of project {project_id}: {e}");
+            "the server could not read the project's forge settings".to_string()
+        };
+        let forge = store.project_forge(project_id).await.map_err(unreadable)?;
         let Some(forge) = forge.filter(|f| f.statuses) else {
             return Ok(None);
         };
-        let Some(project) = store.project(project_id).await.map_err(|e| e.to_string())? else {
+        let Some(project) = store.project(project_id).await.map_err(unreadable)? else {
             return Ok(None);
         };
         let token = crate::secrets::forge_tokens::open_token(&self.state.keys.vault, &forge)
-            .map_err(|e| format!("the forge token cannot be opened: {e}"))?;
+            .map_err(|e| {
+                tracing::warn!("commit statuses of project {project_id}: {e}");
+                "the forge token cannot be opened (was the key file replaced?)".to_string()
+            })?;
         Ok(Some(Target {
             forge,
             project,
