@@ -12,6 +12,9 @@
 //!   a back-off doubling from one second to [`MAX_BACKOFF`]. A 4xx refusal of one status (a
 //!   repository or commit the forge does not know) drops that row. Either way the error is the
 //!   project's last error until a delivery succeeds.
+//! - Up to [`PER_PROJECT`] requests are in flight to one forge at once (a forge is slow per
+//!   request, not per connection: at 200 ms a request that is 40 statuses a second), for up
+//!   to [`PROJECTS_AT_ONCE`] projects.
 //! - Rows persist: a restarted server delivers what is left.
 
 use std::collections::HashMap;
