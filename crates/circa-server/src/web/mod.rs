@@ -12,6 +12,7 @@ mod account;
 mod actions;
 mod badge;
 mod chart;
+mod checkout_keys;
 mod contexts;
 mod error;
 mod graph;
@@ -120,6 +121,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{vcs}/{org}/{repo}/settings/env-vars/{name}/delete",
             post(secrets::delete_project_var),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/checkout-keys",
+            post(checkout_keys::add),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/checkout-keys/{md5}/delete",
+            post(checkout_keys::delete),
         )
         .route(
             "/settings/contexts",

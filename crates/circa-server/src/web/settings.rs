@@ -1,5 +1,5 @@
 //! Settings pages: a project's (repository, default branch, webhook, auto-cancel, secrets for
-//! forked pull requests, environment variables), runners
+//! forked pull requests, environment variables, checkout keys), runners
 //! (seen lately; runner tokens shown once), users (create, give a project), and one's API
 //! tokens (created and shown once, revoked).
 
@@ -11,6 +11,7 @@ use circa_store::{EnvOwner, NewToken, NewUser, Token, TokenId, TokenKind};
 use serde::Deserialize;
 
 use super::account::Empty;
+use super::checkout_keys::{KeyRow, key_rows};
 use super::error::{WebError, WebResult};
 use super::load;
 use super::password::{self, MIN_PASSWORD_LEN};
@@ -35,6 +36,8 @@ pub(super) struct ProjectSettingsPage {
     forks_secrets: bool,
     vars: Vec<VarRow>,
     vars_action: String,
+    checkout_keys: Vec<KeyRow>,
+    keys_action: String,
     saved: bool,
     warning: Option<String>,
 }
@@ -54,6 +57,11 @@ pub(super) async fn project_settings_page(
         nav: Nav::of(viewer),
         vars: masked_vars(state, &EnvOwner::Project(project.id.clone())).await?,
         vars_action: format!("/projects/{}/settings/env-vars", encode_path(&project.slug)),
+        checkout_keys: key_rows(state, &project.id).await?,
+        keys_action: format!(
+            "/projects/{}/settings/checkout-keys",
+            encode_path(&project.slug)
+        ),
         webhook_url: format!("{}/hooks/{}", state.base_url, project.id),
         webhook_secret: project.webhook_secret,
         auto_cancel: project.settings.auto_cancel_redundant,

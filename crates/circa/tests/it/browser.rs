@@ -538,6 +538,45 @@ async fn change_an_env_var_and_see_it_masked() {
     let (_, vars) = site.api.get("/api/v2/project/gh/acme/env/envvar").await;
     assert_eq!(vars["items"], json!([]));
 
+    // Checkout keys: the project's deploy key is shown as the API shows it; a new one is made
+    // and deleted through the forms; no private half is ever in the page.
+    let (_, keys) = site
+        .api
+        .get("/api/v2/project/gh/acme/env/checkout-key")
+        .await;
+    let first = keys["items"][0]["public-key"].as_str().unwrap().to_string();
+    b.driver.goto(&settings).await.unwrap();
+    let shown = "return [...document.querySelectorAll('#checkout-keys code.public-key')].map(e => e.textContent.trim())";
+    assert_eq!(b.eval(shown).await, json!([first]));
+    b.click("#make-key button").await;
+    b.until(
+        LONG,
+        "a second checkout key",
+        "return document.querySelectorAll('#checkout-keys tr[data-key]').length === 2",
+    )
+    .await;
+    b.shot("checkout-keys").await;
+    let (_, keys) = site
+        .api
+        .get("/api/v2/project/gh/acme/env/checkout-key")
+        .await;
+    let newest = keys["items"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 2, "{keys}");
+    let source = b.driver.source().await.unwrap();
+    assert!(!source.contains("PRIVATE KEY") && !source.contains("b3BlbnNzaC1rZXktdjE"));
+    b.click(&format!("tr[data-key='{newest}'] button.cancel"))
+        .await;
+    b.until(
+        LONG,
+        "the new key deleted",
+        "return document.querySelectorAll('#checkout-keys tr[data-key]').length === 1",
+    )
+    .await;
+    assert_eq!(b.eval(shown).await, json!([first]));
+
     // A context: created, given a variable (masked too) and a restriction.
     b.driver
         .goto(format!("{}/settings/contexts", site.server.url))

@@ -249,6 +249,15 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         .await;
     assert_eq!(status, 201);
 
+    let (_, keys) = site
+        .api
+        .get("/api/v2/project/gh/acme/sec/checkout-key")
+        .await;
+    let sec_key = keys["items"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     let mut admin = WebClient::new(&site.server.url);
     // The sign-in form itself needs its token.
     let (status, _) = admin
@@ -385,6 +394,14 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         ),
         (
             "/projects/gh/acme/sec/settings/env-vars/PROJECT_VAR/delete".into(),
+            vec![],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/checkout-keys".into(),
+            vec![],
+        ),
+        (
+            format!("/projects/gh/acme/sec/settings/checkout-keys/{sec_key}/delete"),
             vec![],
         ),
         ("/settings/contexts".into(), vec![("name", "stolen")]),
@@ -619,7 +636,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         assert_eq!(status, 404, "{path} for a user without the project");
     }
     assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
-    for (path, fields) in &forms[12..14] {
+    for (path, fields) in &forms[12..16] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
@@ -633,7 +650,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         let (status, _) = bob.get(&path).await;
         assert_eq!(status, 403, "{path} for a user who is not an admin");
     }
-    for (path, fields) in &forms[14..] {
+    for (path, fields) in &forms[16..] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
@@ -662,7 +679,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     assert_eq!(status, 200);
     let (status, _) = bob.get("/projects/gh/acme/sec/settings").await;
     assert_eq!(status, 403, "settings are for admins");
-    for (path, fields) in &forms[12..14] {
+    for (path, fields) in &forms[12..16] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
