@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::git_ssh::{CONFIG, add_remote_project, errored, green, push};
 use crate::server_harness::{Repo, RunnerProc, ServerProc};
+use crate::sshd::bare_copy;
 
 const SLUG: &str = "gh/acme/private-https";
 const LIGHTTPD: &str = "/usr/sbin/lighttpd";
@@ -92,14 +93,7 @@ auth.require = ( "/git" => ( "method" => "basic", "realm" => "git", "require" =>
 
     /// Makes a bare copy of `source` named `name`; its URL.
     fn serve(&self, source: &Path, name: &str) -> String {
-        let dest = self.dir.path().join("repos").join(name);
-        let status = Command::new("git")
-            .args(["clone", "--quiet", "--bare"])
-            .arg(source)
-            .arg(&dest)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        bare_copy(source, &self.dir.path().join("repos").join(name));
         format!("http://127.0.0.1:{}/git/{name}", self.port)
     }
 }
