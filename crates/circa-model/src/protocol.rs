@@ -173,6 +173,41 @@ pub struct TaskAssignment {
     pub workspace_layers: Vec<String>,
     /// The largest log a step may keep, in bytes; output past it is dropped with a marker.
     pub step_log_limit: u64,
+    /// What `checkout` needs to fetch a private repository (absent from older servers, and
+    /// when the job has no `checkout` or the project nothing to give).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_access: Option<GitAccess>,
+}
+
+/// The credentials `checkout` fetches with on the runner host. Every value here that is
+/// private is also in [`TaskAssignment::secrets`], so output masks it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitAccess {
+    /// The project's checkout key (OpenSSH PEM) for SSH remotes.
+    #[serde(default)]
+    pub ssh_private_key: Option<String>,
+    /// The `known_hosts` lines SSH remotes are checked against (strictly).
+    #[serde(default)]
+    pub known_hosts: Vec<String>,
+    /// The user name given with the token to HTTPS remotes.
+    #[serde(default)]
+    pub https_user: Option<String>,
+    /// The access token given as the password to HTTPS remotes.
+    #[serde(default)]
+    pub https_token: Option<String>,
+}
+
+/// Never prints a private value.
+impl std::fmt::Debug for GitAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<hidden>");
+        f.debug_struct("GitAccess")
+            .field("ssh_private_key", &hidden(&self.ssh_private_key))
+            .field("known_hosts", &self.known_hosts)
+            .field("https_user", &self.https_user)
+            .field("https_token", &hidden(&self.https_token))
+            .finish()
+    }
 }
 
 /// A runner's heartbeat for a running task.

@@ -312,6 +312,7 @@ fn assignment(spec: JobSpec) -> TaskAssignment {
         upstream: Vec::new(),
         workspace_layers: Vec::new(),
         step_log_limit: 1 << 20,
+        git_access: None,
     }
 }
 

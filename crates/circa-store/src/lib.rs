@@ -25,6 +25,7 @@ pub mod blobs;
 mod cache;
 pub mod checkout_key_records;
 pub mod error;
+pub mod git_access_records;
 pub mod ids;
 pub mod kinds;
 pub mod postgres;
@@ -39,6 +40,7 @@ pub mod web_records;
 pub use blobs::{BlobStream, Blobs, S3Config};
 pub use checkout_key_records::{CheckoutKey, CheckoutKeyKind, NewCheckoutKey};
 pub use error::{BlobError, StoreError};
+pub use git_access_records::{GitAccessRecord, RepoToken};
 pub use ids::{
     ContextId, GroupId, JobId, PipelineId, ProjectId, ScheduleId, TaskId, TokenId, UserId,
     WorkflowId,
@@ -50,8 +52,9 @@ pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
 pub use store::{
-    CheckoutKeyStore, DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore,
-    ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, StoreResult, WorkflowStore,
+    CheckoutKeyStore, DeliveryStore, GitAccessStore, OutputStore, PageStore, PeopleStore,
+    PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, StoreResult,
+    WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -60,8 +63,8 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 /// `dyn Store` (whose supertraits' methods need no import).
 pub mod prelude {
     pub use crate::store::{
-        CheckoutKeyStore, DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore,
-        ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, WorkflowStore,
+        CheckoutKeyStore, DeliveryStore, GitAccessStore, OutputStore, PageStore, PeopleStore,
+        PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, WorkflowStore,
     };
 }
 

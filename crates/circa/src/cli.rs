@@ -80,6 +80,17 @@ pub enum ProjectCommand {
         /// Cancel older running workflows on the same non-default branch.
         #[arg(long)]
         auto_cancel: bool,
+        /// The SSH host keys the repository's server is checked against (`known_hosts`
+        /// lines, as `ssh-keyscan` prints them); without it the first fetch records them.
+        #[arg(long, value_name = "FILE")]
+        known_hosts_file: Option<PathBuf>,
+        /// A file holding an access token for an HTTPS repository (sealed by the server).
+        #[arg(long, value_name = "FILE")]
+        repo_token_file: Option<PathBuf>,
+        /// The user name given with the token [default: x-access-token; Bitbucket:
+        /// x-token-auth].
+        #[arg(long, value_name = "NAME", requires = "repo_token_file")]
+        repo_user: Option<String>,
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -566,13 +577,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             repo,
             default_branch,
             auto_cancel,
+            known_hosts_file,
+            repo_token_file,
+            repo_user,
             client,
         }) => crate::service::client::project_add(
             &client,
-            &slug,
-            &repo,
-            default_branch.as_deref(),
-            auto_cancel,
+            &crate::service::client::NewProject {
+                slug: &slug,
+                repo: &repo,
+                default_branch: default_branch.as_deref(),
+                auto_cancel,
+                known_hosts_file: known_hosts_file.as_deref(),
+                repo_token_file: repo_token_file.as_deref(),
+                repo_user: repo_user.as_deref(),
+            },
         ),
         Command::Pipeline(command) => crate::service::remote::pipeline(command),
         Command::Job(command) => crate::service::remote::job(command),

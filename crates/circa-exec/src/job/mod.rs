@@ -46,6 +46,9 @@ pub struct Vcs {
     pub pull_request: Option<String>,
     /// A git repository on this host that `checkout` clones `sha1` from.
     pub repo_dir: Option<PathBuf>,
+    /// The credentials `checkout` fetches `repository_url` with (`None`: this host's own
+    /// setup).
+    pub access: Option<circa_model::protocol::GitAccess>,
 }
 
 /// Identifiers of the pipeline, workflow and job the node belongs to.

@@ -33,6 +33,7 @@ pub(super) fn context(
             username: a.vcs.username.clone(),
             pull_request: a.vcs.pull_request.clone(),
             repo_dir: local_repo(&a.vcs.repository_url),
+            access: a.git_access.clone(),
         },
         ids: Ids {
             pipeline_id: a.ids.pipeline_id.clone(),

@@ -5,6 +5,7 @@ pub(crate) mod checkout_keys;
 mod compile;
 pub(crate) mod contexts;
 pub(crate) mod envvars;
+pub(crate) mod git_access;
 pub(crate) mod jobs;
 pub mod listed;
 mod load;
@@ -56,6 +57,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/circa/projects/{vcs}/{org}/{repo}/members/{login}",
             delete(people::remove_member),
+        )
+        .route(
+            "/api/circa/projects/{vcs}/{org}/{repo}/known-hosts",
+            get(git_access::get_known_hosts).put(git_access::put_known_hosts),
+        )
+        .route(
+            "/api/circa/projects/{vcs}/{org}/{repo}/repo-token",
+            get(git_access::get_token)
+                .put(git_access::put_token)
+                .delete(git_access::delete_token),
         )
         .route("/api/v2/project/{vcs}/{org}/{repo}", get(projects::get))
         .route(

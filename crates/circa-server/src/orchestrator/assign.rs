@@ -98,5 +98,6 @@ pub fn assignment(cx: &AssignContext<'_>, job: &Job, node: u32) -> Result<TaskAs
         upstream: ancestors(job, cx.jobs),
         workspace_layers: Vec::new(),
         step_log_limit: cx.step_log_limit,
+        git_access: None,
     })
 }

@@ -9,15 +9,16 @@ use circa_store::{EnvOwner, EnvVar, Job, ProjectId, Task};
 
 use super::SecretError;
 use super::access::{Subject, authorize, deliver};
+use super::git_access::ClaimAccess;
 use crate::orchestrator::trigger::values_for;
 use crate::state::AppState;
 
-/// Project variables read while handing out one claim's tasks, by project id: a batch of one
-/// project's tasks reads them once.
-#[derive(Debug, Default)]
-pub struct ProjectVars(HashMap<ProjectId, Vec<EnvVar>>);
+/// Project variables (and git access, see [`super::git_access::fill`]) read while handing out
+/// one claim's tasks, by project id: a batch of one project's tasks reads them once.
+#[derive(Default)]
+pub struct ProjectVars(HashMap<ProjectId, Vec<EnvVar>>, ClaimAccess);
 
-/// Fills `assignment`'s variables and secrets for `task`; `Ok(Err(why))` when its job may not
+/// Fills `assignment`'s variables, secrets and git access for `task`; `Ok(Err(why))` when its job may not
 /// use its contexts. `job` is the task's job when the caller has it already.
 ///
 /// A job without contexts in a project without variables receives nothing, which one query
@@ -41,6 +42,7 @@ pub async fn fill(
             &job_read
         }
     };
+    super::git_access::fill(state, job, assignment, &mut read.1).await?;
     let project_vars = match read.0.get(&job.project_id) {
         Some(vars) => vars.clone(),
         None => {

@@ -14,6 +14,7 @@
 pub mod access;
 pub mod checkout_keys;
 pub mod delivery;
+pub mod git_access;
 pub mod keys;
 pub mod rotate;
 pub mod seal;

@@ -24,6 +24,7 @@ use crate::error::StoreError;
 mod checkout_keys;
 mod deliveries;
 mod dispatch;
+mod git_access;
 mod inserts;
 mod output;
 mod pages;

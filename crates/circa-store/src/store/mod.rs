@@ -1,6 +1,6 @@
 //! The store's interface, by area: one trait per area ([`ProjectStore`], [`PeopleStore`],
 //! [`PipelineStore`], [`WorkflowStore`], [`QueueStore`], [`OutputStore`], [`SecretStore`],
-//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`]), each with a SQLite and a PostgreSQL implementation, and
+//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`GitAccessStore`]), each with a SQLite and a PostgreSQL implementation, and
 //! [`Store`], every area at once: the one object the server holds (`Arc<dyn Store>`).
 //!
 //! Every method is one transaction. On a `dyn Store` every area's methods are callable as
@@ -10,6 +10,7 @@ use crate::error::StoreError;
 
 mod checkout_keys;
 mod deliveries;
+mod git_access;
 mod output;
 mod pages;
 mod people;
@@ -22,6 +23,7 @@ mod workflows;
 
 pub use checkout_keys::CheckoutKeyStore;
 pub use deliveries::{DELIVERY_RETENTION_MS, DeliveryStore};
+pub use git_access::GitAccessStore;
 pub use output::OutputStore;
 pub use pages::PageStore;
 pub use people::PeopleStore;
@@ -48,6 +50,7 @@ pub trait Store:
     + PageStore
     + DeliveryStore
     + CheckoutKeyStore
+    + GitAccessStore
     + Send
     + Sync
     + 'static
@@ -66,6 +69,7 @@ impl<T> Store for T where
         + PageStore
         + DeliveryStore
         + CheckoutKeyStore
+        + GitAccessStore
         + Send
         + Sync
         + 'static

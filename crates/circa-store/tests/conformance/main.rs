@@ -13,6 +13,7 @@ mod deliveries;
 mod dispatch;
 mod events;
 mod fixtures;
+mod git_access;
 mod misc;
 mod pg_cluster;
 mod pg_server;

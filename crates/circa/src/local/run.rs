@@ -198,6 +198,7 @@ impl Runner {
                 username: std::env::var("USER").unwrap_or_default(),
                 pull_request: None,
                 repo_dir: s.repo.root.clone(),
+                access: None,
             },
             ids: Ids {
                 pipeline_id: s.pipeline_id.clone(),

@@ -80,6 +80,24 @@ fn valid_body(route: &str) -> Value {
     }
 }
 
+/// The git access routes of the project, each with a body an admin's call would carry.
+fn git_access_routes() -> Vec<(&'static str, String, Value)> {
+    let hosts = format!("/api/circa/projects/{SLUG}/known-hosts");
+    let token = format!("/api/circa/projects/{SLUG}/repo-token");
+    let line = "h ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINIRALENFJ7rqqsgW8q9aVFPAlUs+lwwMbWVKwJnQ36W";
+    vec![
+        ("GET", hosts.clone(), json!({})),
+        ("PUT", hosts, json!({ "known_hosts": line })),
+        ("GET", token.clone(), json!({})),
+        (
+            "PUT",
+            token.clone(),
+            json!({ "token": "matrix-other-token" }),
+        ),
+        ("DELETE", token, json!({})),
+    ]
+}
+
 /// A request with `token` sent as CircleCI clients send it.
 async fn call(url: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
     call_with(url, method, path, token, json!({})).await
@@ -299,6 +317,39 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
             }
         }
     }
+    // Circa's own routes of a project's git access: the same refusals, and the token never
+    // shows.
+    let token_route = format!("/api/circa/projects/{SLUG}/repo-token");
+    let (status, _) = api
+        .call(
+            "PUT",
+            &token_route,
+            json!({ "token": "matrix-repo-token-secret" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for (method, path, body) in git_access_routes() {
+        for (who, token) in &callers {
+            let (status, answer) = call_with(&api.url, method, &path, *token, body.clone()).await;
+            let allowed: &[u16] = match *who {
+                "no token" | "an unknown token" | "a revoked token" => &[401],
+                "a runner token" => &[403],
+                "a task token" => &[401, 403],
+                _ => &[404],
+            };
+            assert!(
+                allowed.contains(&status),
+                "{method} {path} with {who}: {status} {answer}"
+            );
+            assert!(!answer.contains("matrix-repo-token-secret"), "{answer}");
+            for secret in &secrets {
+                assert!(
+                    !answer.contains(secret.as_str()),
+                    "{method} {path}: {answer}"
+                );
+            }
+        }
+    }
 
     // A member who is not an admin reaches the project, but not the admin routes.
     let (member, _) = user_token(api, "bob").await;
@@ -333,6 +384,13 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
     ] {
         let (status, body) = call_with(&api.url, method, &path, Some(&member), body).await;
         assert_eq!(status, 403, "{method} {path} as a member: {body}");
+    }
+    // A member reads the project's known hosts and whether it has a token; only admins
+    // change them.
+    for (method, path, body) in git_access_routes() {
+        let (status, answer) = call_with(&api.url, method, &path, Some(&member), body).await;
+        let expected = if method == "GET" { 200 } else { 403 };
+        assert_eq!(status, expected, "{method} {path} as a member: {answer}");
     }
     for (method, path, body) in [
         (

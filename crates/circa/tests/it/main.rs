@@ -15,6 +15,8 @@ mod corpus;
 mod data_folder;
 mod expansion_limits;
 mod faults;
+mod git_https;
+mod git_ssh;
 mod git_timeout;
 mod language_server;
 mod leniency;

@@ -514,6 +514,14 @@ async fn rotating_the_key_keeps_every_value_readable() {
             json!({ "name": "KEPT", "value": kept }),
         )
         .await;
+    let (status, _) = s
+        .api
+        .http_put(
+            "/api/circa/projects/gh/acme/keys/repo-token",
+            json!({ "token": "kept-repo-token" }),
+        )
+        .await;
+    assert_eq!(status, 200);
     let key_file = s.server.data.join("secret.keys");
     let before = std::fs::read_to_string(&key_file).unwrap();
 
@@ -554,6 +562,10 @@ async fn rotating_the_key_keeps_every_value_readable() {
     let checkout_keys = store.all_checkout_keys().await.unwrap();
     assert_eq!(checkout_keys.len(), 1);
     assert_eq!(checkout_keys[0].private_key.key_id, key_id);
+    // And the repository token.
+    let tokens = store.all_repo_tokens().await.unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].1.token.key_id, key_id);
 
     // The value still opens: masked in the API, right in the job.
     let (_, var) = s.api.get("/api/v2/project/gh/acme/keys/envvar/KEPT").await;
