@@ -35,7 +35,9 @@ pub fn pick_key(keys: &[CheckoutKey], user_keys: bool) -> Option<&CheckoutKey> {
 }
 
 /// Opens what a fetch of `project`'s repository needs: a key and host keys for an SSH
-/// remote, the token for an HTTPS one, nothing for any other.
+/// remote, the token for an HTTPS one, nothing for any other. For a fork's pull request
+/// (`user_keys` false) no user key, and the token only when the project passes secrets to
+/// forks: a token, like a user key, usually may write.
 pub async fn open(
     state: &AppState,
     project: &Project,
@@ -59,6 +61,7 @@ pub async fn open(
         }
         opened.access.known_hosts = store.git_access(&project.id).await?.known_hosts;
     } else if is_http(url)
+        && (user_keys || project.settings.forks_receive_secret_env_vars)
         && let Some(token) = store.git_access(&project.id).await?.repo_token
     {
         let value = vault.open_value(&owner, TOKEN_NAME, &token.token)?;
