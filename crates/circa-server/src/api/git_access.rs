@@ -92,23 +92,7 @@ pub async fn put_token(
 ) -> ApiResult<Json<Value>> {
     let project = load::project_at(&state, &person, &vcs, &org, &repo).await?;
     person.require_admin()?;
-    let token = body.token.trim();
-    if token.is_empty() || token.len() > MAX_TOKEN_BYTES || token.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "token: required, one line of at most {MAX_TOKEN_BYTES} bytes"
-        )));
-    }
-    let user = body.user.as_deref().map(str::trim).unwrap_or_default();
-    let user = if user.is_empty() {
-        DEFAULT_HTTPS_USER
-    } else {
-        user
-    };
-    if user.len() > 256 || user.chars().any(|c| c.is_control() || c == ':') {
-        return Err(ApiError::bad_request(
-            "user: one line of at most 256 bytes without `:`",
-        ));
-    }
+    let (user, token) = checked_token(body.user.as_deref(), &body.token)?;
     set_token(&state, &project.id, Some((user, token))).await?;
     Ok(Json(token_answer(Some(user.to_string()))))
 }
@@ -123,6 +107,32 @@ pub async fn delete_token(
     person.require_admin()?;
     set_token(&state, &project.id, None).await?;
     Ok(Json(token_answer(None)))
+}
+
+/// A token and its user name as given, checked: the user name (trimmed, `x-access-token` when
+/// blank) and the token (trimmed), or a 400 naming the field.
+pub fn checked_token<'a>(
+    user: Option<&'a str>,
+    token: &'a str,
+) -> Result<(&'a str, &'a str), ApiError> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > MAX_TOKEN_BYTES || token.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "token: required, one line of at most {MAX_TOKEN_BYTES} bytes"
+        )));
+    }
+    let user = user.map(str::trim).unwrap_or_default();
+    let user = if user.is_empty() {
+        DEFAULT_HTTPS_USER
+    } else {
+        user
+    };
+    if user.len() > 256 || user.chars().any(|c| c.is_control() || c == ':') {
+        return Err(ApiError::bad_request(
+            "user: one line of at most 256 bytes without `:`",
+        ));
+    }
+    Ok((user, token))
 }
 
 fn token_answer(user: Option<String>) -> Value {

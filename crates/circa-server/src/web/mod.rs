@@ -15,6 +15,7 @@ mod chart;
 mod checkout_keys;
 mod contexts;
 mod error;
+mod git_access;
 mod graph;
 mod job;
 mod load;
@@ -129,6 +130,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{vcs}/{org}/{repo}/settings/checkout-keys/{md5}/delete",
             post(checkout_keys::delete),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/known-hosts",
+            post(git_access::set_known_hosts),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/repo-token",
+            post(git_access::set_repo_token),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/repo-token/delete",
+            post(git_access::delete_repo_token),
         )
         .route(
             "/settings/contexts",

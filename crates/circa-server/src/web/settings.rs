@@ -1,5 +1,5 @@
 //! Settings pages: a project's (repository, default branch, webhook, auto-cancel, secrets for
-//! forked pull requests, environment variables, checkout keys), runners
+//! forked pull requests, environment variables, checkout keys, host keys and HTTPS token), runners
 //! (seen lately; runner tokens shown once), users (create, give a project), and one's API
 //! tokens (created and shown once, revoked).
 
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::account::Empty;
 use super::checkout_keys::{KeyRow, key_rows};
 use super::error::{WebError, WebResult};
+use super::git_access::{AccessView, access_view};
 use super::load;
 use super::password::{self, MIN_PASSWORD_LEN};
 use super::secrets::{VarRow, masked_vars};
@@ -38,6 +39,8 @@ pub(super) struct ProjectSettingsPage {
     vars_action: String,
     checkout_keys: Vec<KeyRow>,
     keys_action: String,
+    access: AccessView,
+    access_action: String,
     saved: bool,
     warning: Option<String>,
 }
@@ -58,6 +61,8 @@ pub(super) async fn project_settings_page(
         vars: masked_vars(state, &EnvOwner::Project(project.id.clone())).await?,
         vars_action: format!("/projects/{}/settings/env-vars", encode_path(&project.slug)),
         checkout_keys: key_rows(state, &project.id).await?,
+        access: access_view(state, &project.id).await?,
+        access_action: format!("/projects/{}/settings", encode_path(&project.slug)),
         keys_action: format!(
             "/projects/{}/settings/checkout-keys",
             encode_path(&project.slug)

@@ -577,6 +577,51 @@ async fn change_an_env_var_and_see_it_masked() {
     .await;
     assert_eq!(b.eval(shown).await, json!([first]));
 
+    // Repository access: a token set through its write-only form is sealed, never shown; host
+    // keys are checked line by line before they replace the recorded ones.
+    b.driver.goto(&settings).await.unwrap();
+    fill(&b, "token-user", "oauth2").await;
+    fill(&b, "token-value", "glpat-web-form-token-7Q").await;
+    b.click("#token-form button").await;
+    b.until(
+        LONG,
+        "the token set",
+        "return document.getElementById('token-state')?.textContent.includes('oauth2')",
+    )
+    .await;
+    assert!(!b.driver.source().await.unwrap().contains("glpat-web-form-token"));
+    let (_, token) = site
+        .api
+        .get("/api/circa/projects/gh/acme/env/repo-token")
+        .await;
+    assert_eq!(token, json!({ "token_set": true, "user": "oauth2" }));
+    fill(&b, "known-hosts", "not a host key").await;
+    b.click("#known-hosts-form button").await;
+    b.until(
+        LONG,
+        "the bad line refused",
+        "return document.body.textContent.includes('line 1')",
+    )
+    .await;
+    let line = "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+    b.driver.goto(&settings).await.unwrap();
+    fill(&b, "known-hosts", line).await;
+    b.click("#known-hosts-form button").await;
+    b.until(
+        LONG,
+        "the host key saved",
+        &format!("return document.getElementById('known-hosts')?.value.trim() === '{line}'"),
+    )
+    .await;
+    b.shot("repository-access").await;
+    b.click("#remove-token").await;
+    b.until(
+        LONG,
+        "the token removed",
+        "return document.getElementById('token-state')?.textContent.includes('No token')",
+    )
+    .await;
+
     // A context: created, given a variable (masked too) and a restriction.
     b.driver
         .goto(format!("{}/settings/contexts", site.server.url))

@@ -404,6 +404,18 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             format!("/projects/gh/acme/sec/settings/checkout-keys/{sec_key}/delete"),
             vec![],
         ),
+        (
+            "/projects/gh/acme/sec/settings/known-hosts".into(),
+            vec![("known_hosts", "")],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/repo-token".into(),
+            vec![("token", "stolen-token")],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/repo-token/delete".into(),
+            vec![],
+        ),
         ("/settings/contexts".into(), vec![("name", "stolen")]),
         (format!("/settings/contexts/{ctx}/delete"), vec![]),
         (
@@ -636,7 +648,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         assert_eq!(status, 404, "{path} for a user without the project");
     }
     assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
-    for (path, fields) in &forms[12..16] {
+    for (path, fields) in &forms[12..19] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
@@ -650,7 +662,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         let (status, _) = bob.get(&path).await;
         assert_eq!(status, 403, "{path} for a user who is not an admin");
     }
-    for (path, fields) in &forms[16..] {
+    for (path, fields) in &forms[19..] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
@@ -679,7 +691,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     assert_eq!(status, 200);
     let (status, _) = bob.get("/projects/gh/acme/sec/settings").await;
     assert_eq!(status, 403, "settings are for admins");
-    for (path, fields) in &forms[12..16] {
+    for (path, fields) in &forms[12..19] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
