@@ -33,6 +33,7 @@ pub mod schedule;
 pub mod secret_records;
 mod sql;
 pub mod sqlite;
+pub mod ssh_key_records;
 pub mod store;
 pub mod web_records;
 
@@ -49,9 +50,11 @@ pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
+pub use ssh_key_records::{NewSshKey, SshKey};
 pub use store::{
     CheckoutKeyStore, DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore,
-    ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, StoreResult, WorkflowStore,
+    ProjectStore, QueueStore, ScheduleStore, SecretStore, SshKeyStore, Store, StoreResult,
+    WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -61,7 +64,7 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 pub mod prelude {
     pub use crate::store::{
         CheckoutKeyStore, DeliveryStore, OutputStore, PageStore, PeopleStore, PipelineStore,
-        ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, WorkflowStore,
+        ProjectStore, QueueStore, ScheduleStore, SecretStore, SshKeyStore, Store, WorkflowStore,
     };
 }
 
