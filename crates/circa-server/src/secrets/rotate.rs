@@ -1,5 +1,5 @@
-//! Key rotation: a new key becomes current, every stored value (variables' values and
-//! checkout keys' private halves) is sealed again with it, and the old keys are dropped only
+//! Key rotation: a new key becomes current, every stored value (variables' values, checkout
+//! keys' private halves and additional SSH keys' private keys) is sealed again with it, and the old keys are dropped only
 //! once no value needs them.
 //!
 //! The new key is written to the key file (after the old ones) before any value changes, so
@@ -10,7 +10,7 @@
 use circa_store::{EnvOwner, Store};
 
 use super::keys::{Key, Keyring};
-use super::{SecretError, Vault, checkout_keys, seal};
+use super::{SecretError, Vault, checkout_keys, seal, ssh_keys};
 
 /// What a rotation did.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -23,6 +23,8 @@ pub struct Rotation {
     pub resealed: usize,
     /// How many checkout keys' private halves were sealed again.
     pub resealed_checkout_keys: usize,
+    /// How many additional SSH keys' private keys were sealed again.
+    pub resealed_ssh_keys: usize,
 }
 
 /// Rotates the vault's key and reseals every stored value.
@@ -45,6 +47,7 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
         }
     }
     let resealed_checkout_keys = reseal_checkout_keys(store, &ring, &key).await?;
+    let resealed_ssh_keys = reseal_ssh_keys(store, &ring, &key).await?;
     // Whatever was written meanwhile used the new key; check before dropping the old ones.
     let in_use = store.env_var_key_ids().await?;
     if in_use.iter().all(|id| *id == key_id) {
@@ -55,6 +58,7 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
             retired: old,
             resealed,
             resealed_checkout_keys,
+            resealed_ssh_keys,
         })
     } else {
         Ok(Rotation {
@@ -62,6 +66,7 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
             retired: Vec::new(),
             resealed,
             resealed_checkout_keys,
+            resealed_ssh_keys,
         })
     }
 }
@@ -82,6 +87,28 @@ async fn reseal_checkout_keys(
         let pem = seal::open(ring, &owner, &name, &stored.private_key)?;
         let sealed = seal::seal_with(key, &owner, &name, &pem)?;
         if store.reseal_checkout_key(&stored, &sealed).await? {
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}
+
+/// Seals every additional SSH key's private key again with `key`; how many were.
+async fn reseal_ssh_keys(
+    store: &dyn Store,
+    ring: &Keyring,
+    key: &Key,
+) -> Result<usize, SecretError> {
+    let mut resealed = 0;
+    for stored in store.all_ssh_keys().await? {
+        if stored.private_key.key_id == key.id() {
+            continue;
+        }
+        let owner = EnvOwner::Project(stored.project_id.clone());
+        let name = ssh_keys::sealed_name(&stored.hostname, &stored.fingerprint);
+        let pem = seal::open(ring, &owner, &name, &stored.private_key)?;
+        let sealed = seal::seal_with(key, &owner, &name, &pem)?;
+        if store.reseal_ssh_key(&stored, &sealed).await? {
             resealed += 1;
         }
     }

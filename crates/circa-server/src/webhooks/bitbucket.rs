@@ -116,6 +116,10 @@ fn pull_request(v: &Value) -> Result<WebhookOutcome, WebhookError> {
         head_branch: json::req_str(v, "pullrequest.source.branch.name")?.to_owned(),
         base_branch: json::req_str(v, "pullrequest.destination.branch.name")?.to_owned(),
         from_fork: from_fork(v),
+        author: json::opt_str(v, "pullrequest.author.nickname").map(str::to_owned),
+        head_repo: json::opt_str(v, "pullrequest.source.repository.full_name")
+            .and_then(|name| name.rsplit('/').next())
+            .map(str::to_owned),
     };
     let revision = json::req_hash(v, "pullrequest.source.commit.hash", 7)?;
     let actor = actor(v)?;

@@ -73,6 +73,8 @@ fn pull_request(v: &Value) -> Result<WebhookOutcome, WebhookError> {
         head_branch: json::req_str(v, "pull_request.head.ref")?.to_owned(),
         base_branch: json::req_str(v, "pull_request.base.ref")?.to_owned(),
         from_fork: from_fork(v),
+        author: json::opt_str(v, "pull_request.user.login").map(str::to_owned),
+        head_repo: json::opt_str(v, "pull_request.head.repo.name").map(str::to_owned),
     };
     let revision = json::req_hash(v, "pull_request.head.sha", 40)?;
     let actor = json::req_str(v, "sender.login")?.to_owned();

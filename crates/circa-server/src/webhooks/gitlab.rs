@@ -89,6 +89,10 @@ fn merge_request(v: &Value) -> Result<WebhookOutcome, WebhookError> {
         head_branch: json::req_str(v, "object_attributes.source_branch")?.to_owned(),
         base_branch: json::req_str(v, "object_attributes.target_branch")?.to_owned(),
         from_fork: from_fork(v),
+        // The payload names the author by id only; the user acting is the one who opened it
+        // or pushed to it.
+        author: json::opt_str(v, "user.username").map(str::to_owned),
+        head_repo: json::opt_str(v, "object_attributes.source.path").map(str::to_owned),
     };
     let revision = json::req_hash(v, "object_attributes.last_commit.id", 40)?;
     let message = json::opt_str(v, "object_attributes.last_commit.message").map(str::to_owned);
