@@ -54,10 +54,11 @@ pub fn read_private_key(text: &str) -> Result<GivenKey, String> {
     } else if pem.contains("ENCRYPTED") {
         return Err(encrypted());
     } else {
-        return Err("not an SSH private key: give an OpenSSH key \
-                    (-----BEGIN OPENSSH PRIVATE KEY-----) or a PEM RSA key \
-                    (-----BEGIN RSA PRIVATE KEY-----)"
-            .to_string());
+        return Err(
+            "not an SSH private key: give an OpenSSH private key, or an RSA key in \
+                    PEM form (ssh-keygen -m PEM)"
+                .to_string(),
+        );
     };
     let public = key.public_key();
     Ok(GivenKey {

@@ -221,12 +221,15 @@ async fn server_and_runner() -> Pipeline {
     }
 }
 
-/// The status and log of job `name` once `pipeline` finished.
+/// The status of job `name` once `pipeline` finished, and its log followed by its message.
 async fn job_result(api: &Api, pipeline: &str, name: &str) -> (String, String) {
     let workflows = api.finished(pipeline, Duration::from_secs(90)).await;
     let workflow = workflows[0]["id"].as_str().unwrap();
     let job = api.job(workflow, name).await;
-    let log = api.job_log(job["id"].as_str().unwrap()).await;
+    let id = job["id"].as_str().unwrap();
+    let mut log = api.job_log(id).await;
+    let (_, details) = api.get(&format!("/api/circa/jobs/{id}")).await;
+    log.push_str(details["message"].as_str().unwrap_or_default());
     (job["status"].as_str().unwrap().to_string(), log)
 }
 
@@ -296,6 +299,8 @@ async fn add_ssh_keys_lets_a_job_reach_the_host_that_only_that_key_opens() {
     let (status, log) = job_result(&p.api, &pipeline, "without-key").await;
     assert_eq!(status, "failed", "{log}");
     assert!(!log.contains("refs/heads/main"), "{log}");
+    // The server was trusted; only the key was missing.
+    assert!(log.contains("Permission denied (publickey)"), "{log}");
     no_private_key_stored(p._data.path());
     drop(p.server);
 }
