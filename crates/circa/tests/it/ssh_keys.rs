@@ -194,6 +194,55 @@ async fn ssh_keys_are_added_listed_and_deleted_as_circleci_does() {
     let left = listed(&api, slug).await;
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["fingerprint"], rsa.2);
+
+    // The same through the command line: the key read from a file, never an argument.
+    let cli = |args: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_circa"))
+            .args(args)
+            .env("CIRCA_URL", &server.url)
+            .env("CIRCA_TOKEN", &server.token)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let file = keys.path().join("ed").display().to_string();
+    let added = cli(&[
+        "project",
+        "ssh-key",
+        "add",
+        slug,
+        "--hostname",
+        "cli.example.com",
+        "--private-key-file",
+        &file,
+    ]);
+    assert!(
+        added.contains(&ed.2) && added.contains("cli.example.com"),
+        "{added}"
+    );
+    let all = cli(&["project", "ssh-key", "list", slug]);
+    assert!(
+        all.contains(&format!("{}  cli.example.com  ssh-ed25519 ", ed.2)),
+        "{all}"
+    );
+    assert!(all.contains(&format!("{}  *  ssh-rsa ", rsa.2)), "{all}");
+    assert!(!all.contains("PRIVATE KEY"), "{all}");
+    cli(&[
+        "project",
+        "ssh-key",
+        "remove",
+        slug,
+        &ed.3,
+        "--hostname",
+        "cli.example.com",
+    ]);
+    assert_eq!(listed(&api, slug).await.len(), 1);
     no_private_key_stored(data.path());
 }
 
