@@ -114,7 +114,7 @@ pub async fn delete(
         .store
         .delete_ssh_key(
             &project.id,
-            &stored_form(&fingerprint),
+            &super::checkout_keys::fingerprint(&fingerprint),
             hostname.as_deref().map(str::trim),
         )
         .await?;
@@ -122,35 +122,4 @@ pub async fn delete(
         return Err(ApiError::not_found("SSH key"));
     }
     Ok(Json(json!({ "message": "ok" })))
-}
-
-/// A fingerprint as the store keeps it: MD5 lower-case colon hex (an `MD5:` prefix dropped),
-/// SHA256 with its `SHA256:` prefix (added to bare base64).
-fn stored_form(given: &str) -> String {
-    let given = given.trim();
-    let given = given.strip_prefix("MD5:").unwrap_or(given);
-    let md5_like = given.len() == 47 && given.split(':').all(|h| h.len() == 2);
-    if md5_like {
-        given.to_ascii_lowercase()
-    } else if given.starts_with("SHA256:") {
-        given.to_string()
-    } else {
-        format!("SHA256:{given}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::stored_form;
-
-    #[test]
-    fn a_fingerprint_is_taken_in_either_form() {
-        let md5 = "6a:a8:0d:a5:6a:12:af:22:55:77:cb:9a:c3:e8:e2:7a";
-        assert_eq!(stored_form(md5), md5);
-        assert_eq!(stored_form(&format!("MD5:{md5}")), md5);
-        assert_eq!(stored_form(&md5.to_uppercase()), md5);
-        let sha = "SHA256:Cn/7aPfct3xpv9AxLKNaNrbY8xBa5WtVywVGLi/QeTA";
-        assert_eq!(stored_form(sha), sha);
-        assert_eq!(stored_form(&sha[7..]), sha);
-    }
 }

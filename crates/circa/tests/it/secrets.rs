@@ -13,7 +13,7 @@ use circa_store::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, payload, sign};
+use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, github_pull_request};
 
 struct Setup {
     server: ServerProc,
@@ -450,31 +450,7 @@ async fn a_pull_request_from_a_fork_gets_no_secrets() {
             json!({ "name": "PROJECT_SECRET", "value": fresh("prj-") }),
         )
         .await;
-    let mut p = payload("github/pull_request-opened.json");
-    let url = repo.path().display().to_string();
-    p["repository"]["clone_url"] = json!(url);
-    p["repository"]["html_url"] = json!(url);
-    p["pull_request"]["head"]["sha"] = json!(sha);
-    p["pull_request"]["head"]["ref"] = json!("feature");
-    p["pull_request"]["head"]["repo"]["id"] = json!(999_999_999u64);
-    p["pull_request"]["head"]["repo"]["full_name"] = json!("someone/fork");
-    let body = serde_json::to_vec(&p).unwrap();
-    let secret = project["webhook"]["secret"].as_str().unwrap();
-    let status = s
-        .api
-        .hook(
-            &format!("/hooks/{}", project["id"].as_str().unwrap()),
-            &[
-                ("x-github-event", "pull_request".into()),
-                (
-                    "x-hub-signature-256",
-                    format!("sha256={}", sign(secret, &body)),
-                ),
-            ],
-            body,
-        )
-        .await;
-    assert!((200..300).contains(&status), "webhook answered {status}");
+    github_pull_request(&s.api, &project, repo.path(), &sha, |_| {}).await;
     let (_, list) = s.api.get("/api/v2/project/gh/acme/forks/pipeline").await;
     let pipeline = list["items"][0]["id"].as_str().unwrap().to_string();
     let (status, job) = status_of(&s.api, &pipeline, "build").await;

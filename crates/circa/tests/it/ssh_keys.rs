@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, payload, sign};
+use crate::checkout_keys::no_private_key_stored;
+use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, github_pull_request};
 use crate::sshd::Sshd;
 
 const CONFIG: &str = "version: 2.1\njobs:\n  build: {machine: true, steps: [{run: echo hi}]}\n";
@@ -50,19 +51,6 @@ fn keygen(dir: &Path, name: &str, args: &[&str]) -> (String, String, String, Str
 fn no_private_key(body: &Value) {
     let text = body.to_string();
     assert!(!text.contains("PRIVATE KEY"), "{text}");
-}
-
-/// Asserts no file under `dir` holds a private key in clear.
-fn no_private_key_stored(dir: &Path) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            no_private_key_stored(&path);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            let found = bytes.windows(11).any(|w| w == b"PRIVATE KEY");
-            assert!(!found, "{} holds a private key in clear", path.display());
-        }
-    }
 }
 
 fn route(slug: &str) -> String {
@@ -375,46 +363,27 @@ workflows:
     jobs: [show, keys]
 "#;
 
-/// Sends GitHub's `pull_request` payload for `repo`'s commit `sha`, from a fork or not; the
-/// pipeline's id.
+/// Sends GitHub's `pull_request` payload for `repo`'s commit `sha` (from a fork or not) and
+/// returns the pipeline it started.
 async fn pull_request(api: &Api, project: &Value, repo: &Repo, sha: &str, fork: bool) -> String {
-    let mut p = payload("github/pull_request-opened.json");
-    let url = repo.path().display().to_string();
-    p["repository"]["clone_url"] = json!(url);
-    p["repository"]["html_url"] = json!(url);
-    p["pull_request"]["head"]["sha"] = json!(sha);
-    p["pull_request"]["head"]["ref"] = json!("feature");
-    if fork {
-        p["pull_request"]["head"]["repo"]["id"] = json!(999_999_999u64);
-        p["pull_request"]["head"]["repo"]["name"] = json!("forked-world");
-        p["pull_request"]["head"]["repo"]["full_name"] = json!("someone/forked-world");
-        p["pull_request"]["user"]["login"] = json!("someone");
-    } else {
-        let base = p["pull_request"]["base"]["repo"].clone();
-        p["pull_request"]["head"]["repo"] = base;
-    }
-    let body = serde_json::to_vec(&p).unwrap();
-    let secret = project["webhook"]["secret"].as_str().unwrap();
-    let status = api
-        .hook(
-            &format!("/hooks/{}", project["id"].as_str().unwrap()),
-            &[
-                ("x-github-event", "pull_request".into()),
-                (
-                    "x-hub-signature-256",
-                    format!("sha256={}", sign(secret, &body)),
-                ),
-            ],
-            body,
-        )
-        .await;
-    assert!((200..300).contains(&status), "webhook answered {status}");
+    let p = github_pull_request(api, project, repo.path(), sha, |p| {
+        if fork {
+            p["pull_request"]["head"]["repo"]["name"] = json!("forked-world");
+            p["pull_request"]["head"]["repo"]["full_name"] = json!("someone/forked-world");
+            p["pull_request"]["user"]["login"] = json!("someone");
+        } else {
+            let base = p["pull_request"]["base"]["repo"].clone();
+            p["pull_request"]["head"]["repo"] = base;
+        }
+    })
+    .await;
     let (_, list) = api
         .get(&format!(
             "/api/v2/project/gh/acme/prs{}/pipeline",
             if fork { "-fork" } else { "" }
         ))
         .await;
+    assert_eq!(p["pull_request"]["head"]["sha"], json!(sha));
     list["items"][0]["id"].as_str().unwrap().to_string()
 }
 
