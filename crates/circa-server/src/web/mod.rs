@@ -24,6 +24,7 @@ mod projects;
 mod secrets;
 mod session;
 mod settings;
+mod ssh_keys;
 mod test_results;
 pub(crate) mod url;
 mod view;
@@ -120,6 +121,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{vcs}/{org}/{repo}/settings/env-vars/{name}/delete",
             post(secrets::delete_project_var),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/ssh-keys",
+            post(ssh_keys::add),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/ssh-keys/delete",
+            post(ssh_keys::delete),
         )
         .route(
             "/settings/contexts",

@@ -1,5 +1,5 @@
 //! Settings pages: a project's (repository, default branch, webhook, auto-cancel, secrets for
-//! forked pull requests, environment variables), runners
+//! forked pull requests, environment variables, additional SSH keys), runners
 //! (seen lately; runner tokens shown once), users (create, give a project), and one's API
 //! tokens (created and shown once, revoked).
 
@@ -16,6 +16,7 @@ use super::load;
 use super::password::{self, MIN_PASSWORD_LEN};
 use super::secrets::{VarRow, masked_vars};
 use super::session::{CsrfForm, Viewer};
+use super::ssh_keys::{SshKeyRow, rows as ssh_key_rows};
 use super::url::encode_path;
 use super::view::{Nav, time};
 use crate::auth;
@@ -35,6 +36,8 @@ pub(super) struct ProjectSettingsPage {
     forks_secrets: bool,
     vars: Vec<VarRow>,
     vars_action: String,
+    ssh_keys: Vec<SshKeyRow>,
+    ssh_keys_action: String,
     saved: bool,
     warning: Option<String>,
 }
@@ -54,6 +57,8 @@ pub(super) async fn project_settings_page(
         nav: Nav::of(viewer),
         vars: masked_vars(state, &EnvOwner::Project(project.id.clone())).await?,
         vars_action: format!("/projects/{}/settings/env-vars", encode_path(&project.slug)),
+        ssh_keys: ssh_key_rows(state, &project.id).await?,
+        ssh_keys_action: format!("/projects/{}/settings/ssh-keys", encode_path(&project.slug)),
         webhook_url: format!("{}/hooks/{}", state.base_url, project.id),
         webhook_secret: project.webhook_secret,
         auto_cancel: project.settings.auto_cancel_redundant,

@@ -24,7 +24,7 @@ struct Ids {
 
 /// An additional SSH key for the project, made for this test only
 /// (`ssh-keygen -t ed25519 -N ''`).
-const MATRIX_SSH_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
+pub(crate) const MATRIX_SSH_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
 b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
 QyNTUxOQAAACAqFavtfxX6txEnnNGqZj/3PLZ64MSY/wwX/s2vlHiYzAAAAIgIbj01CG49
 NQAAAAtzc2gtZWQyNTUxOQAAACAqFavtfxX6txEnnNGqZj/3PLZ64MSY/wwX/s2vlHiYzA
