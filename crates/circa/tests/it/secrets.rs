@@ -15,15 +15,17 @@ use sha2::{Digest, Sha256};
 
 use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, github_pull_request};
 
-struct Setup {
-    server: ServerProc,
-    api: Api,
+/// A server and a runner with two slots, each in a folder of its own.
+pub(crate) struct Setup {
+    pub(crate) server: ServerProc,
+    pub(crate) api: Api,
     _runner: RunnerProc,
     runner_dir: tempfile::TempDir,
     _data: tempfile::TempDir,
 }
 
-async fn setup() -> Setup {
+/// Starts a [`Setup`].
+pub(crate) async fn setup() -> Setup {
     let data = tempfile::tempdir().unwrap();
     let server = ServerProc::start(data.path(), 30);
     let api = server.client();
@@ -469,6 +471,7 @@ jobs:
     environment:
       WANT: "<< pipeline.parameters.want >>"
     steps:
+      - add_ssh_keys
       - run: '[ "$(printf %s "$KEPT" | sha256sum | cut -c1-64)" = "$WANT" ]'
 workflows:
   main:
@@ -490,6 +493,14 @@ async fn rotating_the_key_keeps_every_value_readable() {
             json!({ "name": "KEPT", "value": kept }),
         )
         .await;
+    let (status, ssh_key) = s
+        .api
+        .post(
+            "/api/v1.1/project/gh/acme/keys/ssh-key",
+            json!({ "hostname": "", "private_key": crate::auth_matrix::MATRIX_SSH_KEY }),
+        )
+        .await;
+    assert_eq!(status, 201, "{ssh_key}");
     let key_file = s.server.data.join("secret.keys");
     let before = std::fs::read_to_string(&key_file).unwrap();
 
@@ -530,6 +541,10 @@ async fn rotating_the_key_keeps_every_value_readable() {
     let checkout_keys = store.all_checkout_keys().await.unwrap();
     assert_eq!(checkout_keys.len(), 1);
     assert_eq!(checkout_keys[0].private_key.key_id, key_id);
+    // And the additional SSH key, which the job below still receives and installs.
+    let ssh_keys = store.all_ssh_keys().await.unwrap();
+    assert_eq!(ssh_keys.len(), 1);
+    assert_eq!(ssh_keys[0].private_key.key_id, key_id);
 
     // The value still opens: masked in the API, right in the job.
     let (_, var) = s.api.get("/api/v2/project/gh/acme/keys/envvar/KEPT").await;
@@ -541,6 +556,8 @@ async fn rotating_the_key_keeps_every_value_readable() {
             json!({ "branch": "main", "parameters": { "want": sha256(&kept) } }),
         )
         .await;
+    // Its claim opened the SSH key too (the job runs `add_ssh_keys`): a key that no longer
+    // opened would fail the claim.
     let (status, job) = status_of(&s.api, &pipeline, "check").await;
     assert_eq!(status, "success", "{job}");
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::checkout_keys::no_private_key_stored;
-use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, github_pull_request};
+use crate::secrets::setup;
+use crate::server_harness::{Api, Repo, ServerProc, github_pull_request};
 use crate::sshd::Sshd;
 
 const CONFIG: &str = "version: 2.1\njobs:\n  build: {machine: true, steps: [{run: echo hi}]}\n";
@@ -234,30 +235,6 @@ async fn ssh_keys_are_added_listed_and_deleted_as_circleci_does() {
     no_private_key_stored(data.path());
 }
 
-struct Pipeline {
-    _data: tempfile::TempDir,
-    _runner_dir: tempfile::TempDir,
-    _runner: RunnerProc,
-    server: ServerProc,
-    api: Api,
-}
-
-async fn server_and_runner() -> Pipeline {
-    let data = tempfile::tempdir().unwrap();
-    let server = ServerProc::start(data.path(), 30);
-    let api = server.client();
-    let runner_dir = tempfile::tempdir().unwrap();
-    let token = api.runner_token("default").await;
-    let runner = RunnerProc::start(&server.url, &token, runner_dir.path(), 2);
-    Pipeline {
-        _data: data,
-        _runner_dir: runner_dir,
-        _runner: runner,
-        server,
-        api,
-    }
-}
-
 /// The status of job `name` once `pipeline` finished, and its log followed by its message.
 async fn job_result(api: &Api, pipeline: &str, name: &str) -> (String, String) {
     let workflows = api.finished(pipeline, Duration::from_secs(90)).await;
@@ -309,7 +286,7 @@ async fn add_ssh_keys_lets_a_job_reach_the_host_that_only_that_key_opens() {
         ),
         reach_job("", &url, &known),
     );
-    let p = server_and_runner().await;
+    let p = setup().await;
     let repo = Repo::new(&config);
     let slug = "gh/acme/reach";
     p.api.add_project(slug, repo.path(), json!({})).await;
@@ -338,8 +315,7 @@ async fn add_ssh_keys_lets_a_job_reach_the_host_that_only_that_key_opens() {
     assert!(!log.contains("refs/heads/main"), "{log}");
     // The server was trusted; only the key was missing.
     assert!(log.contains("Permission denied (publickey)"), "{log}");
-    no_private_key_stored(p._data.path());
-    drop(p.server);
+    no_private_key_stored(&p.server.data);
 }
 
 const PR_CONFIG: &str = r#"version: 2.1
@@ -395,7 +371,7 @@ async fn pull_request_jobs_see_circleci_variables_and_forks_get_no_ssh_keys() {
     let keys = tempfile::tempdir().unwrap();
     let (private, _, md5, _) = keygen(keys.path(), "k", &["-t", "ed25519", "-N", ""]);
     let config = PR_CONFIG.replace("MD5_HERE", &md5);
-    let p = server_and_runner().await;
+    let p = setup().await;
     let pr_url = "https://github.com/Codertocat/Hello-World/pull/2";
     for fork in [true, false] {
         let repo = Repo::new(&config);
@@ -439,5 +415,4 @@ async fn pull_request_jobs_see_circleci_variables_and_forks_get_no_ssh_keys() {
             assert!(log.contains("installed"), "{log}");
         }
     }
-    drop(p.server);
 }
