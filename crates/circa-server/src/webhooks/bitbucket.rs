@@ -261,7 +261,11 @@ mod tests {
         });
         let t = build(bb("pullrequest:created", &body));
         assert_eq!(t.branch.as_deref(), Some("pull/1"));
-        assert!(t.pull_request.unwrap().from_fork);
+        let fork = t.pull_request.unwrap().fork().unwrap();
+        assert_eq!(
+            (fork.number, fork.username.as_str(), fork.reponame.as_str()),
+            (1, "emmap1", "repo_name")
+        );
 
         let body = rewrite("bitbucket/pull-request-updated.json", |v| {
             v["pullrequest"]["state"] = json!("MERGED");

@@ -179,6 +179,11 @@ mod tests {
         assert_eq!(pr.head_branch, "master");
         assert_eq!(pr.base_branch, "master");
         assert!(pr.from_fork);
+        let fork = pr.fork().unwrap();
+        assert_eq!(
+            (fork.number, fork.username.as_str(), fork.reponame.as_str()),
+            (2, "example2", "example")
+        );
         assert_eq!(t.clone_urls[1], "http://localhost:3000/example/example.git");
     }
 

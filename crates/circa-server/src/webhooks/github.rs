@@ -205,6 +205,7 @@ mod tests {
             assert_eq!(pr.head_branch, "changes");
             assert_eq!(pr.base_branch, "master");
             assert!(!pr.from_fork);
+            assert_eq!(pr.fork(), None, "CIRCLE_PR_* are for forks only");
             assert_eq!(t.clone_urls[0], "https://github.com/Codertocat/Hello-World");
         }
         let reason = ignored(gh(
@@ -225,6 +226,11 @@ mod tests {
         let pr = t.pull_request.unwrap();
         assert!(pr.from_fork);
         assert_eq!(pr.head_branch, "changes");
+        let fork = pr.fork().unwrap();
+        assert_eq!(
+            (fork.number, fork.username.as_str(), fork.reponame.as_str()),
+            (2, "Codertocat", "Hello-World")
+        );
 
         // The fork was deleted: head.repo is null.
         let body = rewrite("github/pull_request-opened.json", |v| {
