@@ -34,6 +34,7 @@ pub mod schedule;
 pub mod secret_records;
 mod sql;
 pub mod sqlite;
+pub mod ssh_key_records;
 pub mod store;
 pub mod web_records;
 
@@ -51,10 +52,11 @@ pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
+pub use ssh_key_records::{NewSshKey, SshKey};
 pub use store::{
     CheckoutKeyStore, DeliveryStore, GitAccessStore, OutputStore, PageStore, PeopleStore,
-    PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, StoreResult,
-    WorkflowStore,
+    PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, SshKeyStore, Store,
+    StoreResult, WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -64,7 +66,8 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 pub mod prelude {
     pub use crate::store::{
         CheckoutKeyStore, DeliveryStore, GitAccessStore, OutputStore, PageStore, PeopleStore,
-        PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, WorkflowStore,
+        PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, SshKeyStore, Store,
+        WorkflowStore,
     };
 }
 

@@ -95,12 +95,55 @@ pub enum ProjectCommand {
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
     },
+    /// A project's additional SSH keys, which `add_ssh_keys` installs in its jobs.
+    #[command(subcommand, name = "ssh-key")]
+    SshKey(SshKeyCommand),
     /// Let a user see and use a project.
     Grant {
         /// The project's slug.
         slug: String,
         /// The user's login.
         login: String,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+}
+
+/// `circa project ssh-key ...`
+#[derive(Debug, Subcommand)]
+pub enum SshKeyCommand {
+    /// Add a private key (without passphrase) for a host, or for every host.
+    Add {
+        /// The project's slug.
+        slug: String,
+        /// The host the key is for [default: every host].
+        #[arg(long)]
+        hostname: Option<String>,
+        /// The file holding the private key (OpenSSH, or PEM RSA).
+        #[arg(long)]
+        private_key_file: std::path::PathBuf,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// List the project's keys: fingerprint, hostname (`*`: every host), public key.
+    List {
+        /// The project's slug.
+        slug: String,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// Remove a key by fingerprint (MD5 or SHA256), for one hostname or for all.
+    Remove {
+        /// The project's slug.
+        slug: String,
+        /// The key's fingerprint.
+        fingerprint: String,
+        /// Only the key's entry for this host [default: every entry].
+        #[arg(long)]
+        hostname: Option<String>,
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -612,6 +655,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin,
             client,
         }) => crate::service::client::user_add(&client, &login, name.as_deref(), admin),
+        Command::Project(ProjectCommand::SshKey(command)) => ssh_key(command),
         Command::Project(ProjectCommand::Grant {
             slug,
             login,
@@ -624,5 +668,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let code = circa_exec::agent::main(&args);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
         }
+    }
+}
+
+/// Runs `circa project ssh-key ...`.
+fn ssh_key(command: SshKeyCommand) -> anyhow::Result<ExitCode> {
+    use crate::service::ssh_keys;
+    match command {
+        SshKeyCommand::Add {
+            slug,
+            hostname,
+            private_key_file,
+            client,
+        } => ssh_keys::add(&client, &slug, hostname.as_deref(), &private_key_file),
+        SshKeyCommand::List { slug, client } => ssh_keys::list(&client, &slug),
+        SshKeyCommand::Remove {
+            slug,
+            fingerprint,
+            hostname,
+            client,
+        } => ssh_keys::remove(&client, &slug, &fingerprint, hostname.as_deref()),
     }
 }

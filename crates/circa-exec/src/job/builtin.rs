@@ -63,8 +63,19 @@ pub(super) async fn run<E: Executor>(
             step.setup_remote_docker(job_env);
             Ok(())
         }
-        StepAction::AddSshKeys { fingerprints } => {
-            reporter.notice(
+        StepAction::AddSshKeys { fingerprints } => match &ctx.ssh_keys {
+            Some(keys) => match super::ssh_keys::select(keys, fingerprints) {
+                Ok(chosen) if chosen.is_empty() => {
+                    reporter.notice("add_ssh_keys: the project has no SSH keys to add", false);
+                    Ok(())
+                }
+                Ok(chosen) => {
+                    super::ssh_keys::install(executor, started, reporter, job_env, &chosen).await
+                }
+                Err(why) => Err(why),
+            },
+            None => {
+                reporter.notice(
                 format!(
                     "add_ssh_keys: no keys are installed locally ({}); the job uses this machine's own SSH setup",
                     if fingerprints.is_empty() {
@@ -75,8 +86,9 @@ pub(super) async fn run<E: Executor>(
                 ),
                 false,
             );
-            Ok(())
-        }
+                Ok(())
+            }
+        },
         StepAction::Unsupported { step } => {
             reporter.notice(format!("`{step}` is not supported here; skipped"), true);
             Ok(())

@@ -17,6 +17,7 @@ mod pipelines;
 pub(crate) mod projects;
 pub mod render;
 mod schedules;
+pub(crate) mod ssh_keys;
 pub(crate) mod tests_meta;
 mod v1;
 pub mod watch;
@@ -191,6 +192,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1.1/project/{vcs}/{org}/{repo}/{number}",
             get(v1::build),
+        )
+        .route(
+            "/api/v1.1/project/{vcs}/{org}/{repo}/ssh-key",
+            get(ssh_keys::list)
+                .post(ssh_keys::create)
+                .delete(ssh_keys::delete),
         )
         .route(
             "/api/v1.1/project/{vcs}/{org}/{repo}/{number}/artifacts",

@@ -42,6 +42,8 @@ pub struct TriggerRequest {
     pub schedule: Option<ScheduledBy>,
     /// Whether it builds a pull request from a fork.
     pub from_fork: bool,
+    /// For a pull request from a fork: what its jobs' `CIRCLE_PR_*` variables say.
+    pub fork_pull_request: Option<circa_model::protocol::ForkPullRequest>,
 }
 
 /// The `pipeline.*` values of a pipeline.
@@ -122,6 +124,7 @@ pub async fn trigger_pipeline(
         parameters: request.parameters.clone(),
         schedule: request.schedule.clone(),
         from_fork: request.from_fork,
+        fork_pull_request: request.fork_pull_request.clone(),
     };
     let pipeline = create_pipeline(state, project, &trigger, commit.errors, &config).await?;
     let Some(source) = config else {

@@ -26,6 +26,7 @@ mod projects;
 mod secrets;
 mod session;
 mod settings;
+mod ssh_keys;
 mod test_results;
 pub(crate) mod url;
 mod view;
@@ -142,6 +143,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{vcs}/{org}/{repo}/settings/repo-token/delete",
             post(git_access::delete_repo_token),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/ssh-keys",
+            post(ssh_keys::add),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/ssh-keys/delete",
+            post(ssh_keys::delete),
         )
         .route(
             "/settings/contexts",

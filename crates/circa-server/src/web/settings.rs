@@ -1,5 +1,6 @@
 //! Settings pages: a project's (repository, default branch, webhook, auto-cancel, secrets for
-//! forked pull requests, environment variables, checkout keys, host keys and HTTPS token), runners
+//! forked pull requests, environment variables, checkout keys, host keys and HTTPS token,
+//! additional SSH keys), runners
 //! (seen lately; runner tokens shown once), users (create, give a project), and one's API
 //! tokens (created and shown once, revoked).
 
@@ -18,6 +19,7 @@ use super::load;
 use super::password::{self, MIN_PASSWORD_LEN};
 use super::secrets::{VarRow, masked_vars};
 use super::session::{CsrfForm, Viewer};
+use super::ssh_keys::{SshKeyRow, rows as ssh_key_rows};
 use super::url::encode_path;
 use super::view::{Nav, time};
 use crate::auth;
@@ -41,6 +43,8 @@ pub(super) struct ProjectSettingsPage {
     keys_action: String,
     access: AccessView,
     access_action: String,
+    ssh_keys: Vec<SshKeyRow>,
+    ssh_keys_action: String,
     saved: bool,
     warning: Option<String>,
 }
@@ -67,6 +71,8 @@ pub(super) async fn project_settings_page(
             "/projects/{}/settings/checkout-keys",
             encode_path(&project.slug)
         ),
+        ssh_keys: ssh_key_rows(state, &project.id).await?,
+        ssh_keys_action: format!("/projects/{}/settings/ssh-keys", encode_path(&project.slug)),
         webhook_url: format!("{}/hooks/{}", state.base_url, project.id),
         webhook_secret: project.webhook_secret,
         auto_cancel: project.settings.auto_cancel_redundant,

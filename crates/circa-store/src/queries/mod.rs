@@ -35,6 +35,7 @@ mod queue;
 mod schedules;
 mod secrets;
 mod settle;
+mod ssh_keys;
 mod workflows;
 
 /// The backend's connection type, which transactions deref to.

@@ -1,6 +1,6 @@
 //! The store's interface, by area: one trait per area ([`ProjectStore`], [`PeopleStore`],
 //! [`PipelineStore`], [`WorkflowStore`], [`QueueStore`], [`OutputStore`], [`SecretStore`],
-//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`GitAccessStore`]), each with a SQLite and a PostgreSQL implementation, and
+//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`GitAccessStore`], [`SshKeyStore`]), each with a SQLite and a PostgreSQL implementation, and
 //! [`Store`], every area at once: the one object the server holds (`Arc<dyn Store>`).
 //!
 //! Every method is one transaction. On a `dyn Store` every area's methods are callable as
@@ -19,6 +19,7 @@ mod projects;
 mod queue;
 mod schedules;
 mod secrets;
+mod ssh_keys;
 mod workflows;
 
 pub use checkout_keys::CheckoutKeyStore;
@@ -32,6 +33,7 @@ pub use projects::ProjectStore;
 pub use queue::QueueStore;
 pub use schedules::ScheduleStore;
 pub use secrets::SecretStore;
+pub use ssh_keys::SshKeyStore;
 pub use workflows::WorkflowStore;
 
 /// A shorthand for the store's results.
@@ -51,6 +53,7 @@ pub trait Store:
     + DeliveryStore
     + CheckoutKeyStore
     + GitAccessStore
+    + SshKeyStore
     + Send
     + Sync
     + 'static
@@ -70,6 +73,7 @@ impl<T> Store for T where
         + DeliveryStore
         + CheckoutKeyStore
         + GitAccessStore
+        + SshKeyStore
         + Send
         + Sync
         + 'static

@@ -23,6 +23,7 @@ mod queue;
 mod schedules;
 mod secrets;
 mod sqlite_only;
+mod ssh_keys;
 mod users;
 mod web;
 mod web_pages;

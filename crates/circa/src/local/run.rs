@@ -197,6 +197,7 @@ impl Runner {
                 project_reponame,
                 username: std::env::var("USER").unwrap_or_default(),
                 pull_request: None,
+                fork_pull_request: None,
                 repo_dir: s.repo.root.clone(),
                 access: None,
             },
@@ -212,6 +213,7 @@ impl Runner {
             project_env: s.project_env.clone(),
             context_env: Default::default(),
             secrets: s.secrets.clone(),
+            ssh_keys: None,
             stores: Stores {
                 caches: self.caches.clone(),
                 workspaces: self.workspaces.clone(),

@@ -131,6 +131,12 @@ impl Client {
             .await
     }
 
+    /// `DELETE` with a JSON body (as CircleCI's v1.1 `ssh-key` route takes it).
+    pub async fn delete_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.delete(format!("{}{path}", self.url)).json(body))
+            .await
+    }
+
     /// Follows an SSE route, handing each `data:` payload to `on_event` until it returns false.
     pub async fn follow(
         &self,

@@ -4,4 +4,5 @@ pub mod admin;
 pub mod client;
 pub mod remote;
 pub mod settings;
+pub mod ssh_keys;
 pub mod up;

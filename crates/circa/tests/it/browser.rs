@@ -589,7 +589,13 @@ async fn change_an_env_var_and_see_it_masked() {
         "return document.getElementById('token-state')?.textContent.includes('oauth2')",
     )
     .await;
-    assert!(!b.driver.source().await.unwrap().contains("glpat-web-form-token"));
+    assert!(
+        !b.driver
+            .source()
+            .await
+            .unwrap()
+            .contains("glpat-web-form-token")
+    );
     let (_, token) = site
         .api
         .get("/api/circa/projects/gh/acme/env/repo-token")

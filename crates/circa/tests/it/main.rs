@@ -34,6 +34,7 @@ mod schedules;
 mod secrets;
 mod server;
 mod server_harness;
+mod ssh_keys;
 mod sshd;
 mod web_harness;
 mod web_security;

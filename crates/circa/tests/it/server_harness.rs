@@ -533,3 +533,41 @@ pub fn github_push(repo: &Path, git_ref: &str, sha: &str, message: &str) -> Vec<
         json!({ "id": sha, "message": message, "timestamp": "2026-11-24T00:00:00Z" });
     serde_json::to_vec(&p).unwrap()
 }
+
+/// Sends GitHub's `pull_request` (opened) webhook to `project` for `repo`'s commit `sha` on
+/// branch `feature`, its head in a fork (`someone/fork`) unless `adjust` says otherwise, and
+/// asserts it was accepted; the payload sent.
+pub async fn github_pull_request(
+    api: &Api,
+    project: &Value,
+    repo: &Path,
+    sha: &str,
+    adjust: impl FnOnce(&mut Value),
+) -> Value {
+    let mut p = payload("github/pull_request-opened.json");
+    let url = repo.display().to_string();
+    p["repository"]["clone_url"] = json!(url);
+    p["repository"]["html_url"] = json!(url);
+    p["pull_request"]["head"]["sha"] = json!(sha);
+    p["pull_request"]["head"]["ref"] = json!("feature");
+    p["pull_request"]["head"]["repo"]["id"] = json!(999_999_999u64);
+    p["pull_request"]["head"]["repo"]["full_name"] = json!("someone/fork");
+    adjust(&mut p);
+    let body = serde_json::to_vec(&p).unwrap();
+    let secret = project["webhook"]["secret"].as_str().unwrap();
+    let status = api
+        .hook(
+            &format!("/hooks/{}", project["id"].as_str().unwrap()),
+            &[
+                ("x-github-event", "pull_request".into()),
+                (
+                    "x-hub-signature-256",
+                    format!("sha256={}", sign(secret, &body)),
+                ),
+            ],
+            body,
+        )
+        .await;
+    assert!((200..300).contains(&status), "webhook answered {status}");
+    p
+}

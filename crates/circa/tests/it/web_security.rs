@@ -3,6 +3,7 @@
 //! branch names, log lines, context names, restriction expressions) is shown as text, never as
 //! markup; secret values are shown masked and never written back into a page.
 
+use crate::auth_matrix::MATRIX_SSH_KEY;
 use std::time::Duration;
 
 use serde_json::json;
@@ -416,6 +417,17 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             "/projects/gh/acme/sec/settings/repo-token/delete".into(),
             vec![],
         ),
+        (
+            "/projects/gh/acme/sec/settings/ssh-keys".into(),
+            vec![
+                ("hostname", "stolen.example.com"),
+                ("private_key", MATRIX_SSH_KEY),
+            ],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/ssh-keys/delete".into(),
+            vec![("fingerprint", "SHA256:x"), ("hostname", "")],
+        ),
         ("/settings/contexts".into(), vec![("name", "stolen")]),
         (format!("/settings/contexts/{ctx}/delete"), vec![]),
         (
@@ -609,6 +621,72 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         .await;
     assert_eq!(status, 303);
 
+    // An SSH key through the form: refused ones name the field and are not written back; an
+    // added one is listed by fingerprint only, and removed.
+    let ssh_keys = "/projects/gh/acme/sec/settings/ssh-keys";
+    let (status, body) = admin
+        .post(
+            ssh_keys,
+            &[
+                ("csrf", &csrf),
+                ("hostname", "a b"),
+                ("private_key", MATRIX_SSH_KEY),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("hostname") && !body.contains("PRIVATE KEY"),
+        "{body}"
+    );
+    let (status, body) = admin
+        .post(
+            ssh_keys,
+            &[
+                ("csrf", &csrf),
+                ("hostname", ""),
+                ("private_key", "not-a-key-4242"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("private_key") && !body.contains("not-a-key-4242"),
+        "{body}"
+    );
+    let (status, _) = admin
+        .post(
+            ssh_keys,
+            &[
+                ("csrf", &csrf),
+                ("hostname", "form.example.com"),
+                ("private_key", MATRIX_SSH_KEY),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = admin.get("/projects/gh/acme/sec/settings").await;
+    let (_, listed) = site.api.get("/api/v1.1/project/gh/acme/sec/ssh-key").await;
+    let md5 = listed[0]["fingerprint"].as_str().unwrap();
+    let sha256 = listed[0]["sha256_fingerprint"].as_str().unwrap();
+    assert!(
+        page.contains("form.example.com") && page.contains(md5) && !page.contains("PRIVATE KEY"),
+        "{page}"
+    );
+    let (status, _) = admin
+        .post(
+            &format!("{ssh_keys}/delete"),
+            &[
+                ("csrf", &csrf),
+                ("fingerprint", sha256),
+                ("hostname", "form.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, listed) = site.api.get("/api/v1.1/project/gh/acme/sec/ssh-key").await;
+    assert_eq!(listed, json!([]));
+
     // A user without the project sees none of it.
     let (status, body) = admin
         .post(
@@ -648,7 +726,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         assert_eq!(status, 404, "{path} for a user without the project");
     }
     assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
-    for (path, fields) in &forms[12..19] {
+    for (path, fields) in &forms[12..21] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
@@ -662,7 +740,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         let (status, _) = bob.get(&path).await;
         assert_eq!(status, 403, "{path} for a user who is not an admin");
     }
-    for (path, fields) in &forms[19..] {
+    for (path, fields) in &forms[21..] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
@@ -691,7 +769,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     assert_eq!(status, 200);
     let (status, _) = bob.get("/projects/gh/acme/sec/settings").await;
     assert_eq!(status, 403, "settings are for admins");
-    for (path, fields) in &forms[12..19] {
+    for (path, fields) in &forms[12..21] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
