@@ -7,6 +7,7 @@ mod agent;
 mod api_fixture;
 mod api_schema;
 mod auth_matrix;
+mod backup;
 mod bad_input;
 mod browser;
 mod checkout_keys;
