@@ -14,6 +14,7 @@ mod checkout_keys;
 mod client_cli;
 mod corpus;
 mod data_folder;
+mod deploy;
 mod expansion_limits;
 mod faults;
 mod git_https;
