@@ -51,7 +51,7 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Server administration (secret keys).
+    /// Server administration (secret keys, backup and restore).
     #[command(subcommand)]
     Admin(AdminCommand),
     /// The in-job `circleci` command (`circa __agent circleci tests split ...`); the staged
@@ -179,6 +179,11 @@ pub enum AdminCommand {
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
     },
+    /// Copy the embedded store (the SQLite database and the blob folder) into a new folder
+    /// while the server runs; the key file only with --with-keys.
+    Backup(Box<crate::service::backup::BackupArgs>),
+    /// Put a backup into a new (missing or empty) data folder, after checking its checksums.
+    Restore(crate::service::backup::RestoreArgs),
 }
 
 /// `circa pipeline ...`
@@ -664,6 +669,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(AdminCommand::RotateKey { client }) => {
             crate::service::admin::rotate_key(&client)
         }
+        Command::Admin(AdminCommand::Backup(args)) => crate::service::backup::backup(&args),
+        Command::Admin(AdminCommand::Restore(args)) => crate::service::backup::restore(&args),
         Command::Agent { args } => {
             let code = circa_exec::agent::main(&args);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))

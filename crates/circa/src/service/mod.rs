@@ -1,6 +1,7 @@
 //! The server side of the command line: `up`, `server`, `runner`, and the client commands.
 
 pub mod admin;
+pub mod backup;
 pub mod client;
 pub mod remote;
 pub mod settings;
