@@ -10,6 +10,7 @@ pub mod docker;
 pub mod events;
 pub mod executor;
 pub mod folders;
+pub mod git_access;
 pub mod job;
 pub mod junit;
 pub mod mask;

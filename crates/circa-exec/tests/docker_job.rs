@@ -297,3 +297,66 @@ async fn a_missing_image_is_an_infrastructure_failure_naming_it() {
     assert!(message.contains("circa-test/does-not-exist:1"), "{message}");
     assert_eq!(leftovers(&ctx.run_id), "");
 }
+
+#[tokio::test]
+async fn add_ssh_keys_installs_private_keys_and_appends_the_config_in_the_container() {
+    let h = Harness::new();
+    let mut ctx = h.ctx(
+        &docker_job(
+            "circa-test/busybox:latest",
+            r#"      - run: mkdir -p ~/.ssh && printf 'Host old\n  User me' > ~/.ssh/config
+      - add_ssh_keys:
+          fingerprints: ["0a:1b"]
+      - add_ssh_keys
+      - run: |
+          cd ~/.ssh
+          echo "modes $(stat -c '%a %n' . id_rsa_0a1b id_rsa_2c3d config | tr '\n' ' ')"
+          echo "key $(head -c 13 id_rsa_0a1b)"
+          cat config
+"#,
+        ),
+        "build",
+    );
+    let key = |hostname: &str, md5: &str| circa_model::protocol::SshKeyGrant {
+        hostname: hostname.into(),
+        fingerprint: md5.into(),
+        sha256: format!("SHA256:{}", md5.replace(':', "")),
+        private_key: format!("-----BEGIN KEY-----\n{md5}\n-----END KEY-----\n"),
+    };
+    ctx.ssh_keys = Some(vec![key("git.example.com", "0a:1b"), key("", "2c:3d")]);
+    let (out, rec) = h.run(&ctx).await;
+    let log = rec.output("build", 0);
+    assert_eq!(out.status, JobStatus::Success, "{log} {:?}", rec.events());
+    assert!(
+        log.contains("modes 700 . 600 id_rsa_0a1b 600 id_rsa_2c3d 600 config"),
+        "{log}"
+    );
+    assert!(log.contains("key -----BEGIN KE\n"), "{log}");
+    assert!(
+        log.contains(
+            "Host old\n  User me\n\
+             Host git.example.com\n  IdentitiesOnly no\n  IdentityFile /root/.ssh/id_rsa_0a1b\n\
+             Host git.example.com\n  IdentitiesOnly no\n  IdentityFile /root/.ssh/id_rsa_0a1b\n\
+             Host *\n  IdentitiesOnly no\n  IdentityFile /root/.ssh/id_rsa_2c3d\n"
+        ),
+        "{log}"
+    );
+
+    // A fingerprint the job was not given fails the step, naming it.
+    let mut ctx = h.ctx(
+        &docker_job(
+            "circa-test/busybox:latest",
+            "      - add_ssh_keys:\n          fingerprints: [\"ee:ff\"]\n",
+        ),
+        "build",
+    );
+    ctx.ssh_keys = Some(Vec::new());
+    let (out, rec) = h.run(&ctx).await;
+    assert_eq!(out.status, JobStatus::Failed, "{:?}", rec.events());
+    assert!(
+        out.message.as_deref().unwrap_or_default().contains("ee:ff")
+            || format!("{:?}", rec.events()).contains("fingerprint ee:ff"),
+        "{:?}",
+        rec.events()
+    );
+}

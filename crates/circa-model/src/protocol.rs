@@ -118,6 +118,57 @@ pub struct TaskVcs {
     pub username: String,
     /// `CIRCLE_PULL_REQUEST`, when building a pull request.
     pub pull_request: Option<String>,
+    /// `CIRCLE_PR_NUMBER`, `CIRCLE_PR_USERNAME` and `CIRCLE_PR_REPONAME`: set only when
+    /// building a pull request from a fork, as CircleCI sets them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_pull_request: Option<ForkPullRequest>,
+}
+
+/// A pull request from a fork, as its job's variables name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkPullRequest {
+    /// `CIRCLE_PR_NUMBER`: the pull request's number.
+    pub number: u64,
+    /// `CIRCLE_PR_USERNAME`: the login of who opened it.
+    pub username: String,
+    /// `CIRCLE_PR_REPONAME`: the fork's repository name.
+    pub reponame: String,
+}
+
+/// One of a project's additional SSH keys, opened for a job that runs `add_ssh_keys`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshKeyGrant {
+    /// The host it is for; empty for every host (`Host *`).
+    pub hostname: String,
+    /// The MD5 fingerprint, colon-separated hex, as CircleCI shows it.
+    pub fingerprint: String,
+    /// The SHA256 fingerprint (`SHA256:…`).
+    pub sha256: String,
+    /// The private key (also in the task's masked secrets).
+    pub private_key: String,
+}
+
+impl SshKeyGrant {
+    /// Whether a fingerprint as a config gives it names this key: MD5 colon hex (any case,
+    /// `MD5:` prefix optional) or SHA256 (`SHA256:…`, or its base64 alone).
+    pub fn matches(&self, given: &str) -> bool {
+        let given = given.trim();
+        let md5 = given.strip_prefix("MD5:").unwrap_or(given);
+        if md5.eq_ignore_ascii_case(&self.fingerprint) {
+            return true;
+        }
+        let sha = given.strip_prefix("SHA256:").unwrap_or(given);
+        !sha.is_empty() && self.sha256.strip_prefix("SHA256:") == Some(sha)
+    }
+}
+
+impl std::fmt::Debug for SshKeyGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshKeyGrant")
+            .field("hostname", &self.hostname)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Identifiers of what a task belongs to.
@@ -166,6 +217,10 @@ pub struct TaskAssignment {
     pub extra_env: BTreeMap<String, String>,
     /// Values to mask in all output.
     pub secrets: Vec<String>,
+    /// The project's additional SSH keys, for a job that runs `add_ssh_keys` (none for a
+    /// pull request from a fork unless the project gives forks secrets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_keys: Vec<SshKeyGrant>,
     /// The jobs whose workspace layers `attach_workspace` sees (this job's ancestors).
     pub upstream: Vec<String>,
     /// Workspace layers of the upstream jobs, oldest first, by file name
@@ -173,6 +228,41 @@ pub struct TaskAssignment {
     pub workspace_layers: Vec<String>,
     /// The largest log a step may keep, in bytes; output past it is dropped with a marker.
     pub step_log_limit: u64,
+    /// What `checkout` needs to fetch a private repository (absent from older servers, and
+    /// when the job has no `checkout` or the project nothing to give).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_access: Option<GitAccess>,
+}
+
+/// The credentials `checkout` fetches with on the runner host. Every value here that is
+/// private is also in [`TaskAssignment::secrets`], so output masks it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitAccess {
+    /// The project's checkout key (OpenSSH PEM) for SSH remotes.
+    #[serde(default)]
+    pub ssh_private_key: Option<String>,
+    /// The `known_hosts` lines SSH remotes are checked against (strictly).
+    #[serde(default)]
+    pub known_hosts: Vec<String>,
+    /// The user name given with the token to HTTPS remotes.
+    #[serde(default)]
+    pub https_user: Option<String>,
+    /// The access token given as the password to HTTPS remotes.
+    #[serde(default)]
+    pub https_token: Option<String>,
+}
+
+/// Never prints a private value.
+impl std::fmt::Debug for GitAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<hidden>");
+        f.debug_struct("GitAccess")
+            .field("ssh_private_key", &hidden(&self.ssh_private_key))
+            .field("known_hosts", &self.known_hosts)
+            .field("https_user", &self.https_user)
+            .field("https_token", &hidden(&self.https_token))
+            .finish()
+    }
 }
 
 /// A runner's heartbeat for a running task.
@@ -328,5 +418,38 @@ mod tests {
         };
         let json = serde_json::to_value(&done).unwrap();
         assert_eq!(json["status"], "infrastructure_fail");
+    }
+}
+
+#[cfg(test)]
+mod ssh_key_tests {
+    use super::SshKeyGrant;
+
+    #[test]
+    fn a_key_is_named_by_either_fingerprint_as_circleci_accepts_them() {
+        let key = SshKeyGrant {
+            hostname: String::new(),
+            fingerprint: "6a:a8:0d:a5:6a:12:af:22:55:77:cb:9a:c3:e8:e2:7a".into(),
+            sha256: "SHA256:Cn/7aPfct3xpv9AxLKNaNrbY8xBa5WtVywVGLi/QeTA".into(),
+            private_key: "secret".into(),
+        };
+        for given in [
+            "6a:a8:0d:a5:6a:12:af:22:55:77:cb:9a:c3:e8:e2:7a",
+            "6A:A8:0D:A5:6A:12:AF:22:55:77:CB:9A:C3:E8:E2:7A",
+            "MD5:6a:a8:0d:a5:6a:12:af:22:55:77:cb:9a:c3:e8:e2:7a",
+            " SHA256:Cn/7aPfct3xpv9AxLKNaNrbY8xBa5WtVywVGLi/QeTA ",
+            "Cn/7aPfct3xpv9AxLKNaNrbY8xBa5WtVywVGLi/QeTA",
+        ] {
+            assert!(key.matches(given), "{given}");
+        }
+        for given in [
+            "",
+            "SHA256:",
+            "6a:a8:0d:a5:6a:12:af:22:55:77:cb:9a:c3:e8:e2:7b",
+            "SHA256:cn/7aPfct3xpv9AxLKNaNrbY8xBa5WtVywVGLi/QeTA",
+        ] {
+            assert!(!key.matches(given), "{given}");
+        }
+        assert!(!format!("{key:?}").contains("secret"));
     }
 }

@@ -309,9 +309,11 @@ fn assignment(spec: JobSpec) -> TaskAssignment {
         context_env: BTreeMap::new(),
         extra_env: BTreeMap::new(),
         secrets: Vec::new(),
+        ssh_keys: Vec::new(),
         upstream: Vec::new(),
         workspace_layers: Vec::new(),
         step_log_limit: 1 << 20,
+        git_access: None,
     }
 }
 

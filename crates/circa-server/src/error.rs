@@ -238,6 +238,12 @@ impl From<ForgeError> for ApiError {
     }
 }
 
+impl From<crate::known_hosts::KnownHostsError> for ApiError {
+    fn from(e: crate::known_hosts::KnownHostsError) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
 impl From<OrchestratorError> for ApiError {
     fn from(e: OrchestratorError) -> Self {
         use OrchestratorError as E;

@@ -80,6 +80,7 @@ async fn receive(
                     revision: Some(trigger.revision),
                     subject: trigger.subject,
                     from_fork: trigger.pull_request.as_ref().is_some_and(|p| p.from_fork),
+                    fork_pull_request: trigger.pull_request.as_ref().and_then(|p| p.fork()),
                     pull_request: trigger.pull_request.map(|p| p.url),
                     parameters: serde_json::Map::new(),
                     schedule: None,

@@ -17,7 +17,8 @@ use circa_store::ProjectId;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::Locks;
-pub use run::{run_git, run_git_until};
+use circa_exec::git_access::GitAuth;
+pub use run::{run_git, run_git_until, run_git_with};
 use source::RefsDigest;
 
 /// The largest config file read from a repository (the config loader's own limit is lower).
@@ -147,6 +148,11 @@ impl Mirrors {
         run_git_until(dir, args, action, self.timeout, &self.stop).await
     }
 
+    /// The time limit and stop signal of every `git` run.
+    fn limits(&self) -> (Duration, &CancellationToken) {
+        (self.timeout, &self.stop)
+    }
+
     /// Reads or changes what a project's mirror knows.
     fn known<T>(&self, project_id: &ProjectId, f: impl FnOnce(&mut Known) -> T) -> T {
         self.known.with_entry(project_id.clone(), f)
@@ -156,13 +162,24 @@ impl Mirrors {
         self.dir.join(format!("{project_id}.git"))
     }
 
-    /// Brings a project's mirror up to date with `repo_url` (cloning it the first time).
+    /// The folder a fetch's credentials are written to (inside the data folder, private).
+    pub fn scratch(&self) -> PathBuf {
+        self.dir.join("access")
+    }
+
+    /// Brings a project's mirror up to date with `repo_url` (cloning it the first time),
+    /// git given `auth`'s credentials when there are some.
     ///
     /// Callers arriving while a fetch runs wait for the next one; a fetch that started after a
     /// caller arrived serves it too, so a burst of triggers costs one or two fetches. A local
     /// source whose refs are byte for byte as they were just before the last fetch is not
     /// fetched again.
-    pub async fn fetch(&self, project_id: &ProjectId, repo_url: &str) -> Result<PathBuf, VcsError> {
+    pub async fn fetch(
+        &self,
+        project_id: &ProjectId,
+        repo_url: &str,
+        auth: Option<&GitAuth>,
+    ) -> Result<PathBuf, VcsError> {
         let arrived = std::time::Instant::now();
         let lock = self.locks.get(project_id);
         let _held = lock.lock().await;
@@ -190,12 +207,8 @@ impl Mirrors {
             k.digest = None;
         });
         if cloned {
-            self.git(
-                Some(&path),
-                &["fetch", "--prune", "--quiet", "origin"],
-                "fetch",
-            )
-            .await?;
+            let args = ["fetch", "--prune", "--quiet", "origin"];
+            run_git_with(Some(&path), &args, "fetch", self.limits(), auth).await?;
         } else {
             tokio::fs::create_dir_all(&self.dir)
                 .await
@@ -203,12 +216,8 @@ impl Mirrors {
             let tmp = self.dir.join(format!("{project_id}.git.tmp"));
             let _ = tokio::fs::remove_dir_all(&tmp).await;
             let tmp_str = tmp.to_string_lossy().into_owned();
-            self.git(
-                None,
-                &["clone", "--mirror", "--quiet", "--", repo_url, &tmp_str],
-                "clone",
-            )
-            .await?;
+            let args = ["clone", "--mirror", "--quiet", "--", repo_url, &tmp_str];
+            run_git_with(None, &args, "clone", self.limits(), auth).await?;
             tokio::fs::rename(&tmp, &path)
                 .await
                 .map_err(VcsError::Spawn)?;

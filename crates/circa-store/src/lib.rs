@@ -26,6 +26,7 @@ mod cache;
 pub mod checkout_key_records;
 pub mod error;
 pub mod forge_records;
+pub mod git_access_records;
 pub mod ids;
 pub mod kinds;
 pub mod postgres;
@@ -34,6 +35,7 @@ pub mod schedule;
 pub mod secret_records;
 mod sql;
 pub mod sqlite;
+pub mod ssh_key_records;
 pub mod store;
 pub mod web_records;
 
@@ -41,6 +43,7 @@ pub use blobs::{BlobStream, Blobs, S3Config};
 pub use checkout_key_records::{CheckoutKey, CheckoutKeyKind, NewCheckoutKey};
 pub use error::{BlobError, StoreError};
 pub use forge_records::{ForgeKind, OutboxStatus, ProjectForge};
+pub use git_access_records::{GitAccessRecord, RepoToken};
 pub use ids::{
     ContextId, GroupId, JobId, PipelineId, ProjectId, ScheduleId, TaskId, TokenId, UserId,
     WorkflowId,
@@ -51,10 +54,11 @@ pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
+pub use ssh_key_records::{NewSshKey, SshKey};
 pub use store::{
-    CheckoutKeyStore, DeliveryStore, ForgeStore, OutboxStore, OutputStore, PageStore, PeopleStore,
-    PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, Store, StoreResult,
-    WorkflowStore,
+    CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, OutboxStore, OutputStore,
+    PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore,
+    SshKeyStore, Store, StoreResult, WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -63,9 +67,9 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 /// `dyn Store` (whose supertraits' methods need no import).
 pub mod prelude {
     pub use crate::store::{
-        CheckoutKeyStore, DeliveryStore, ForgeStore, OutboxStore, OutputStore, PageStore,
-        PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, Store,
-        WorkflowStore,
+        CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, OutboxStore, OutputStore,
+        PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore,
+        SecretStore, SshKeyStore, Store, WorkflowStore,
     };
 }
 

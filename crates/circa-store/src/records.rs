@@ -219,6 +219,9 @@ pub struct PipelineTrigger {
     /// Whether it builds a pull request from a fork (such builds get no secrets unless the
     /// project allows it).
     pub from_fork: bool,
+    /// For a pull request from a fork: its number, author and the fork's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fork_pull_request: Option<circa_model::protocol::ForkPullRequest>,
 }
 
 /// A problem that stopped a pipeline from running (state `errored`).

@@ -51,7 +51,7 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Server administration (secret keys).
+    /// Server administration (secret keys, backup and restore).
     #[command(subcommand)]
     Admin(AdminCommand),
     /// The in-job `circleci` command (`circa __agent circleci tests split ...`); the staged
@@ -80,6 +80,17 @@ pub enum ProjectCommand {
         /// Cancel older running workflows on the same non-default branch.
         #[arg(long)]
         auto_cancel: bool,
+        /// The SSH host keys the repository's server is checked against (`known_hosts`
+        /// lines, as `ssh-keyscan` prints them); without it the first fetch records them.
+        #[arg(long, value_name = "FILE")]
+        known_hosts_file: Option<PathBuf>,
+        /// A file holding an access token for an HTTPS repository (sealed by the server).
+        #[arg(long, value_name = "FILE")]
+        repo_token_file: Option<PathBuf>,
+        /// The user name given with the token [default: x-access-token; Bitbucket:
+        /// x-token-auth].
+        #[arg(long, value_name = "NAME", requires = "repo_token_file")]
+        repo_user: Option<String>,
         /// The repository's forge.
         #[command(flatten)]
         forge: crate::service::project_forge::ForgeArgs,
@@ -104,12 +115,55 @@ pub enum ProjectCommand {
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
     },
+    /// A project's additional SSH keys, which `add_ssh_keys` installs in its jobs.
+    #[command(subcommand, name = "ssh-key")]
+    SshKey(SshKeyCommand),
     /// Let a user see and use a project.
     Grant {
         /// The project's slug.
         slug: String,
         /// The user's login.
         login: String,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+}
+
+/// `circa project ssh-key ...`
+#[derive(Debug, Subcommand)]
+pub enum SshKeyCommand {
+    /// Add a private key (without passphrase) for a host, or for every host.
+    Add {
+        /// The project's slug.
+        slug: String,
+        /// The host the key is for [default: every host].
+        #[arg(long)]
+        hostname: Option<String>,
+        /// The file holding the private key (OpenSSH, or PEM RSA).
+        #[arg(long)]
+        private_key_file: std::path::PathBuf,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// List the project's keys: fingerprint, hostname (`*`: every host), public key.
+    List {
+        /// The project's slug.
+        slug: String,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// Remove a key by fingerprint (MD5 or SHA256), for one hostname or for all.
+    Remove {
+        /// The project's slug.
+        slug: String,
+        /// The key's fingerprint.
+        fingerprint: String,
+        /// Only the key's entry for this host [default: every entry].
+        #[arg(long)]
+        hostname: Option<String>,
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -145,6 +199,11 @@ pub enum AdminCommand {
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
     },
+    /// Copy the embedded store (the SQLite database and the blob folder) into a new folder
+    /// while the server runs; the key file only with --with-keys.
+    Backup(Box<crate::service::backup::BackupArgs>),
+    /// Put a backup into a new (missing or empty) data folder, after checking its checksums.
+    Restore(crate::service::backup::RestoreArgs),
 }
 
 /// `circa pipeline ...`
@@ -587,17 +646,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             repo,
             default_branch,
             auto_cancel,
+            known_hosts_file,
+            repo_token_file,
+            repo_user,
             forge,
             no_statuses,
             client,
         }) => crate::service::client::project_add(
             &client,
-            &slug,
-            &repo,
-            default_branch.as_deref(),
-            auto_cancel,
-            &forge,
-            !no_statuses,
+            &crate::service::client::NewProject {
+                slug: &slug,
+                repo: &repo,
+                default_branch: default_branch.as_deref(),
+                auto_cancel,
+                known_hosts_file: known_hosts_file.as_deref(),
+                repo_token_file: repo_token_file.as_deref(),
+                repo_user: repo_user.as_deref(),
+                forge: &forge,
+                statuses: !no_statuses,
+            },
         ),
         Command::Project(ProjectCommand::Edit {
             slug,
@@ -624,6 +691,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin,
             client,
         }) => crate::service::client::user_add(&client, &login, name.as_deref(), admin),
+        Command::Project(ProjectCommand::SshKey(command)) => ssh_key(command),
         Command::Project(ProjectCommand::Grant {
             slug,
             login,
@@ -632,9 +700,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(AdminCommand::RotateKey { client }) => {
             crate::service::admin::rotate_key(&client)
         }
+        Command::Admin(AdminCommand::Backup(args)) => crate::service::backup::backup(&args),
+        Command::Admin(AdminCommand::Restore(args)) => crate::service::backup::restore(&args),
         Command::Agent { args } => {
             let code = circa_exec::agent::main(&args);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
         }
+    }
+}
+
+/// Runs `circa project ssh-key ...`.
+fn ssh_key(command: SshKeyCommand) -> anyhow::Result<ExitCode> {
+    use crate::service::ssh_keys;
+    match command {
+        SshKeyCommand::Add {
+            slug,
+            hostname,
+            private_key_file,
+            client,
+        } => ssh_keys::add(&client, &slug, hostname.as_deref(), &private_key_file),
+        SshKeyCommand::List { slug, client } => ssh_keys::list(&client, &slug),
+        SshKeyCommand::Remove {
+            slug,
+            fingerprint,
+            hostname,
+            client,
+        } => ssh_keys::remove(&client, &slug, &fingerprint, hostname.as_deref()),
     }
 }

@@ -17,6 +17,7 @@ use crate::artifacts::ArtifactStore;
 use crate::cache::{KeyContext, SaveOutcome, host_arch, render_key};
 use crate::events::{EventKind, FailedTest, Reporter};
 use crate::executor::{Executor, Started, resolve_path};
+use crate::git_access::{self, GitAuth, HostKeys, Refusal};
 use crate::junit::{self, Outcome, TestReport};
 use crate::split::Timings;
 
@@ -62,8 +63,19 @@ pub(super) async fn run<E: Executor>(
             step.setup_remote_docker(job_env);
             Ok(())
         }
-        StepAction::AddSshKeys { fingerprints } => {
-            reporter.notice(
+        StepAction::AddSshKeys { fingerprints } => match &ctx.ssh_keys {
+            Some(keys) => match super::ssh_keys::select(keys, fingerprints) {
+                Ok(chosen) if chosen.is_empty() => {
+                    reporter.notice("add_ssh_keys: the project has no SSH keys to add", false);
+                    Ok(())
+                }
+                Ok(chosen) => {
+                    super::ssh_keys::install(executor, started, reporter, job_env, &chosen).await
+                }
+                Err(why) => Err(why),
+            },
+            None => {
+                reporter.notice(
                 format!(
                     "add_ssh_keys: no keys are installed locally ({}); the job uses this machine's own SSH setup",
                     if fingerprints.is_empty() {
@@ -74,8 +86,9 @@ pub(super) async fn run<E: Executor>(
                 ),
                 false,
             );
-            Ok(())
-        }
+                Ok(())
+            }
+        },
         StepAction::Unsupported { step } => {
             reporter.notice(format!("`{step}` is not supported here; skipped"), true);
             Ok(())
@@ -235,6 +248,14 @@ impl<E: Executor> Builtin<'_, E> {
             return Err("checkout: no commit to check out".to_string());
         }
         std::fs::create_dir_all(clone).map_err(|e| format!("checkout: {e}"))?;
+        let auth = match &vcs.access {
+            Some(access) => Some(
+                GitAuth::prepare(None, access, HostKeys::Strict)
+                    .map_err(|e| format!("checkout: cannot write the fetch's credentials: {e}"))?,
+            ),
+            None => None,
+        };
+        let env = auth.as_ref().map(GitAuth::env).unwrap_or_default();
         run_git(clone, &["init", "--quiet"])?;
         run_git(clone, &["remote", "add", "origin", &vcs.repository_url])?;
         self.reporter
@@ -247,7 +268,7 @@ impl<E: Executor> Builtin<'_, E> {
             "origin",
             vcs.sha1.as_str(),
         ];
-        if let Err(first) = self.git_cancellable(clone, &shallow).await {
+        if let Err(first) = self.git_cancellable(clone, &shallow, env).await {
             if self.ctx.cancel.is_cancelled() {
                 return Err(first);
             }
@@ -258,20 +279,27 @@ impl<E: Executor> Builtin<'_, E> {
                 "+refs/heads/*:refs/remotes/origin/*",
                 "+refs/tags/*:refs/tags/*",
             ];
-            self.git_cancellable(clone, &full).await?;
+            self.git_cancellable(clone, &full, env).await?;
         }
         self.reporter
             .progress(format!("Fetched {}", short(&vcs.sha1)), true);
         Ok(())
     }
 
-    /// Runs git in `dir` without ever prompting for credentials, stopping it on cancel.
-    async fn git_cancellable(&self, dir: &Path, args: &[&str]) -> Result<(), String> {
+    /// Runs git in `dir` with `env` (the fetch's credentials) without ever prompting for
+    /// credentials, stopping it on cancel.
+    async fn git_cancellable(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&'static str, std::ffi::OsString)],
+    ) -> Result<(), String> {
         let mut cmd = tokio::process::Command::new("git");
         cmd.arg("-C")
             .arg(dir)
             .args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         let out = tokio::select! {
@@ -279,14 +307,17 @@ impl<E: Executor> Builtin<'_, E> {
             () = self.ctx.cancel.cancelled() => return Err("checkout: canceled".to_string()),
         };
         if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Err(match git_access::classify(&stderr) {
+            Some(refusal) => format!("checkout: {}", refused(refusal, &self.ctx.vcs)),
+            None => format!(
                 "checkout: git {} failed: {}",
                 args.first().copied().unwrap_or_default(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
+                stderr.trim()
+            ),
+        })
     }
 
     fn key_env(&self) -> BTreeMap<String, String> {
@@ -711,6 +742,39 @@ fn split_parent(abs: &str) -> (String, String) {
         Some(("", name)) => ("/".to_string(), name.to_string()),
         Some((parent, name)) => (parent.to_string(), name.to_string()),
         None => (".".to_string(), abs.to_string()),
+    }
+}
+
+/// What `checkout` says when the repository's server refused its fetch.
+fn refused(refusal: Refusal, vcs: &super::Vcs) -> String {
+    let key = vcs.access.as_ref().and_then(|a| a.ssh_private_key.as_ref());
+    match refusal {
+        Refusal::HostKeyChanged => format!(
+            "the SSH host key of {} changed since it was recorded; if the change is expected, \
+             an admin replaces the project's known hosts (PUT /api/circa/projects/<slug>/known-hosts)",
+            vcs.repository_url
+        ),
+        Refusal::HostKeyUnknown => format!(
+            "the SSH host key of {} is not among the project's known hosts (give it with \
+             PUT /api/circa/projects/<slug>/known-hosts)",
+            vcs.repository_url
+        ),
+        Refusal::KeyRefused if key.is_some() => {
+            "the forge refused the project's checkout key — add its public key as a deploy key"
+                .to_string()
+        }
+        Refusal::KeyRefused => {
+            "the forge refused this host's SSH keys and the project gave no checkout key"
+                .to_string()
+        }
+        Refusal::CredentialsNeeded => "the repository asked for credentials; give the project \
+             a token with PUT /api/circa/projects/<slug>/repo-token"
+            .to_string(),
+        Refusal::CredentialsRefused => {
+            "the repository refused the project's token (PUT /api/circa/projects/<slug>/repo-token \
+             replaces it)"
+                .to_string()
+        }
     }
 }
 

@@ -43,6 +43,11 @@ pub fn builtins(ctx: &JobContext, started: &Started) -> BTreeMap<String, String>
         set("CIRCLE_PULL_REQUEST", pr.clone());
         set("CIRCLE_PULL_REQUESTS", pr.clone());
     }
+    if let Some(fork) = &ctx.vcs.fork_pull_request {
+        set("CIRCLE_PR_NUMBER", fork.number.to_string());
+        set("CIRCLE_PR_USERNAME", fork.username.clone());
+        set("CIRCLE_PR_REPONAME", fork.reponame.clone());
+    }
     set(
         "CIRCLE_WORKING_DIRECTORY",
         started.working_directory.clone(),

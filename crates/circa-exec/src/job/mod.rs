@@ -8,11 +8,13 @@ mod builtin;
 pub use builtin::load_timings;
 pub mod env;
 mod run;
+pub mod ssh_keys;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use circa_model::protocol::{ForkPullRequest, SshKeyGrant};
 use circa_model::{JobSpec, JobStatus, StepAction, When};
 use tokio_util::sync::CancellationToken;
 
@@ -44,8 +46,14 @@ pub struct Vcs {
     pub username: String,
     /// `CIRCLE_PULL_REQUEST`, when building a pull request.
     pub pull_request: Option<String>,
+    /// `CIRCLE_PR_NUMBER`, `CIRCLE_PR_USERNAME`, `CIRCLE_PR_REPONAME`: a pull request from a
+    /// fork only.
+    pub fork_pull_request: Option<ForkPullRequest>,
     /// A git repository on this host that `checkout` clones `sha1` from.
     pub repo_dir: Option<PathBuf>,
+    /// The credentials `checkout` fetches `repository_url` with (`None`: this host's own
+    /// setup).
+    pub access: Option<circa_model::protocol::GitAccess>,
 }
 
 /// Identifiers of the pipeline, workflow and job the node belongs to.
@@ -101,6 +109,9 @@ pub struct JobContext {
     pub context_env: BTreeMap<String, String>,
     /// Values to mask in all output.
     pub secrets: Vec<String>,
+    /// The project's SSH keys `add_ssh_keys` installs; `None` where no keys are managed
+    /// (`circa local execute`: the step then only prints a notice).
+    pub ssh_keys: Option<Vec<SshKeyGrant>>,
     /// Where caches, workspaces, artifacts and test results go.
     pub stores: Stores,
     /// The jobs whose workspace layers `attach_workspace` sees (this job's ancestors).
@@ -146,6 +157,7 @@ impl JobContext {
             project_env: BTreeMap::new(),
             context_env: BTreeMap::new(),
             secrets: Vec::new(),
+            ssh_keys: None,
             stores: Stores {
                 caches: CacheStore::new(data_dir.join("caches"))?,
                 workspaces: WorkspaceStore::new(data_dir.join("workspaces"))?,

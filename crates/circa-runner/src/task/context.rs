@@ -32,7 +32,9 @@ pub(super) fn context(
             project_reponame: a.vcs.project_reponame.clone(),
             username: a.vcs.username.clone(),
             pull_request: a.vcs.pull_request.clone(),
+            fork_pull_request: a.vcs.fork_pull_request.clone(),
             repo_dir: local_repo(&a.vcs.repository_url),
+            access: a.git_access.clone(),
         },
         ids: Ids {
             pipeline_id: a.ids.pipeline_id.clone(),
@@ -46,6 +48,7 @@ pub(super) fn context(
         project_env: a.project_env.clone(),
         context_env: context_env(a),
         secrets: a.secrets.clone(),
+        ssh_keys: Some(a.ssh_keys.clone()),
         stores: Stores {
             caches: shared.caches.clone(),
             workspaces: shared.workspaces.clone(),

@@ -42,9 +42,9 @@ pub fn render(key: &CheckoutKey) -> Value {
     })
 }
 
-/// A fingerprint as a path gives it: `SHA256:…` or colon hex, an `MD5:` prefix dropped, and a
-/// bare base64 SHA256 fingerprint given its prefix.
-fn fingerprint(given: &str) -> String {
+/// A fingerprint as a client gives it, in the form the store keeps: `SHA256:…` or lower-case
+/// colon hex, an `MD5:` prefix dropped, and a bare base64 SHA256 fingerprint given its prefix.
+pub(crate) fn fingerprint(given: &str) -> String {
     let given = given.trim();
     let md5_like = given.len() == 47 && given.split(':').all(|h| h.len() == 2);
     match given.strip_prefix("MD5:") {

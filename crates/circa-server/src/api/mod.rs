@@ -6,6 +6,7 @@ mod compile;
 pub(crate) mod contexts;
 pub(crate) mod envvars;
 pub(crate) mod forge;
+pub(crate) mod git_access;
 pub(crate) mod jobs;
 pub mod listed;
 mod load;
@@ -17,6 +18,7 @@ mod pipelines;
 pub(crate) mod projects;
 pub mod render;
 mod schedules;
+pub(crate) mod ssh_keys;
 pub(crate) mod tests_meta;
 mod v1;
 pub mod watch;
@@ -61,6 +63,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/circa/projects/{vcs}/{org}/{repo}/forge",
             get(forge::get).put(forge::put).delete(forge::delete),
+        )
+        .route(
+            "/api/circa/projects/{vcs}/{org}/{repo}/known-hosts",
+            get(git_access::get_known_hosts).put(git_access::put_known_hosts),
+        )
+        .route(
+            "/api/circa/projects/{vcs}/{org}/{repo}/repo-token",
+            get(git_access::get_token)
+                .put(git_access::put_token)
+                .delete(git_access::delete_token),
         )
         .route("/api/v2/project/{vcs}/{org}/{repo}", get(projects::get))
         .route(
@@ -185,6 +197,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1.1/project/{vcs}/{org}/{repo}/{number}",
             get(v1::build),
+        )
+        .route(
+            "/api/v1.1/project/{vcs}/{org}/{repo}/ssh-key",
+            get(ssh_keys::list)
+                .post(ssh_keys::create)
+                .delete(ssh_keys::delete),
         )
         .route(
             "/api/v1.1/project/{vcs}/{org}/{repo}/{number}/artifacts",

@@ -81,6 +81,7 @@ pub fn assignment(cx: &AssignContext<'_>, job: &Job, node: u32) -> Result<TaskAs
             project_reponame: repo.to_string(),
             username: trigger.actor.clone(),
             pull_request: trigger.pull_request.clone(),
+            fork_pull_request: trigger.fork_pull_request.clone(),
         },
         ids: TaskIds {
             pipeline_id: cx.pipeline.id.to_string(),
@@ -95,8 +96,10 @@ pub fn assignment(cx: &AssignContext<'_>, job: &Job, node: u32) -> Result<TaskAs
         context_env: BTreeMap::new(),
         extra_env: cx.extra_env.clone(),
         secrets: cx.secrets.clone(),
+        ssh_keys: Vec::new(),
         upstream: ancestors(job, cx.jobs),
         workspace_layers: Vec::new(),
         step_log_limit: cx.step_log_limit,
+        git_access: None,
     })
 }

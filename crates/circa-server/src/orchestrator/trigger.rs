@@ -14,6 +14,7 @@ use circa_store::{
 use super::compile::{CompileInput, CompileOutcome, compile_and_plan};
 use super::settle::{Stored, Tasking, after, settle};
 use super::{OrchestratorError, OrchestratorResult};
+use crate::git_fetch::FetchError;
 use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::{AppState, now_ms};
 use crate::vcs::{ConfigAt, valid_sha};
@@ -41,6 +42,8 @@ pub struct TriggerRequest {
     pub schedule: Option<ScheduledBy>,
     /// Whether it builds a pull request from a fork.
     pub from_fork: bool,
+    /// For a pull request from a fork: what its jobs' `CIRCLE_PR_*` variables say.
+    pub fork_pull_request: Option<circa_model::protocol::ForkPullRequest>,
 }
 
 /// The `pipeline.*` values of a pipeline.
@@ -121,6 +124,7 @@ pub async fn trigger_pipeline(
         parameters: request.parameters.clone(),
         schedule: request.schedule.clone(),
         from_fork: request.from_fork,
+        fork_pull_request: request.fork_pull_request.clone(),
     };
     let pipeline = create_pipeline(state, project, &trigger, commit.errors, &config).await?;
     let Some(source) = config else {
@@ -187,7 +191,17 @@ async fn locate_commit(
         }
         _ => false,
     };
-    if !known && let Err(e) = state.vcs.fetch(&project.id, &project.repo_url).await {
+    if !known && let Err(e) = crate::git_fetch::fetch_mirror(state, project).await {
+        match e {
+            FetchError::Secret(e) => return Err(e.into()),
+            e if e.is_internal() => {
+                return Err(OrchestratorError::Internal {
+                    what: "fetching the repository",
+                    cause: e.to_string(),
+                });
+            }
+            _ => {}
+        }
         found.errors.push(PipelineError {
             kind: PipelineErrorKind::ConfigFetch,
             message: format!("the repository could not be fetched: {e}"),

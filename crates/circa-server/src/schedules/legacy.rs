@@ -236,7 +236,7 @@ pub async fn read_all_projects(state: AppState) {
 
 /// Reads the legacy schedules of one project's default branch and the branches it names.
 async fn read_project(state: &AppState, project: &Project) {
-    if let Err(e) = state.vcs.fetch(&project.id, &project.repo_url).await {
+    if let Err(e) = crate::git_fetch::fetch_mirror(state, project).await {
         tracing::warn!("{}: legacy schedules not read: {e}", project.slug);
         return;
     }

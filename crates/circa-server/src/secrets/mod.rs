@@ -6,7 +6,8 @@
 //! the API shows values masked the way CircleCI does ([`masked`]). [`access`] decides whether
 //! a job may use its contexts (group and expression restrictions) and gathers the variables a
 //! task receives; [`rotate`] moves every value to a new key; [`checkout_keys`] makes each
-//! project's SSH key pair, its private half sealed the same way.
+//! project's SSH key pair, its private half sealed the same way; [`ssh_keys`] keeps the
+//! additional SSH keys admins give, for `add_ssh_keys`, sealed the same way.
 //!
 //! Invariant: no clear value is written to the database, to Blobs, to a log or to an API
 //! answer; decrypted values live only in memory on their way into a task's assignment.
@@ -15,9 +16,11 @@ pub mod access;
 pub mod checkout_keys;
 pub mod delivery;
 pub mod forge_tokens;
+pub mod git_access;
 pub mod keys;
 pub mod rotate;
 pub mod seal;
+pub mod ssh_keys;
 
 use std::sync::RwLock;
 

@@ -1,5 +1,6 @@
-//! Key rotation: a new key becomes current, every stored value (variables' values,
-//! checkout keys' private halves and forge tokens) is sealed again with it, and the old keys are dropped only
+//! Key rotation: a new key becomes current, every stored value (variables' values, checkout
+//! keys' private halves, additional SSH keys' private keys, repository tokens and forge tokens)
+//! is sealed again with it, and the old keys are dropped only
 //! once no value needs them.
 //!
 //! The new key is written to the key file (after the old ones) before any value changes, so
@@ -10,7 +11,7 @@
 use circa_store::{EnvOwner, Store};
 
 use super::keys::{Key, Keyring};
-use super::{SecretError, Vault, checkout_keys, forge_tokens, seal};
+use super::{SecretError, Vault, checkout_keys, forge_tokens, git_access, seal, ssh_keys};
 
 /// What a rotation did.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -23,6 +24,10 @@ pub struct Rotation {
     pub resealed: usize,
     /// How many checkout keys' private halves were sealed again.
     pub resealed_checkout_keys: usize,
+    /// How many projects' repository tokens were sealed again.
+    pub resealed_repo_tokens: usize,
+    /// How many additional SSH keys' private keys were sealed again.
+    pub resealed_ssh_keys: usize,
     /// How many forge tokens were sealed again.
     pub resealed_forge_tokens: usize,
 }
@@ -47,6 +52,8 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
         }
     }
     let resealed_checkout_keys = reseal_checkout_keys(store, &ring, &key).await?;
+    let resealed_repo_tokens = reseal_repo_tokens(store, &ring, &key).await?;
+    let resealed_ssh_keys = reseal_ssh_keys(store, &ring, &key).await?;
     let resealed_forge_tokens = forge_tokens::reseal_all(store, &ring, &key).await?;
     // Whatever was written meanwhile used the new key; check before dropping the old ones.
     let in_use = store.env_var_key_ids().await?;
@@ -58,6 +65,8 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
             retired: old,
             resealed,
             resealed_checkout_keys,
+            resealed_repo_tokens,
+            resealed_ssh_keys,
             resealed_forge_tokens,
         })
     } else {
@@ -66,6 +75,8 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
             retired: Vec::new(),
             resealed,
             resealed_checkout_keys,
+            resealed_repo_tokens,
+            resealed_ssh_keys,
             resealed_forge_tokens,
         })
     }
@@ -87,6 +98,53 @@ async fn reseal_checkout_keys(
         let pem = seal::open(ring, &owner, &name, &stored.private_key)?;
         let sealed = seal::seal_with(key, &owner, &name, &pem)?;
         if store.reseal_checkout_key(&stored, &sealed).await? {
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}
+
+/// Seals every project's repository token again with `key`; how many were.
+async fn reseal_repo_tokens(
+    store: &dyn Store,
+    ring: &Keyring,
+    key: &Key,
+) -> Result<usize, SecretError> {
+    let mut resealed = 0;
+    for (project_id, stored) in store.all_repo_tokens().await? {
+        if stored.token.key_id == key.id() {
+            continue;
+        }
+        let owner = EnvOwner::Project(project_id.clone());
+        let name = git_access::TOKEN_NAME;
+        let value = seal::open(ring, &owner, name, &stored.token)?;
+        let sealed = seal::seal_with(key, &owner, name, &value)?;
+        if store
+            .reseal_repo_token(&project_id, &stored.token, &sealed)
+            .await?
+        {
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}
+
+/// Seals every additional SSH key's private key again with `key`; how many were.
+async fn reseal_ssh_keys(
+    store: &dyn Store,
+    ring: &Keyring,
+    key: &Key,
+) -> Result<usize, SecretError> {
+    let mut resealed = 0;
+    for stored in store.all_ssh_keys().await? {
+        if stored.private_key.key_id == key.id() {
+            continue;
+        }
+        let owner = EnvOwner::Project(stored.project_id.clone());
+        let name = ssh_keys::sealed_name(&stored.hostname, &stored.fingerprint);
+        let pem = seal::open(ring, &owner, &name, &stored.private_key)?;
+        let sealed = seal::seal_with(key, &owner, &name, &pem)?;
+        if store.reseal_ssh_key(&stored, &sealed).await? {
             resealed += 1;
         }
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use circa_exec::git_access::GitAuth;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
@@ -50,6 +51,17 @@ pub async fn run_git_until(
     timeout: Duration,
     stop: &CancellationToken,
 ) -> Result<Vec<u8>, VcsError> {
+    run_git_with(dir, args, action, (timeout, stop), None).await
+}
+
+/// [`run_git_until`] with a fetch's credentials in git's environment (`auth`).
+pub async fn run_git_with(
+    dir: Option<&Path>,
+    args: &[&str],
+    action: &str,
+    (timeout, stop): (Duration, &CancellationToken),
+    auth: Option<&GitAuth>,
+) -> Result<Vec<u8>, VcsError> {
     let mut cmd = Command::new("git");
     if let Some(dir) = dir {
         cmd.arg("-C").arg(dir);
@@ -61,7 +73,10 @@ pub async fn run_git_until(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+    if let Some(auth) = auth {
+        cmd.envs(auth.env().iter().map(|(k, v)| (k, v)));
+    } else if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none()
+    {
         cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
     }
     let mut child = cmd.spawn().map_err(VcsError::Spawn)?;

@@ -12,9 +12,11 @@ mod account;
 mod actions;
 mod badge;
 mod chart;
+mod checkout_keys;
 mod contexts;
 mod error;
 mod forge_settings;
+mod git_access;
 mod graph;
 mod job;
 mod load;
@@ -25,6 +27,7 @@ mod projects;
 mod secrets;
 mod session;
 mod settings;
+mod ssh_keys;
 mod test_results;
 pub(crate) mod url;
 mod view;
@@ -129,6 +132,34 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{vcs}/{org}/{repo}/settings/env-vars/{name}/delete",
             post(secrets::delete_project_var),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/checkout-keys",
+            post(checkout_keys::add),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/checkout-keys/{md5}/delete",
+            post(checkout_keys::delete),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/known-hosts",
+            post(git_access::set_known_hosts),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/repo-token",
+            post(git_access::set_repo_token),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/repo-token/delete",
+            post(git_access::delete_repo_token),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/ssh-keys",
+            post(ssh_keys::add),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/ssh-keys/delete",
+            post(ssh_keys::delete),
         )
         .route(
             "/settings/contexts",

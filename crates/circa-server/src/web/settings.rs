@@ -1,5 +1,6 @@
 //! Settings pages: a project's (repository, default branch, webhook, auto-cancel, secrets for
-//! forked pull requests, environment variables, its forge in `forge_settings`), runners
+//! forked pull requests, environment variables, checkout keys, host keys and HTTPS token,
+//! additional SSH keys, its forge in `forge_settings`), runners
 //! (seen lately; runner tokens shown once), users (create, give a project), and one's API
 //! tokens (created and shown once, revoked).
 
@@ -11,11 +12,14 @@ use circa_store::{EnvOwner, NewToken, NewUser, Token, TokenId, TokenKind};
 use serde::Deserialize;
 
 use super::account::Empty;
+use super::checkout_keys::{KeyRow, key_rows};
 use super::error::{WebError, WebResult};
+use super::git_access::{AccessView, access_view};
 use super::load;
 use super::password::{self, MIN_PASSWORD_LEN};
 use super::secrets::{VarRow, masked_vars};
 use super::session::{CsrfForm, Viewer};
+use super::ssh_keys::{SshKeyRow, rows as ssh_key_rows};
 use super::url::encode_path;
 use super::view::{Nav, time};
 use crate::auth;
@@ -35,6 +39,12 @@ pub(super) struct ProjectSettingsPage {
     forks_secrets: bool,
     vars: Vec<VarRow>,
     vars_action: String,
+    checkout_keys: Vec<KeyRow>,
+    keys_action: String,
+    access: AccessView,
+    access_action: String,
+    ssh_keys: Vec<SshKeyRow>,
+    ssh_keys_action: String,
     forge: super::forge_settings::ForgeSection,
     saved: bool,
     warning: Option<String>,
@@ -56,6 +66,15 @@ pub(super) async fn project_settings_page(
         forge: super::forge_settings::section(state, &project).await?,
         vars: masked_vars(state, &EnvOwner::Project(project.id.clone())).await?,
         vars_action: format!("/projects/{}/settings/env-vars", encode_path(&project.slug)),
+        checkout_keys: key_rows(state, &project.id).await?,
+        access: access_view(state, &project.id).await?,
+        access_action: format!("/projects/{}/settings", encode_path(&project.slug)),
+        keys_action: format!(
+            "/projects/{}/settings/checkout-keys",
+            encode_path(&project.slug)
+        ),
+        ssh_keys: ssh_key_rows(state, &project.id).await?,
+        ssh_keys_action: format!("/projects/{}/settings/ssh-keys", encode_path(&project.slug)),
         webhook_url: format!("{}/hooks/{}", state.base_url, project.id),
         webhook_secret: project.webhook_secret,
         auto_cancel: project.settings.auto_cancel_redundant,

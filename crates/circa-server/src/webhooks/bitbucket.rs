@@ -116,6 +116,10 @@ fn pull_request(v: &Value) -> Result<WebhookOutcome, WebhookError> {
         head_branch: json::req_str(v, "pullrequest.source.branch.name")?.to_owned(),
         base_branch: json::req_str(v, "pullrequest.destination.branch.name")?.to_owned(),
         from_fork: from_fork(v),
+        author: json::opt_str(v, "pullrequest.author.nickname").map(str::to_owned),
+        head_repo: json::opt_str(v, "pullrequest.source.repository.full_name")
+            .and_then(|name| name.rsplit('/').next())
+            .map(str::to_owned),
     };
     let revision = json::req_hash(v, "pullrequest.source.commit.hash", 7)?;
     let actor = actor(v)?;
@@ -257,7 +261,11 @@ mod tests {
         });
         let t = build(bb("pullrequest:created", &body));
         assert_eq!(t.branch.as_deref(), Some("pull/1"));
-        assert!(t.pull_request.unwrap().from_fork);
+        let fork = t.pull_request.unwrap().fork().unwrap();
+        assert_eq!(
+            (fork.number, fork.username.as_str(), fork.reponame.as_str()),
+            (1, "emmap1", "repo_name")
+        );
 
         let body = rewrite("bitbucket/pull-request-updated.json", |v| {
             v["pullrequest"]["state"] = json!("MERGED");

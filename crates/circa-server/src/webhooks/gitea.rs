@@ -81,6 +81,8 @@ fn pull_request(v: &Value) -> Result<WebhookOutcome, WebhookError> {
         head_branch: json::req_str(v, "pull_request.head.ref")?.to_owned(),
         base_branch: json::req_str(v, "pull_request.base.ref")?.to_owned(),
         from_fork: from_fork(v),
+        author: json::opt_str(v, "pull_request.user.login").map(str::to_owned),
+        head_repo: json::opt_str(v, "pull_request.head.repo.name").map(str::to_owned),
     };
     let revision = json::req_hash(v, "pull_request.head.sha", 40)?;
     let actor = json::first_str(v, &["sender.login", "sender.username"])?.to_owned();
@@ -177,6 +179,11 @@ mod tests {
         assert_eq!(pr.head_branch, "master");
         assert_eq!(pr.base_branch, "master");
         assert!(pr.from_fork);
+        let fork = pr.fork().unwrap();
+        assert_eq!(
+            (fork.number, fork.username.as_str(), fork.reponame.as_str()),
+            (2, "example2", "example")
+        );
         assert_eq!(t.clone_urls[1], "http://localhost:3000/example/example.git");
     }
 

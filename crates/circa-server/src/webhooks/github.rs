@@ -73,6 +73,8 @@ fn pull_request(v: &Value) -> Result<WebhookOutcome, WebhookError> {
         head_branch: json::req_str(v, "pull_request.head.ref")?.to_owned(),
         base_branch: json::req_str(v, "pull_request.base.ref")?.to_owned(),
         from_fork: from_fork(v),
+        author: json::opt_str(v, "pull_request.user.login").map(str::to_owned),
+        head_repo: json::opt_str(v, "pull_request.head.repo.name").map(str::to_owned),
     };
     let revision = json::req_hash(v, "pull_request.head.sha", 40)?;
     let actor = json::req_str(v, "sender.login")?.to_owned();
@@ -203,6 +205,7 @@ mod tests {
             assert_eq!(pr.head_branch, "changes");
             assert_eq!(pr.base_branch, "master");
             assert!(!pr.from_fork);
+            assert_eq!(pr.fork(), None, "CIRCLE_PR_* are for forks only");
             assert_eq!(t.clone_urls[0], "https://github.com/Codertocat/Hello-World");
         }
         let reason = ignored(gh(
@@ -223,6 +226,11 @@ mod tests {
         let pr = t.pull_request.unwrap();
         assert!(pr.from_fork);
         assert_eq!(pr.head_branch, "changes");
+        let fork = pr.fork().unwrap();
+        assert_eq!(
+            (fork.number, fork.username.as_str(), fork.reponame.as_str()),
+            (2, "Codertocat", "Hello-World")
+        );
 
         // The fork was deleted: head.repo is null.
         let body = rewrite("github/pull_request-opened.json", |v| {

@@ -89,6 +89,12 @@ fn merge_request(v: &Value) -> Result<WebhookOutcome, WebhookError> {
         head_branch: json::req_str(v, "object_attributes.source_branch")?.to_owned(),
         base_branch: json::req_str(v, "object_attributes.target_branch")?.to_owned(),
         from_fork: from_fork(v),
+        // The payload names the author by id only; the user acting is the one who opened it
+        // or pushed to it.
+        author: json::opt_str(v, "user.username").map(str::to_owned),
+        head_repo: json::opt_str(v, "object_attributes.source.path_with_namespace")
+            .and_then(|name| name.rsplit('/').next())
+            .map(str::to_owned),
     };
     let revision = json::req_hash(v, "object_attributes.last_commit.id", 40)?;
     let message = json::opt_str(v, "object_attributes.last_commit.message").map(str::to_owned);
@@ -252,7 +258,11 @@ mod tests {
         });
         let t = build(gl("Merge Request Hook", &body));
         assert_eq!(t.branch.as_deref(), Some("pull/1"));
-        assert!(t.pull_request.unwrap().from_fork);
+        let fork = t.pull_request.unwrap().fork().unwrap();
+        assert_eq!(
+            (fork.number, fork.username.as_str(), fork.reponame.as_str()),
+            (1, "root", "awesome_project")
+        );
 
         // The same message from the project itself skips.
         let body = rewrite("gitlab/merge-request-event.json", |v| {

@@ -231,6 +231,24 @@ pub struct PullRequestInfo {
     /// Whether the head lives in another repository than the base. Treated as true when the
     /// payload does not let us tell (the safe side: no secrets for forks).
     pub from_fork: bool,
+    /// Who opened it (the forge login), when the payload says (`CIRCLE_PR_USERNAME`).
+    pub author: Option<String>,
+    /// The head repository's name, without its owner, when the payload says
+    /// (`CIRCLE_PR_REPONAME`).
+    pub head_repo: Option<String>,
+}
+
+impl PullRequestInfo {
+    /// What a job of a pull request from a fork is told of it (`CIRCLE_PR_*`); `None` when
+    /// the head is not in a fork, as CircleCI sets those variables only for forks.
+    pub fn fork(&self) -> Option<circa_model::protocol::ForkPullRequest> {
+        self.from_fork
+            .then(|| circa_model::protocol::ForkPullRequest {
+                number: self.number,
+                username: self.author.clone().unwrap_or_default(),
+                reponame: self.head_repo.clone().unwrap_or_default(),
+            })
+    }
 }
 
 /// Which forge sent the request, from the event header present.

@@ -26,6 +26,7 @@ mod checkout_keys;
 mod deliveries;
 mod dispatch;
 mod forges;
+mod git_access;
 mod inserts;
 mod outbox;
 mod output;
@@ -37,6 +38,7 @@ mod queue;
 mod schedules;
 mod secrets;
 mod settle;
+mod ssh_keys;
 mod workflows;
 
 /// The backend's connection type, which transactions deref to.

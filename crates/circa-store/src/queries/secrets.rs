@@ -201,6 +201,8 @@ impl SecretStore for Backend {
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT key_id FROM project_env_vars UNION SELECT key_id FROM context_env_vars \
              UNION SELECT key_id FROM checkout_keys \
+             UNION SELECT key_id FROM project_ssh_keys \
+             UNION SELECT token_key_id FROM git_access WHERE token_key_id IS NOT NULL \
              UNION SELECT key_id FROM project_forges WHERE key_id IS NOT NULL ORDER BY key_id",
         )
         .fetch_all(&mut *self.reader().await?)

@@ -21,6 +21,7 @@ use crate::cache::Caches;
 use crate::sql::events::EventInsert;
 use crate::store::StoreResult;
 
+pub mod backup;
 mod checkpoint;
 mod conns;
 #[allow(clippy::duplicate_mod)]

@@ -1,6 +1,6 @@
 //! The store's interface, by area: one trait per area ([`ProjectStore`], [`PeopleStore`],
 //! [`PipelineStore`], [`WorkflowStore`], [`QueueStore`], [`OutputStore`], [`SecretStore`],
-//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`ForgeStore`], [`OutboxStore`]), each with a SQLite and a PostgreSQL implementation, and
+//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`GitAccessStore`], [`SshKeyStore`], [`ForgeStore`], [`OutboxStore`]), each with a SQLite and a PostgreSQL implementation, and
 //! [`Store`], every area at once: the one object the server holds (`Arc<dyn Store>`).
 //!
 //! Every method is one transaction. On a `dyn Store` every area's methods are callable as
@@ -11,6 +11,7 @@ use crate::error::StoreError;
 mod checkout_keys;
 mod deliveries;
 mod forges;
+mod git_access;
 mod output;
 mod pages;
 mod people;
@@ -19,11 +20,13 @@ mod projects;
 mod queue;
 mod schedules;
 mod secrets;
+mod ssh_keys;
 mod workflows;
 
 pub use checkout_keys::CheckoutKeyStore;
 pub use deliveries::{DELIVERY_RETENTION_MS, DeliveryStore};
 pub use forges::{ForgeStore, OutboxStore};
+pub use git_access::GitAccessStore;
 pub use output::OutputStore;
 pub use pages::PageStore;
 pub use people::PeopleStore;
@@ -32,6 +35,7 @@ pub use projects::ProjectStore;
 pub use queue::QueueStore;
 pub use schedules::ScheduleStore;
 pub use secrets::SecretStore;
+pub use ssh_keys::SshKeyStore;
 pub use workflows::WorkflowStore;
 
 /// A shorthand for the store's results.
@@ -52,6 +56,8 @@ pub trait Store:
     + CheckoutKeyStore
     + ForgeStore
     + OutboxStore
+    + GitAccessStore
+    + SshKeyStore
     + Send
     + Sync
     + 'static
@@ -72,6 +78,8 @@ impl<T> Store for T where
         + CheckoutKeyStore
         + ForgeStore
         + OutboxStore
+        + GitAccessStore
+        + SshKeyStore
         + Send
         + Sync
         + 'static

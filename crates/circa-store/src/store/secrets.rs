@@ -32,7 +32,8 @@ pub trait SecretStore: Send + Sync {
     /// Replaces a variable's sealed value with `to`, only if it still holds the value `var`
     /// was read with (a concurrent write wins); false otherwise.
     async fn reseal_env_var(&self, var: &EnvVar, to: &SealedValue) -> StoreResult<bool>;
-    /// The ids of the keys that sealed the stored values (variables' and checkout keys').
+    /// The ids of the keys that sealed the stored values (variables', checkout keys', SSH keys'
+    /// and repository tokens').
     async fn env_var_key_ids(&self) -> StoreResult<Vec<String>>;
 
     /// Creates a context; [`crate::StoreError::Conflict`] when the name is taken.

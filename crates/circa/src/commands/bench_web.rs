@@ -123,6 +123,7 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<()> {
                         parameters: serde_json::Map::new(),
                         schedule: None,
                         from_fork: false,
+                        fork_pull_request: None,
                     },
                     errors: Vec::new(),
                     config_source: Some("version: 2.1\n".into()),

@@ -197,7 +197,9 @@ impl Runner {
                 project_reponame,
                 username: std::env::var("USER").unwrap_or_default(),
                 pull_request: None,
+                fork_pull_request: None,
                 repo_dir: s.repo.root.clone(),
+                access: None,
             },
             ids: Ids {
                 pipeline_id: s.pipeline_id.clone(),
@@ -211,6 +213,7 @@ impl Runner {
             project_env: s.project_env.clone(),
             context_env: Default::default(),
             secrets: s.secrets.clone(),
+            ssh_keys: None,
             stores: Stores {
                 caches: self.caches.clone(),
                 workspaces: self.workspaces.clone(),

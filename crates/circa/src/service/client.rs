@@ -92,15 +92,15 @@ impl Client {
         Ok(response.json().await.unwrap_or(Value::Null))
     }
 
-    /// `PUT` JSON.
-    pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        self.send(self.http.put(format!("{}{path}", self.url)).json(body))
-            .await
-    }
-
     /// `POST` JSON.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(self.http.post(format!("{}{path}", self.url)).json(body))
+            .await
+    }
+
+    /// `PUT` JSON.
+    pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.put(format!("{}{path}", self.url)).json(body))
             .await
     }
 
@@ -132,6 +132,12 @@ impl Client {
             .await
     }
 
+    /// `DELETE` with a JSON body (as CircleCI's v1.1 `ssh-key` route takes it).
+    pub async fn delete_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.delete(format!("{}{path}", self.url)).json(body))
+            .await
+    }
+
     /// Follows an SSE route, handing each `data:` payload to `on_event` until it returns false.
     pub async fn follow(
         &self,
@@ -156,39 +162,82 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// What `circa project add` was given.
+pub struct NewProject<'a> {
+    /// `VCS/ORG/REPO`.
+    pub slug: &'a str,
+    /// A git URL or a path.
+    pub repo: &'a str,
+    /// The branch built when none is named.
+    pub default_branch: Option<&'a str>,
+    /// Cancel redundant workflows.
+    pub auto_cancel: bool,
+    /// `known_hosts` lines for the repository's SSH server.
+    pub known_hosts_file: Option<&'a std::path::Path>,
+    /// A file holding the HTTPS token.
+    pub repo_token_file: Option<&'a std::path::Path>,
+    /// The user name given with the token.
+    pub repo_user: Option<&'a str>,
+    /// The repository's forge, where commit statuses go.
+    pub forge: &'a super::project_forge::ForgeArgs,
+    /// Whether job states are reported to the forge.
+    pub statuses: bool,
+}
+
 /// `circa project add`.
-pub fn project_add(
-    client: &ClientArgs,
-    slug: &str,
-    repo: &str,
-    default_branch: Option<&str>,
-    auto_cancel: bool,
-    forge: &super::project_forge::ForgeArgs,
-    statuses: bool,
-) -> anyhow::Result<ExitCode> {
-    let forge_body = if forge.any() {
-        if forge.forge.is_none() {
+pub fn project_add(client: &ClientArgs, new: &NewProject) -> anyhow::Result<ExitCode> {
+    // Files are read (and host keys checked) before anything is added.
+    let known_hosts = match new.known_hosts_file {
+        Some(path) => {
+            let text = read_file(path)?;
+            circa_server::known_hosts::parse(&text)
+                .with_context(|| format!("{}", path.display()))?;
+            Some(text)
+        }
+        None => None,
+    };
+    let token = match new.repo_token_file {
+        Some(path) => Some(read_file(path)?.trim().to_string()),
+        None => None,
+    };
+    let forge_body = if new.forge.any() {
+        if new.forge.forge.is_none() {
             bail!("--forge-api, --forge-repo and --forge-token-file need --forge KIND");
         }
-        Some(forge.body((!statuses).then_some(false))?)
+        Some(new.forge.body((!new.statuses).then_some(false))?)
     } else {
         None
     };
     runtime()?.block_on(async {
         let client = Client::new(client)?;
-        let repo = local_repo(repo)?;
-        let mut body = json!({ "slug": slug, "repo": repo });
-        if let Some(b) = default_branch {
+        let repo = local_repo(new.repo)?;
+        let mut body = json!({ "slug": new.slug, "repo": repo });
+        if let Some(b) = new.default_branch {
             body["default_branch"] = json!(b);
         }
-        if auto_cancel {
+        if new.auto_cancel {
             body["settings"] = json!({ "auto_cancel_redundant": true });
         }
         let project = client.post("/api/circa/projects", &body).await?;
         for warning in project["warnings"].as_array().into_iter().flatten() {
             eprintln!("warning: {}", warning.as_str().unwrap_or_default());
         }
-        println!("added project {}", project["slug"].as_str().unwrap_or(slug));
+        let slug = project["slug"].as_str().unwrap_or(new.slug);
+        println!("added project {slug}");
+        if let Some(text) = known_hosts {
+            let path = format!("/api/circa/projects/{slug}/known-hosts");
+            client.put(&path, &json!({ "known_hosts": text })).await?;
+            println!("known hosts set");
+        }
+        if let Some(token) = token {
+            let path = format!("/api/circa/projects/{slug}/repo-token");
+            let body = json!({ "token": token.as_str(), "user": new.repo_user });
+            let answer = client.put(&path, &body).await?;
+            println!(
+                "repository token set (user {})",
+                answer["user"].as_str().unwrap_or_default()
+            );
+        }
         println!(
             "webhook URL: {}",
             project["webhook"]["url"].as_str().unwrap_or_default()
@@ -205,11 +254,14 @@ pub fn project_add(
                 .unwrap_or_default()
         );
         if let Some(body) = forge_body {
-            let slug = project["slug"].as_str().unwrap_or(slug);
             super::project_forge::put_forge(&client, slug, &body).await?;
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn read_file(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// A repository as `project add` sends it: a URL as given, a path made absolute against the

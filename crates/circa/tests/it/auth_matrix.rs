@@ -22,6 +22,17 @@ struct Ids {
     fingerprint: String,
 }
 
+/// An additional SSH key for the project, made for this test only
+/// (`ssh-keygen -t ed25519 -N ''`).
+pub(crate) const MATRIX_SSH_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACAqFavtfxX6txEnnNGqZj/3PLZ64MSY/wwX/s2vlHiYzAAAAIgIbj01CG49
+NQAAAAtzc2gtZWQyNTUxOQAAACAqFavtfxX6txEnnNGqZj/3PLZ64MSY/wwX/s2vlHiYzA
+AAAEAaDVNgT92iZkMAanxNrVlE2vq0SSILkvDzvpt58OOe6yoVq+1/Ffq3ESec0apmP/c8
+tnrgxJj/DBf+za+UeJjMAAAABHRlc3QB
+-----END OPENSSH PRIVATE KEY-----
+";
+
 /// The concrete path of a served route (with `/api/v2`).
 fn concrete(route: &str, ids: &Ids) -> String {
     let path = route
@@ -78,6 +89,24 @@ fn valid_body(route: &str) -> Value {
         "/project/{project-slug}/pipeline" => json!({ "branch": "main" }),
         _ => json!({}),
     }
+}
+
+/// The git access routes of the project, each with a body an admin's call would carry.
+fn git_access_routes() -> Vec<(&'static str, String, Value)> {
+    let hosts = format!("/api/circa/projects/{SLUG}/known-hosts");
+    let token = format!("/api/circa/projects/{SLUG}/repo-token");
+    let line = "h ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINIRALENFJ7rqqsgW8q9aVFPAlUs+lwwMbWVKwJnQ36W";
+    vec![
+        ("GET", hosts.clone(), json!({})),
+        ("PUT", hosts, json!({ "known_hosts": line })),
+        ("GET", token.clone(), json!({})),
+        (
+            "PUT",
+            token.clone(),
+            json!({ "token": "matrix-other-token" }),
+        ),
+        ("DELETE", token, json!({})),
+    ]
 }
 
 /// A request with `token` sent as CircleCI clients send it.
@@ -213,6 +242,14 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         .await;
     assert_eq!(status, 200, "{keys}");
     let deploy_key = keys["items"][0].clone();
+    let ssh_keys = format!("/api/v1.1/project/{SLUG}/ssh-key");
+    let (status, ssh_key) = api
+        .post(
+            &ssh_keys,
+            json!({ "hostname": "matrix.example.com", "private_key": MATRIX_SSH_KEY }),
+        )
+        .await;
+    assert_eq!(status, 201, "{ssh_key}");
     let ids = Ids {
         pipeline: pipeline.clone(),
         number: created["number"].as_i64().unwrap(),
@@ -238,6 +275,10 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         "matrix-context-secret".to_string(),
         deploy_key["public-key"].as_str().unwrap().to_string(),
         ids.fingerprint.clone(),
+        ssh_key["public_key"].as_str().unwrap().to_string(),
+        ssh_key["fingerprint"].as_str().unwrap().to_string(),
+        "matrix.example.com".to_string(),
+        "PRIVATE KEY".to_string(),
     ];
 
     let (outsider, _) = user_token(api, "eve").await;
@@ -299,6 +340,69 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
             }
         }
     }
+    // Circa's own routes of a project's git access: the same refusals, and the token never
+    // shows.
+    let token_route = format!("/api/circa/projects/{SLUG}/repo-token");
+    let (status, _) = api
+        .call(
+            "PUT",
+            &token_route,
+            json!({ "token": "matrix-repo-token-secret" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for (method, path, body) in git_access_routes() {
+        for (who, token) in &callers {
+            let (status, answer) = call_with(&api.url, method, &path, *token, body.clone()).await;
+            let allowed: &[u16] = match *who {
+                "no token" | "an unknown token" | "a revoked token" => &[401],
+                "a runner token" => &[403],
+                "a task token" => &[401, 403],
+                _ => &[404],
+            };
+            assert!(
+                allowed.contains(&status),
+                "{method} {path} with {who}: {status} {answer}"
+            );
+            assert!(!answer.contains("matrix-repo-token-secret"), "{answer}");
+            for secret in &secrets {
+                assert!(
+                    !answer.contains(secret.as_str()),
+                    "{method} {path}: {answer}"
+                );
+            }
+        }
+    }
+
+    // CircleCI's v1.1 routes of a project's additional SSH keys: the same rules.
+    for (method, body) in [
+        ("GET", json!({})),
+        (
+            "POST",
+            json!({ "hostname": "other.example.com", "private_key": MATRIX_SSH_KEY }),
+        ),
+        ("DELETE", json!({ "fingerprint": ssh_key["fingerprint"] })),
+    ] {
+        for (who, token) in &callers {
+            let (status, text) = call_with(&api.url, method, &ssh_keys, *token, body.clone()).await;
+            let allowed: &[u16] = match *who {
+                "no token" | "an unknown token" | "a revoked token" => &[401],
+                "a runner token" => &[403],
+                "a task token" => &[401, 403],
+                _ => &[404],
+            };
+            assert!(
+                allowed.contains(&status),
+                "{method} {ssh_keys} with {who}: {status} {text}"
+            );
+            for secret in &secrets {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{method} {ssh_keys} with {who} leaks {secret:?}: {text}"
+                );
+            }
+        }
+    }
 
     // A member who is not an admin reaches the project, but not the admin routes.
     let (member, _) = user_token(api, "bob").await;
@@ -327,12 +431,40 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
     let one = format!("{keys}/{}", ids.fingerprint);
     let (status, body) = call(&api.url, "GET", &one, Some(&member)).await;
     assert_eq!(status, 200, "{body}");
+    // A member lists the project's additional SSH keys (never a private key), but only
+    // admins add or remove them.
+    let (status, body) = call(&api.url, "GET", &ssh_keys, Some(&member)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("matrix.example.com") && !body.contains("PRIVATE KEY"),
+        "{body}"
+    );
     for (method, path, body) in [
         ("POST", keys.clone(), json!({ "type": "deploy-key" })),
         ("DELETE", one.clone(), json!({})),
+        (
+            "POST",
+            ssh_keys.clone(),
+            json!({ "hostname": "member.example.com", "private_key": MATRIX_SSH_KEY }),
+        ),
+        (
+            "DELETE",
+            format!(
+                "{ssh_keys}?fingerprint={}",
+                ssh_key["fingerprint"].as_str().unwrap()
+            ),
+            json!({}),
+        ),
     ] {
         let (status, body) = call_with(&api.url, method, &path, Some(&member), body).await;
         assert_eq!(status, 403, "{method} {path} as a member: {body}");
+    }
+    // A member reads the project's known hosts and whether it has a token; only admins
+    // change them.
+    for (method, path, body) in git_access_routes() {
+        let (status, answer) = call_with(&api.url, method, &path, Some(&member), body).await;
+        let expected = if method == "GET" { 200 } else { 403 };
+        assert_eq!(status, expected, "{method} {path} as a member: {answer}");
     }
     for (method, path, body) in [
         (

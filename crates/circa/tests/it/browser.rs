@@ -538,6 +538,96 @@ async fn change_an_env_var_and_see_it_masked() {
     let (_, vars) = site.api.get("/api/v2/project/gh/acme/env/envvar").await;
     assert_eq!(vars["items"], json!([]));
 
+    // Checkout keys: the project's deploy key is shown as the API shows it; a new one is made
+    // and deleted through the forms; no private half is ever in the page.
+    let (_, keys) = site
+        .api
+        .get("/api/v2/project/gh/acme/env/checkout-key")
+        .await;
+    let first = keys["items"][0]["public-key"].as_str().unwrap().to_string();
+    b.driver.goto(&settings).await.unwrap();
+    let shown = "return [...document.querySelectorAll('#checkout-keys code.public-key')].map(e => e.textContent.trim())";
+    assert_eq!(b.eval(shown).await, json!([first]));
+    b.click("#make-key button").await;
+    b.until(
+        LONG,
+        "a second checkout key",
+        "return document.querySelectorAll('#checkout-keys tr[data-key]').length === 2",
+    )
+    .await;
+    b.shot("checkout-keys").await;
+    let (_, keys) = site
+        .api
+        .get("/api/v2/project/gh/acme/env/checkout-key")
+        .await;
+    let newest = keys["items"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 2, "{keys}");
+    let source = b.driver.source().await.unwrap();
+    assert!(!source.contains("PRIVATE KEY") && !source.contains("b3BlbnNzaC1rZXktdjE"));
+    b.click(&format!("tr[data-key='{newest}'] button.cancel"))
+        .await;
+    b.until(
+        LONG,
+        "the new key deleted",
+        "return document.querySelectorAll('#checkout-keys tr[data-key]').length === 1",
+    )
+    .await;
+    assert_eq!(b.eval(shown).await, json!([first]));
+
+    // Repository access: a token set through its write-only form is sealed, never shown; host
+    // keys are checked line by line before they replace the recorded ones.
+    b.driver.goto(&settings).await.unwrap();
+    fill(&b, "token-user", "oauth2").await;
+    fill(&b, "token-value", "glpat-web-form-token-7Q").await;
+    b.click("#token-form button").await;
+    b.until(
+        LONG,
+        "the token set",
+        "return document.getElementById('token-state')?.textContent.includes('oauth2')",
+    )
+    .await;
+    assert!(
+        !b.driver
+            .source()
+            .await
+            .unwrap()
+            .contains("glpat-web-form-token")
+    );
+    let (_, token) = site
+        .api
+        .get("/api/circa/projects/gh/acme/env/repo-token")
+        .await;
+    assert_eq!(token, json!({ "token_set": true, "user": "oauth2" }));
+    fill(&b, "known-hosts", "not a host key").await;
+    b.click("#known-hosts-form button").await;
+    b.until(
+        LONG,
+        "the bad line refused",
+        "return document.body.textContent.includes('line 1')",
+    )
+    .await;
+    let line = "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+    b.driver.goto(&settings).await.unwrap();
+    fill(&b, "known-hosts", line).await;
+    b.click("#known-hosts-form button").await;
+    b.until(
+        LONG,
+        "the host key saved",
+        &format!("return document.getElementById('known-hosts')?.value.trim() === '{line}'"),
+    )
+    .await;
+    b.shot("repository-access").await;
+    b.click("#remove-token").await;
+    b.until(
+        LONG,
+        "the token removed",
+        "return document.getElementById('token-state')?.textContent.includes('No token')",
+    )
+    .await;
+
     // A context: created, given a variable (masked too) and a restriction.
     b.driver
         .goto(format!("{}/settings/contexts", site.server.url))

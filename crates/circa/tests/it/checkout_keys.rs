@@ -53,7 +53,7 @@ fn no_private_key(body: &Value) {
 }
 
 /// Asserts no file of the data folder holds a private key in clear.
-fn no_private_key_stored(dir: &Path) {
+pub(crate) fn no_private_key_stored(dir: &Path) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {

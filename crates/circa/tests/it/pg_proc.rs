@@ -55,6 +55,11 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// The path of one of its programs (`pg_dump`, `pg_restore`, `psql`).
+    pub fn program(&self, name: &str) -> PathBuf {
+        self.cluster.bin.join(name)
+    }
+
     fn run(&mut self) {
         let command = self.cluster.server_command(self.port);
         let log = std::fs::File::create(self.cluster.root.join("log")).expect("the log file");

@@ -125,3 +125,73 @@ async fn project_add_checks_the_repository_at_once() {
     );
     assert_eq!(body["warnings"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_add_gives_known_hosts_and_a_repository_token_from_files() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(data.path(), 30);
+    let api = server.client();
+    let files = tempfile::tempdir().unwrap();
+    let line = "[git.example.com]:2222 ssh-ed25519 \
+        AAAAC3NzaC1lZDI1NTE5AAAAINIRALENFJ7rqqsgW8q9aVFPAlUs+lwwMbWVKwJnQ36W";
+    let hosts = files.path().join("known_hosts");
+    std::fs::write(&hosts, format!("# forge\n{line}\n")).unwrap();
+    let token = files.path().join("token");
+    std::fs::write(&token, "tok-from-a-file-123\n").unwrap();
+    let add = |slug: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_circa"))
+            .args([
+                "project",
+                "add",
+                slug,
+                "--repo",
+                "https://127.0.0.1:9/acme/app.git",
+            ])
+            .args(extra)
+            .env("CIRCA_URL", &server.url)
+            .env("CIRCA_TOKEN", &server.token)
+            .output()
+            .unwrap()
+    };
+    let out = add(
+        "gh/me/private",
+        &[
+            "--known-hosts-file",
+            &hosts.display().to_string(),
+            "--repo-token-file",
+            &token.display().to_string(),
+            "--repo-user",
+            "x-token-auth",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("repository token set (user x-token-auth)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("tok-from-a-file"), "{stdout}");
+    let (_, known) = api
+        .get("/api/circa/projects/gh/me/private/known-hosts")
+        .await;
+    assert_eq!(known, json!({ "known_hosts": format!("{line}\n") }));
+    let (_, set) = api
+        .get("/api/circa/projects/gh/me/private/repo-token")
+        .await;
+    assert_eq!(set, json!({ "token_set": true, "user": "x-token-auth" }));
+
+    // A file that is not known_hosts: refused before anything is added.
+    std::fs::write(&hosts, "not a known_hosts line\n").unwrap();
+    let out = add(
+        "gh/me/other",
+        &["--known-hosts-file", &hosts.display().to_string()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("line 1 is not a known_hosts entry"),
+        "{}",
+        stderr(&out)
+    );
+    let (status, _) = api.get("/api/v2/project/gh/me/other").await;
+    assert_eq!(status, 404);
+}

@@ -13,17 +13,19 @@ use circa_store::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, payload, sign};
+use crate::server_harness::{Api, Repo, RunnerProc, ServerProc, github_pull_request};
 
-struct Setup {
-    server: ServerProc,
-    api: Api,
+/// A server and a runner with two slots, each in a folder of its own.
+pub(crate) struct Setup {
+    pub(crate) server: ServerProc,
+    pub(crate) api: Api,
     _runner: RunnerProc,
     runner_dir: tempfile::TempDir,
     _data: tempfile::TempDir,
 }
 
-async fn setup() -> Setup {
+/// Starts a [`Setup`].
+pub(crate) async fn setup() -> Setup {
     let data = tempfile::tempdir().unwrap();
     let server = ServerProc::start(data.path(), 30);
     let api = server.client();
@@ -450,31 +452,7 @@ async fn a_pull_request_from_a_fork_gets_no_secrets() {
             json!({ "name": "PROJECT_SECRET", "value": fresh("prj-") }),
         )
         .await;
-    let mut p = payload("github/pull_request-opened.json");
-    let url = repo.path().display().to_string();
-    p["repository"]["clone_url"] = json!(url);
-    p["repository"]["html_url"] = json!(url);
-    p["pull_request"]["head"]["sha"] = json!(sha);
-    p["pull_request"]["head"]["ref"] = json!("feature");
-    p["pull_request"]["head"]["repo"]["id"] = json!(999_999_999u64);
-    p["pull_request"]["head"]["repo"]["full_name"] = json!("someone/fork");
-    let body = serde_json::to_vec(&p).unwrap();
-    let secret = project["webhook"]["secret"].as_str().unwrap();
-    let status = s
-        .api
-        .hook(
-            &format!("/hooks/{}", project["id"].as_str().unwrap()),
-            &[
-                ("x-github-event", "pull_request".into()),
-                (
-                    "x-hub-signature-256",
-                    format!("sha256={}", sign(secret, &body)),
-                ),
-            ],
-            body,
-        )
-        .await;
-    assert!((200..300).contains(&status), "webhook answered {status}");
+    github_pull_request(&s.api, &project, repo.path(), &sha, |_| {}).await;
     let (_, list) = s.api.get("/api/v2/project/gh/acme/forks/pipeline").await;
     let pipeline = list["items"][0]["id"].as_str().unwrap().to_string();
     let (status, job) = status_of(&s.api, &pipeline, "build").await;
@@ -493,6 +471,7 @@ jobs:
     environment:
       WANT: "<< pipeline.parameters.want >>"
     steps:
+      - add_ssh_keys
       - run: '[ "$(printf %s "$KEPT" | sha256sum | cut -c1-64)" = "$WANT" ]'
 workflows:
   main:
@@ -514,6 +493,22 @@ async fn rotating_the_key_keeps_every_value_readable() {
             json!({ "name": "KEPT", "value": kept }),
         )
         .await;
+    let (status, _) = s
+        .api
+        .http_put(
+            "/api/circa/projects/gh/acme/keys/repo-token",
+            json!({ "token": "kept-repo-token" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, ssh_key) = s
+        .api
+        .post(
+            "/api/v1.1/project/gh/acme/keys/ssh-key",
+            json!({ "hostname": "", "private_key": crate::auth_matrix::MATRIX_SSH_KEY }),
+        )
+        .await;
+    assert_eq!(status, 201, "{ssh_key}");
     let key_file = s.server.data.join("secret.keys");
     let before = std::fs::read_to_string(&key_file).unwrap();
 
@@ -554,6 +549,14 @@ async fn rotating_the_key_keeps_every_value_readable() {
     let checkout_keys = store.all_checkout_keys().await.unwrap();
     assert_eq!(checkout_keys.len(), 1);
     assert_eq!(checkout_keys[0].private_key.key_id, key_id);
+    // And the repository token.
+    let tokens = store.all_repo_tokens().await.unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].1.token.key_id, key_id);
+    // And the additional SSH key, which the job below still receives and installs.
+    let ssh_keys = store.all_ssh_keys().await.unwrap();
+    assert_eq!(ssh_keys.len(), 1);
+    assert_eq!(ssh_keys[0].private_key.key_id, key_id);
 
     // The value still opens: masked in the API, right in the job.
     let (_, var) = s.api.get("/api/v2/project/gh/acme/keys/envvar/KEPT").await;
@@ -565,6 +568,8 @@ async fn rotating_the_key_keeps_every_value_readable() {
             json!({ "branch": "main", "parameters": { "want": sha256(&kept) } }),
         )
         .await;
+    // Its claim opened the SSH key too (the job runs `add_ssh_keys`): a key that no longer
+    // opened would fail the claim.
     let (status, job) = status_of(&s.api, &pipeline, "check").await;
     assert_eq!(status, "success", "{job}");
 }

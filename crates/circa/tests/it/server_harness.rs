@@ -23,6 +23,8 @@ pub struct ServerProc {
     env: Vec<(String, String)>,
     /// More options of `circa server` (a database URL).
     options: Vec<String>,
+    /// Where its standard error goes (appended), when not to the test's.
+    stderr_log: Option<PathBuf>,
 }
 
 fn spawn_server(
@@ -31,7 +33,18 @@ fn spawn_server(
     lease_secs: u64,
     env: &[(String, String)],
     options: &[String],
+    stderr_log: Option<&Path>,
 ) -> (Child, String) {
+    let stderr = match stderr_log {
+        Some(path) => Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap(),
+        ),
+        None => Stdio::inherit(),
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_circa"))
         .args(["server", "--listen", listen, "--data-dir"])
         .arg(data)
@@ -43,7 +56,7 @@ fn spawn_server(
         .env("CIRCA_MIN_SCHEDULE_INTERVAL_SECS", "1")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("circa server starts");
     let stdout = child.stdout.take().unwrap();
@@ -78,12 +91,24 @@ impl ServerProc {
         env: &[(&str, &str)],
         options: &[&str],
     ) -> ServerProc {
+        ServerProc::start_logged(data, lease_secs, env, options, None)
+    }
+
+    /// [`ServerProc::start_with`], its standard error appended to `stderr_log` when given.
+    pub fn start_logged(
+        data: &Path,
+        lease_secs: u64,
+        env: &[(&str, &str)],
+        options: &[&str],
+        stderr_log: Option<&Path>,
+    ) -> ServerProc {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
-        let (child, url) = spawn_server(data, "127.0.0.1:0", lease_secs, &env, &options);
+        let (child, url) =
+            spawn_server(data, "127.0.0.1:0", lease_secs, &env, &options, stderr_log);
         let mut server = ServerProc {
             child: Some(child),
             data: data.to_path_buf(),
@@ -92,6 +117,7 @@ impl ServerProc {
             lease_secs,
             env,
             options,
+            stderr_log: stderr_log.map(Path::to_path_buf),
         };
         // On a panic from here on, dropping `server` stops the process.
         server.token = std::fs::read_to_string(data.join("admin.token"))
@@ -153,6 +179,7 @@ impl ServerProc {
             self.lease_secs,
             &self.env,
             &self.options,
+            self.stderr_log.as_deref(),
         );
         assert_eq!(url, self.url);
         self.child = Some(child);
@@ -505,4 +532,42 @@ pub fn github_push(repo: &Path, git_ref: &str, sha: &str, message: &str) -> Vec<
     p["head_commit"] =
         json!({ "id": sha, "message": message, "timestamp": "2026-11-24T00:00:00Z" });
     serde_json::to_vec(&p).unwrap()
+}
+
+/// Sends GitHub's `pull_request` (opened) webhook to `project` for `repo`'s commit `sha` on
+/// branch `feature`, its head in a fork (`someone/fork`) unless `adjust` says otherwise, and
+/// asserts it was accepted; the payload sent.
+pub async fn github_pull_request(
+    api: &Api,
+    project: &Value,
+    repo: &Path,
+    sha: &str,
+    adjust: impl FnOnce(&mut Value),
+) -> Value {
+    let mut p = payload("github/pull_request-opened.json");
+    let url = repo.display().to_string();
+    p["repository"]["clone_url"] = json!(url);
+    p["repository"]["html_url"] = json!(url);
+    p["pull_request"]["head"]["sha"] = json!(sha);
+    p["pull_request"]["head"]["ref"] = json!("feature");
+    p["pull_request"]["head"]["repo"]["id"] = json!(999_999_999u64);
+    p["pull_request"]["head"]["repo"]["full_name"] = json!("someone/fork");
+    adjust(&mut p);
+    let body = serde_json::to_vec(&p).unwrap();
+    let secret = project["webhook"]["secret"].as_str().unwrap();
+    let status = api
+        .hook(
+            &format!("/hooks/{}", project["id"].as_str().unwrap()),
+            &[
+                ("x-github-event", "pull_request".into()),
+                (
+                    "x-hub-signature-256",
+                    format!("sha256={}", sign(secret, &body)),
+                ),
+            ],
+            body,
+        )
+        .await;
+    assert!((200..300).contains(&status), "webhook answered {status}");
+    p
 }

@@ -71,14 +71,7 @@ impl Sshd {
     /// Makes a bare copy of the repository at `source` under [`Sshd::repos`] as `name`, and
     /// returns its SSH URL.
     pub fn serve(&self, source: &Path, name: &str) -> String {
-        let dest = self.repos().join(name);
-        let status = Command::new("git")
-            .args(["clone", "--quiet", "--bare"])
-            .arg(source)
-            .arg(&dest)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git clone --bare {}", source.display());
+        bare_copy(source, &self.repos().join(name));
         self.url(name)
     }
 
@@ -219,6 +212,17 @@ pub fn user() -> String {
             let out = Command::new("id").arg("-un").output().unwrap();
             String::from_utf8(out.stdout).unwrap().trim().to_string()
         })
+}
+
+/// Makes `dest` a bare copy of the repository at `source`.
+pub fn bare_copy(source: &Path, dest: &Path) {
+    let status = Command::new("git")
+        .args(["clone", "--quiet", "--bare"])
+        .arg(source)
+        .arg(dest)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git clone --bare {}", source.display());
 }
 
 fn which(program: &str) -> bool {

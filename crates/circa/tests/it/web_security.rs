@@ -3,6 +3,7 @@
 //! branch names, log lines, context names, restriction expressions) is shown as text, never as
 //! markup; secret values are shown masked and never written back into a page.
 
+use crate::auth_matrix::MATRIX_SSH_KEY;
 use std::time::Duration;
 
 use serde_json::json;
@@ -261,6 +262,15 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         .await;
     assert_eq!(status, 201);
 
+    let (_, keys) = site
+        .api
+        .get("/api/v2/project/gh/acme/sec/checkout-key")
+        .await;
+    let sec_key = keys["items"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     let mut admin = WebClient::new(&site.server.url);
     // The sign-in form itself needs its token.
     let (status, _) = admin
@@ -398,6 +408,37 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         (
             "/projects/gh/acme/sec/settings/env-vars/PROJECT_VAR/delete".into(),
             vec![],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/checkout-keys".into(),
+            vec![],
+        ),
+        (
+            format!("/projects/gh/acme/sec/settings/checkout-keys/{sec_key}/delete"),
+            vec![],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/known-hosts".into(),
+            vec![("known_hosts", "")],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/repo-token".into(),
+            vec![("token", "stolen-token")],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/repo-token/delete".into(),
+            vec![],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/ssh-keys".into(),
+            vec![
+                ("hostname", "stolen.example.com"),
+                ("private_key", MATRIX_SSH_KEY),
+            ],
+        ),
+        (
+            "/projects/gh/acme/sec/settings/ssh-keys/delete".into(),
+            vec![("fingerprint", "SHA256:x"), ("hostname", "")],
         ),
         ("/settings/contexts".into(), vec![("name", "stolen")]),
         (format!("/settings/contexts/{ctx}/delete"), vec![]),
@@ -632,6 +673,72 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         .await;
     assert_eq!(status, 303);
 
+    // An SSH key through the form: refused ones name the field and are not written back; an
+    // added one is listed by fingerprint only, and removed.
+    let ssh_keys = "/projects/gh/acme/sec/settings/ssh-keys";
+    let (status, body) = admin
+        .post(
+            ssh_keys,
+            &[
+                ("csrf", &csrf),
+                ("hostname", "a b"),
+                ("private_key", MATRIX_SSH_KEY),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("hostname") && !body.contains("PRIVATE KEY"),
+        "{body}"
+    );
+    let (status, body) = admin
+        .post(
+            ssh_keys,
+            &[
+                ("csrf", &csrf),
+                ("hostname", ""),
+                ("private_key", "not-a-key-4242"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("private_key") && !body.contains("not-a-key-4242"),
+        "{body}"
+    );
+    let (status, _) = admin
+        .post(
+            ssh_keys,
+            &[
+                ("csrf", &csrf),
+                ("hostname", "form.example.com"),
+                ("private_key", MATRIX_SSH_KEY),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = admin.get("/projects/gh/acme/sec/settings").await;
+    let (_, listed) = site.api.get("/api/v1.1/project/gh/acme/sec/ssh-key").await;
+    let md5 = listed[0]["fingerprint"].as_str().unwrap();
+    let sha256 = listed[0]["sha256_fingerprint"].as_str().unwrap();
+    assert!(
+        page.contains("form.example.com") && page.contains(md5) && !page.contains("PRIVATE KEY"),
+        "{page}"
+    );
+    let (status, _) = admin
+        .post(
+            &format!("{ssh_keys}/delete"),
+            &[
+                ("csrf", &csrf),
+                ("fingerprint", sha256),
+                ("hostname", "form.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, listed) = site.api.get("/api/v1.1/project/gh/acme/sec/ssh-key").await;
+    assert_eq!(listed, json!([]));
+
     // A user without the project sees none of it.
     let (status, body) = admin
         .post(
@@ -671,7 +778,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         assert_eq!(status, 404, "{path} for a user without the project");
     }
     assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
-    for (path, fields) in &forms[12..14] {
+    for (path, fields) in &forms[12..21] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
@@ -691,7 +798,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         let (status, _) = bob.get(&path).await;
         assert_eq!(status, 403, "{path} for a user who is not an admin");
     }
-    for (path, fields) in &forms[14..] {
+    for (path, fields) in &forms[21..] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
@@ -720,7 +827,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     assert_eq!(status, 200);
     let (status, _) = bob.get("/projects/gh/acme/sec/settings").await;
     assert_eq!(status, 403, "settings are for admins");
-    for (path, fields) in &forms[12..14] {
+    for (path, fields) in &forms[12..21] {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
