@@ -75,6 +75,18 @@ impl Metrics {
             let age = now.saturating_sub(q.oldest_queued_at).max(0) as f64 / 1000.0;
             (q.resource_class.as_str(), [q.queued as f64, age])
         });
+        // A class runners serve has a queue even when it is empty.
+        let served = reading
+            .runners
+            .iter()
+            .filter(|r| {
+                !reading
+                    .queues
+                    .iter()
+                    .any(|q| q.resource_class == r.resource_class)
+            })
+            .map(|r| (r.resource_class.as_str(), [0.0, 0.0]));
+        let queues = queues.chain(served);
         let queue_names = [names::QUEUE_DEPTH, names::QUEUE_OLDEST_AGE];
         self.report_classes(queue_names, &mut reported.queues, queues);
         let runners = reading
@@ -141,6 +153,10 @@ mod tests {
         );
         assert!(text.contains("circa_queue_oldest_age_seconds{resource_class=\"big\"} 9\n"));
         reading.queues = vec![depth("default", 2, 9_500)];
+        reading.runners = vec![RunnerCount {
+            resource_class: "small".to_string(),
+            runners: 2,
+        }];
         metrics.report(&reading, 10_000);
         let text = metrics.handle.render();
         assert!(
@@ -148,6 +164,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("circa_queue_depth{resource_class=\"default\"} 2\n"));
+        assert!(text.contains("circa_queue_depth{resource_class=\"small\"} 0\n"));
+        assert!(text.contains("circa_runners_connected{resource_class=\"small\"} 2\n"));
     }
 
     #[test]
