@@ -50,7 +50,7 @@ pub use ids::{
     WorkflowId,
 };
 pub use kinds::{PipelineErrorKind, TriggerKind};
-pub use metrics_records::{PoolUse, QueueDepth, RunnerCount};
+pub use metrics_records::{OutboxBacklog, PoolUse, QueueDepth, RunnerCount};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};

@@ -1,5 +1,5 @@
 //! What the store tells a metrics scrape: the queue per resource class, runners lately seen
-//! per resource class, and how busy its connections are.
+//! per resource class, the forge outbox's backlog, and how busy its connections are.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,15 @@ pub struct RunnerCount {
     pub resource_class: String,
     /// How many runners (by name).
     pub runners: u64,
+}
+
+/// The commit statuses waiting in the forge outbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxBacklog {
+    /// Rows waiting to be sent.
+    pub rows: u64,
+    /// When the oldest of them was written, if any waits.
+    pub oldest_created_at: Option<Millis>,
 }
 
 /// The store's database connections: how many are open and how many are free now.

@@ -23,11 +23,15 @@ pub const DB_CONNECTIONS_IDLE: &str = "circa_database_connections_idle";
 pub const DB_PING: &str = "circa_database_ping_duration_seconds";
 /// How long the scrape's grouped queue query took (gauge).
 pub const DB_QUEUE_QUERY: &str = "circa_database_queue_query_duration_seconds";
+/// Commit statuses waiting in the forge outbox (gauge).
+pub const OUTBOX_BACKLOG: &str = "circa_forge_outbox_backlog";
+/// Age of the oldest commit status waiting in the forge outbox (gauge).
+pub const OUTBOX_OLDEST_AGE: &str = "circa_forge_outbox_oldest_age_seconds";
 /// The server's version (gauge, always 1, label `version`).
 pub const BUILD_INFO: &str = "circa_build_info";
 
 /// Every metric the recorder holds, with its help text.
-pub const DESCRIBED: [(&str, &str); 12] = [
+pub const DESCRIBED: [(&str, &str); 14] = [
     (
         QUEUE_DEPTH,
         "Tasks queued, waiting for a runner, per resource class.",
@@ -65,6 +69,14 @@ pub const DESCRIBED: [(&str, &str); 12] = [
     (
         DB_QUEUE_QUERY,
         "Seconds the database took to count the queue for the scrape.",
+    ),
+    (
+        OUTBOX_BACKLOG,
+        "Commit statuses waiting in the forge outbox to be sent.",
+    ),
+    (
+        OUTBOX_OLDEST_AGE,
+        "Seconds the oldest commit status in the forge outbox has waited; 0 when none waits.",
     ),
     (BUILD_INFO, "The server's version, as a label; always 1."),
 ];

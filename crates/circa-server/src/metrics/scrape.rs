@@ -1,11 +1,12 @@
-//! One scrape: what the store knows, read with one grouped statement each (queue, runners)
-//! and a ping, set into gauges; the recorder rendered; the process's stats added.
+//! One scrape: what the store knows, read with one grouped statement each (queue, runners,
+//! forge outbox) and a ping, set into gauges; the recorder rendered; the process's stats
+//! added.
 
 use std::collections::BTreeSet;
 use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
-use circa_store::{Millis, PoolUse, QueueDepth, RunnerCount};
+use circa_store::{Millis, OutboxBacklog, PoolUse, QueueDepth, RunnerCount};
 use metrics::Label;
 
 use super::{Metrics, MetricsError, names, process};
@@ -27,6 +28,8 @@ pub struct StoreReading {
     pub queues: Vec<QueueDepth>,
     /// Runners seen lately per resource class.
     pub runners: Vec<RunnerCount>,
+    /// The forge outbox's backlog.
+    pub outbox: OutboxBacklog,
     /// The connections' use.
     pub pool: PoolUse,
     /// How long the queue's statement took.
@@ -55,11 +58,13 @@ async fn read_store(state: &AppState) -> Result<StoreReading, MetricsError> {
         .store
         .runner_counts(now_ms() - CONNECTED_WITHIN_MS)
         .await?;
+    let outbox = state.store.outbox_backlog().await?;
     let started = Instant::now();
     state.store.ping().await?;
     Ok(StoreReading {
         queues,
         runners,
+        outbox,
         pool: state.store.pool_use(),
         queue_query,
         ping: started.elapsed(),
@@ -99,6 +104,12 @@ impl Metrics {
         set(names::DB_CONNECTIONS_IDLE, reading.pool.idle as f64);
         set(names::DB_QUEUE_QUERY, reading.queue_query.as_secs_f64());
         set(names::DB_PING, reading.ping.as_secs_f64());
+        let waited = reading
+            .outbox
+            .oldest_created_at
+            .map_or(0, |at| now.saturating_sub(at).max(0));
+        set(names::OUTBOX_BACKLOG, reading.outbox.rows as f64);
+        set(names::OUTBOX_OLDEST_AGE, waited as f64 / 1000.0);
     }
 
     /// Sets gauges `names` per resource class to the values read, and to 0 for the classes

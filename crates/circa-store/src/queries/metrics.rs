@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::Backend;
-use crate::metrics_records::{PoolUse, QueueDepth, RunnerCount};
+use crate::metrics_records::{OutboxBacklog, PoolUse, QueueDepth, RunnerCount};
 use crate::records::Millis;
 use crate::sql::codec::to_u64;
 use crate::store::{MetricsStore, StoreResult};
@@ -46,6 +46,17 @@ impl MetricsStore for Backend {
                 })
             })
             .collect()
+    }
+
+    async fn outbox_backlog(&self) -> StoreResult<OutboxBacklog> {
+        let (rows, oldest_created_at): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM forge_status_outbox")
+                .fetch_one(&mut *self.reader().await?)
+                .await?;
+        Ok(OutboxBacklog {
+            rows: to_u64(rows, "outbox backlog")?,
+            oldest_created_at,
+        })
     }
 
     fn pool_use(&self) -> PoolUse {

@@ -1,5 +1,5 @@
 //! What a metrics scrape reads: queue depth and oldest queued task per resource class,
-//! runners seen per resource class, and the connections' use.
+//! runners seen per resource class, the forge outbox's backlog, and the connections' use.
 
 use circa_model::JobStatus;
 use circa_store::*;
@@ -10,6 +10,7 @@ use crate::fixtures::*;
 on_both_backends!(
     queue_depths_are_grouped_by_resource_class,
     runners_are_counted_by_resource_class,
+    the_outbox_backlog_counts_waiting_statuses,
 );
 
 async fn queue_depths_are_grouped_by_resource_class(db: &TestStore) {
@@ -63,5 +64,33 @@ async fn runners_are_counted_by_resource_class(db: &TestStore) {
     assert_eq!(
         store.runner_counts(T0 + 55).await.unwrap(),
         [count("large", 1)]
+    );
+}
+
+async fn the_outbox_backlog_counts_waiting_statuses(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        OutboxBacklog {
+            rows: 0,
+            oldest_created_at: None
+        }
+    );
+    let p = project(store, "gh/acme/app").await;
+    store
+        .set_project_forge(crate::forges::forge(&p, true))
+        .await
+        .unwrap();
+    let (_, _, jobs) = pipeline(store, &p.id, "main", vec![job("a", JobStatus::Blocked)]).await;
+    queue(store, &jobs[0], JobStatus::Blocked, 1, T0 + 7).await;
+    claimed_task(store, claim("docker", "r1", T0 + 9))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        OutboxBacklog {
+            rows: 2,
+            oldest_created_at: Some(T0 + 7)
+        }
     );
 }

@@ -218,6 +218,8 @@ async fn metrics_count_what_ran_and_pass_promtool() {
         Some(1.0)
     );
     assert!(sample(&text, "circa_database_connections_open").is_some_and(|n| n >= 1.0));
+    // No project reports statuses to a forge: nothing waits in the outbox.
+    assert_eq!(sample(&text, "circa_forge_outbox_backlog"), Some(0.0));
     assert!(sample(&text, "process_resident_memory_bytes").is_some_and(|n| n > 0.0));
     assert!(sample(&text, "process_start_time_seconds").is_some_and(|n| n > 1.6e9));
     // Latency by route template: ids never become labels.
