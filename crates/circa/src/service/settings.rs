@@ -202,3 +202,26 @@ pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
         .context("reading the current folder")?
         .join(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metrics_token_file_is_read_and_an_empty_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("metrics.token");
+        std::fs::write(&file, " \n").unwrap();
+        let args = ServerArgs {
+            metrics_token_file: Some(file.clone()),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            ..ServerArgs::default()
+        };
+        let refused = args.server_config().unwrap_err().to_string();
+        assert!(refused.contains("is empty"), "{refused}");
+        std::fs::write(&file, "t0ken\n").unwrap();
+        let config = args.server_config().unwrap();
+        assert!(config.metrics_token.unwrap().accepts("t0ken"));
+        assert_eq!(config.metrics_listen, args.metrics_listen);
+    }
+}
