@@ -49,6 +49,10 @@ pub struct ServerConfig {
     pub git_timeout: Duration,
     /// The shortest interval between two ticks a schedule may have.
     pub min_schedule_interval: Duration,
+    /// The bearer token `/metrics` on the main listener asks for; `None`: not served there.
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
+    /// Where `/metrics` is served open, on a listener of its own.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -61,6 +65,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("secret_key_file", &self.secret_key_file)
             .field("git_timeout", &self.git_timeout)
             .field("min_schedule_interval", &self.min_schedule_interval)
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -104,6 +109,8 @@ impl ServerConfig {
             secret_key_file: None,
             git_timeout: DEFAULT_GIT_TIMEOUT,
             min_schedule_interval: DEFAULT_MIN_SCHEDULE_INTERVAL,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 }

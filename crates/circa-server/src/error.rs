@@ -16,6 +16,7 @@ use circa_store::{BlobError, StoreError};
 use crate::compiles::CompileStopped;
 use crate::forge::configure::ForgeError;
 use crate::logs::LogError;
+use crate::metrics::MetricsError;
 use crate::orchestrator::OrchestratorError;
 use crate::runner_error::RunnerApiError;
 use crate::schedules::ScheduleError;
@@ -290,6 +291,19 @@ impl From<RunnerApiError> for ApiError {
             E::Secrets(e) => e.into(),
             E::Api(e) => e,
             e @ E::CorruptTask { .. } => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<MetricsError> for ApiError {
+    fn from(e: MetricsError) -> Self {
+        match e {
+            // As any path the server does not serve.
+            MetricsError::NotServed => ApiError::not_found("route"),
+            e @ MetricsError::Unauthorized => {
+                ApiError::new(StatusCode::UNAUTHORIZED, format!("Authorization: {e}"))
+            }
+            MetricsError::Store(e) => e.into(),
         }
     }
 }

@@ -40,6 +40,9 @@ pub enum StartError {
     /// The data folder cannot be made, or another server holds it.
     #[error(transparent)]
     DataDir(#[from] crate::data_dir::DataDirError),
+    /// The metrics recorder cannot be made.
+    #[error("metrics: {0}")]
+    Metrics(#[from] metrics_exporter_prometheus::BuildError),
     /// A file.
     #[error("{what}: {source}")]
     Io {
@@ -154,18 +157,27 @@ fn listen_reason(e: &std::io::Error) -> String {
 /// so no second server uses it), connects the store and blobs and starts serving. A data
 /// folder this start made is removed again when the start fails; one that was there is left.
 pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| StartError::Listen {
-            addr: config.listen,
-            reason: listen_reason(&e),
-        })?;
+    let listener = bind(config.listen).await?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
     let made = outermost_missing(&config.data_dir);
-    let started = start_on(listener, config).await;
+    let started = start_on(listener, metrics_listener, config).await;
     if let (Err(_), Some(made)) = (&started, made) {
         let _ = std::fs::remove_dir_all(made);
     }
     started
+}
+
+/// A listening socket on `addr`, or why not in a few words.
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::Listen {
+            addr,
+            reason: listen_reason(&e),
+        })
 }
 
 /// The outermost folder of `dir`'s path that does not exist yet: what creating `dir` makes.
@@ -178,6 +190,7 @@ fn outermost_missing(dir: &Path) -> Option<std::path::PathBuf> {
 
 async fn start_on(
     listener: tokio::net::TcpListener,
+    metrics_listener: Option<tokio::net::TcpListener>,
     config: ServerConfig,
 ) -> Result<Server, StartError> {
     crate::data_dir::create_private(&config.data_dir)?;
@@ -213,7 +226,15 @@ async fn start_on(
         live: Arc::default(),
         keys: Arc::new(Keys { secret, vault }),
         schedules: Arc::default(),
+        metrics: Arc::new(crate::metrics::Metrics::new()?),
     };
+    tokio::spawn(crate::metrics::keep_up(
+        state.metrics.handle(),
+        stop.clone(),
+    ));
+    if let Some(listener) = metrics_listener {
+        serve_metrics(listener, state.clone(), stop.clone());
+    }
     tokio::spawn(crate::orchestrator::lease::watch_leases(
         state.clone(),
         stop.clone(),
@@ -234,6 +255,19 @@ async fn start_on(
         serving,
         _data_lock: data_lock,
     })
+}
+
+/// Serves `/metrics`, open, on a listener of its own until `stop`.
+fn serve_metrics(listener: tokio::net::TcpListener, state: AppState, stop: CancellationToken) {
+    let app = crate::metrics::access::open_routes(state);
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("the metrics listener stopped: {e}");
+        }
+    });
 }
 
 /// Every route, behind `api::normalize` (slugs in one segment, error bodies in the path's
@@ -260,9 +294,11 @@ fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::R
 
 fn routes(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let metrics = Arc::clone(&state.metrics);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::access::guarded))
         .merge(crate::api::routes())
         .merge(crate::hooks::routes())
         .merge(crate::web::routes())
@@ -273,6 +309,11 @@ fn routes(state: AppState) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        // Outermost of the routes' layers, where the matched route is known.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::http::record,
+        ))
         .with_state(state)
 }
 

@@ -132,6 +132,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// The scheduler's wake-up and what it knows of config schedules.
     pub schedules: Arc<Scheduling>,
+    /// Prometheus metrics: counters hot paths increment, gauges scrapes set.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The in-memory side of dispatch.

@@ -29,6 +29,7 @@ pub mod forge_records;
 pub mod git_access_records;
 pub mod ids;
 pub mod kinds;
+pub mod metrics_records;
 pub mod postgres;
 pub mod records;
 pub mod schedule;
@@ -49,6 +50,7 @@ pub use ids::{
     WorkflowId,
 };
 pub use kinds::{PipelineErrorKind, TriggerKind};
+pub use metrics_records::{OutboxBacklog, PoolUse, QueueDepth, RunnerCount};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
@@ -56,9 +58,9 @@ pub use secret_records::*;
 pub use sqlite::SqliteStore;
 pub use ssh_key_records::{NewSshKey, SshKey};
 pub use store::{
-    CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, OutboxStore, OutputStore,
-    PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore,
-    SshKeyStore, Store, StoreResult, WorkflowStore,
+    CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, MetricsStore, OutboxStore,
+    OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore,
+    SecretStore, SshKeyStore, Store, StoreResult, WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -67,9 +69,9 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 /// `dyn Store` (whose supertraits' methods need no import).
 pub mod prelude {
     pub use crate::store::{
-        CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, OutboxStore, OutputStore,
-        PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore,
-        SecretStore, SshKeyStore, Store, WorkflowStore,
+        CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, MetricsStore, OutboxStore,
+        OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore,
+        ScheduleStore, SecretStore, SshKeyStore, Store, WorkflowStore,
     };
 }
 

@@ -399,7 +399,7 @@ impl Stored {
 }
 
 /// Side effects once a settle is stored (by [`settle`], or with a new workflow by a trigger):
-/// claims woken, tasks of cancelled jobs stopped, watchers told.
+/// claims woken, tasks of cancelled jobs stopped, watchers told, finished jobs counted.
 pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: &Stored) {
     let Stored {
         changes,
@@ -422,6 +422,9 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
         let Some(job) = jobs.iter().find(|j| j.id == change.job_id) else {
             continue;
         };
+        if !job.approval {
+            state.metrics.job_finished(change.to);
+        }
         if change.to == JobStatus::Canceled
             && matches!(change.from, JobStatus::Running | JobStatus::Queued)
         {

@@ -66,6 +66,14 @@ impl PostgresStore {
         self.pool.acquire().await
     }
 
+    /// The pool's open and idle connections.
+    fn pool_use_now(&self) -> crate::PoolUse {
+        crate::PoolUse {
+            open: u64::from(self.pool.size()),
+            idle: self.pool.num_idle() as u64,
+        }
+    }
+
     fn caches(&self) -> &Caches {
         &self.caches
     }

@@ -28,6 +28,7 @@ mod dispatch;
 mod forges;
 mod git_access;
 mod inserts;
+mod metrics;
 mod outbox;
 mod output;
 mod pages;

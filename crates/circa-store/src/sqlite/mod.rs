@@ -118,6 +118,19 @@ impl SqliteStore {
         }
     }
 
+    /// The writer and the readers (one set for an in-memory database), and how many are free.
+    fn pool_use_now(&self) -> crate::PoolUse {
+        let (mut open, mut taken) = self.writer.use_now();
+        if !self.reader.same_as(&self.writer) {
+            let (readers, reading) = self.reader.use_now();
+            (open, taken) = (open + readers, taken + reading);
+        }
+        crate::PoolUse {
+            open: open as u64,
+            idle: open.saturating_sub(taken) as u64,
+        }
+    }
+
     fn caches(&self) -> &Caches {
         &self.caches
     }

@@ -10,7 +10,8 @@ use crate::fixtures::*;
 on_both_backends!(forge_settings_round_trip);
 on_both_backends!(job_changes_write_statuses_only_for_projects_reporting_them);
 
-fn forge(project: &Project, statuses: bool) -> ProjectForge {
+/// A GitHub forge for `project`, reporting statuses when `statuses`.
+pub(crate) fn forge(project: &Project, statuses: bool) -> ProjectForge {
     ProjectForge {
         project_id: project.id.clone(),
         kind: ForgeKind::GitHub,

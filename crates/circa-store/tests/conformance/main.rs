@@ -15,6 +15,7 @@ mod events;
 mod fixtures;
 mod forges;
 mod git_access;
+mod metrics;
 mod misc;
 mod pg_cluster;
 mod pg_server;

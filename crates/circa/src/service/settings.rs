@@ -67,6 +67,14 @@ pub struct ServerArgs {
     /// [default: 60].
     #[arg(long, env = "CIRCA_MIN_SCHEDULE_INTERVAL_SECS")]
     pub min_schedule_interval_secs: Option<u64>,
+    /// A file holding the bearer token that `/metrics` on the main listener asks for; without
+    /// one (and without --metrics-listen) metrics are not served.
+    #[arg(long, env = "CIRCA_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Serve `/metrics` open, without a token, on this address of its own (for a scrape from
+    /// inside a cluster's network).
+    #[arg(long, env = "CIRCA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServerArgs {
@@ -101,6 +109,8 @@ impl ServerArgs {
             min_schedule_interval_secs: self
                 .min_schedule_interval_secs
                 .or(file.min_schedule_interval_secs),
+            metrics_token_file: self.metrics_token_file.clone().or(file.metrics_token_file),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
         })
     }
 
@@ -167,8 +177,20 @@ impl ServerArgs {
             anyhow::ensure!(secs >= 1, "--min-schedule-interval-secs must be at least 1");
             config.min_schedule_interval = Duration::from_secs(secs);
         }
+        if let Some(path) = &s.metrics_token_file {
+            config.metrics_token = Some(metrics_token(path)?);
+        }
+        config.metrics_listen = s.metrics_listen;
         Ok(config)
     }
+}
+
+/// The metrics token in `path`; an empty file is refused rather than served open.
+fn metrics_token(path: &Path) -> anyhow::Result<circa_server::metrics::MetricsToken> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--metrics-token-file: reading {}", path.display()))?;
+    circa_server::metrics::MetricsToken::from_file_text(&text)
+        .with_context(|| format!("--metrics-token-file: {} is empty", path.display()))
 }
 
 /// `path` made absolute against the current folder.
@@ -179,4 +201,27 @@ pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(std::env::current_dir()
         .context("reading the current folder")?
         .join(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metrics_token_file_is_read_and_an_empty_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("metrics.token");
+        std::fs::write(&file, " \n").unwrap();
+        let args = ServerArgs {
+            metrics_token_file: Some(file.clone()),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            ..ServerArgs::default()
+        };
+        let refused = args.server_config().unwrap_err().to_string();
+        assert!(refused.contains("is empty"), "{refused}");
+        std::fs::write(&file, "t0ken\n").unwrap();
+        let config = args.server_config().unwrap();
+        assert!(config.metrics_token.unwrap().accepts("t0ken"));
+        assert_eq!(config.metrics_listen, args.metrics_listen);
+    }
 }

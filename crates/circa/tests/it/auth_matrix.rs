@@ -404,6 +404,16 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         }
     }
 
+    // `/metrics` on the main listener is served only with a metrics token, and this server
+    // has none: every caller, the admin too, gets 404 and no metric (with a token, only that
+    // token gets in: see `metrics.rs`).
+    let admin = api.token.clone();
+    for (who, token) in callers.iter().chain([&("the admin", Some(admin.as_str()))]) {
+        let (status, text) = call(&api.url, "GET", "/metrics", *token).await;
+        assert_eq!(status, 404, "/metrics with {who}: {text}");
+        assert!(!text.contains("circa_"), "/metrics with {who}: {text}");
+    }
+
     // A member who is not an admin reaches the project, but not the admin routes.
     let (member, _) = user_token(api, "bob").await;
     let (status, body) = api

@@ -26,6 +26,7 @@ mod language_server;
 mod leniency;
 mod local;
 mod local_job;
+mod metrics;
 mod openapi;
 mod pg_proc;
 mod port_in_use;
