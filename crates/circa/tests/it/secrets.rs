@@ -199,7 +199,8 @@ async fn secrets_reach_the_job_masked_and_appear_nowhere_at_rest() {
             repo_token.clone(),
             forge_token.clone(),
             ssh_private,
-            "OPENSSH PRIVATE KEY".to_string(),
+            // Any OpenSSH private key in clear: its header, then the format's magic.
+            "PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE".to_string(),
         ],
     ]
     .concat();
