@@ -74,20 +74,21 @@ impl Server {
         self.state.base_url.clone()
     }
 
-    /// Stops accepting requests and waits for the server to finish.
+    /// Shuts the server down (see `crate::drain`) and waits until it has.
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.serving.await;
     }
 
-    /// Waits until the server stops (it stops on `shutdown` or an error).
+    /// Waits until the server stops (it stops when its stop token is cancelled, or on an
+    /// error).
     pub async fn wait(self) -> std::io::Result<()> {
         self.serving
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
-    /// Stops it on `token`.
+    /// The token that shuts it down when cancelled.
     pub fn stop_token(&self) -> CancellationToken {
         self.stop.clone()
     }
@@ -199,13 +200,15 @@ async fn start_on(
         .trim_end_matches('/')
         .to_string();
     let stop = CancellationToken::new();
+    // Running `git`s are killed once the requests that started them are done (or dropped).
+    let gits = CancellationToken::new();
     let state = AppState {
         store,
         blobs,
         vcs: Arc::new(Mirrors::new(
             config.data_dir.join("git"),
             config.git_timeout,
-            stop.clone(),
+            gits.clone(),
         )),
         config: Arc::new(config),
         base_url,
@@ -213,26 +216,106 @@ async fn start_on(
         live: Arc::default(),
         keys: Arc::new(Keys { secret, vault }),
         schedules: Arc::default(),
+        drain: Arc::default(),
     };
-    tokio::spawn(crate::orchestrator::lease::watch_leases(
-        state.clone(),
-        stop.clone(),
-    ));
-    tokio::spawn(crate::schedules::run_scheduler(state.clone(), stop.clone()));
-    let app = router(state.clone());
-    let shutdown = stop.clone();
-    let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-    });
+    let draining = state.drain.token();
+    let workers = vec![
+        tokio::spawn(crate::orchestrator::lease::watch_leases(
+            state.clone(),
+            draining.clone(),
+        )),
+        tokio::spawn(crate::schedules::run_scheduler(state.clone(), draining)),
+    ];
+    let accepting = CancellationToken::new();
+    let serving = {
+        let (app, accepting) = (router(state.clone()), accepting.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(accepting.cancelled_owned())
+                .await
+        })
+    };
+    let stopping = Stopping {
+        state: state.clone(),
+        stop: stop.clone(),
+        accepting,
+        workers,
+        gits,
+    };
     Ok(Server {
         addr,
         state,
         stop,
-        serving,
+        serving: tokio::spawn(stopping.run(serving)),
         _data_lock: data_lock,
     })
+}
+
+/// What a shutdown stops, in order (see `crate::drain`).
+struct Stopping {
+    state: AppState,
+    /// Cancelled to shut down.
+    stop: CancellationToken,
+    /// Cancelled to stop accepting connections.
+    accepting: CancellationToken,
+    /// The background loops (lease reaper, scheduler), stopped when the drain begins.
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    /// Kills the `git`s still running.
+    gits: CancellationToken,
+}
+
+impl Stopping {
+    /// Waits for `stop` (or for `serving` to fail), then drains: the drain begins, the
+    /// server goes on answering for the shutdown delay, stops accepting, lets the requests
+    /// in flight and their settles finish and joins the background loops, all within the
+    /// grace period, after which whatever is left is dropped.
+    async fn run(
+        self,
+        mut serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    ) -> std::io::Result<()> {
+        let served = tokio::select! {
+            served = &mut serving => Some(served),
+            () = self.stop.cancelled() => None,
+        };
+        if let Some(served) = served {
+            self.gits.cancel();
+            return served.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        }
+        let config = &self.state.config;
+        let deadline = tokio::time::Instant::now() + config.shutdown_grace;
+        tracing::info!(
+            "shutting down: no more claims, /readyz at 503; exiting within {:?}",
+            config.shutdown_grace
+        );
+        self.state.drain.begin();
+        let delay = config.shutdown_delay.min(config.shutdown_grace);
+        // A handle is awaited once: `ended` says whether it already was.
+        let ended = tokio::time::timeout(delay, &mut serving).await.is_ok();
+        self.accepting.cancel();
+        if !ended
+            && tokio::time::timeout_at(deadline, &mut serving)
+                .await
+                .is_err()
+        {
+            tracing::warn!("the grace period ran out: requests still in flight are dropped");
+            serving.abort();
+        }
+        if tokio::time::timeout_at(deadline, self.state.drain.settled())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the grace period ran out: settles still running are dropped");
+        }
+        for worker in self.workers {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout_at(deadline, worker).await.is_err() {
+                abort.abort();
+            }
+        }
+        self.gits.cancel();
+        tracing::info!("shut down");
+        Ok(())
+    }
 }
 
 /// Every route, behind `api::normalize` (slugs in one segment, error bodies in the path's
@@ -275,8 +358,12 @@ fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `/readyz`: 200 when the tables requests read can be read, else 503 (the cause logged).
+/// `/readyz`: 200 when the tables requests read can be read, else 503 (the cause logged);
+/// 503 from the moment the server begins to shut down.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.drain.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {
