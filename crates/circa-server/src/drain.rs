@@ -5,7 +5,8 @@
 //!    heartbeats are answered, live streams (SSE) end with a `shutdown` event so clients
 //!    resume with `Last-Event-ID`, and the scheduler and the lease reaper stop;
 //! 2. for the shutdown delay it goes on answering every other request (runners' events,
-//!    heartbeats and completions among them), then stops accepting connections;
+//!    heartbeats and completions among them, each answer with `Connection: close`), then
+//!    stops accepting connections;
 //! 3. requests in flight finish, then the settles they set off; at the grace period's end
 //!    whatever is left is dropped.
 //!
@@ -68,6 +69,24 @@ impl Drain {
         self.settles.close();
         self.settles.wait().await;
     }
+}
+
+/// The middleware that asks clients, once the drain began, to close the connection after the
+/// answer (`Connection: close`): a connection kept for a next request would meet a server
+/// that has stopped.
+pub async fn close_connections(
+    axum::extract::State(drain): axum::extract::State<std::sync::Arc<Drain>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if drain.is_draining() {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// The event that ends a live stream when the server shuts down: a named event (`shutdown`),

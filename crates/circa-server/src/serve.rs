@@ -320,12 +320,18 @@ impl Stopping {
 
 /// Every route, behind `api::normalize` (slugs in one segment, error bodies in the path's
 /// kind, page headers), which runs before routing, behind the request id of
-/// `request_id`, which every log line and internal error answer of the request carries.
+/// `request_id`, which every log line and internal error answer of the request carries, and
+/// `Connection: close` on every answer once the server drains.
 pub fn router(state: AppState) -> Router {
+    let drain = Arc::clone(&state.drain);
     Router::new()
         .fallback_service(routes(state))
         .layer(axum::middleware::from_fn(crate::api::normalize::normalize))
         .layer(axum::middleware::from_fn(crate::request_id::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            drain,
+            crate::drain::close_connections,
+        ))
 }
 
 /// A handler that panicked: a 500 like any internal fault (the panic's text goes to the log).

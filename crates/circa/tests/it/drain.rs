@@ -1,0 +1,436 @@
+//! Graceful shutdown end to end: a runner told to stop finishes its job and claims no more; a
+//! server told to stop drains (readiness, live streams) and a job running across its restart
+//! still succeeds with every log line once; a rolling restart fails no job and no API call.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::server::job_printing;
+use crate::server_harness::{Api, Repo, RunnerProc, ServerProc};
+
+const LONG: Duration = Duration::from_secs(90);
+
+/// The grace period the tests give servers (the default is 50 s).
+const GRACE_SECS: u64 = 10;
+
+/// A server (lease 30 s, a short grace period) and the admin's client.
+fn server(data: &std::path::Path) -> (ServerProc, Api) {
+    let grace = GRACE_SECS.to_string();
+    let server = ServerProc::start_with(data, 30, &[], &["--shutdown-grace-secs", &grace]);
+    let api = server.client();
+    (server, api)
+}
+
+/// Runs blocking `f` (waiting for a process) without holding up the runtime's other tasks.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+const SLOW: &str = r#"
+version: 2.1
+jobs:
+  slow: { machine: true, steps: [ { run: "echo started; sleep 5; echo done" } ] }
+workflows:
+  main: { jobs: [ slow ] }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_told_to_stop_finishes_its_job_claims_no_more_and_exits_0() {
+    let data = tempfile::tempdir().unwrap();
+    let (_server, api) = server(data.path());
+    let runner_dir = tempfile::tempdir().unwrap();
+    let token = api.runner_token("default").await;
+    let mut runner = RunnerProc::start(&api.url, &token, runner_dir.path(), 1);
+    let repo = Repo::new(SLOW);
+    api.add_project("gh/acme/drain", repo.path(), json!({}))
+        .await;
+    let first = api.trigger("gh/acme/drain", json!({})).await;
+    job_printing(&api, &first, "started").await;
+    let second = api.trigger("gh/acme/drain", json!({})).await;
+    let queued = first_job(&api, &second).await;
+    assert_eq!(queued["status"], "queued", "{queued}");
+
+    runner.send_term();
+    let workflows = api.finished(&first, LONG).await;
+    assert_eq!(workflows[0]["status"], "success", "{workflows:?}");
+    let exit = blocking(|| runner.wait_exit(Duration::from_secs(30)));
+    assert_eq!(exit.map(|e| e.code()), Some(Some(0)), "the runner exits 0");
+    // The slot the first job freed took nothing: the second job is still queued.
+    let after = first_job(&api, &second).await;
+    assert_eq!(after["status"], "queued", "{after}");
+}
+
+const SLEEPER: &str = r#"
+version: 2.1
+jobs:
+  sleeper: { machine: true, steps: [ { run: "echo started; sleep 120" } ] }
+workflows:
+  main: { jobs: [ sleeper ] }
+"#;
+
+/// A runner of `options` running a two-minute job, with its server and that job's pipeline.
+async fn runner_in_a_long_job(
+    data: &std::path::Path,
+    runner_dir: &std::path::Path,
+    options: &[&str],
+) -> (ServerProc, Api, RunnerProc, Repo, String) {
+    let (server, api) = server(data);
+    let token = api.runner_token("default").await;
+    let runner = RunnerProc::start_with(&api.url, &token, runner_dir, 1, options);
+    let repo = Repo::new(SLEEPER);
+    api.add_project("gh/acme/long", repo.path(), json!({}))
+        .await;
+    let id = api.trigger("gh/acme/long", json!({})).await;
+    job_printing(&api, &id, "started").await;
+    (server, api, runner, repo, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_cancels_a_draining_runners_job_and_it_exits() {
+    let (data, runner_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (_server, api, mut runner, _repo, id) =
+        runner_in_a_long_job(data.path(), runner_dir.path(), &[]).await;
+    runner.send_term();
+    // Still draining: the job goes on.
+    assert_eq!(blocking(|| runner.wait_exit(Duration::from_secs(2))), None);
+    runner.send_term();
+    let exit = blocking(|| runner.wait_exit(Duration::from_secs(30)));
+    assert_eq!(exit.map(|e| e.code()), Some(Some(0)), "the runner exits 0");
+    let job = first_job(&api, &id).await;
+    assert_ne!(job["status"], "success", "{job}");
+    assert_ne!(job["status"], "running", "{job}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_timeout_cancels_the_jobs_still_running_then() {
+    let (data, runner_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let options = ["--drain-timeout-secs", "1"];
+    let (_server, api, mut runner, _repo, id) =
+        runner_in_a_long_job(data.path(), runner_dir.path(), &options).await;
+    runner.send_term();
+    let exit = blocking(|| runner.wait_exit(Duration::from_secs(30)));
+    assert_eq!(exit.map(|e| e.code()), Some(Some(0)), "the runner exits 0");
+    let job = first_job(&api, &id).await;
+    assert_ne!(job["status"], "success", "{job}");
+    assert_ne!(job["status"], "running", "{job}");
+}
+
+/// The first job of a pipeline's first workflow, once there is one.
+async fn first_job(api: &Api, pipeline: &str) -> Value {
+    api.until(LONG, "the pipeline's first job", || async {
+        let wf = api.workflows(pipeline).await.into_iter().next()?;
+        api.jobs(wf["id"].as_str()?).await.into_iter().next()
+    })
+    .await
+}
+
+const TALKER: &str = r#"
+version: 2.1
+jobs:
+  talker:
+    machine: true
+    steps:
+      - run: for i in $(seq 1 80); do echo "line $i"; sleep 0.1; done
+workflows:
+  main: { jobs: [ talker ] }
+"#;
+
+/// One SSE event as the test reads it.
+#[derive(Debug, Default)]
+struct SseEvent {
+    id: Option<u64>,
+    name: Option<String>,
+    data: String,
+}
+
+/// Splits SSE bytes into events (fields `id`, `event`, `data`; comments skipped).
+#[derive(Default)]
+struct SseReader {
+    line: Vec<u8>,
+    event: SseEvent,
+}
+
+impl SseReader {
+    fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+        let mut done = Vec::new();
+        for &b in bytes {
+            if b != b'\n' {
+                self.line.push(b);
+                continue;
+            }
+            let line = String::from_utf8(std::mem::take(&mut self.line)).unwrap();
+            let line = line.trim_end_matches('\r');
+            if line.is_empty() {
+                let event = std::mem::take(&mut self.event);
+                if event.id.is_some() || event.name.is_some() || !event.data.is_empty() {
+                    done.push(event);
+                }
+            } else if let Some(v) = line.strip_prefix("id:") {
+                self.event.id = v.trim().parse().ok();
+            } else if let Some(v) = line.strip_prefix("event:") {
+                self.event.name = Some(v.trim().to_string());
+            } else if let Some(v) = line.strip_prefix("data:") {
+                self.event.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+            }
+        }
+        done
+    }
+}
+
+/// What a follower of a task's live events saw.
+#[derive(Debug, Default)]
+struct Followed {
+    /// Sequence numbers, in order.
+    ids: Vec<u64>,
+    /// The text of every output event, in order.
+    output: String,
+    /// How many times the server ended the stream for its shutdown.
+    shutdowns: u32,
+}
+
+/// Follows a task's live events as an EventSource does: when the server ends the stream for
+/// its shutdown, it connects again a second later (retrying while it cannot connect) with
+/// `Last-Event-ID`; it stops when the stream ends without one (the task ended). `ended` is
+/// told of each shutdown event.
+async fn follow(api: Api, task: String, ended: tokio::sync::mpsc::UnboundedSender<()>) -> Followed {
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/circa/tasks/{task}/live", api.url);
+    let mut seen = Followed::default();
+    let deadline = Instant::now() + LONG;
+    loop {
+        assert!(Instant::now() < deadline, "following took too long");
+        let mut request = http.get(&url).bearer_auth(&api.token);
+        if let Some(last) = seen.ids.last() {
+            request = request.header("Last-Event-ID", last.to_string());
+        }
+        // As an EventSource does, any failure to connect is tried again.
+        let mut response = match request.send().await {
+            Ok(r) => r,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        assert_eq!(response.status(), 200);
+        let (mut reader, mut shut_down) = (SseReader::default(), false);
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            for event in reader.push(&chunk) {
+                if event.name.as_deref() == Some("shutdown") {
+                    shut_down = true;
+                    seen.shutdowns += 1;
+                    let _ = ended.send(());
+                    continue;
+                }
+                seen.ids.extend(event.id);
+                let body: Value = serde_json::from_str(&event.data).unwrap();
+                if body["event"] == "output" {
+                    seen.output.push_str(body["text"].as_str().unwrap());
+                }
+            }
+        }
+        if !shut_down {
+            return seen;
+        }
+        // The shutdown event's `retry:`, as an EventSource honours it.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Polls `/readyz` until it answers 503; whether it did within `within`.
+async fn readyz_goes_503(url: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+            && r.status() == 503
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_across_a_drained_server_restart_succeeds_and_its_follower_sees_every_line_once()
+ {
+    let data = tempfile::tempdir().unwrap();
+    let (mut server, api) = server(data.path());
+    let runner_dir = tempfile::tempdir().unwrap();
+    let token = api.runner_token("default").await;
+    let _runner = RunnerProc::start(&api.url, &token, runner_dir.path(), 1);
+    let repo = Repo::new(TALKER);
+    api.add_project("gh/acme/restart", repo.path(), json!({}))
+        .await;
+    let id = api.trigger("gh/acme/restart", json!({})).await;
+    let (_, job_id) = job_printing(&api, &id, "line 5\n").await;
+    let (_, details) = api.get(&format!("/api/circa/jobs/{job_id}")).await;
+    let task = details["tasks"][0]["id"].as_str().unwrap().to_string();
+    let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+    let follower = tokio::spawn(follow(api.clone(), task, ended_tx));
+    job_printing(&api, &id, "line 15\n").await;
+
+    let asked = Instant::now();
+    server.send_term();
+    assert!(
+        readyz_goes_503(&api.url, Duration::from_secs(2)).await,
+        "/readyz answers 503 while the server drains"
+    );
+    let ended_in = tokio::time::timeout(Duration::from_secs(5), ended.recv()).await;
+    assert!(
+        ended_in.is_ok(),
+        "the live stream ends with a shutdown event"
+    );
+    let exited = blocking(|| server.wait_exit(Duration::from_secs(GRACE_SECS + 2)));
+    assert!(exited, "the server exits within its grace period");
+    assert!(asked.elapsed() < Duration::from_secs(GRACE_SECS + 2));
+
+    blocking(|| server.restart());
+    // A new client: the old one's connections were to the process that ended.
+    let api = server.client();
+    let workflows = api.finished(&id, LONG).await;
+    assert_eq!(workflows[0]["status"], "success", "{workflows:?}");
+    let seen = follower.await.unwrap();
+    assert!(seen.shutdowns >= 1, "{seen:?}");
+    let first = seen.ids[0];
+    let contiguous: Vec<u64> = (first..first + seen.ids.len() as u64).collect();
+    assert_eq!(seen.ids, contiguous, "every event once, in order");
+    let lines: Vec<&str> = seen
+        .output
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    let expected: Vec<String> = (1..=80).map(|i| format!("line {i}")).collect();
+    assert_eq!(lines, expected, "the follower saw every line exactly once");
+}
+
+const PAIR: &str = r#"
+version: 2.1
+jobs:
+  step:
+    machine: true
+    parameters:
+      n: { type: integer }
+    steps:
+      - run: sleep 0.3; echo "step << parameters.n >>"
+workflows:
+  main:
+    jobs:
+      - step: { name: first, n: 1 }
+      - step: { name: second, n: 2, requires: [first] }
+"#;
+
+/// An API call that retries (for up to a minute) while the server refuses connections; its
+/// status, body and how many times the connection was refused.
+async fn retrying(
+    http: &reqwest::Client,
+    api: &Api,
+    method: &str,
+    path: &str,
+) -> (u16, Value, u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut refused = 0;
+    loop {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let request = http
+            .request(method.clone(), format!("{}{path}", api.url))
+            .bearer_auth(&api.token);
+        let request = if method == reqwest::Method::POST {
+            request.json(&json!({}))
+        } else {
+            request
+        };
+        match request.send().await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                return (status, r.json().await.unwrap_or(Value::Null), refused);
+            }
+            // Connections refused while no server listens; and, as HTTP lets clients do
+            // for idempotent requests, a read sent on a kept connection as the server closed it.
+            Err(e)
+                if (e.is_connect() || method == reqwest::Method::GET)
+                    && Instant::now() < deadline =>
+            {
+                refused += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+}
+
+/// What the API calls of a rolling restart got.
+struct Calls {
+    /// The pipelines triggered.
+    ids: Vec<String>,
+    /// Every status answered.
+    statuses: Vec<u16>,
+    /// How many times a connection was refused (the server was down).
+    refused: u32,
+}
+
+/// Triggers `count` pipelines one after another, reading each back.
+async fn trigger_and_read(api: Api, slug: &'static str, count: usize) -> Calls {
+    let http = reqwest::Client::new();
+    let path = format!("/api/v2/project/{slug}/pipeline");
+    let mut calls = Calls {
+        ids: Vec::new(),
+        statuses: Vec::new(),
+        refused: 0,
+    };
+    for _ in 0..count {
+        let (status, body, refused) = retrying(&http, &api, "POST", &path).await;
+        calls.statuses.push(status);
+        let id = body["id"].as_str().unwrap_or_default().to_string();
+        let read = format!("/api/v2/pipeline/{id}");
+        let (status, _, refused_too) = retrying(&http, &api, "GET", &read).await;
+        calls.statuses.push(status);
+        calls.refused += refused + refused_too;
+        calls.ids.push(id);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    calls
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_fails_no_job_and_answers_no_api_call_with_a_5xx() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut server, api) = server(data.path());
+    let runner_dir = tempfile::tempdir().unwrap();
+    let token = api.runner_token("default").await;
+    let _runner = RunnerProc::start(&api.url, &token, runner_dir.path(), 4);
+    let repo = Repo::new(PAIR);
+    api.add_project("gh/acme/rolling", repo.path(), json!({}))
+        .await;
+    let calls = tokio::spawn(trigger_and_read(api.clone(), "gh/acme/rolling", 30));
+
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let exited = blocking(|| server.terminate(Duration::from_secs(GRACE_SECS + 2)));
+        assert!(exited, "the server exits within its grace period");
+        // Down for a moment, as between the old process and the new.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        blocking(|| server.restart());
+    }
+    let calls = calls.await.unwrap();
+    let api = server.client();
+    assert!(
+        calls.refused > 0,
+        "some calls came while the server was down"
+    );
+    let failed: Vec<&u16> = calls.statuses.iter().filter(|s| **s >= 500).collect();
+    assert!(failed.is_empty(), "5xx answers: {failed:?}");
+    assert!(
+        calls.statuses.iter().all(|s| *s < 300),
+        "{:?}",
+        calls.statuses
+    );
+    assert_eq!(calls.ids.len(), 30);
+    for id in &calls.ids {
+        let workflows = api.finished(id, LONG).await;
+        assert_eq!(
+            workflows[0]["status"], "success",
+            "pipeline {id}: {workflows:?}"
+        );
+    }
+}
