@@ -22,6 +22,33 @@ fn server(data: &std::path::Path) -> (ServerProc, Api) {
     (server, api)
 }
 
+/// A server, a shell runner and a project whose repository holds a config (bind every field
+/// when taking it apart: what is not bound is dropped, and its process stopped, at once).
+struct Rig {
+    server: ServerProc,
+    api: Api,
+    runner: RunnerProc,
+    _repo: Repo,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+/// A [`Rig`]: project `slug` on `config`, a runner with `slots` slots and more `options`.
+async fn rig(config: &str, slug: &str, slots: u32, options: &[&str]) -> Rig {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let (server, api) = server(dirs[0].path());
+    let token = api.runner_token("default").await;
+    let runner = RunnerProc::start_with(&api.url, &token, dirs[1].path(), slots, options);
+    let repo = Repo::new(config);
+    api.add_project(slug, repo.path(), json!({})).await;
+    Rig {
+        server,
+        api,
+        runner,
+        _repo: repo,
+        _dirs: dirs,
+    }
+}
+
 /// Runs blocking `f` (waiting for a process) without holding up the runtime's other tasks.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
@@ -37,14 +64,13 @@ workflows:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_told_to_stop_finishes_its_job_claims_no_more_and_exits_0() {
-    let data = tempfile::tempdir().unwrap();
-    let (_server, api) = server(data.path());
-    let runner_dir = tempfile::tempdir().unwrap();
-    let token = api.runner_token("default").await;
-    let mut runner = RunnerProc::start(&api.url, &token, runner_dir.path(), 1);
-    let repo = Repo::new(SLOW);
-    api.add_project("gh/acme/drain", repo.path(), json!({}))
-        .await;
+    let Rig {
+        api,
+        mut runner,
+        server: _server,
+        _repo,
+        _dirs,
+    } = rig(SLOW, "gh/acme/drain", 1, &[]).await;
     let first = api.trigger("gh/acme/drain", json!({})).await;
     job_printing(&api, &first, "started").await;
     let second = api.trigger("gh/acme/drain", json!({})).await;
@@ -69,28 +95,26 @@ workflows:
   main: { jobs: [ sleeper ] }
 "#;
 
-/// A runner of `options` running a two-minute job, with its server and that job's pipeline.
-async fn runner_in_a_long_job(
-    data: &std::path::Path,
-    runner_dir: &std::path::Path,
-    options: &[&str],
-) -> (ServerProc, Api, RunnerProc, Repo, String) {
-    let (server, api) = server(data);
-    let token = api.runner_token("default").await;
-    let runner = RunnerProc::start_with(&api.url, &token, runner_dir, 1, options);
-    let repo = Repo::new(SLEEPER);
-    api.add_project("gh/acme/long", repo.path(), json!({}))
-        .await;
-    let id = api.trigger("gh/acme/long", json!({})).await;
-    job_printing(&api, &id, "started").await;
-    (server, api, runner, repo, id)
+/// A rig whose runner (with `options`) runs a two-minute job; that job's pipeline.
+async fn runner_in_a_long_job(options: &[&str]) -> (Rig, String) {
+    let rig = rig(SLEEPER, "gh/acme/long", 1, options).await;
+    let id = rig.api.trigger("gh/acme/long", json!({})).await;
+    job_printing(&rig.api, &id, "started").await;
+    (rig, id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_cancels_a_draining_runners_job_and_it_exits() {
-    let (data, runner_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (_server, api, mut runner, _repo, id) =
-        runner_in_a_long_job(data.path(), runner_dir.path(), &[]).await;
+    let (
+        Rig {
+            api,
+            mut runner,
+            server: _server,
+            _repo,
+            _dirs,
+        },
+        id,
+    ) = runner_in_a_long_job(&[]).await;
     runner.send_term();
     // Still draining: the job goes on.
     assert_eq!(blocking(|| runner.wait_exit(Duration::from_secs(2))), None);
@@ -104,10 +128,16 @@ async fn a_second_signal_cancels_a_draining_runners_job_and_it_exits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_timeout_cancels_the_jobs_still_running_then() {
-    let (data, runner_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let options = ["--drain-timeout-secs", "1"];
-    let (_server, api, mut runner, _repo, id) =
-        runner_in_a_long_job(data.path(), runner_dir.path(), &options).await;
+    let (
+        Rig {
+            api,
+            mut runner,
+            server: _server,
+            _repo,
+            _dirs,
+        },
+        id,
+    ) = runner_in_a_long_job(&["--drain-timeout-secs", "1"]).await;
     runner.send_term();
     let exit = blocking(|| runner.wait_exit(Duration::from_secs(30)));
     assert_eq!(exit.map(|e| e.code()), Some(Some(0)), "the runner exits 0");
@@ -254,14 +284,13 @@ async fn readyz_goes_503(url: &str, within: Duration) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_running_across_a_drained_server_restart_succeeds_and_its_follower_sees_every_line_once()
  {
-    let data = tempfile::tempdir().unwrap();
-    let (mut server, api) = server(data.path());
-    let runner_dir = tempfile::tempdir().unwrap();
-    let token = api.runner_token("default").await;
-    let _runner = RunnerProc::start(&api.url, &token, runner_dir.path(), 1);
-    let repo = Repo::new(TALKER);
-    api.add_project("gh/acme/restart", repo.path(), json!({}))
-        .await;
+    let Rig {
+        mut server,
+        api,
+        runner: _runner,
+        _repo,
+        _dirs,
+    } = rig(TALKER, "gh/acme/restart", 1, &[]).await;
     let id = api.trigger("gh/acme/restart", json!({})).await;
     let (_, job_id) = job_printing(&api, &id, "line 5\n").await;
     let (_, details) = api.get(&format!("/api/circa/jobs/{job_id}")).await;
@@ -394,14 +423,13 @@ async fn trigger_and_read(api: Api, slug: &'static str, count: usize) -> Calls {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_fails_no_job_and_answers_no_api_call_with_a_5xx() {
-    let data = tempfile::tempdir().unwrap();
-    let (mut server, api) = server(data.path());
-    let runner_dir = tempfile::tempdir().unwrap();
-    let token = api.runner_token("default").await;
-    let _runner = RunnerProc::start(&api.url, &token, runner_dir.path(), 4);
-    let repo = Repo::new(PAIR);
-    api.add_project("gh/acme/rolling", repo.path(), json!({}))
-        .await;
+    let Rig {
+        mut server,
+        api,
+        runner: _runner,
+        _repo,
+        _dirs,
+    } = rig(PAIR, "gh/acme/rolling", 4, &[]).await;
     let calls = tokio::spawn(trigger_and_read(api.clone(), "gh/acme/rolling", 30));
 
     for _ in 0..2 {
