@@ -251,6 +251,9 @@ async fn start_on(
     })
 }
 
+/// How long before the grace period's end the `git`s still running are killed (at most).
+const GIT_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What a shutdown stops, in order (see `crate::drain`).
 struct Stopping {
     state: AppState,
@@ -290,13 +293,24 @@ impl Stopping {
         self.state.drain.begin();
         let delay = config.shutdown_delay.min(config.shutdown_grace);
         // A handle is awaited once: `ended` says whether it already was.
-        let ended = tokio::time::timeout(delay, &mut serving).await.is_ok();
+        let mut ended = tokio::time::timeout(delay, &mut serving).await.is_ok();
         self.accepting.cancel();
-        if !ended
-            && tokio::time::timeout_at(deadline, &mut serving)
+        // Near the end, the `git`s still running are killed, so the requests waiting on
+        // them get an answer rather than a cut connection.
+        let kill_gits = deadline - (config.shutdown_grace / 10).min(GIT_MARGIN);
+        if !ended {
+            ended = tokio::time::timeout_at(kill_gits, &mut serving)
                 .await
-                .is_err()
-        {
+                .is_ok();
+        }
+        if !ended {
+            tracing::warn!("the grace period runs out: killing the git commands still running");
+            self.gits.cancel();
+            ended = tokio::time::timeout_at(deadline, &mut serving)
+                .await
+                .is_ok();
+        }
+        if !ended {
             tracing::warn!("the grace period ran out: requests still in flight are dropped");
             serving.abort();
         }

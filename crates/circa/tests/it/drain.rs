@@ -297,6 +297,20 @@ async fn a_job_running_across_a_drained_server_restart_succeeds_and_its_follower
     let task = details["tasks"][0]["id"].as_str().unwrap().to_string();
     let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
     let follower = tokio::spawn(follow(api.clone(), task, ended_tx));
+    let number = details["number"].as_u64().unwrap().to_string();
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_circa"))
+        .args([
+            "job",
+            "log",
+            &format!("gh/acme/restart/{number}"),
+            "--follow",
+        ])
+        .env("CIRCA_URL", &api.url)
+        .env("CIRCA_TOKEN", &api.token)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     job_printing(&api, &id, "line 15\n").await;
 
     let asked = Instant::now();
@@ -331,6 +345,15 @@ async fn a_job_running_across_a_drained_server_restart_succeeds_and_its_follower
         .collect();
     let expected: Vec<String> = (1..=80).map(|i| format!("line {i}")).collect();
     assert_eq!(lines, expected, "the follower saw every line exactly once");
+    // `circa job log --follow` resumed the same way, and ended with the job.
+    let out = blocking(|| cli.wait_with_output().unwrap());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(lines, expected, "job log --follow printed every line once");
 }
 
 const PAIR: &str = r#"
@@ -461,4 +484,42 @@ async fn a_rolling_restart_fails_no_job_and_answers_no_api_call_with_a_5xx() {
             "pipeline {id}: {workflows:?}"
         );
     }
+}
+
+/// The number after the first `key` in `text` that follows `after` (digits only, a unit after
+/// them ignored).
+fn number_after(text: &str, after: &str, key: &str) -> u64 {
+    let from = text.find(after).unwrap_or_else(|| panic!("no {after:?}"));
+    let rest = &text[from..];
+    let at = rest
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key:?} after {after:?}"))
+        + key.len();
+    let digits: String = rest[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[test]
+fn the_deploy_files_leave_room_for_the_default_grace_period() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+    let grace = circa_server::drain::DEFAULT_SHUTDOWN_GRACE.as_secs();
+    let pod = read("deploy/k8s/server-deployment.yaml");
+    let pod_grace = number_after(&pod, "spec:", "terminationGracePeriodSeconds:");
+    let pre_stop = number_after(&pod, "preStop:", "seconds:");
+    assert!(
+        pre_stop + grace <= pod_grace,
+        "preStop {pre_stop} s + grace {grace} s > terminationGracePeriodSeconds {pod_grace} s"
+    );
+    let unit = read("deploy/systemd/circa-server.service");
+    let stop_timeout = number_after(&unit, "[Service]", "TimeoutStopSec=");
+    assert!(
+        grace < stop_timeout,
+        "grace {grace} s >= TimeoutStopSec {stop_timeout} s"
+    );
+    assert!(circa_server::drain::DEFAULT_SHUTDOWN_DELAY.as_secs() < grace);
 }
