@@ -54,6 +54,10 @@ pub struct ServerConfig {
     /// How long a server shutting down goes on accepting connections (with `/readyz` at 503)
     /// before it lets the requests in flight finish; within the grace period.
     pub shutdown_delay: Duration,
+    /// The bearer token `/metrics` on the main listener asks for; `None`: not served there.
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
+    /// Where `/metrics` is served open, on a listener of its own.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -68,6 +72,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("min_schedule_interval", &self.min_schedule_interval)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("shutdown_delay", &self.shutdown_delay)
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +118,8 @@ impl ServerConfig {
             min_schedule_interval: DEFAULT_MIN_SCHEDULE_INTERVAL,
             shutdown_grace: crate::drain::DEFAULT_SHUTDOWN_GRACE,
             shutdown_delay: crate::drain::DEFAULT_SHUTDOWN_DELAY,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 }

@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Response};
 use circa_store::{BlobError, StoreError};
 
 use crate::compiles::CompileStopped;
+use crate::forge::configure::ForgeError;
 use crate::logs::LogError;
+use crate::metrics::MetricsError;
 use crate::orchestrator::OrchestratorError;
 use crate::runner_error::RunnerApiError;
 use crate::schedules::ScheduleError;
@@ -227,6 +229,16 @@ impl From<SecretError> for ApiError {
     }
 }
 
+impl From<ForgeError> for ApiError {
+    fn from(e: ForgeError) -> Self {
+        match e {
+            ForgeError::Field(e) => ApiError::bad_request(e.to_string()),
+            ForgeError::Secret(e) => e.into(),
+            ForgeError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::known_hosts::KnownHostsError> for ApiError {
     fn from(e: crate::known_hosts::KnownHostsError) -> Self {
         ApiError::bad_request(e.to_string())
@@ -279,6 +291,19 @@ impl From<RunnerApiError> for ApiError {
             E::Secrets(e) => e.into(),
             E::Api(e) => e,
             e @ E::CorruptTask { .. } => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<MetricsError> for ApiError {
+    fn from(e: MetricsError) -> Self {
+        match e {
+            // As any path the server does not serve.
+            MetricsError::NotServed => ApiError::not_found("route"),
+            e @ MetricsError::Unauthorized => {
+                ApiError::new(StatusCode::UNAUTHORIZED, format!("Authorization: {e}"))
+            }
+            MetricsError::Store(e) => e.into(),
         }
     }
 }

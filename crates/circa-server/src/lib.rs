@@ -16,6 +16,7 @@ pub mod known_hosts;
 pub mod live;
 pub mod load;
 pub mod logs;
+pub mod metrics;
 pub mod orchestrator;
 pub mod queue_reason;
 pub mod registry;

@@ -6,8 +6,9 @@ use circa_store::{Job, TaskState};
 use crate::error::ApiResult;
 use crate::state::{AppState, now_ms};
 
-/// How recently a runner must have asked for work to count as connected.
-const CONNECTED_WITHIN_MS: i64 = 90_000;
+/// How recently a runner must have asked for work to count as connected: longer than the
+/// longest claim long-poll (a runner is recorded as seen when a claim starts).
+pub const CONNECTED_WITHIN_MS: i64 = 90_000;
 
 /// Why `job` is not running yet, or `None` when it is not waiting for a runner.
 pub async fn why_waiting(state: &AppState, job: &Job) -> ApiResult<Option<String>> {

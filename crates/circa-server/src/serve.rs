@@ -40,6 +40,9 @@ pub enum StartError {
     /// The data folder cannot be made, or another server holds it.
     #[error(transparent)]
     DataDir(#[from] crate::data_dir::DataDirError),
+    /// The metrics recorder cannot be made.
+    #[error("metrics: {0}")]
+    Metrics(#[from] metrics_exporter_prometheus::BuildError),
     /// A file.
     #[error("{what}: {source}")]
     Io {
@@ -155,18 +158,27 @@ fn listen_reason(e: &std::io::Error) -> String {
 /// so no second server uses it), connects the store and blobs and starts serving. A data
 /// folder this start made is removed again when the start fails; one that was there is left.
 pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| StartError::Listen {
-            addr: config.listen,
-            reason: listen_reason(&e),
-        })?;
+    let listener = bind(config.listen).await?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
     let made = outermost_missing(&config.data_dir);
-    let started = start_on(listener, config).await;
+    let started = start_on(listener, metrics_listener, config).await;
     if let (Err(_), Some(made)) = (&started, made) {
         let _ = std::fs::remove_dir_all(made);
     }
     started
+}
+
+/// A listening socket on `addr`, or why not in a few words.
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::Listen {
+            addr,
+            reason: listen_reason(&e),
+        })
 }
 
 /// The outermost folder of `dir`'s path that does not exist yet: what creating `dir` makes.
@@ -179,6 +191,7 @@ fn outermost_missing(dir: &Path) -> Option<std::path::PathBuf> {
 
 async fn start_on(
     listener: tokio::net::TcpListener,
+    metrics_listener: Option<tokio::net::TcpListener>,
     config: ServerConfig,
 ) -> Result<Server, StartError> {
     crate::data_dir::create_private(&config.data_dir)?;
@@ -217,14 +230,26 @@ async fn start_on(
         keys: Arc::new(Keys { secret, vault }),
         schedules: Arc::default(),
         drain: Arc::default(),
+        metrics: Arc::new(crate::metrics::Metrics::new()?),
     };
+    tokio::spawn(crate::metrics::keep_up(
+        state.metrics.handle(),
+        stop.clone(),
+    ));
+    if let Some(listener) = metrics_listener {
+        serve_metrics(listener, state.clone(), stop.clone());
+    }
     let draining = state.drain.token();
     let workers = vec![
         tokio::spawn(crate::orchestrator::lease::watch_leases(
             state.clone(),
             draining.clone(),
         )),
-        tokio::spawn(crate::schedules::run_scheduler(state.clone(), draining)),
+        tokio::spawn(crate::schedules::run_scheduler(
+            state.clone(),
+            draining.clone(),
+        )),
+        tokio::spawn(crate::forge::outbox::run(state.clone(), draining)),
     ];
     let accepting = CancellationToken::new();
     let serving = {
@@ -261,7 +286,8 @@ struct Stopping {
     stop: CancellationToken,
     /// Cancelled to stop accepting connections.
     accepting: CancellationToken,
-    /// The background loops (lease reaper, scheduler), stopped when the drain begins.
+    /// The background loops (lease reaper, scheduler, commit status outbox), stopped when
+    /// the drain begins.
     workers: Vec<tokio::task::JoinHandle<()>>,
     /// Kills the `git`s still running.
     gits: CancellationToken,
@@ -332,6 +358,19 @@ impl Stopping {
     }
 }
 
+/// Serves `/metrics`, open, on a listener of its own until `stop`.
+fn serve_metrics(listener: tokio::net::TcpListener, state: AppState, stop: CancellationToken) {
+    let app = crate::metrics::access::open_routes(state);
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("the metrics listener stopped: {e}");
+        }
+    });
+}
+
 /// Every route, behind `api::normalize` (slugs in one segment, error bodies in the path's
 /// kind, page headers), which runs before routing, behind the request id of
 /// `request_id`, which every log line and internal error answer of the request carries, and
@@ -362,9 +401,11 @@ fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::R
 
 fn routes(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let metrics = Arc::clone(&state.metrics);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::access::guarded))
         .merge(crate::api::routes())
         .merge(crate::hooks::routes())
         .merge(crate::web::routes())
@@ -375,6 +416,11 @@ fn routes(state: AppState) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        // Outermost of the routes' layers, where the matched route is known.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::http::record,
+        ))
         .with_state(state)
 }
 

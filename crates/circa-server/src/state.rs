@@ -134,6 +134,8 @@ pub struct AppState {
     pub schedules: Arc<Scheduling>,
     /// Whether the server is shutting down, and the work its shutdown waits for.
     pub drain: Arc<crate::drain::Drain>,
+    /// Prometheus metrics: counters hot paths increment, gauges scrapes set.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The in-memory side of dispatch.
@@ -153,6 +155,8 @@ pub struct Dispatch {
     pub claims: Arc<crate::waiting_claims::WaitingClaims>,
     /// Where configs are compiled: a few at once.
     pub compiles: crate::compiles::Compiles,
+    /// Wakes the commit status worker: job changes were stored (`forge::outbox`).
+    pub statuses: tokio::sync::Notify,
 }
 
 impl Dispatch {
@@ -166,6 +170,7 @@ impl Dispatch {
             runners: SeenRunners::default(),
             claims: Arc::default(),
             compiles: crate::compiles::Compiles::per_cpu(),
+            statuses: tokio::sync::Notify::new(),
         }
     }
 }

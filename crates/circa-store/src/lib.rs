@@ -25,9 +25,11 @@ pub mod blobs;
 mod cache;
 pub mod checkout_key_records;
 pub mod error;
+pub mod forge_records;
 pub mod git_access_records;
 pub mod ids;
 pub mod kinds;
+pub mod metrics_records;
 pub mod postgres;
 pub mod records;
 pub mod schedule;
@@ -41,12 +43,14 @@ pub mod web_records;
 pub use blobs::{BlobStream, Blobs, S3Config};
 pub use checkout_key_records::{CheckoutKey, CheckoutKeyKind, NewCheckoutKey};
 pub use error::{BlobError, StoreError};
+pub use forge_records::{ForgeKind, OutboxStatus, ProjectForge};
 pub use git_access_records::{GitAccessRecord, RepoToken};
 pub use ids::{
     ContextId, GroupId, JobId, PipelineId, ProjectId, ScheduleId, TaskId, TokenId, UserId,
     WorkflowId,
 };
 pub use kinds::{PipelineErrorKind, TriggerKind};
+pub use metrics_records::{OutboxBacklog, PoolUse, QueueDepth, RunnerCount};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
@@ -54,9 +58,9 @@ pub use secret_records::*;
 pub use sqlite::SqliteStore;
 pub use ssh_key_records::{NewSshKey, SshKey};
 pub use store::{
-    CheckoutKeyStore, DeliveryStore, GitAccessStore, OutputStore, PageStore, PeopleStore,
-    PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, SshKeyStore, Store,
-    StoreResult, WorkflowStore,
+    CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, MetricsStore, OutboxStore,
+    OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore,
+    SecretStore, SshKeyStore, Store, StoreResult, WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -65,9 +69,9 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 /// `dyn Store` (whose supertraits' methods need no import).
 pub mod prelude {
     pub use crate::store::{
-        CheckoutKeyStore, DeliveryStore, GitAccessStore, OutputStore, PageStore, PeopleStore,
-        PipelineStore, ProjectStore, QueueStore, ScheduleStore, SecretStore, SshKeyStore, Store,
-        WorkflowStore,
+        CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, MetricsStore, OutboxStore,
+        OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore,
+        ScheduleStore, SecretStore, SshKeyStore, Store, WorkflowStore,
     };
 }
 

@@ -91,6 +91,26 @@ pub enum ProjectCommand {
         /// x-token-auth].
         #[arg(long, value_name = "NAME", requires = "repo_token_file")]
         repo_user: Option<String>,
+        /// The repository's forge.
+        #[command(flatten)]
+        forge: crate::service::project_forge::ForgeArgs,
+        /// Do not report job states to the forge as commit statuses.
+        #[arg(long)]
+        no_statuses: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: crate::service::client::ClientArgs,
+    },
+    /// Change a project's forge settings.
+    Edit {
+        /// The project's slug.
+        slug: String,
+        /// The repository's forge.
+        #[command(flatten)]
+        forge: crate::service::project_forge::ForgeArgs,
+        /// Report job states to the forge as commit statuses, or not.
+        #[arg(long, value_enum)]
+        statuses: Option<crate::service::project_forge::Switch>,
         /// Server and token.
         #[command(flatten)]
         client: crate::service::client::ClientArgs,
@@ -593,6 +613,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             use crate::commands::bench_server::{Sizes, Workload, run};
             let all = [
                 Workload::W2,
+                Workload::W2Forge,
                 Workload::W3,
                 Workload::W4,
                 Workload::W5,
@@ -628,6 +649,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             known_hosts_file,
             repo_token_file,
             repo_user,
+            forge,
+            no_statuses,
             client,
         }) => crate::service::client::project_add(
             &client,
@@ -639,8 +662,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 known_hosts_file: known_hosts_file.as_deref(),
                 repo_token_file: repo_token_file.as_deref(),
                 repo_user: repo_user.as_deref(),
+                forge: &forge,
+                statuses: !no_statuses,
             },
         ),
+        Command::Project(ProjectCommand::Edit {
+            slug,
+            forge,
+            statuses,
+            client,
+        }) => crate::service::project_forge::project_edit(&client, &slug, &forge, statuses),
         Command::Pipeline(command) => crate::service::remote::pipeline(command),
         Command::Job(command) => crate::service::remote::job(command),
         Command::Token(TokenCommand::Create {

@@ -5,6 +5,7 @@ pub(crate) mod checkout_keys;
 mod compile;
 pub(crate) mod contexts;
 pub(crate) mod envvars;
+pub(crate) mod forge;
 pub(crate) mod git_access;
 pub(crate) mod jobs;
 pub mod listed;
@@ -58,6 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/circa/projects/{vcs}/{org}/{repo}/members/{login}",
             delete(people::remove_member),
+        )
+        .route(
+            "/api/circa/projects/{vcs}/{org}/{repo}/forge",
+            get(forge::get).put(forge::put).delete(forge::delete),
         )
         .route(
             "/api/circa/projects/{vcs}/{org}/{repo}/known-hosts",

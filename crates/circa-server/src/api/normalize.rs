@@ -29,11 +29,11 @@ pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'se
      form-action 'self'; frame-ancestors 'none'";
 
 /// Whether a path is answered as an API (JSON errors) rather than as a page (HTML errors):
-/// the client and runner APIs, webhooks and the health checks.
+/// the client and runner APIs, webhooks, the health checks and the metrics.
 pub fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/")
         || path.starts_with("/hooks/")
-        || matches!(path, "/api" | "/healthz" | "/readyz")
+        || matches!(path, "/api" | "/healthz" | "/readyz" | "/metrics")
 }
 
 /// The prefixes after which a project slug follows.

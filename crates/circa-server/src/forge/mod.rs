@@ -1,63 +1,39 @@
 //! Commit statuses for the forges: what Circa reports about one job, and the HTTP request that
 //! reports it to a forge's API.
 //!
-//! This module is pure: it builds values (a [`StatusState`], a context name, a
-//! [`StatusRequest`]) and does no IO. Delivery, retries and authentication belong to the caller:
-//! a [`StatusRequest`] never carries a token.
+//! Its pure part builds values (a [`StatusState`], a context name, a [`StatusRequest`], which
+//! never carries a token) and checks the settings a client gives (`settings`). The IO is in
+//! `send` (one request with its token, the answer read as delivered, retry or refused) and
+//! `outbox` (the worker that sends the statuses the store's outbox holds).
 //!
 //! The request shapes follow the forges' own API descriptions, extracted under
 //! `shared/corpus/forge-apis/` (its `SOURCES.md` names the upstream files); `spec_tests` checks
 //! every request this module can make against them.
 
+pub mod configure;
 mod context;
+mod deploy_key;
+pub mod outbox;
+pub mod send;
+pub mod settings;
 mod state;
 mod status;
 
+#[cfg(any(test, feature = "spec-check"))]
+pub mod spec_check;
 #[cfg(test)]
 mod spec_tests;
 
-use serde::{Deserialize, Serialize};
-
 pub use context::{JobKind, status_context};
+pub use deploy_key::deploy_key_request;
 pub use state::{StatusState, job_description};
 pub use status::{CommitStatus, StatusRequest, StatusRequestError, forge_state, status_request};
 
+/// A forge's commit status API Circa can report to (kept by the store with each project's
+/// forge settings).
+pub use circa_store::ForgeKind;
+
 use crate::webhooks::Forge;
-
-/// A forge's commit status API Circa can report to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ForgeKind {
-    /// GitHub.com (API root `https://api.github.com`) or GitHub Enterprise Server (API root
-    /// `https://HOST/api/v3`).
-    GitHub,
-    /// GitLab.com or self-managed GitLab (API root `https://HOST/api/v4`).
-    GitLab,
-    /// Gitea or Forgejo, which keeps Gitea's API (API root `https://HOST/api/v1`).
-    Gitea,
-    /// Bitbucket Cloud (API root `https://api.bitbucket.org/2.0`).
-    Bitbucket,
-}
-
-impl ForgeKind {
-    /// Every forge kind.
-    pub const ALL: [ForgeKind; 4] = [
-        ForgeKind::GitHub,
-        ForgeKind::GitLab,
-        ForgeKind::Gitea,
-        ForgeKind::Bitbucket,
-    ];
-
-    /// The API root of the forge's hosted service, if it has one (Gitea has none).
-    pub fn hosted_api_base(self) -> Option<&'static str> {
-        match self {
-            ForgeKind::GitHub => Some("https://api.github.com"),
-            ForgeKind::GitLab => Some("https://gitlab.com/api/v4"),
-            ForgeKind::Gitea => None,
-            ForgeKind::Bitbucket => Some("https://api.bitbucket.org/2.0"),
-        }
-    }
-}
 
 impl From<Forge> for ForgeKind {
     fn from(forge: Forge) -> Self {

@@ -1,150 +1,47 @@
 //! Every request [`status_request`] makes, for each forge and each state, checked against the
-//! forge's own API description: the extracts in `shared/corpus/forge-apis/` (upstream files and
-//! commits in its `SOURCES.md`). The path must match one of the description's operations with
-//! the request's method, the body must validate against that operation's request schema, and
-//! the state must be one the schema lists (an `enum`, or Gitea's `x-extract-known-values`, taken
-//! from Gitea's Go source because its swagger gives no enum).
+//! forge's own API description with `spec_check`: the path must match one of the
+//! description's operations with the request's method, the body must validate against that
+//! operation's request schema, the state must be one the schema lists, and the token must sit
+//! where the forge's security scheme puts it.
 
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde_json::json;
 
+use super::send::auth_header;
+use super::spec_check::{ForgeSpec, Received, api_root, path_matches, request_schema};
 use super::{CommitStatus, ForgeKind, StatusRequest, StatusState, status_request};
 
 /// The host every request in this test is built for.
 const HOST: &str = "https://forge.example";
 
-fn spec_file(forge: ForgeKind) -> &'static str {
-    match forge {
-        ForgeKind::GitHub => "github.openapi.json",
-        ForgeKind::GitLab => "gitlab.swagger.json",
-        ForgeKind::Gitea => "gitea.swagger.json",
-        ForgeKind::Bitbucket => "bitbucket-cloud.openapi.json",
-    }
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/forge-apis")
 }
 
-/// The API root a deployment of `forge` on [`HOST`] has.
-fn api_root(forge: ForgeKind) -> &'static str {
-    match forge {
-        ForgeKind::GitHub => "",
-        ForgeKind::GitLab => "/api/v4",
-        ForgeKind::Gitea => "/api/v1",
-        ForgeKind::Bitbucket => "/2.0",
-    }
+fn load_spec(forge: ForgeKind) -> ForgeSpec {
+    ForgeSpec::load(forge, &corpus()).unwrap()
 }
 
-fn load_spec(forge: ForgeKind) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/forge-apis")
-        .join(spec_file(forge));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-/// The path every operation of `spec` sits under: Swagger 2.0's `basePath`, or the path of
-/// OpenAPI 3's first server URL.
-fn spec_prefix(spec: &Value) -> String {
-    if let Some(base) = spec["basePath"].as_str() {
-        return base.trim_end_matches('/').to_string();
-    }
-    let server = spec["servers"][0]["url"].as_str().unwrap_or("");
-    let after_scheme = server.split_once("://").map_or(server, |(_, rest)| rest);
-    after_scheme.find('/').map_or(String::new(), |i| {
-        after_scheme[i..].trim_end_matches('/').to_string()
-    })
-}
-
-/// Whether `path` fits `template`, where each `{name}` stands for one non-empty segment.
-fn path_matches(template: &str, path: &str) -> bool {
-    let t: Vec<&str> = template.split('/').collect();
-    let p: Vec<&str> = path.split('/').collect();
-    t.len() == p.len()
-        && t.iter().zip(&p).all(|(t, p)| {
-            if t.starts_with('{') && t.ends_with('}') {
-                !p.is_empty()
-            } else {
-                t == p
-            }
-        })
-}
-
-/// The operation of `spec` that `request` calls.
-fn operation<'s>(spec: &'s Value, forge: ForgeKind, request: &StatusRequest) -> &'s Value {
+/// `request` as a forge would receive it, with a token.
+fn received(forge: ForgeKind, request: &StatusRequest) -> Received {
     let path = request
         .url
         .strip_prefix(HOST)
         .unwrap_or_else(|| panic!("{forge:?}: {} is not on {HOST}", request.url));
-    let prefix = spec_prefix(spec);
-    let method = request.method.as_str().to_ascii_lowercase();
-    let paths = spec["paths"].as_object().unwrap();
-    let found: Vec<&Value> = paths
+    let mut headers: Vec<(String, String)> = request
+        .headers
         .iter()
-        .filter(|(template, _)| path_matches(&format!("{prefix}{template}"), path))
-        .filter_map(|(_, item)| item.get(&method))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "{forge:?}: {method} {path} matches {} operations",
-        found.len()
-    );
-    found[0]
-}
-
-/// The JSON request schema of `op`: OpenAPI 3's `requestBody`, or Swagger 2.0's body parameter.
-fn request_schema(op: &Value) -> Value {
-    if let Some(body) = op.get("requestBody") {
-        return body["content"]["application/json"]["schema"].clone();
+    let (name, value) = auth_header(forge, "secret-token");
+    headers.push((name.to_string(), value));
+    Received {
+        method: request.method.as_str().to_string(),
+        path: path.to_string(),
+        headers,
+        body: request.body.clone(),
     }
-    op["parameters"]
-        .as_array()
-        .and_then(|ps| ps.iter().find(|p| p["in"] == "body"))
-        .map(|p| p["schema"].clone())
-        .expect("a body parameter")
-}
-
-/// `schema` without `discriminator` keywords, which OpenAPI validators reject here (SOURCES.md).
-fn strip_discriminators(schema: &mut Value) {
-    match schema {
-        Value::Object(map) => {
-            map.remove("discriminator");
-            map.values_mut().for_each(strip_discriminators);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_discriminators),
-        _ => {}
-    }
-}
-
-/// The state values the schema lists for its `state` property.
-fn known_states(schema: &Value) -> Vec<String> {
-    let mut parts = vec![schema];
-    if let Some(all) = schema["allOf"].as_array() {
-        parts.extend(all);
-    }
-    let state = parts
-        .iter()
-        .map(|s| &s["properties"]["state"])
-        .find(|s| s.is_object())
-        .expect("a state property");
-    let values = state["enum"]
-        .as_array()
-        .or_else(|| state["x-extract-known-values"]["values"].as_array())
-        .expect("the state's known values");
-    values
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect()
-}
-
-fn accepts_json(spec: &Value, op: &Value) -> bool {
-    if let Some(content) = op["requestBody"]["content"].as_object() {
-        return content.contains_key("application/json");
-    }
-    let consumes = op["consumes"]
-        .as_array()
-        .or_else(|| spec["consumes"].as_array());
-    consumes.is_none_or(|c| c.iter().any(|m| m == "application/json"))
 }
 
 #[test]
@@ -168,29 +65,10 @@ fn every_status_request_fits_its_forges_api_description() {
             };
             let base = format!("{HOST}{}", api_root(forge));
             let request = status_request(forge, &base, &status).unwrap();
-            let op = operation(&spec, forge, &request);
-            assert!(accepts_json(&spec, op), "{forge:?} does not take JSON");
-
-            let mut schema = request_schema(op);
-            strip_discriminators(&mut schema);
-            let validator = jsonschema::validator_for(&schema)
-                .unwrap_or_else(|e| panic!("{forge:?}: schema does not compile: {e}"));
-            let errors: Vec<String> = validator
-                .iter_errors(&request.body)
-                .map(|e| e.to_string())
-                .collect();
-            assert!(
-                errors.is_empty(),
-                "{forge:?} {state:?}: {errors:?} in {}",
-                request.body
-            );
-
-            let sent = request.body["state"].as_str().unwrap();
-            let known = known_states(&schema);
-            assert!(
-                known.iter().any(|k| k == sent),
-                "{forge:?}: {sent} not in {known:?}"
-            );
+            let template = spec
+                .check(&received(forge, &request))
+                .unwrap_or_else(|e| panic!("{forge:?} {state:?}: {e}"));
+            assert!(template.ends_with("/statuses/{sha}") || template.ends_with("/statuses/build"));
             checked += 1;
         }
     }
@@ -198,13 +76,55 @@ fn every_status_request_fits_its_forges_api_description() {
 }
 
 #[test]
+fn a_request_without_its_token_or_with_a_wrong_state_is_caught() {
+    for forge in ForgeKind::ALL {
+        let spec = load_spec(forge);
+        let status = CommitStatus {
+            repo: if forge == ForgeKind::GitLab {
+                "g/p"
+            } else {
+                "o/r"
+            },
+            sha: "abc123",
+            context: "ci/circleci: build",
+            state: StatusState::Success,
+            target_url: "https://circa.example/x",
+            description: "ok",
+        };
+        let base = format!("{HOST}{}", api_root(forge));
+        let request = status_request(forge, &base, &status).unwrap();
+        let mut anonymous = received(forge, &request);
+        anonymous
+            .headers
+            .retain(|(k, _)| k != "authorization" && k != "private-token");
+        assert!(spec.check(&anonymous).is_err(), "{forge:?} without a token");
+        let mut wrong = received(forge, &request);
+        wrong.body["state"] = json!("exploded");
+        assert!(
+            spec.check(&wrong).is_err(),
+            "{forge:?} with a made-up state"
+        );
+    }
+    // GitHub's GHES root is one of its description's servers.
+    let spec = load_spec(ForgeKind::GitHub);
+    assert!(
+        spec.operation("POST", "/api/v3/repos/o/r/statuses/abc")
+            .is_ok()
+    );
+    assert!(
+        spec.operation("POST", "/api/v9/repos/o/r/statuses/abc")
+            .is_err()
+    );
+}
+
+#[test]
 fn a_body_the_description_refuses_is_caught() {
     let spec = load_spec(ForgeKind::GitHub);
-    let op = &spec["paths"]["/repos/{owner}/{repo}/statuses/{sha}"]["post"];
-    let validator = jsonschema::validator_for(&request_schema(op)).unwrap();
-    assert!(!validator.is_valid(&serde_json::json!({"state": "canceled"})));
-    assert!(!validator.is_valid(&serde_json::json!({"context": "ci/circleci: build"})));
-    assert!(validator.is_valid(&serde_json::json!({"state": "success"})));
+    let (_, op) = spec.operation("POST", "/repos/o/r/statuses/abc").unwrap();
+    let validator = jsonschema::validator_for(&request_schema(op).unwrap()).unwrap();
+    assert!(!validator.is_valid(&json!({"state": "canceled"})));
+    assert!(!validator.is_valid(&json!({"context": "ci/circleci: build"})));
+    assert!(validator.is_valid(&json!({"state": "success"})));
 }
 
 #[test]

@@ -171,7 +171,7 @@ pub fn forge_state(forge: ForgeKind, state: StatusState) -> &'static str {
 }
 
 /// The request headers for `forge`, authentication aside.
-fn headers(forge: ForgeKind) -> Vec<(&'static str, &'static str)> {
+pub(super) fn headers(forge: ForgeKind) -> Vec<(&'static str, &'static str)> {
     match forge {
         ForgeKind::GitHub => vec![
             ("accept", "application/vnd.github+json"),
@@ -186,7 +186,10 @@ fn headers(forge: ForgeKind) -> Vec<(&'static str, &'static str)> {
 }
 
 /// `OWNER/REPO` split into its two path segments, each percent-encoded.
-fn owner_and_repo(forge: ForgeKind, repo: &str) -> Result<(String, String), StatusRequestError> {
+pub(super) fn owner_and_repo(
+    forge: ForgeKind,
+    repo: &str,
+) -> Result<(String, String), StatusRequestError> {
     match repo.split_once('/') {
         Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => {
             Ok((encode_component(owner), encode_component(name)))
@@ -195,7 +198,7 @@ fn owner_and_repo(forge: ForgeKind, repo: &str) -> Result<(String, String), Stat
     }
 }
 
-fn repo_error(forge: ForgeKind, repo: &str) -> StatusRequestError {
+pub(super) fn repo_error(forge: ForgeKind, repo: &str) -> StatusRequestError {
     StatusRequestError::Repo {
         forge,
         repo: repo.to_string(),

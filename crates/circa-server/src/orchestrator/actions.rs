@@ -34,8 +34,11 @@ const NOT_FINISHED: &[JobStatus] = &[
     JobStatus::OnHold,
 ];
 
-/// A claim moved a job to `running` (in the claim's own transaction): watchers are told.
+/// A claim moved a job to `running` (in the claim's own transaction): watchers are told, and
+/// the commit status worker woken, and it is counted.
 pub fn job_started(state: &AppState, job: &Job) {
+    state.dispatch.statuses.notify_one();
+    state.metrics.job_started(job);
     state.live.updates.send(StatusUpdate {
         kind: UpdateKind::Job,
         pipeline_id: job.pipeline_id.clone(),

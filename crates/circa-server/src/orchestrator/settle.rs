@@ -400,7 +400,7 @@ impl Stored {
 }
 
 /// Side effects once a settle is stored (by [`settle`], or with a new workflow by a trigger):
-/// claims woken, tasks of cancelled jobs stopped, watchers told.
+/// claims woken, tasks of cancelled jobs stopped, watchers told, finished jobs counted.
 pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: &Stored) {
     let Stored {
         changes,
@@ -408,6 +408,9 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
         classes,
     } = stored;
     let status = *status;
+    if !changes.is_empty() {
+        state.dispatch.statuses.notify_one();
+    }
     // One claim woken per new task: the other waiting claims would find nothing.
     let mut per_class: BTreeMap<String, usize> = BTreeMap::new();
     for class in classes {
@@ -420,6 +423,9 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
         let Some(job) = jobs.iter().find(|j| j.id == change.job_id) else {
             continue;
         };
+        if !job.approval {
+            state.metrics.job_finished(change.to);
+        }
         if change.to == JobStatus::Canceled
             && matches!(change.from, JobStatus::Running | JobStatus::Queued)
         {

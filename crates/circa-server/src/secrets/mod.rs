@@ -15,6 +15,7 @@
 pub mod access;
 pub mod checkout_keys;
 pub mod delivery;
+pub mod forge_tokens;
 pub mod git_access;
 pub mod keys;
 pub mod rotate;

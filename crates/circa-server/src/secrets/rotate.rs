@@ -1,6 +1,6 @@
 //! Key rotation: a new key becomes current, every stored value (variables' values, checkout
-//! keys' private halves, additional SSH keys' private keys and repository tokens) is sealed
-//! again with it, and the old keys are dropped only
+//! keys' private halves, additional SSH keys' private keys, repository tokens and forge tokens)
+//! is sealed again with it, and the old keys are dropped only
 //! once no value needs them.
 //!
 //! The new key is written to the key file (after the old ones) before any value changes, so
@@ -11,7 +11,7 @@
 use circa_store::{EnvOwner, Store};
 
 use super::keys::{Key, Keyring};
-use super::{SecretError, Vault, checkout_keys, git_access, seal, ssh_keys};
+use super::{SecretError, Vault, checkout_keys, forge_tokens, git_access, seal, ssh_keys};
 
 /// What a rotation did.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -28,6 +28,8 @@ pub struct Rotation {
     pub resealed_repo_tokens: usize,
     /// How many additional SSH keys' private keys were sealed again.
     pub resealed_ssh_keys: usize,
+    /// How many forge tokens were sealed again.
+    pub resealed_forge_tokens: usize,
 }
 
 /// Rotates the vault's key and reseals every stored value.
@@ -52,6 +54,7 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
     let resealed_checkout_keys = reseal_checkout_keys(store, &ring, &key).await?;
     let resealed_repo_tokens = reseal_repo_tokens(store, &ring, &key).await?;
     let resealed_ssh_keys = reseal_ssh_keys(store, &ring, &key).await?;
+    let resealed_forge_tokens = forge_tokens::reseal_all(store, &ring, &key).await?;
     // Whatever was written meanwhile used the new key; check before dropping the old ones.
     let in_use = store.env_var_key_ids().await?;
     if in_use.iter().all(|id| *id == key_id) {
@@ -64,6 +67,7 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
             resealed_checkout_keys,
             resealed_repo_tokens,
             resealed_ssh_keys,
+            resealed_forge_tokens,
         })
     } else {
         Ok(Rotation {
@@ -73,6 +77,7 @@ pub async fn rotate(store: &dyn Store, vault: &Vault) -> Result<Rotation, Secret
             resealed_checkout_keys,
             resealed_repo_tokens,
             resealed_ssh_keys,
+            resealed_forge_tokens,
         })
     }
 }

@@ -83,6 +83,7 @@ through_api_error!(
     circa_store::BlobError,
     crate::orchestrator::OrchestratorError,
     crate::secrets::SecretError,
+    crate::forge::configure::ForgeError,
     crate::logs::LogError
 );
 

@@ -15,6 +15,7 @@ mod chart;
 mod checkout_keys;
 mod contexts;
 mod error;
+mod forge_settings;
 mod git_access;
 mod graph;
 mod job;
@@ -78,6 +79,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/projects/{vcs}/{org}/{repo}/settings",
             get(settings::project).post(settings::save_project),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/forge",
+            post(forge_settings::save),
+        )
+        .route(
+            "/projects/{vcs}/{org}/{repo}/settings/forge/delete",
+            post(forge_settings::delete),
         )
         .route(
             "/projects/{vcs}/{org}/{repo}/pipelines/{number}",

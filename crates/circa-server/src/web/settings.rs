@@ -1,6 +1,6 @@
 //! Settings pages: a project's (repository, default branch, webhook, auto-cancel, secrets for
 //! forked pull requests, environment variables, checkout keys, host keys and HTTPS token,
-//! additional SSH keys), runners
+//! additional SSH keys, its forge in `forge_settings`), runners
 //! (seen lately; runner tokens shown once), users (create, give a project), and one's API
 //! tokens (created and shown once, revoked).
 
@@ -45,6 +45,7 @@ pub(super) struct ProjectSettingsPage {
     access_action: String,
     ssh_keys: Vec<SshKeyRow>,
     ssh_keys_action: String,
+    forge: super::forge_settings::ForgeSection,
     saved: bool,
     warning: Option<String>,
 }
@@ -62,6 +63,7 @@ pub(super) async fn project_settings_page(
     viewer.require_admin()?;
     Ok(ProjectSettingsPage {
         nav: Nav::of(viewer),
+        forge: super::forge_settings::section(state, &project).await?,
         vars: masked_vars(state, &EnvOwner::Project(project.id.clone())).await?,
         vars_action: format!("/projects/{}/settings/env-vars", encode_path(&project.slug)),
         checkout_keys: key_rows(state, &project.id).await?,

@@ -66,6 +66,14 @@ impl PostgresStore {
         self.pool.acquire().await
     }
 
+    /// The pool's open and idle connections.
+    fn pool_use_now(&self) -> crate::PoolUse {
+        crate::PoolUse {
+            open: u64::from(self.pool.size()),
+            idle: self.pool.num_idle() as u64,
+        }
+    }
+
     fn caches(&self) -> &Caches {
         &self.caches
     }
@@ -112,6 +120,9 @@ async fn insert_events(
     .await?;
     Ok(())
 }
+
+/// The commit of pipeline `p`, read from its trigger's JSON (the outbox's statuses).
+const TRIGGER_REVISION: &str = "(p.trigger_json::json ->> 'revision')";
 
 /// A page of pipelines as one JSON text (see `queries/pages.rs`).
 const PIPELINE_PAGE_SQL: &str = "SELECT json_agg(json_build_array(id, project_id, number, \

@@ -116,7 +116,8 @@ pub(super) async fn claim_chunk(
     Ok(full)
 }
 
-/// Starts the jobs of `tasks` still queued, at `now`, into `started` by id.
+/// Starts the jobs of `tasks` still queued, at `now`, into `started` by id, with their commit
+/// statuses (for projects whose forge reports them) into the outbox.
 pub(super) async fn start_jobs(
     conn: &mut super::Conn,
     tasks: &[Task],
@@ -132,10 +133,14 @@ pub(super) async fn start_jobs(
         for i in 0..TASKS_PER_CLAIM {
             start = start.bind(chunk.get(i).copied());
         }
+        let mut now_running: Vec<JobId> = Vec::with_capacity(chunk.len());
         for row in start.fetch_all(&mut *conn).await? {
             let job = row.decode()?;
+            now_running.push(job.id.clone());
             started.insert(job.id.clone(), job);
         }
+        let ids: Vec<&JobId> = now_running.iter().collect();
+        super::outbox::enqueue(conn, &ids, now).await?;
     }
     Ok(())
 }

@@ -8,7 +8,8 @@
 //! The SQL here is portable: `$N` placeholders, `RETURNING`, `ON CONFLICT`, booleans as
 //! `TRUE`/`FALSE`. What differs stays in the backend module: `super::CLAIM_LOCK` (PostgreSQL
 //! adds `FOR UPDATE SKIP LOCKED`), `super::insert_events` (multi-row inserts on SQLite,
-//! `UNNEST` on PostgreSQL), `super::PIPELINE_PAGE_SQL` (each database's JSON aggregate), and
+//! `UNNEST` on PostgreSQL), `super::PIPELINE_PAGE_SQL` (each database's JSON aggregate), `super::TRIGGER_REVISION` (a
+//! pipeline's commit, read from its trigger's JSON), and
 //! `Backend::begin` (SQLite's `BEGIN IMMEDIATE` on its one writer connection).
 //!
 //! Every write is one transaction, or one statement. Reads go to `Backend::reader`, writes to
@@ -18,14 +19,17 @@
 //! parameter in `LIMIT` with its bound value, so every new binding would re-prepare the
 //! statement (parse and plan it again) on each run.
 
-use super::{Backend, CLAIM_LOCK, Db, PIPELINE_PAGE_SQL, insert_events};
+use super::{Backend, CLAIM_LOCK, Db, PIPELINE_PAGE_SQL, TRIGGER_REVISION, insert_events};
 use crate::error::StoreError;
 
 mod checkout_keys;
 mod deliveries;
 mod dispatch;
+mod forges;
 mod git_access;
 mod inserts;
+mod metrics;
+mod outbox;
 mod output;
 mod pages;
 mod people;

@@ -203,7 +203,7 @@ impl SecretStore for Backend {
              UNION SELECT key_id FROM checkout_keys \
              UNION SELECT key_id FROM project_ssh_keys \
              UNION SELECT token_key_id FROM git_access WHERE token_key_id IS NOT NULL \
-             ORDER BY key_id",
+             UNION SELECT key_id FROM project_forges WHERE key_id IS NOT NULL ORDER BY key_id",
         )
         .fetch_all(&mut *self.reader().await?)
         .await?;

@@ -12,18 +12,21 @@ use sqlx::AssertSqlSafe;
 
 use super::{Conn, missing_parent};
 use crate::error::StoreError;
-use crate::ids::{TaskId, WorkflowId};
+use crate::ids::{JobId, TaskId, WorkflowId};
 use crate::records::{JobChange, Millis, NewTask, WorkflowUpdate};
 use crate::sql::codec::{new_id, to_json};
 use crate::store::StoreResult;
 
-/// Applies `update` in the caller's transaction; false (the caller rolls back) if a job no
+/// Applies `update` in the caller's transaction, with the commit statuses of the changed jobs
+/// (for projects whose forge reports them) into the outbox; false (the caller rolls back) if a job no
 /// longer had its `from` status.
 pub(super) async fn apply(conn: &mut Conn, update: &WorkflowUpdate) -> StoreResult<bool> {
     write_status(conn, &update.workflow_id, update.status, update.now).await?;
     if !change_jobs(conn, &update.workflow_id, &update.changes, update.now).await? {
         return Ok(false);
     }
+    let changed: Vec<&JobId> = update.changes.iter().map(|c| &c.job_id).collect();
+    super::outbox::enqueue(conn, &changed, update.now).await?;
     insert_tasks(conn, &update.workflow_id, &update.new_tasks, update.now).await?;
     Ok(true)
 }

@@ -34,6 +34,23 @@ impl Conns {
         }
     }
 
+    /// How many connections are held, and how many of them are taken now (each taken
+    /// connection's guard holds one more reference to its slot): read without locking.
+    pub fn use_now(&self) -> (usize, usize) {
+        let taken = self
+            .slots
+            .iter()
+            .filter(|slot| Arc::strong_count(slot) > 1)
+            .count();
+        (self.slots.len(), taken)
+    }
+
+    /// Whether `other` holds the very same connections (an in-memory store reads on its
+    /// writer).
+    pub fn same_as(&self, other: &Conns) -> bool {
+        Arc::ptr_eq(&self.slots, &other.slots)
+    }
+
     /// A free connection, or the next one to come free in turn.
     pub async fn take(&self) -> Conn {
         let n = self.slots.len();

@@ -118,6 +118,19 @@ impl SqliteStore {
         }
     }
 
+    /// The writer and the readers (one set for an in-memory database), and how many are free.
+    fn pool_use_now(&self) -> crate::PoolUse {
+        let (mut open, mut taken) = self.writer.use_now();
+        if !self.reader.same_as(&self.writer) {
+            let (readers, reading) = self.reader.use_now();
+            (open, taken) = (open + readers, taken + reading);
+        }
+        crate::PoolUse {
+            open: open as u64,
+            idle: open.saturating_sub(taken) as u64,
+        }
+    }
+
     fn caches(&self) -> &Caches {
         &self.caches
     }
@@ -205,6 +218,9 @@ async fn insert_events(
     }
     Ok(())
 }
+
+/// The commit of pipeline `p`, read from its trigger's JSON (the outbox's statuses).
+const TRIGGER_REVISION: &str = "json_extract(p.trigger_json, '$.revision')";
 
 /// A page of pipelines as one JSON text (see `queries/pages.rs`; the `LIMIT` is cast so
 /// the statement stays prepared, see `queries/mod.rs`).

@@ -1,6 +1,6 @@
 //! The store's interface, by area: one trait per area ([`ProjectStore`], [`PeopleStore`],
 //! [`PipelineStore`], [`WorkflowStore`], [`QueueStore`], [`OutputStore`], [`SecretStore`],
-//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`GitAccessStore`], [`SshKeyStore`]), each with a SQLite and a PostgreSQL implementation, and
+//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`GitAccessStore`], [`SshKeyStore`], [`ForgeStore`], [`OutboxStore`], [`MetricsStore`]), each with a SQLite and a PostgreSQL implementation, and
 //! [`Store`], every area at once: the one object the server holds (`Arc<dyn Store>`).
 //!
 //! Every method is one transaction. On a `dyn Store` every area's methods are callable as
@@ -10,7 +10,9 @@ use crate::error::StoreError;
 
 mod checkout_keys;
 mod deliveries;
+mod forges;
 mod git_access;
+mod metrics;
 mod output;
 mod pages;
 mod people;
@@ -24,7 +26,9 @@ mod workflows;
 
 pub use checkout_keys::CheckoutKeyStore;
 pub use deliveries::{DELIVERY_RETENTION_MS, DeliveryStore};
+pub use forges::{ForgeStore, OutboxStore};
 pub use git_access::GitAccessStore;
+pub use metrics::MetricsStore;
 pub use output::OutputStore;
 pub use pages::PageStore;
 pub use people::PeopleStore;
@@ -52,8 +56,11 @@ pub trait Store:
     + PageStore
     + DeliveryStore
     + CheckoutKeyStore
+    + ForgeStore
+    + OutboxStore
     + GitAccessStore
     + SshKeyStore
+    + MetricsStore
     + Send
     + Sync
     + 'static
@@ -72,8 +79,11 @@ impl<T> Store for T where
         + PageStore
         + DeliveryStore
         + CheckoutKeyStore
+        + ForgeStore
+        + OutboxStore
         + GitAccessStore
         + SshKeyStore
+        + MetricsStore
         + Send
         + Sync
         + 'static

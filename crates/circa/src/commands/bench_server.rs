@@ -3,6 +3,9 @@
 //! - W2 dispatch: `circa up` (embedded runner, 4 slots, shell executor); N pipelines of one
 //!   `run: "true"` job triggered through the API. Jobs per second end to end, trigger-to-first-
 //!   step latency p50/p99, peak RSS of the `circa up` process; the floor is N × `sh -c true`.
+//! - W2-forge: W2 twice in one run, commit statuses off then on (to `slow_forge`, which takes
+//!   200 ms per request), each pipeline's job named after its number (a context each); jobs
+//!   per second of both, and how long the outbox took to drain after the last job.
 //! - W3 fan-out: one workflow 1 → 50 → 1, run several times (51 gaps each); median wall time
 //!   minus the floor on its critical path, and the scheduling gap between a job's end (its
 //!   task completed) and its dependents' start (their first step began, by the runner's
@@ -26,6 +29,7 @@ use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+mod slow_forge;
 mod w5;
 
 /// Which workloads to run.
@@ -33,6 +37,8 @@ mod w5;
 pub enum Workload {
     /// W2 dispatch.
     W2,
+    /// W2 with commit statuses off, then on to a forge taking 200 ms per request.
+    W2Forge,
     /// W3 fan-out.
     W3,
     /// W4 logs.
@@ -196,9 +202,23 @@ struct Api {
 
 impl Api {
     async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::PUT, path, body).await
+    }
+
+    /// A JSON request answered with a success status: the answer's JSON.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
         let r = self
             .http
-            .post(format!("{}{path}", self.url))
+            .request(method.clone(), format!("{}{path}", self.url))
             .bearer_auth(&self.token)
             .json(&body)
             .send()
@@ -206,7 +226,7 @@ impl Api {
         let status = r.status();
         let body: Value = r.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            bail!("POST {path}: {status} {body}");
+            bail!("{method} {path}: {status} {body}");
         }
         Ok(body)
     }
@@ -338,13 +358,57 @@ fn started_ms(details: &Value) -> Option<i64> {
         .min()
 }
 
+/// W2's config: one job.
+const W2_CONFIG: &str = "version: 2.1\njobs:\n  one:\n    machine: true\n    steps:\n      - run: \"true\"\nworkflows:\n  main:\n    jobs: [one]\n";
+
+/// W2-forge's config: one job named after its pipeline's number, so that each pipeline's
+/// status has its own context.
+const W2_FORGE_CONFIG: &str = "version: 2.1\njobs:\n  one:\n    machine: true\n    steps:\n      - run: \"true\"\nworkflows:\n  main:\n    jobs:\n      - one: { name: \"one-<< pipeline.number >>\" }\n";
+
 async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
+    w2_run("w2", W2_CONFIG, pipelines, concurrency, None).await
+}
+
+/// W2-forge: W2 with statuses off, then on.
+async fn w2_forge(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
+    w2_run(
+        "w2_forge_off",
+        W2_FORGE_CONFIG,
+        pipelines,
+        concurrency,
+        None,
+    )
+    .await?;
+    let forge = slow_forge::SlowForge::start().await?;
+    w2_run(
+        "w2_forge_on",
+        W2_FORGE_CONFIG,
+        pipelines,
+        concurrency,
+        Some(&forge),
+    )
+    .await
+}
+
+/// W2 on `config`, figures named `name_…`; with `forge`, the project reports statuses to it.
+async fn w2_run(
+    name: &str,
+    config: &str,
+    pipelines: usize,
+    concurrency: usize,
+    forge: Option<&slow_forge::SlowForge>,
+) -> anyhow::Result<()> {
     let circa = Circa::start(&["up", "--executor", "shell", "--slots", "4"])?;
     let api = circa.api();
-    let repo = repo(
-        "version: 2.1\njobs:\n  one:\n    machine: true\n    steps:\n      - run: \"true\"\nworkflows:\n  main:\n    jobs: [one]\n",
-    )?;
+    let repo = repo(config)?;
     project(&api, "gh/bench/w2", repo.path()).await?;
+    if let Some(forge) = forge {
+        api.put(
+            "/api/circa/projects/gh/bench/w2/forge",
+            json!({ "kind": "github", "api_url": forge.api_url, "token": "bench-token" }),
+        )
+        .await?;
+    }
     // One warm-up pipeline: the mirror is cloned and the config cached.
     let warm = api
         .post("/api/v2/project/gh/bench/w2/pipeline", json!({}))
@@ -394,44 +458,71 @@ async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
         }
     }
     if failed > 0 {
-        bail!("W2: {failed} jobs did not succeed");
+        bail!("{name}: {failed} jobs did not succeed");
     }
     let secs = (end - start) as f64 / 1000.0;
     let jobs_per_sec = pipelines as f64 / secs.max(0.001);
     let floor = floor_ms(pipelines)?;
-    println!("w2_pipelines: {pipelines}");
-    println!("w2_triggers_in_flight: {concurrency}");
-    println!("w2_jobs_per_sec: {jobs_per_sec:.1} jobs/s");
+    println!("{name}_pipelines: {pipelines}");
+    println!("{name}_triggers_in_flight: {concurrency}");
+    println!("{name}_jobs_per_sec: {jobs_per_sec:.1} jobs/s");
     println!(
-        "w2_trigger_to_first_step_p50: {:.1} ms",
+        "{name}_trigger_to_first_step_p50: {:.1} ms",
         percentile(&mut latencies, 0.5)
     );
     println!(
-        "w2_trigger_to_first_step_p99: {:.1} ms",
+        "{name}_trigger_to_first_step_p99: {:.1} ms",
         percentile(&mut latencies, 0.99)
     );
     println!(
-        "w2_created_to_first_step_p50: {:.1} ms",
+        "{name}_created_to_first_step_p50: {:.1} ms",
         percentile(&mut dispatch, 0.5)
     );
     println!(
-        "w2_created_to_first_step_p99: {:.1} ms",
+        "{name}_created_to_first_step_p99: {:.1} ms",
         percentile(&mut dispatch, 0.99)
     );
     println!(
-        "w2_trigger_answer_p50: {:.1} ms",
+        "{name}_trigger_answer_p50: {:.1} ms",
         percentile(&mut answers, 0.5)
     );
     println!(
-        "w2_trigger_answer_p99: {:.1} ms",
+        "{name}_trigger_answer_p99: {:.1} ms",
         percentile(&mut answers, 0.99)
     );
-    println!("w2_peak_rss: {:.1} MiB", circa.peak_rss_mib());
-    println!("w2_floor_per_job: {floor:.2} ms");
+    println!("{name}_peak_rss: {:.1} MiB", circa.peak_rss_mib());
+    println!("{name}_floor_per_job: {floor:.2} ms");
     println!(
-        "w2_per_job_ratio: {:.2}",
+        "{name}_per_job_ratio: {:.2}",
         (1000.0 / jobs_per_sec) / floor.max(0.001)
     );
+    if let Some(forge) = forge {
+        drained(name, &api, end, forge).await?;
+    }
+    Ok(())
+}
+
+/// Waits for the outbox to drain; prints how long after the last job it took.
+async fn drained(
+    name: &str,
+    api: &Api,
+    last_job: i64,
+    forge: &slow_forge::SlowForge,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let shown = api.get("/api/circa/projects/gh/bench/w2/forge").await?;
+        if shown["backlog"] == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("{name}: the outbox did not drain in ten minutes: {shown}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = (now_ms() - last_job) as f64 / 1000.0;
+    println!("{name}_outbox_drained_after_last_job: {secs:.2} s");
+    println!("{name}_statuses_sent: {}", forge.received());
     Ok(())
 }
 
@@ -685,6 +776,7 @@ pub fn run(workloads: &[Workload], sizes: &Sizes) -> anyhow::Result<ExitCode> {
         for w in workloads {
             match w {
                 Workload::W2 => w2(sizes.pipelines, sizes.concurrency).await?,
+                Workload::W2Forge => w2_forge(sizes.pipelines, sizes.concurrency).await?,
                 Workload::W3 => w3(sizes.w3_runs).await?,
                 Workload::W4 => w4(sizes.log_bytes).await?,
                 Workload::W5 => w5::w5(sizes.api_pipelines).await?,

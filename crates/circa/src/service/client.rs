@@ -1,4 +1,5 @@
-//! Client commands that talk to a server's API: `project add`, `token create`, users; the
+//! Client commands that talk to a server's API: `project add` (its forge options in
+//! `project_forge`), `token create`, users; the
 //! client itself (`Client`) and the pipeline progress a watch stream tells. Pipeline and job
 //! commands are in `remote`.
 
@@ -177,6 +178,10 @@ pub struct NewProject<'a> {
     pub repo_token_file: Option<&'a std::path::Path>,
     /// The user name given with the token.
     pub repo_user: Option<&'a str>,
+    /// The repository's forge, where commit statuses go.
+    pub forge: &'a super::project_forge::ForgeArgs,
+    /// Whether job states are reported to the forge.
+    pub statuses: bool,
 }
 
 /// `circa project add`.
@@ -194,6 +199,14 @@ pub fn project_add(client: &ClientArgs, new: &NewProject) -> anyhow::Result<Exit
     let token = match new.repo_token_file {
         Some(path) => Some(read_file(path)?.trim().to_string()),
         None => None,
+    };
+    let forge_body = if new.forge.any() {
+        if new.forge.forge.is_none() {
+            bail!("--forge-api, --forge-repo and --forge-token-file need --forge KIND");
+        }
+        Some(new.forge.body((!new.statuses).then_some(false))?)
+    } else {
+        None
     };
     runtime()?.block_on(async {
         let client = Client::new(client)?;
@@ -240,6 +253,9 @@ pub fn project_add(client: &ClientArgs, new: &NewProject) -> anyhow::Result<Exit
                 .as_str()
                 .unwrap_or_default()
         );
+        if let Some(body) = forge_body {
+            super::project_forge::put_forge(&client, slug, &body).await?;
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod backup;
 pub mod client;
+pub mod project_forge;
 pub mod remote;
 pub mod settings;
 pub mod ssh_keys;

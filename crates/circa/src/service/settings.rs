@@ -75,6 +75,14 @@ pub struct ServerArgs {
     /// before it finishes the requests in flight, in seconds [default: 2].
     #[arg(long, env = "CIRCA_SHUTDOWN_DELAY_SECS")]
     pub shutdown_delay_secs: Option<u64>,
+    /// A file holding the bearer token that `/metrics` on the main listener asks for; without
+    /// one (and without --metrics-listen) metrics are not served.
+    #[arg(long, env = "CIRCA_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Serve `/metrics` open, without a token, on this address of its own (for a scrape from
+    /// inside a cluster's network).
+    #[arg(long, env = "CIRCA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServerArgs {
@@ -111,6 +119,8 @@ impl ServerArgs {
                 .or(file.min_schedule_interval_secs),
             shutdown_grace_secs: self.shutdown_grace_secs.or(file.shutdown_grace_secs),
             shutdown_delay_secs: self.shutdown_delay_secs.or(file.shutdown_delay_secs),
+            metrics_token_file: self.metrics_token_file.clone().or(file.metrics_token_file),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
         })
     }
 
@@ -178,6 +188,10 @@ impl ServerArgs {
             config.min_schedule_interval = Duration::from_secs(secs);
         }
         shutdown_settings(s.shutdown_grace_secs, s.shutdown_delay_secs, &mut config)?;
+        if let Some(path) = &s.metrics_token_file {
+            config.metrics_token = Some(metrics_token(path)?);
+        }
+        config.metrics_listen = s.metrics_listen;
         Ok(config)
     }
 }
@@ -204,6 +218,14 @@ fn shutdown_settings(
     Ok(())
 }
 
+/// The metrics token in `path`; an empty file is refused rather than served open.
+fn metrics_token(path: &Path) -> anyhow::Result<circa_server::metrics::MetricsToken> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--metrics-token-file: reading {}", path.display()))?;
+    circa_server::metrics::MetricsToken::from_file_text(&text)
+        .with_context(|| format!("--metrics-token-file: {} is empty", path.display()))
+}
+
 /// `path` made absolute against the current folder.
 pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     if path.is_absolute() {
@@ -212,4 +234,27 @@ pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(std::env::current_dir()
         .context("reading the current folder")?
         .join(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metrics_token_file_is_read_and_an_empty_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("metrics.token");
+        std::fs::write(&file, " \n").unwrap();
+        let args = ServerArgs {
+            metrics_token_file: Some(file.clone()),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            ..ServerArgs::default()
+        };
+        let refused = args.server_config().unwrap_err().to_string();
+        assert!(refused.contains("is empty"), "{refused}");
+        std::fs::write(&file, "t0ken\n").unwrap();
+        let config = args.server_config().unwrap();
+        assert!(config.metrics_token.unwrap().accepts("t0ken"));
+        assert_eq!(config.metrics_listen, args.metrics_listen);
+    }
 }

@@ -404,6 +404,16 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         }
     }
 
+    // `/metrics` on the main listener is served only with a metrics token, and this server
+    // has none: every caller, the admin too, gets 404 and no metric (with a token, only that
+    // token gets in: see `metrics.rs`).
+    let admin = api.token.clone();
+    for (who, token) in callers.iter().chain([&("the admin", Some(admin.as_str()))]) {
+        let (status, text) = call(&api.url, "GET", "/metrics", *token).await;
+        assert_eq!(status, 404, "/metrics with {who}: {text}");
+        assert!(!text.contains("circa_"), "/metrics with {who}: {text}");
+    }
+
     // A member who is not an admin reaches the project, but not the admin routes.
     let (member, _) = user_token(api, "bob").await;
     let (status, body) = api
@@ -497,4 +507,49 @@ async fn every_route_refuses_every_caller_without_the_project_and_leaks_nothing(
         let (status, body) = call_with(&api.url, method, &path, Some(&member), body).await;
         assert_eq!(status, 403, "{method} {path} as a plain user: {body}");
     }
+    forge_routes_need_membership_and_admin(&api.url, api, &member, &outsider).await;
+}
+
+/// The project's forge (`/api/circa/projects/SLUG/forge`): outsiders learn nothing (404), a
+/// member reads the settings but never the token, only admins set or remove it.
+async fn forge_routes_need_membership_and_admin(
+    url: &str,
+    api: &crate::server_harness::Api,
+    member: &str,
+    outsider: &str,
+) {
+    let forge = format!("/api/circa/projects/{SLUG}/forge");
+    let token = "matrix-forge-token-value";
+    let body = json!({ "kind": "gitea", "api_url": "http://127.0.0.1:9/api/v1", "token": token });
+    let (status, set) = api.call("PUT", &forge, body.clone()).await;
+    assert_eq!(status, 200, "{set}");
+    // Nothing listens there: the deploy key is not added, which is reported, not fatal.
+    assert_eq!(set["deploy_key"]["added"], false, "{set}");
+    assert!(
+        set["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("deploy key: "),
+        "{set}"
+    );
+    for (method, who, caller, want) in [
+        ("GET", "an outsider", Some(outsider), 404),
+        ("PUT", "an outsider", Some(outsider), 404),
+        ("DELETE", "an outsider", Some(outsider), 404),
+        ("GET", "no token", None, 401),
+        ("PUT", "no token", None, 401),
+        ("GET", "a member", Some(member), 200),
+        ("PUT", "a member", Some(member), 403),
+        ("DELETE", "a member", Some(member), 403),
+    ] {
+        let (status, answer) = call_with(url, method, &forge, caller, body.clone()).await;
+        assert_eq!(status, want, "{method} {forge} as {who}: {answer}");
+        assert!(!answer.contains(token), "{method} as {who} leaks the token");
+    }
+    let (status, answer) = call(url, "GET", &forge, Some(member)).await;
+    assert_eq!(status, 200);
+    let shown: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(shown["token_set"], true, "{answer}");
+    let (status, _) = api.call("DELETE", &forge, json!({})).await;
+    assert_eq!(status, 200);
 }

@@ -183,6 +183,51 @@ async fn secrets_reach_the_job_masked_and_appear_nowhere_at_rest() {
         assert_eq!(r.1["variable"], name);
     }
 
+    // The project's other secrets: an HTTPS token, a forge token (the forge is out of reach, so
+    // adding the deploy key and sending statuses fail and record an error), an additional SSH
+    // key; and the checkout key made with the project, whose private half is known only sealed.
+    let repo_token = fresh("repo-");
+    let forge_token = fresh("forge-");
+    let ssh_private = crate::auth_matrix::MATRIX_SSH_KEY
+        .lines()
+        .nth(4)
+        .unwrap()
+        .to_string();
+    let secrets = [
+        secrets,
+        vec![
+            repo_token.clone(),
+            forge_token.clone(),
+            ssh_private,
+            "OPENSSH PRIVATE KEY".to_string(),
+        ],
+    ]
+    .concat();
+    let (status, body) = s
+        .api
+        .http_put(
+            "/api/circa/projects/gh/acme/vault/repo-token",
+            json!({ "token": repo_token }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s
+        .api
+        .http_put(
+            "/api/circa/projects/gh/acme/vault/forge",
+            json!({ "kind": "github", "api_url": "http://127.0.0.1:9", "token": forge_token }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s
+        .api
+        .post(
+            "/api/v1.1/project/gh/acme/vault/ssh-key",
+            json!({ "hostname": "git.example.com", "private_key": crate::auth_matrix::MATRIX_SSH_KEY }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
     let pipeline = s
         .api
         .trigger(
@@ -218,12 +263,22 @@ async fn secrets_reach_the_job_masked_and_appear_nowhere_at_rest() {
         format!("/api/v2/pipeline/{pipeline}/workflow"),
         format!("/api/circa/jobs/{job_id}"),
         "/api/v2/project/gh/acme/vault/pipeline".to_string(),
+        "/api/v2/project/gh/acme/vault/checkout-key".to_string(),
+        "/api/v1.1/project/gh/acme/vault/ssh-key".to_string(),
+        "/api/circa/projects/gh/acme/vault/repo-token".to_string(),
+        "/api/circa/projects/gh/acme/vault/known-hosts".to_string(),
+        "/api/circa/projects/gh/acme/vault/forge".to_string(),
     ] {
         let (code, body) = s.api.get(&path).await;
         assert_eq!(code, 200, "{path}: {body}");
         answers.push(body.to_string());
     }
     assert_absent(answers.join("\n").as_bytes(), &secrets, "API answers");
+    let (_, forge) = s.api.get("/api/circa/projects/gh/acme/vault/forge").await;
+    assert!(
+        forge["last_error"].is_string(),
+        "the unreachable forge's error is kept (without the token): {forge}"
+    );
 
     // At rest: the database (with its WAL), blobs, mirrors — every file of the server — and
     // every file the runner kept.

@@ -138,6 +138,18 @@ fn encode_form(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// Every form of `forms` refuses a missing or a wrong CSRF token.
+async fn refuse_without_csrf(client: &mut WebClient, forms: &[(String, Vec<(&str, &str)>)]) {
+    for (path, fields) in forms {
+        let (status, _) = client.post(path, fields).await;
+        assert_eq!(status, 403, "{path} without a CSRF token");
+        let mut wrong = fields.clone();
+        wrong.push(("csrf", "0000"));
+        let (status, _) = client.post(path, &wrong).await;
+        assert_eq!(status, 403, "{path} with a wrong CSRF token");
+    }
+}
+
 fn csrf_of(page: &str) -> String {
     let at = page
         .find("name=\"csrf\" value=\"")
@@ -451,14 +463,7 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
             vec![("slug", "gh/acme/stolen"), ("repo", "/tmp/x")],
         ),
     ];
-    for (path, fields) in &forms {
-        let (status, _) = admin.post(path, fields).await;
-        assert_eq!(status, 403, "{path} without a CSRF token");
-        let mut wrong = fields.clone();
-        wrong.push(("csrf", "0000"));
-        let (status, _) = admin.post(path, &wrong).await;
-        assert_eq!(status, 403, "{path} with a wrong CSRF token");
-    }
+    refuse_without_csrf(&mut admin, &forms).await;
     assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
     let (status, _) = admin.get("/").await;
     assert_eq!(status, 200, "still signed in");
@@ -485,6 +490,53 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
         assert_eq!(status, 404, "no project was added without a token");
     };
     no_stolen_project().await;
+    let forge_forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            "/projects/gh/acme/sec/settings/forge".into(),
+            vec![("kind", "gitea"), ("api_url", "http://127.0.0.1:9/api/v1")],
+        ),
+        ("/projects/gh/acme/sec/settings/forge/delete".into(), vec![]),
+    ];
+    refuse_without_csrf(&mut admin, &forge_forms).await;
+    let (status, _) = site.api.get("/api/circa/projects/gh/acme/sec/forge").await;
+    assert_eq!(status, 404, "no forge was set without a token");
+
+    // The forge form: set with a token (sealed, never shown back), shown, removed.
+    let forge_form = [
+        ("csrf", csrf.as_str()),
+        ("kind", "gitea"),
+        ("api_url", "http://127.0.0.1:9/api/v1"),
+        ("token", "web-forge-token-secret"),
+        ("statuses", "1"),
+    ];
+    let (status, page) = admin
+        .post("/projects/gh/acme/sec/settings/forge", &forge_form)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains("web-forge-token-secret"), "{page}");
+    assert!(
+        page.contains("deploy key:"),
+        "the failed deploy key is shown: {page}"
+    );
+    let (_, page) = admin.get("/projects/gh/acme/sec/settings").await;
+    assert!(page.contains("<dt>Token</dt><dd>set</dd>"), "{page}");
+    assert!(!page.contains("web-forge-token-secret"));
+    let (status, _) = admin
+        .post(
+            "/projects/gh/acme/sec/settings/forge",
+            &[("csrf", &csrf), ("kind", "svn")],
+        )
+        .await;
+    assert_eq!(status, 400, "a bad kind is refused");
+    let (status, _) = admin
+        .post(
+            "/projects/gh/acme/sec/settings/forge/delete",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, _) = site.api.get("/api/circa/projects/gh/acme/sec/forge").await;
+    assert_eq!(status, 404, "the forge was removed");
 
     // The add-project form: a bad slug is refused with its field named, markup as text; a
     // good one adds the project and shows its settings.
@@ -727,6 +779,12 @@ async fn forms_need_the_csrf_token_pages_need_access_and_markup_stays_text() {
     }
     assert_eq!(site.api.job(&wf, "hold").await["status"], "on_hold");
     for (path, fields) in &forms[12..21] {
+        let mut with = fields.clone();
+        with.push(("csrf", &bob_csrf));
+        let (status, _) = bob.post(path, &with).await;
+        assert_eq!(status, 404, "{path} for a user without the project");
+    }
+    for (path, fields) in &forge_forms {
         let mut with = fields.clone();
         with.push(("csrf", &bob_csrf));
         let (status, _) = bob.post(path, &with).await;
