@@ -49,6 +49,11 @@ pub struct ServerConfig {
     pub git_timeout: Duration,
     /// The shortest interval between two ticks a schedule may have.
     pub min_schedule_interval: Duration,
+    /// The longest a shutdown takes, from the signal to the end (see `crate::drain`).
+    pub shutdown_grace: Duration,
+    /// How long a server shutting down goes on accepting connections (with `/readyz` at 503)
+    /// before it lets the requests in flight finish; within the grace period.
+    pub shutdown_delay: Duration,
     /// The bearer token `/metrics` on the main listener asks for; `None`: not served there.
     pub metrics_token: Option<crate::metrics::MetricsToken>,
     /// Where `/metrics` is served open, on a listener of its own.
@@ -65,6 +70,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("secret_key_file", &self.secret_key_file)
             .field("git_timeout", &self.git_timeout)
             .field("min_schedule_interval", &self.min_schedule_interval)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("shutdown_delay", &self.shutdown_delay)
             .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
@@ -109,6 +116,8 @@ impl ServerConfig {
             secret_key_file: None,
             git_timeout: DEFAULT_GIT_TIMEOUT,
             min_schedule_interval: DEFAULT_MIN_SCHEDULE_INTERVAL,
+            shutdown_grace: crate::drain::DEFAULT_SHUTDOWN_GRACE,
+            shutdown_delay: crate::drain::DEFAULT_SHUTDOWN_DELAY,
             metrics_token: None,
             metrics_listen: None,
         }

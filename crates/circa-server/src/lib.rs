@@ -7,6 +7,7 @@ pub mod auth;
 pub mod compiles;
 pub mod config;
 pub mod data_dir;
+pub mod drain;
 pub mod error;
 pub mod forge;
 pub mod git_fetch;

@@ -117,7 +117,13 @@ async fn take_tasks(
     let signal = state.dispatch.queue.get(class);
     let lease = state.config.lease.as_millis() as i64;
     let registered = state.dispatch.claims.register(&token.id, claim_id, max);
+    let draining = state.drain.token();
     loop {
+        // A server shutting down takes no more tasks: the runner claims again later (from
+        // this server once it is back, or another).
+        if draining.is_cancelled() {
+            return Ok(Vec::new());
+        }
         let notified = signal.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
@@ -155,8 +161,13 @@ async fn take_tasks(
             return Ok(assignments);
         }
         tracing::debug!(runner, max, "claim waits");
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            return Ok(Vec::new());
+        tokio::select! {
+            woken = tokio::time::timeout_at(deadline, notified) => {
+                if woken.is_err() {
+                    return Ok(Vec::new());
+                }
+            }
+            () = draining.cancelled() => return Ok(Vec::new()),
         }
     }
 }
@@ -280,8 +291,13 @@ async fn heartbeat(
     if task.cancel_requested {
         return Ok(reply(true));
     }
+    // A server shutting down holds no heartbeat: it would keep the shutdown waiting.
     let hold = Duration::from_millis(request.hold_ms).min(lease / 2);
-    if tokio::time::timeout(hold, notified).await.is_ok() {
+    let woken = tokio::select! {
+        woken = tokio::time::timeout(hold, notified) => woken.is_ok(),
+        () = state.drain.token().cancelled_owned() => false,
+    };
+    if woken {
         let cancel = state
             .store
             .task(&id)

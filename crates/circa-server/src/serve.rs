@@ -77,20 +77,21 @@ impl Server {
         self.state.base_url.clone()
     }
 
-    /// Stops accepting requests and waits for the server to finish.
+    /// Shuts the server down (see `crate::drain`) and waits until it has.
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.serving.await;
     }
 
-    /// Waits until the server stops (it stops on `shutdown` or an error).
+    /// Waits until the server stops (it stops when its stop token is cancelled, or on an
+    /// error).
     pub async fn wait(self) -> std::io::Result<()> {
         self.serving
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
-    /// Stops it on `token`.
+    /// The token that shuts it down when cancelled.
     pub fn stop_token(&self) -> CancellationToken {
         self.stop.clone()
     }
@@ -212,13 +213,15 @@ async fn start_on(
         .trim_end_matches('/')
         .to_string();
     let stop = CancellationToken::new();
+    // Running `git`s are killed once the requests that started them are done (or dropped).
+    let gits = CancellationToken::new();
     let state = AppState {
         store,
         blobs,
         vcs: Arc::new(Mirrors::new(
             config.data_dir.join("git"),
             config.git_timeout,
-            stop.clone(),
+            gits.clone(),
         )),
         config: Arc::new(config),
         base_url,
@@ -226,6 +229,7 @@ async fn start_on(
         live: Arc::default(),
         keys: Arc::new(Keys { secret, vault }),
         schedules: Arc::default(),
+        drain: Arc::default(),
         metrics: Arc::new(crate::metrics::Metrics::new()?),
     };
     tokio::spawn(crate::metrics::keep_up(
@@ -235,26 +239,123 @@ async fn start_on(
     if let Some(listener) = metrics_listener {
         serve_metrics(listener, state.clone(), stop.clone());
     }
-    tokio::spawn(crate::orchestrator::lease::watch_leases(
-        state.clone(),
-        stop.clone(),
-    ));
-    tokio::spawn(crate::schedules::run_scheduler(state.clone(), stop.clone()));
-    tokio::spawn(crate::forge::outbox::run(state.clone(), stop.clone()));
-    let app = router(state.clone());
-    let shutdown = stop.clone();
-    let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-    });
+    let draining = state.drain.token();
+    let workers = vec![
+        tokio::spawn(crate::orchestrator::lease::watch_leases(
+            state.clone(),
+            draining.clone(),
+        )),
+        tokio::spawn(crate::schedules::run_scheduler(
+            state.clone(),
+            draining.clone(),
+        )),
+        tokio::spawn(crate::forge::outbox::run(state.clone(), draining)),
+    ];
+    let accepting = CancellationToken::new();
+    let serving = {
+        let (app, accepting) = (router(state.clone()), accepting.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(accepting.cancelled_owned())
+                .await
+        })
+    };
+    let stopping = Stopping {
+        state: state.clone(),
+        stop: stop.clone(),
+        accepting,
+        workers,
+        gits,
+    };
     Ok(Server {
         addr,
         state,
         stop,
-        serving,
+        serving: tokio::spawn(stopping.run(serving)),
         _data_lock: data_lock,
     })
+}
+
+/// How long before the grace period's end the `git`s still running are killed (at most).
+const GIT_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What a shutdown stops, in order (see `crate::drain`).
+struct Stopping {
+    state: AppState,
+    /// Cancelled to shut down.
+    stop: CancellationToken,
+    /// Cancelled to stop accepting connections.
+    accepting: CancellationToken,
+    /// The background loops (lease reaper, scheduler, commit status outbox), stopped when
+    /// the drain begins.
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    /// Kills the `git`s still running.
+    gits: CancellationToken,
+}
+
+impl Stopping {
+    /// Waits for `stop` (or for `serving` to fail), then drains: the drain begins, the
+    /// server goes on answering for the shutdown delay, stops accepting, lets the requests
+    /// in flight and their settles finish and joins the background loops, all within the
+    /// grace period, after which whatever is left is dropped.
+    async fn run(
+        self,
+        mut serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    ) -> std::io::Result<()> {
+        let served = tokio::select! {
+            served = &mut serving => Some(served),
+            () = self.stop.cancelled() => None,
+        };
+        if let Some(served) = served {
+            self.gits.cancel();
+            return served.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        }
+        let config = &self.state.config;
+        let deadline = tokio::time::Instant::now() + config.shutdown_grace;
+        tracing::info!(
+            "shutting down: no more claims, /readyz at 503; exiting within {:?}",
+            config.shutdown_grace
+        );
+        self.state.drain.begin();
+        let delay = config.shutdown_delay.min(config.shutdown_grace);
+        // A handle is awaited once: `ended` says whether it already was.
+        let mut ended = tokio::time::timeout(delay, &mut serving).await.is_ok();
+        self.accepting.cancel();
+        // Near the end, the `git`s still running are killed, so the requests waiting on
+        // them get an answer rather than a cut connection.
+        let kill_gits = deadline - (config.shutdown_grace / 10).min(GIT_MARGIN);
+        if !ended {
+            ended = tokio::time::timeout_at(kill_gits, &mut serving)
+                .await
+                .is_ok();
+        }
+        if !ended {
+            tracing::warn!("the grace period runs out: killing the git commands still running");
+            self.gits.cancel();
+            ended = tokio::time::timeout_at(deadline, &mut serving)
+                .await
+                .is_ok();
+        }
+        if !ended {
+            tracing::warn!("the grace period ran out: requests still in flight are dropped");
+            serving.abort();
+        }
+        if tokio::time::timeout_at(deadline, self.state.drain.settled())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the grace period ran out: settles still running are dropped");
+        }
+        for worker in self.workers {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout_at(deadline, worker).await.is_err() {
+                abort.abort();
+            }
+        }
+        self.gits.cancel();
+        tracing::info!("shut down");
+        Ok(())
+    }
 }
 
 /// Serves `/metrics`, open, on a listener of its own until `stop`.
@@ -272,12 +373,18 @@ fn serve_metrics(listener: tokio::net::TcpListener, state: AppState, stop: Cance
 
 /// Every route, behind `api::normalize` (slugs in one segment, error bodies in the path's
 /// kind, page headers), which runs before routing, behind the request id of
-/// `request_id`, which every log line and internal error answer of the request carries.
+/// `request_id`, which every log line and internal error answer of the request carries, and
+/// `Connection: close` on every answer once the server drains.
 pub fn router(state: AppState) -> Router {
+    let drain = Arc::clone(&state.drain);
     Router::new()
         .fallback_service(routes(state))
         .layer(axum::middleware::from_fn(crate::api::normalize::normalize))
         .layer(axum::middleware::from_fn(crate::request_id::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            drain,
+            crate::drain::close_connections,
+        ))
 }
 
 /// A handler that panicked: a 500 like any internal fault (the panic's text goes to the log).
@@ -317,8 +424,12 @@ fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `/readyz`: 200 when the tables requests read can be read, else 503 (the cause logged).
+/// `/readyz`: 200 when the tables requests read can be read, else 503 (the cause logged);
+/// 503 from the moment the server begins to shut down.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.drain.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {

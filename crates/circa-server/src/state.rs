@@ -132,6 +132,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// The scheduler's wake-up and what it knows of config schedules.
     pub schedules: Arc<Scheduling>,
+    /// Whether the server is shutting down, and the work its shutdown waits for.
+    pub drain: Arc<crate::drain::Drain>,
     /// Prometheus metrics: counters hot paths increment, gauges scrapes set.
     pub metrics: Arc<crate::metrics::Metrics>,
 }

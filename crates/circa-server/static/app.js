@@ -165,7 +165,13 @@
         d2.querySelector(".took").textContent = (ev.duration_ms / 1000).toFixed(1) + " s";
       }
     };
+    // A server shutting down ends the stream with a `shutdown` event: the browser then
+    // reconnects by itself (with Last-Event-ID) instead of the page reloading.
+    var resuming = false;
+    es.addEventListener("shutdown", function () { resuming = true; });
+    es.onopen = function () { resuming = false; };
     es.onerror = function () {
+      if (resuming && es.readyState === EventSource.CONNECTING) return;
       if (es.readyState !== EventSource.OPEN) { es.close(); setTimeout(function () { location.reload(); }, 800); }
     };
   }

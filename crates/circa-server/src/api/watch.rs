@@ -13,6 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::load;
 use crate::auth::Person;
+use crate::drain::until_drained;
 use crate::error::ApiResult;
 use crate::live::{StatusUpdate, UpdateKind};
 use crate::state::AppState;
@@ -54,13 +55,24 @@ pub fn resume_after(headers: &HeaderMap, after: Option<u64>) -> u64 {
     after.or(resume).unwrap_or(0)
 }
 
-/// A task's stored events after `after`, then new ones as they arrive, until the task ends;
-/// each SSE event's id is its sequence number. The caller checks access.
+/// A task's stored events after `after`, then new ones as they arrive, until the task ends
+/// (or the server shuts down: a `shutdown` event then ends it, see `crate::drain`); each
+/// SSE event's id is its sequence number. The caller checks access.
 pub fn task_stream(
     state: AppState,
     id: TaskId,
     after: u64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
+    let drain = state.drain.token();
+    until_drained(drain, task_events(state, id, after))
+}
+
+/// [`task_stream`] until the task ends.
+fn task_events(
+    state: AppState,
+    id: TaskId,
+    after: u64,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     let rx = state.live.events.subscribe(&id);
     futures_util::stream::unfold(
         (
@@ -136,8 +148,8 @@ pub async fn pipeline_watch(
     Ok(Sse::new(pipeline_stream(state, id).await?).keep_alive(keep_alive()))
 }
 
-/// A pipeline's workflows and jobs as they are now, then every status change, as JSON events.
-/// The caller checks access.
+/// A pipeline's workflows and jobs as they are now, then every status change, as JSON events,
+/// until the server shuts down (a `shutdown` event then ends it). The caller checks access.
 pub async fn pipeline_stream(
     state: AppState,
     id: PipelineId,
@@ -197,5 +209,5 @@ pub async fn pipeline_stream(
             }
         },
     );
-    Ok(s)
+    Ok(until_drained(state.drain.token(), s))
 }

@@ -10,14 +10,18 @@ use tokio_util::sync::CancellationToken;
 use super::actions::task_finished;
 use crate::state::{AppState, now_ms};
 
-/// Checks leases until `stop`, every quarter lease (at least every 250 ms).
+/// Checks leases until `stop`, every quarter lease (at least every 250 ms). The first check
+/// waits a whole lease: leases that ran out while no server answered (a restart) are not
+/// their runners' fault, and each running task's runner renews its lease within one.
 pub async fn watch_leases(state: AppState, stop: CancellationToken) {
     let period = (state.config.lease / 4).max(Duration::from_millis(250));
+    let mut wait = state.config.lease.max(period);
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(period) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
+        wait = period;
         match state.store.expired_tasks(now_ms()).await {
             Ok(tasks) => {
                 for task in tasks {

@@ -116,7 +116,7 @@ pub async fn settle(
 /// applied.
 ///
 /// The batch is settled on a task of its own, so a caller that goes away does not take the
-/// other callers' moves with it.
+/// other callers' moves with it; a shutdown waits for it.
 pub async fn settle_move(
     state: &AppState,
     workflow_id: &WorkflowId,
@@ -126,7 +126,8 @@ pub async fn settle_move(
     state.dispatch.pending.push(workflow_id, wanted, tx);
     let state = state.clone();
     let workflow_id = workflow_id.clone();
-    tokio::spawn(async move {
+    let drain = std::sync::Arc::clone(&state.drain);
+    drain.spawn(async move {
         let lock = state.dispatch.locks.get(&workflow_id);
         let _held = lock.lock().await;
         // Empty when an earlier holder took this caller's move along with its own.

@@ -72,10 +72,12 @@ async fn pass(state: &AppState) -> StoreResult<Duration> {
     Ok(wait.min(MAX_SLEEP))
 }
 
-/// Fires a claimed tick on its own task, so a slow fetch delays no other schedule.
+/// Fires a claimed tick on its own task, so a slow fetch delays no other schedule; a
+/// shutdown waits for it (the tick is claimed: not firing it now would lose it).
 fn spawn_fire(state: &AppState, schedule: Schedule, tick: Millis) {
     let state = state.clone();
-    tokio::spawn(async move {
+    let drain = std::sync::Arc::clone(&state.drain);
+    drain.spawn(async move {
         match fire(&state, &schedule, tick).await {
             Ok(pipeline) => tracing::info!(
                 "schedule {:?} ({}) started pipeline {} for its tick at {tick}",

@@ -67,6 +67,14 @@ pub struct ServerArgs {
     /// [default: 60].
     #[arg(long, env = "CIRCA_MIN_SCHEDULE_INTERVAL_SECS")]
     pub min_schedule_interval_secs: Option<u64>,
+    /// The longest a shutdown (SIGTERM, Ctrl-C) takes, in seconds: the server drains, then
+    /// drops what is left; keep it below the service manager's stop timeout [default: 50].
+    #[arg(long, env = "CIRCA_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// How long a server shutting down goes on accepting connections, with `/readyz` at 503,
+    /// before it finishes the requests in flight, in seconds [default: 2].
+    #[arg(long, env = "CIRCA_SHUTDOWN_DELAY_SECS")]
+    pub shutdown_delay_secs: Option<u64>,
     /// A file holding the bearer token that `/metrics` on the main listener asks for; without
     /// one (and without --metrics-listen) metrics are not served.
     #[arg(long, env = "CIRCA_METRICS_TOKEN_FILE")]
@@ -109,6 +117,8 @@ impl ServerArgs {
             min_schedule_interval_secs: self
                 .min_schedule_interval_secs
                 .or(file.min_schedule_interval_secs),
+            shutdown_grace_secs: self.shutdown_grace_secs.or(file.shutdown_grace_secs),
+            shutdown_delay_secs: self.shutdown_delay_secs.or(file.shutdown_delay_secs),
             metrics_token_file: self.metrics_token_file.clone().or(file.metrics_token_file),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
         })
@@ -177,12 +187,35 @@ impl ServerArgs {
             anyhow::ensure!(secs >= 1, "--min-schedule-interval-secs must be at least 1");
             config.min_schedule_interval = Duration::from_secs(secs);
         }
+        shutdown_settings(s.shutdown_grace_secs, s.shutdown_delay_secs, &mut config)?;
         if let Some(path) = &s.metrics_token_file {
             config.metrics_token = Some(metrics_token(path)?);
         }
         config.metrics_listen = s.metrics_listen;
         Ok(config)
     }
+}
+
+/// The grace period and the delay of a shutdown; the delay must fit in the grace period.
+fn shutdown_settings(
+    grace_secs: Option<u64>,
+    delay_secs: Option<u64>,
+    config: &mut ServerConfig,
+) -> anyhow::Result<()> {
+    if let Some(secs) = grace_secs {
+        anyhow::ensure!(secs >= 1, "--shutdown-grace-secs must be at least 1");
+        config.shutdown_grace = Duration::from_secs(secs);
+    }
+    if let Some(secs) = delay_secs {
+        config.shutdown_delay = Duration::from_secs(secs);
+    }
+    anyhow::ensure!(
+        config.shutdown_delay < config.shutdown_grace,
+        "--shutdown-delay-secs ({} s) must be shorter than --shutdown-grace-secs ({} s)",
+        config.shutdown_delay.as_secs(),
+        config.shutdown_grace.as_secs()
+    );
+    Ok(())
 }
 
 /// The metrics token in `path`; an empty file is refused rather than served open.

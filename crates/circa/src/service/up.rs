@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -81,6 +82,11 @@ pub struct RunnerArgs {
     /// Use image TO wherever a job names image FROM (repeatable): `FROM=TO`.
     #[arg(long, value_name = "FROM=TO")]
     pub image_map: Vec<String>,
+    /// On SIGTERM or Ctrl-C the runner stops claiming and waits for its running tasks (a
+    /// second signal cancels them); this many seconds at most, then they are canceled
+    /// [default: as long as they take].
+    #[arg(long, env = "CIRCA_RUNNER_DRAIN_TIMEOUT_SECS")]
+    pub drain_timeout_secs: Option<u64>,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -109,21 +115,43 @@ fn log_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> b
     stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
-/// Cancels `token` on Ctrl-C or SIGTERM.
-fn stop_on_signals(token: CancellationToken) {
+/// Cancels `first` on the first Ctrl-C or SIGTERM, and `second` on the next one.
+fn on_signals(first: CancellationToken, second: CancellationToken) {
     tokio::spawn(async move {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async {
-                match term.as_mut() {
-                    Some(t) => { t.recv().await; }
-                    None => std::future::pending::<()>().await,
-                }
-            } => {}
+        for token in [first, second] {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async {
+                    match term.as_mut() {
+                        Some(t) => { t.recv().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {}
+            }
+            token.cancel();
         }
-        token.cancel();
+    });
+}
+
+/// Once `drain` is cancelled, says so and cancels `abort` after `timeout` (if any): a
+/// draining runner's tasks get that long to finish.
+fn drain_then_abort(drain: CancellationToken, abort: CancellationToken, timeout: Option<Duration>) {
+    tokio::spawn(async move {
+        drain.cancelled().await;
+        tracing::info!(
+            "draining: no more claims; running tasks finish{} (a second signal cancels them)",
+            timeout.map_or(String::new(), |t| format!(" within {t:?}"))
+        );
+        let Some(timeout) = timeout else { return };
+        tokio::select! {
+            () = tokio::time::sleep(timeout) => {
+                tracing::warn!("the drain timeout ran out: canceling the running tasks");
+                abort.cancel();
+            }
+            () = abort.cancelled() => {}
+        }
     });
 }
 
@@ -201,17 +229,26 @@ pub fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
             },
             args.slots
         );
-        let stop = server.stop_token();
-        stop_on_signals(stop.clone());
+        let (drain, abort) = (CancellationToken::new(), CancellationToken::new());
+        on_signals(drain.clone(), abort.clone());
+        drain_then_abort(
+            drain.clone(),
+            abort.clone(),
+            Some(server.state.config.shutdown_grace),
+        );
         let mut runner_config =
             circa_runner::RunnerConfig::new(url.clone(), runner_token, data_dir.join("runner"));
         runner_config.name = "embedded".to_string();
         runner_config.executor = executor;
         runner_config.slots = args.slots.max(1);
         runner_config.job_nice = args.jobs.job_nice;
-        let runner_stop = stop.child_token();
-        let runner = tokio::spawn(circa_runner::run(runner_config, runner_stop));
-        stop.cancelled().await;
+        // The embedded runner drains first (its tasks report to the server), then the server.
+        let runner = tokio::spawn(circa_runner::run_with_abort(
+            runner_config,
+            drain.clone(),
+            abort,
+        ));
+        drain.cancelled().await;
         let _ = runner.await;
         server.shutdown().await;
         Ok(ExitCode::SUCCESS)
@@ -235,7 +272,7 @@ pub fn server(args: &ServerArgs) -> anyhow::Result<ExitCode> {
             );
         }
         print_admin_password(password, &data_dir);
-        stop_on_signals(server.stop_token());
+        on_signals(server.stop_token(), CancellationToken::new());
         server.wait().await?;
         Ok(ExitCode::SUCCESS)
     })
@@ -259,9 +296,11 @@ pub fn runner(args: &RunnerArgs) -> anyhow::Result<ExitCode> {
         config.job_nice = args.jobs.job_nice;
         config.image_map = parse_image_map(&args.image_map)?;
         config.resource_class = args.resource_class.clone();
-        let stop = CancellationToken::new();
-        stop_on_signals(stop.clone());
-        circa_runner::run(config, stop).await?;
+        let (drain, abort) = (CancellationToken::new(), CancellationToken::new());
+        on_signals(drain.clone(), abort.clone());
+        let timeout = args.drain_timeout_secs.map(Duration::from_secs);
+        drain_then_abort(drain.clone(), abort.clone(), timeout);
+        circa_runner::run_with_abort(config, drain, abort).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -135,7 +135,9 @@ async fn a_remote_that_never_answers_is_given_up_on_and_holds_up_no_other_projec
 async fn a_server_that_stops_leaves_no_git_behind() {
     let addr = silent_remote();
     let data = tempfile::tempdir().unwrap();
-    let mut server = ServerProc::start(data.path(), 30);
+    // The request waiting on git is in flight: it has the grace period, then git is killed.
+    let grace = ["--shutdown-grace-secs", "5"];
+    let mut server = ServerProc::start_with(data.path(), 30, &[], &grace);
     let api = server.client();
     let (status, body) = api
         .post(

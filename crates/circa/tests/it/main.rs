@@ -15,6 +15,7 @@ mod client_cli;
 mod corpus;
 mod data_folder;
 mod deploy;
+mod drain;
 mod expansion_limits;
 mod faults;
 mod forge_standin;

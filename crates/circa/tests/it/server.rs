@@ -304,7 +304,7 @@ workflows:
 
 /// Waits until the first job of a pipeline's first workflow has printed `text`; the workflow's
 /// and the job's ids.
-async fn job_printing(api: &Api, pipeline: &str, text: &str) -> (String, String) {
+pub(crate) async fn job_printing(api: &Api, pipeline: &str, text: &str) -> (String, String) {
     api.until(LONG, &format!("the job to print {text:?}"), || async {
         let wf = api.workflows(pipeline).await.into_iter().next()?;
         let wf_id = wf["id"].as_str()?.to_string();

@@ -140,25 +140,33 @@ impl ServerProc {
         }
     }
 
-    /// Stops the server as a service manager does (SIGTERM) and waits up to `within` for it to
-    /// exit; whether it did.
-    pub fn terminate(&mut self, within: Duration) -> bool {
-        let Some(mut child) = self.child.take() else {
+    /// Sends SIGTERM (as a service manager stops it) and returns at once.
+    pub fn send_term(&self) {
+        if let Some(child) = &self.child {
+            send_term(child);
+        }
+    }
+
+    /// Waits up to `within` for the process to exit; whether it did (it is left running if
+    /// not).
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let Some(child) = self.child.as_mut() else {
             return true;
         };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let exited = wait_exit(child, within).is_some();
+        if exited {
+            self.child = None;
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        false
+        exited
+    }
+
+    /// Stops the server as a service manager does (SIGTERM) and waits up to `within` for it to
+    /// exit; whether it did (it is killed if not).
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        self.send_term();
+        let exited = self.wait_exit(within);
+        self.kill();
+        exited
     }
 
     /// Starts it again on the same port and data folder.
@@ -209,6 +217,17 @@ pub struct RunnerProc {
 impl RunnerProc {
     /// Starts a shell-executor runner.
     pub fn start(url: &str, token: &str, data: &Path, slots: u32) -> RunnerProc {
+        RunnerProc::start_with(url, token, data, slots, &[])
+    }
+
+    /// Starts a shell-executor runner with more `options` (`--drain-timeout-secs 1`).
+    pub fn start_with(
+        url: &str,
+        token: &str,
+        data: &Path,
+        slots: u32,
+        options: &[&str],
+    ) -> RunnerProc {
         let child = Command::new(env!("CARGO_BIN_EXE_circa"))
             .args([
                 "runner",
@@ -222,12 +241,23 @@ impl RunnerProc {
             .args(["--slots", &slots.to_string(), "--name", "test-runner"])
             .arg("--data-dir")
             .arg(data)
+            .args(options)
             .env("CIRCA_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("circa runner starts");
         RunnerProc { child }
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn send_term(&self) {
+        send_term(&self.child);
+    }
+
+    /// Waits up to `within` for the process to exit; its exit status if it did.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        wait_exit(&mut self.child, within)
     }
 
     /// Whether the process still runs.
@@ -245,6 +275,27 @@ impl RunnerProc {
 impl Drop for RunnerProc {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Sends SIGTERM to `child`.
+fn send_term(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+/// Waits up to `within` for `child` to exit; its exit status if it did.
+fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

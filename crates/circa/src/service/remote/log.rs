@@ -16,7 +16,7 @@ use super::fetch::Api;
 use super::model::{JobDetails, Step, StepStatus, Task};
 use super::refs::JobRef;
 use super::screen;
-use super::sse::EventStream;
+use super::sse::{EventStream, reopen};
 
 /// How often a followed job is read while it has no task to stream or is ending.
 const POLL: Duration = Duration::from_millis(250);
@@ -263,56 +263,83 @@ async fn print_finished(
 /// Streams one task's events until it ends. A step's output the stream no longer holds (a step
 /// that ended before it was read, its output already in the step's stored log) is read from
 /// the log when the step's end arrives.
+/// A server that shuts down ends the stream with a `shutdown` event; the stream is then
+/// opened again (once a server answers) after the last event shown.
 async fn follow_task(api: &Api<'_>, printer: &mut Printer, task: &Task) -> anyhow::Result<()> {
-    let path = format!("/api/circa/tasks/{}/live", task.id);
-    let mut stream = EventStream::open(api.client(), &path).await?;
+    let live = format!("/api/circa/tasks/{}/live", task.id);
+    let mut stream = EventStream::open(api.client(), &live).await?;
     let mut printed: HashMap<u32, usize> = HashMap::new();
-    let node = task.node;
-    while let Some(data) = stream.next().await? {
-        let Ok(event) = serde_json::from_str::<TaskEventKind>(&data) else {
-            continue;
+    // The last event shown, over every stream (one opened while the server still shuts
+    // down may end at once, without an event).
+    let mut last: Option<String> = None;
+    loop {
+        while let Some(data) = stream.next().await? {
+            show(api, printer, &mut printed, task, &data).await?;
+        }
+        if !stream.ended_for_shutdown() {
+            return Ok(());
+        }
+        if let Some(id) = stream.last_event_id() {
+            last = Some(id.to_string());
+        }
+        let path = match &last {
+            Some(id) => format!("{live}?after={id}"),
+            None => live.clone(),
         };
-        match event {
-            TaskEventKind::StepStarted { step, name, .. } => {
-                printer.step_started(node, step, &name)
+        stream = reopen(api.client(), &path).await?;
+    }
+}
+
+/// Prints one live event of `task` (`printed`: how much of each step's output was printed).
+async fn show(
+    api: &Api<'_>,
+    printer: &mut Printer,
+    printed: &mut HashMap<u32, usize>,
+    task: &Task,
+    data: &str,
+) -> anyhow::Result<()> {
+    let node = task.node;
+    let Ok(event) = serde_json::from_str::<TaskEventKind>(data) else {
+        return Ok(());
+    };
+    match event {
+        TaskEventKind::StepStarted { step, name, .. } => printer.step_started(node, step, &name),
+        TaskEventKind::Output { step, text } => {
+            *printed.entry(step).or_default() += text.len();
+            printer.output(node, step, &text);
+        }
+        TaskEventKind::StepFinished {
+            step,
+            status,
+            exit_code,
+            duration_ms,
+            message,
+        } => {
+            if printer.shows(step) {
+                let log = api.step_log(&task.id, step).await?;
+                let seen = printed.get(&step).copied().unwrap_or(0);
+                if let Some(rest) = log.get(seen..) {
+                    printer.output(node, step, rest);
+                }
             }
-            TaskEventKind::Output { step, text } => {
-                *printed.entry(step).or_default() += text.len();
-                printer.output(node, step, &text);
-            }
-            TaskEventKind::StepFinished {
-                step,
+            let status = serde_json::from_value(json!(status)).unwrap_or(StepStatus::Other);
+            let end = StepEnd {
                 status,
                 exit_code,
                 duration_ms,
                 message,
-            } => {
-                if printer.shows(step) {
-                    let log = api.step_log(&task.id, step).await?;
-                    let seen = printed.get(&step).copied().unwrap_or(0);
-                    if let Some(rest) = log.get(seen..) {
-                        printer.output(node, step, rest);
-                    }
-                }
-                let status = serde_json::from_value(json!(status)).unwrap_or(StepStatus::Other);
-                let end = StepEnd {
-                    status,
-                    exit_code,
-                    duration_ms,
-                    message,
-                };
-                printer.step_finished(node, step, end);
-            }
-            TaskEventKind::Notice { message, warning } => printer.notice(node, &message, warning),
-            TaskEventKind::Progress {
-                message,
-                done: true,
-            } => printer.notice(node, &message, false),
-            TaskEventKind::EnvironmentReady { description } => {
-                printer.notice(node, &description, false)
-            }
-            _ => {}
+            };
+            printer.step_finished(node, step, end);
         }
+        TaskEventKind::Notice { message, warning } => printer.notice(node, &message, warning),
+        TaskEventKind::Progress {
+            message,
+            done: true,
+        } => printer.notice(node, &message, false),
+        TaskEventKind::EnvironmentReady { description } => {
+            printer.notice(node, &description, false)
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -16,11 +16,22 @@ pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 #[error("an event of the stream is longer than {MAX_EVENT_BYTES} bytes")]
 pub struct EventTooLong;
 
-/// Splits the bytes of an event stream into events' data (`data:` lines, joined by `\n`).
+/// The name of the event a server sends before it ends a stream for its shutdown.
+pub const SHUTDOWN_EVENT: &str = "shutdown";
+
+/// How long a stream the server ended for its shutdown is tried again: longer than a restart.
+pub const RESUME_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Splits the bytes of an event stream into messages' data (`data:` lines, joined by `\n`).
+/// Named events (`event: NAME`) are not messages: they are kept apart (only whether a
+/// [`SHUTDOWN_EVENT`] came); the last `id:` is kept, as an EventSource keeps it.
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
     data: Option<String>,
+    name: Option<String>,
+    last_id: Option<String>,
+    shut_down: bool,
 }
 
 impl SseParser {
@@ -40,7 +51,16 @@ impl SseParser {
             self.line.clear();
             let line = line.trim_end_matches(['\n', '\r']);
             if line.is_empty() {
-                events.extend(self.data.take());
+                let data = self.data.take();
+                match self.name.take() {
+                    None => events.extend(data),
+                    Some(name) => self.shut_down |= name == SHUTDOWN_EVENT,
+                }
+            } else if let Some(value) = line.strip_prefix("id:") {
+                self.last_id = Some(value.trim().to_string());
+            } else if let Some(value) = line.strip_prefix("event:") {
+                let name = value.trim();
+                self.name = (name != "message").then(|| name.to_string());
             } else if let Some(value) = line.strip_prefix("data:") {
                 let value = value.strip_prefix(' ').unwrap_or(value);
                 match &mut self.data {
@@ -53,6 +73,18 @@ impl SseParser {
             }
         }
         Ok(events)
+    }
+}
+
+impl SseParser {
+    /// The id of the last event that had one.
+    pub fn last_id(&self) -> Option<&str> {
+        self.last_id.as_deref()
+    }
+
+    /// Whether the server said it ends the stream for its shutdown.
+    pub fn shut_down(&self) -> bool {
+        self.shut_down
     }
 }
 
@@ -77,6 +109,16 @@ impl EventStream {
         })
     }
 
+    /// Whether the server ended the stream for its shutdown: open it again ([`reopen`]).
+    pub fn ended_for_shutdown(&self) -> bool {
+        self.parser.shut_down()
+    }
+
+    /// The id of the last event that had one (where a stream resumes).
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.parser.last_id()
+    }
+
     /// The next event's data; `None` once the server has ended the stream.
     pub async fn next(&mut self) -> anyhow::Result<Option<String>> {
         loop {
@@ -90,6 +132,22 @@ impl EventStream {
                 }
                 None => return Ok(None),
             }
+        }
+    }
+}
+
+/// Opens `path` again after the server ended it for its shutdown: a second later, then every
+/// second while no server answers, for up to [`RESUME_FOR`].
+pub async fn reopen(client: &Client, path: &str) -> anyhow::Result<EventStream> {
+    let deadline = tokio::time::Instant::now() + RESUME_FOR;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        match EventStream::open(client, path).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(e.context("the server did not come back"));
+            }
+            Err(_) => {}
         }
     }
 }
@@ -108,6 +166,20 @@ mod tests {
         );
         assert_eq!(p.push(b":1}\n\ndata: x\n").unwrap(), ["{\"a\":1}"]);
         assert_eq!(p.push(b"data: y\r\n\r\n").unwrap(), ["x\ny"]);
+    }
+
+    #[test]
+    fn named_events_are_not_messages_and_a_shutdown_is_noted_with_the_last_id() {
+        let mut p = SseParser::default();
+        let got = p
+            .push(b"id: 7\ndata: a\n\nevent: shutdown\nretry: 1000\ndata: {}\n\n")
+            .unwrap();
+        assert_eq!(got, ["a"]);
+        assert!(p.shut_down());
+        assert_eq!(p.last_id(), Some("7"));
+        let mut p = SseParser::default();
+        assert_eq!(p.push(b"event: message\ndata: b\n\n").unwrap(), ["b"]);
+        assert!(!p.shut_down());
     }
 
     #[test]

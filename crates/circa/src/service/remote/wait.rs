@@ -54,7 +54,16 @@ pub async fn follow(api: &Api<'_>, slug: &str, id: &str) -> anyhow::Result<ExitC
     while !follower.progress.done() {
         tokio::select! {
             event = stream.next() => {
-                let data = event?.context("the server closed the event stream")?;
+                let Some(data) = event? else {
+                    // A server shutting down ends the stream: the next one sends a fresh
+                    // snapshot, which the follower takes like any change.
+                    anyhow::ensure!(
+                        stream.ended_for_shutdown(),
+                        "the server closed the event stream"
+                    );
+                    stream = super::sse::reopen(api.client(), &path).await?;
+                    continue;
+                };
                 let event: Value = serde_json::from_str(&data)
                     .with_context(|| format!("an event of {path}"))?;
                 if event["kind"] == "lagged" {
