@@ -9,7 +9,6 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use circa_server::secrets::keys::{Key, KeyFile, Keyring};
@@ -20,10 +19,12 @@ use crate::server_harness::{Api, RunnerProc, ServerProc};
 #[path = "../../../circa-store/tests/conformance/moto.rs"]
 mod moto;
 
-use moto::Moto;
+/// The nginx `circa bench server` puts in front of replicas.
+#[path = "../../src/commands/bench_server/nginx.rs"]
+mod nginx;
 
-/// Debian's nginx.
-const NGINX: &str = "/usr/sbin/nginx";
+use moto::Moto;
+use nginx::{NGINX, Nginx};
 
 /// The grace period replicas get for a shutdown (the default is 50 s).
 pub const GRACE_SECS: u64 = 10;
@@ -59,7 +60,7 @@ fn moto_executable() -> Option<PathBuf> {
 
 /// Whether nginx is installed; a note when not (a failure with `CI_REQUIRE_NGINX=1`).
 fn nginx_installed() -> bool {
-    let found = Path::new(NGINX).is_file();
+    let found = nginx::installed();
     if !found {
         assert!(
             !required("NGINX"),
@@ -68,122 +69,6 @@ fn nginx_installed() -> bool {
         eprintln!("cluster: skipped, the test passes without running ({NGINX} is missing)");
     }
     found
-}
-
-/// An nginx in front of the replicas, stopped when dropped.
-pub struct Nginx {
-    child: Option<Child>,
-    prefix: PathBuf,
-    /// Its URL.
-    pub url: String,
-}
-
-/// nginx's configuration: one upstream of `replicas` (`host:port`), round-robin, no sticky
-/// sessions and no upstream keepalive; responses unbuffered and reads long (SSE, long-poll
-/// claims); a request that could not reach a replica goes to the next one (never one that
-/// reached it: non-idempotent retries stay off).
-pub fn nginx_config(prefix: &Path, port: u16, replicas: &[String]) -> String {
-    let p = prefix.display();
-    let servers: String = replicas
-        .iter()
-        .map(|r| format!("    server {r} max_fails=1 fail_timeout=2s;\n"))
-        .collect();
-    format!(
-        "worker_processes 2;\n\
-         pid {p}/nginx.pid;\n\
-         error_log {p}/error.log warn;\n\
-         events {{ worker_connections 4096; }}\n\
-         http {{\n\
-         \x20 access_log off;\n\
-         \x20 client_body_temp_path {p}/client_body;\n\
-         \x20 proxy_temp_path {p}/proxy;\n\
-         \x20 fastcgi_temp_path {p}/fastcgi;\n\
-         \x20 uwsgi_temp_path {p}/uwsgi;\n\
-         \x20 scgi_temp_path {p}/scgi;\n\
-         \x20 client_max_body_size 0;\n\
-         \x20 client_body_buffer_size 1m;\n\
-         \x20 upstream circa {{\n{servers}  }}\n\
-         \x20 server {{\n\
-         \x20   listen 127.0.0.1:{port};\n\
-         \x20   location / {{\n\
-         \x20     proxy_pass http://circa;\n\
-         \x20     proxy_http_version 1.1;\n\
-         \x20     proxy_set_header Host $http_host;\n\
-         \x20     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-         \x20     proxy_set_header X-Forwarded-Proto $scheme;\n\
-         \x20     proxy_buffering off;\n\
-         \x20     proxy_read_timeout 3600s;\n\
-         \x20     proxy_send_timeout 3600s;\n\
-         \x20     proxy_connect_timeout 2s;\n\
-         \x20     proxy_next_upstream error timeout;\n\
-         \x20   }}\n\
-         \x20 }}\n\
-         }}\n"
-    )
-}
-
-impl Nginx {
-    /// Starts nginx on `port` in front of `replicas` (`host:port`), its files in `prefix`.
-    pub fn start(prefix: &Path, port: u16, replicas: &[String]) -> Nginx {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(prefix).unwrap();
-        // Workers may run as another user (nobody, when the test runs as root).
-        std::fs::set_permissions(prefix, std::fs::Permissions::from_mode(0o755)).unwrap();
-        for temp in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
-            let dir = prefix.join(temp);
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        }
-        let conf = prefix.join("nginx.conf");
-        std::fs::write(&conf, nginx_config(prefix, port, replicas)).unwrap();
-        let child = Command::new(NGINX)
-            .arg("-p")
-            .arg(prefix)
-            .arg("-e")
-            .arg(prefix.join("error.log"))
-            .arg("-c")
-            .arg(&conf)
-            .args(["-g", "daemon off;"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("nginx starts");
-        let nginx = Nginx {
-            child: Some(child),
-            prefix: prefix.to_path_buf(),
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not listen in 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        nginx
-    }
-
-    /// The end of its error log.
-    pub fn error_log_tail(&self) -> String {
-        tail(&self.prefix.join("error.log"), 20)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // A fast shutdown (SIGTERM; SIGQUIT would wait for open streams): the master stops
-            // its workers, which a SIGKILL to it would leave behind.
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// The last `lines` lines of a file (empty when it cannot be read).
@@ -299,7 +184,8 @@ impl Cluster {
             .iter()
             .map(|r| r.url.trim_start_matches("http://").to_string())
             .collect();
-        let nginx = Nginx::start(&dir.path().join("nginx"), nginx_port, &upstream);
+        let nginx =
+            Nginx::start(&dir.path().join("nginx"), nginx_port, &upstream).expect("nginx starts");
         let api = replicas[0].client().at(&nginx.url);
         let token = api.runner_token("default").await;
         let runners = (0..shape.runners)
@@ -356,10 +242,8 @@ impl Drop for Cluster {
                     tail(&log, 10)
                 );
             }
-            eprintln!(
-                "--- nginx's error log, last lines:\n{}",
-                self.nginx.error_log_tail()
-            );
+            let log = self.nginx.error_log();
+            eprintln!("--- nginx's error log, last lines:\n{}", tail(&log, 20));
         }
     }
 }
