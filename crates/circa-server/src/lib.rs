@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod orchestrator;
 pub mod queue_reason;
 pub mod registry;
+pub mod replicas;
 pub mod repository;
 pub mod request_id;
 pub mod runner_api;

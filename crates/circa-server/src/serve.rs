@@ -97,19 +97,6 @@ impl Server {
     }
 }
 
-/// Reads the server secret from `DATA/server.secret`, creating it (mode 0600) on first start.
-fn server_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
-    let path = data_dir.join("server.secret");
-    if let Ok(bytes) = std::fs::read(&path)
-        && bytes.len() >= 32
-    {
-        return Ok(bytes);
-    }
-    let secret = auth::new_token("").into_bytes();
-    write_private(&path, &secret)?;
-    Ok(secret)
-}
-
 /// The vault over the configured key file, or over `DATA/secret.keys` (made on first start).
 fn open_vault(config: &ServerConfig) -> Result<crate::secrets::Vault, StartError> {
     use crate::secrets::{Vault, keys::KeyFile};
@@ -123,6 +110,9 @@ fn open_vault(config: &ServerConfig) -> Result<crate::secrets::Vault, StartError
         )?,
     })
 }
+
+/// What the server secret (CSRF tokens, continuation keys) is derived for.
+const SERVER_SECRET_LABEL: &str = "server secret";
 
 /// The key file in the data folder when none is configured.
 pub const DEFAULT_KEY_FILE: &str = "secret.keys";
@@ -201,8 +191,10 @@ async fn start_on(
         BlobConfig::Local(dir) => Blobs::local(dir)?,
         BlobConfig::S3(s3) => Blobs::s3(s3.clone())?,
     };
-    let secret = server_secret(&config.data_dir)?;
     let vault = open_vault(&config)?;
+    // Derived from the key file, which every replica of one database shares, so a session's
+    // CSRF token or a continuation key made by one replica holds on all of them.
+    let secret = vault.derive(SERVER_SECRET_LABEL).to_vec();
     let addr = listener
         .local_addr()
         .map_err(io("reading the listening address"))?;
@@ -239,6 +231,8 @@ async fn start_on(
     if let Some(listener) = metrics_listener {
         serve_metrics(listener, state.clone(), stop.clone());
     }
+    // Notices from the other replicas are applied until the very end (a cancel, a log line).
+    tokio::spawn(crate::replicas::listen(state.clone(), stop.clone()));
     let draining = state.drain.token();
     let workers = vec![
         tokio::spawn(crate::orchestrator::lease::watch_leases(
@@ -478,12 +472,13 @@ pub async fn ensure_admin_token(state: &AppState) -> Result<Option<String>, Star
     Ok(Some(token))
 }
 
-/// The `admin` user, created on first start.
+/// The `admin` user, created on first start (by one of several replicas starting at once on
+/// one database: the others find it).
 async fn admin_user(state: &AppState) -> Result<User, StartError> {
     if let Some(user) = state.store.user_by_login(ADMIN_LOGIN).await? {
         return Ok(user);
     }
-    Ok(state
+    let created = state
         .store
         .create_user(
             NewUser {
@@ -494,7 +489,15 @@ async fn admin_user(state: &AppState) -> Result<User, StartError> {
             },
             now_ms(),
         )
-        .await?)
+        .await;
+    match created {
+        Err(circa_store::StoreError::Conflict(_)) => state
+            .store
+            .user_by_login(ADMIN_LOGIN)
+            .await?
+            .ok_or_else(|| StartError::from(circa_store::StoreError::NotFound(ADMIN_LOGIN.into()))),
+        other => Ok(other?),
+    }
 }
 
 /// The login of the administrator made on first start.

@@ -15,7 +15,7 @@ use super::load;
 use crate::auth::Person;
 use crate::drain::until_drained;
 use crate::error::ApiResult;
-use crate::live::{StatusUpdate, UpdateKind};
+use crate::live::{StatusUpdate, TaskLive, UpdateKind};
 use crate::state::AppState;
 
 /// Events read from the store per page when catching up.
@@ -114,9 +114,11 @@ fn task_events(
                     }
                 }
                 match rx.recv().await {
-                    Ok(event) if event.seq > after => pending.push((*event).clone()),
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => live = false,
+                    Ok(TaskLive::Event(event)) if event.seq > after => {
+                        pending.push((*event).clone());
+                    }
+                    Ok(TaskLive::Event(_)) => {}
+                    Ok(TaskLive::StoredElsewhere) | Err(RecvError::Lagged(_)) => live = false,
                     Err(RecvError::Closed) => {
                         live = false;
                         let rest = state

@@ -99,7 +99,7 @@ impl PeopleStore for Backend {
             .execute(&mut *self.writer().await?)
             .await?
             .rows_affected();
-        self.caches().tokens.clear();
+        self.caches().tokens_changed();
         Ok(changed > 0)
     }
 
@@ -198,7 +198,7 @@ impl PeopleStore for Backend {
             .await?
             .rows_affected();
         // Cached tokens carry their user.
-        self.caches().tokens.clear();
+        self.caches().tokens_changed();
         Ok(changed > 0)
     }
 
