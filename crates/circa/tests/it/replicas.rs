@@ -403,15 +403,58 @@ fn check_followed(seen: &Followed, what: &str) {
         seen.refused.len(),
         seen.timed_out
     );
+    let last = seen.ids.last().copied().unwrap_or(0);
     assert!(
         !seen.timed_out,
-        "{what}: the follower saw the step end: {seen:?}"
+        "{what}: the follower did not see the step end: {}",
+        sequence_faults(&seen.ids, 1..=last)
     );
     let first = seen.ids.first().copied().unwrap_or(1);
     let contiguous: Vec<u64> = (first..first + seen.ids.len() as u64).collect();
-    assert_eq!(seen.ids, contiguous, "{what}: every event once, in order");
-    let expected: Vec<String> = (1..=TALKER_LINES).map(|i| format!("line {i}")).collect();
-    assert_eq!(lines, expected, "{what}: every line once, in order");
+    assert!(
+        seen.ids == contiguous,
+        "{what}: every event once, in order: {}",
+        sequence_faults(&seen.ids, 1..=last)
+    );
+    let numbers: Vec<u64> = lines
+        .iter()
+        .filter_map(|l| l.trim_start_matches("line ").parse().ok())
+        .collect();
+    let expected = 1..=TALKER_LINES as u64;
+    assert!(
+        numbers == expected.clone().collect::<Vec<u64>>() && numbers.len() == lines.len(),
+        "{what}: every line once, in order: {}",
+        sequence_faults(&numbers, expected)
+    );
+}
+
+/// What is wrong with `seen` against `expected` (every number once, in order): the numbers
+/// missing, those seen twice, and where the order broke (at most ten of each).
+fn sequence_faults(seen: &[u64], expected: std::ops::RangeInclusive<u64>) -> String {
+    let mut times: BTreeMap<u64, usize> = BTreeMap::new();
+    for n in seen {
+        *times.entry(*n).or_default() += 1;
+    }
+    let missing: Vec<u64> = expected
+        .filter(|n| !times.contains_key(n))
+        .take(10)
+        .collect();
+    let twice: Vec<u64> = times
+        .iter()
+        .filter(|(_, t)| **t > 1)
+        .map(|(n, _)| *n)
+        .take(10)
+        .collect();
+    let disorder: Vec<(u64, u64)> = seen
+        .windows(2)
+        .filter(|w| w[1] <= w[0])
+        .map(|w| (w[0], w[1]))
+        .take(10)
+        .collect();
+    format!(
+        "{} seen; missing {missing:?}; twice {twice:?}; out of order (before, after) {disorder:?}",
+        seen.len()
+    )
 }
 
 /// A token made now is refused by every replica within 100 ms of its revocation through
