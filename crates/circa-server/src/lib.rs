@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod closing_listener;
 pub mod compiles;
 pub mod config;
 pub mod data_dir;

@@ -246,11 +246,14 @@ async fn start_on(
         tokio::spawn(crate::forge::outbox::run(state.clone(), draining)),
     ];
     let accepting = CancellationToken::new();
+    let idle_closing = CancellationToken::new();
+    let listener = crate::closing_listener::ClosingListener::new(listener, accepting.clone())
+        .map_err(io("reading the listening address"))?;
     let serving = {
-        let (app, accepting) = (router(state.clone()), accepting.clone());
+        let (app, idle_closing) = (router(state.clone()), idle_closing.clone());
         tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(accepting.cancelled_owned())
+                .with_graceful_shutdown(idle_closing.cancelled_owned())
                 .await
         })
     };
@@ -258,6 +261,7 @@ async fn start_on(
         state: state.clone(),
         stop: stop.clone(),
         accepting,
+        idle_closing,
         workers,
         gits,
     };
@@ -270,6 +274,10 @@ async fn start_on(
     })
 }
 
+/// How long connections are served on after accepting stops before the idle ones are closed:
+/// long enough for a request already sent on a connection just taken to be read.
+const IDLE_CLOSE_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How long before the grace period's end the `git`s still running are killed (at most).
 const GIT_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -280,6 +288,9 @@ struct Stopping {
     stop: CancellationToken,
     /// Cancelled to stop accepting connections.
     accepting: CancellationToken,
+    /// Cancelled to close the connections with no request in flight, a moment after
+    /// accepting stops ([`IDLE_CLOSE_AFTER`]).
+    idle_closing: CancellationToken,
     /// The background loops (lease reaper, scheduler, commit status outbox), stopped when
     /// the drain begins.
     workers: Vec<tokio::task::JoinHandle<()>>,
@@ -315,6 +326,15 @@ impl Stopping {
         // A handle is awaited once: `ended` says whether it already was.
         let mut ended = tokio::time::timeout(delay, &mut serving).await.is_ok();
         self.accepting.cancel();
+        // Connections taken just before (a request may be on its way in them) are served a
+        // moment longer before the idle ones are closed.
+        let idle_close_at = (tokio::time::Instant::now() + IDLE_CLOSE_AFTER).min(deadline);
+        if !ended {
+            ended = tokio::time::timeout_at(idle_close_at, &mut serving)
+                .await
+                .is_ok();
+        }
+        self.idle_closing.cancel();
         // Near the end, the `git`s still running are killed, so the requests waiting on
         // them get an answer rather than a cut connection.
         let kill_gits = deadline - (config.shutdown_grace / 10).min(GIT_MARGIN);

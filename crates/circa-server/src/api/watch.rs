@@ -113,10 +113,14 @@ fn task_events(
                         Err(_) => return None,
                     }
                 }
+                // Only the next event is taken live. One further on means events between were
+                // stored through another replica (their notice still on its way): the store
+                // has them all, since an event is stored only after the one before it.
                 match rx.recv().await {
-                    Ok(TaskLive::Event(event)) if event.seq > after => {
+                    Ok(TaskLive::Event(event)) if event.seq == after + 1 => {
                         pending.push((*event).clone());
                     }
+                    Ok(TaskLive::Event(event)) if event.seq > after => live = false,
                     Ok(TaskLive::Event(_)) => {}
                     Ok(TaskLive::StoredElsewhere) | Err(RecvError::Lagged(_)) => live = false,
                     Err(RecvError::Closed) => {
