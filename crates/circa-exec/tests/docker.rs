@@ -336,7 +336,7 @@ async fn services_answer_at_localhost_and_by_name() {
     );
     let fetch = |host: &str| {
         format!(
-            "for i in $(seq 100); do wget -qO- http://{host}:8000/ && exit 0; sleep 0.1; done; exit 1"
+            "for i in $(seq 100); do wget -qO- http://{host}:8000/ 2>/dev/null && exit 0; sleep 0.1; done; exit 1"
         )
     };
     let (out, code) = job.sh(&fetch("localhost")).await;

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod closing_listener;
 pub mod compiles;
 pub mod config;
 pub mod data_dir;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod orchestrator;
 pub mod queue_reason;
 pub mod registry;
+pub mod replicas;
 pub mod repository;
 pub mod request_id;
 pub mod runner_api;

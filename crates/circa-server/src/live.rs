@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use circa_store::{JobId, PipelineId, StoredEvent, TaskId, WorkflowId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::registry::Registry;
@@ -19,7 +19,7 @@ const PIPELINE_CHANNEL: usize = 256;
 const PIPELINE_SWEEP_AT: usize = 1024;
 
 /// What a status change is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpdateKind {
     /// A pipeline.
@@ -31,7 +31,7 @@ pub enum UpdateKind {
 }
 
 /// A status change, as pipeline watchers see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusUpdate {
     /// What changed.
     pub kind: UpdateKind,
@@ -47,15 +47,24 @@ pub struct StatusUpdate {
     pub status: String,
 }
 
+/// What a task's follower receives.
+#[derive(Clone, Debug)]
+pub enum TaskLive {
+    /// An event this server stored.
+    Event(Arc<StoredEvent>),
+    /// Events were stored through another server replica: read them from the store.
+    StoredElsewhere,
+}
+
 /// Live events of running tasks.
 #[derive(Debug, Default)]
 pub struct LiveHub {
-    tasks: Registry<TaskId, broadcast::Sender<Arc<StoredEvent>>>,
+    tasks: Registry<TaskId, broadcast::Sender<TaskLive>>,
 }
 
 impl LiveHub {
     /// Follows a task's events from now on.
-    pub fn subscribe(&self, task_id: &TaskId) -> broadcast::Receiver<Arc<StoredEvent>> {
+    pub fn subscribe(&self, task_id: &TaskId) -> broadcast::Receiver<TaskLive> {
         self.tasks
             .lock()
             .entry(task_id.clone())
@@ -67,8 +76,22 @@ impl LiveHub {
     pub fn publish(&self, task_id: &TaskId, events: Vec<StoredEvent>) {
         if let Some(tx) = self.tasks.lock().get(task_id) {
             for event in events {
-                let _ = tx.send(Arc::new(event));
+                let _ = tx.send(TaskLive::Event(Arc::new(event)));
             }
+        }
+    }
+
+    /// Tells a task's followers, if it has any here, that events were stored elsewhere.
+    pub fn stored_elsewhere(&self, task_id: &TaskId) {
+        if let Some(tx) = self.tasks.lock().get(task_id) {
+            let _ = tx.send(TaskLive::StoredElsewhere);
+        }
+    }
+
+    /// Tells every follower that events may have been stored elsewhere.
+    pub fn all_stored_elsewhere(&self) {
+        for tx in self.tasks.lock().values() {
+            let _ = tx.send(TaskLive::StoredElsewhere);
         }
     }
 

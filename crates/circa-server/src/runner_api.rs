@@ -347,7 +347,7 @@ async fn events(
     }
     let acked = state.store.append_events(&id, &stored).await?;
     stored.retain(|e| e.seq <= acked);
-    state.live.events.publish(&id, stored);
+    crate::replicas::events_stored(&state, &id, stored);
     // Steps whose end this request stored: none of them is recorded yet.
     let finished: Vec<u32> = finished_steps
         .into_iter()
@@ -398,7 +398,7 @@ async fn complete(
         .finish_task(&id, status, message.as_deref(), now_ms())
         .await?
         .ok_or(RunnerApiError::Gone)?;
-    state.live.events.close(&id);
+    crate::replicas::publish(&state, crate::replicas::Notice::Closed { task: id.clone() });
     state.dispatch.cancels.forget(&id);
     actions::task_finished(&state, &done).await?;
     Ok(StatusCode::NO_CONTENT)

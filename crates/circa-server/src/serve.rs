@@ -97,19 +97,6 @@ impl Server {
     }
 }
 
-/// Reads the server secret from `DATA/server.secret`, creating it (mode 0600) on first start.
-fn server_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
-    let path = data_dir.join("server.secret");
-    if let Ok(bytes) = std::fs::read(&path)
-        && bytes.len() >= 32
-    {
-        return Ok(bytes);
-    }
-    let secret = auth::new_token("").into_bytes();
-    write_private(&path, &secret)?;
-    Ok(secret)
-}
-
 /// The vault over the configured key file, or over `DATA/secret.keys` (made on first start).
 fn open_vault(config: &ServerConfig) -> Result<crate::secrets::Vault, StartError> {
     use crate::secrets::{Vault, keys::KeyFile};
@@ -123,6 +110,9 @@ fn open_vault(config: &ServerConfig) -> Result<crate::secrets::Vault, StartError
         )?,
     })
 }
+
+/// What the server secret (CSRF tokens, continuation keys) is derived for.
+const SERVER_SECRET_LABEL: &str = "server secret";
 
 /// The key file in the data folder when none is configured.
 pub const DEFAULT_KEY_FILE: &str = "secret.keys";
@@ -201,8 +191,10 @@ async fn start_on(
         BlobConfig::Local(dir) => Blobs::local(dir)?,
         BlobConfig::S3(s3) => Blobs::s3(s3.clone())?,
     };
-    let secret = server_secret(&config.data_dir)?;
     let vault = open_vault(&config)?;
+    // Derived from the key file, which every replica of one database shares, so a session's
+    // CSRF token or a continuation key made by one replica holds on all of them.
+    let secret = vault.derive(SERVER_SECRET_LABEL).to_vec();
     let addr = listener
         .local_addr()
         .map_err(io("reading the listening address"))?;
@@ -239,6 +231,8 @@ async fn start_on(
     if let Some(listener) = metrics_listener {
         serve_metrics(listener, state.clone(), stop.clone());
     }
+    // Notices from the other replicas are applied until the very end (a cancel, a log line).
+    tokio::spawn(crate::replicas::listen(state.clone(), stop.clone()));
     let draining = state.drain.token();
     let workers = vec![
         tokio::spawn(crate::orchestrator::lease::watch_leases(
@@ -252,11 +246,14 @@ async fn start_on(
         tokio::spawn(crate::forge::outbox::run(state.clone(), draining)),
     ];
     let accepting = CancellationToken::new();
+    let idle_closing = CancellationToken::new();
+    let listener = crate::closing_listener::ClosingListener::new(listener, accepting.clone())
+        .map_err(io("reading the listening address"))?;
     let serving = {
-        let (app, accepting) = (router(state.clone()), accepting.clone());
+        let (app, idle_closing) = (router(state.clone()), idle_closing.clone());
         tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(accepting.cancelled_owned())
+                .with_graceful_shutdown(idle_closing.cancelled_owned())
                 .await
         })
     };
@@ -264,6 +261,7 @@ async fn start_on(
         state: state.clone(),
         stop: stop.clone(),
         accepting,
+        idle_closing,
         workers,
         gits,
     };
@@ -276,6 +274,10 @@ async fn start_on(
     })
 }
 
+/// How long connections are served on after accepting stops before the idle ones are closed:
+/// long enough for a request already sent on a connection just taken to be read.
+const IDLE_CLOSE_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How long before the grace period's end the `git`s still running are killed (at most).
 const GIT_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -286,6 +288,9 @@ struct Stopping {
     stop: CancellationToken,
     /// Cancelled to stop accepting connections.
     accepting: CancellationToken,
+    /// Cancelled to close the connections with no request in flight, a moment after
+    /// accepting stops ([`IDLE_CLOSE_AFTER`]).
+    idle_closing: CancellationToken,
     /// The background loops (lease reaper, scheduler, commit status outbox), stopped when
     /// the drain begins.
     workers: Vec<tokio::task::JoinHandle<()>>,
@@ -321,6 +326,15 @@ impl Stopping {
         // A handle is awaited once: `ended` says whether it already was.
         let mut ended = tokio::time::timeout(delay, &mut serving).await.is_ok();
         self.accepting.cancel();
+        // Connections taken just before (a request may be on its way in them) are served a
+        // moment longer before the idle ones are closed.
+        let idle_close_at = (tokio::time::Instant::now() + IDLE_CLOSE_AFTER).min(deadline);
+        if !ended {
+            ended = tokio::time::timeout_at(idle_close_at, &mut serving)
+                .await
+                .is_ok();
+        }
+        self.idle_closing.cancel();
         // Near the end, the `git`s still running are killed, so the requests waiting on
         // them get an answer rather than a cut connection.
         let kill_gits = deadline - (config.shutdown_grace / 10).min(GIT_MARGIN);
@@ -478,12 +492,13 @@ pub async fn ensure_admin_token(state: &AppState) -> Result<Option<String>, Star
     Ok(Some(token))
 }
 
-/// The `admin` user, created on first start.
+/// The `admin` user, created on first start (by one of several replicas starting at once on
+/// one database: the others find it).
 async fn admin_user(state: &AppState) -> Result<User, StartError> {
     if let Some(user) = state.store.user_by_login(ADMIN_LOGIN).await? {
         return Ok(user);
     }
-    Ok(state
+    let created = state
         .store
         .create_user(
             NewUser {
@@ -494,7 +509,15 @@ async fn admin_user(state: &AppState) -> Result<User, StartError> {
             },
             now_ms(),
         )
-        .await?)
+        .await;
+    match created {
+        Err(circa_store::StoreError::Conflict(_)) => state
+            .store
+            .user_by_login(ADMIN_LOGIN)
+            .await?
+            .ok_or_else(|| StartError::from(circa_store::StoreError::NotFound(ADMIN_LOGIN.into()))),
+        other => Ok(other?),
+    }
 }
 
 /// The login of the administrator made on first start.

@@ -38,6 +38,13 @@ impl Signals {
         }
     }
 
+    /// Wakes everyone waiting on any key.
+    pub fn wake_all(&self) {
+        for n in self.map.lock().values() {
+            n.notify_waiters();
+        }
+    }
+
     /// Wakes up to `n` of those waiting on `key` (one each; a permit is kept for the next
     /// waiter when fewer wait), for `n` new things to take: the others sleep on.
     pub fn wake_some(&self, key: &str, n: usize) {

@@ -4,8 +4,9 @@
 //!
 //! An entry lives [`TTL`] at most, and every write through the same store that could change
 //! what an entry says clears the whole cache at once (a token revoked, a password set, a
-//! project changed), so within one process a change is seen by the next request. Writes from
-//! another process are seen within [`TTL`]. Only hits are kept: an unknown token or slug is
+//! project changed), so within one process a change is seen by the next request. Writes through
+//! another server replica of the same PostgreSQL database are seen as soon as its notice
+//! arrives (`crate::replicas`, milliseconds), and within [`TTL`] if notices were lost. Only hits are kept: an unknown token or slug is
 //! read from the database every time, so a new token or project works at once.
 //!
 //! A read that raced a write must not put the old row back after the write cleared the cache:
@@ -27,12 +28,34 @@ const MAX_ENTRIES: usize = 4096;
 /// The caches of one store (shared by its clones).
 #[derive(Debug, Default)]
 pub(crate) struct Caches {
+    /// The other server replicas of the database, told when a write clears a cache.
+    pub(crate) replicas: std::sync::OnceLock<crate::replicas::Replicas>,
     /// Token hash → the token and its user. Cleared when a token is revoked or a user changed.
     pub(crate) tokens: ReadCache<TokenOwner>,
     /// Slug → project. Cleared when a project's settings or source change.
     pub(crate) projects: ReadCache<Project>,
     /// `project id/commit` → the config file at that commit.
     pub(crate) configs: ReadCache<String>,
+}
+
+impl Caches {
+    /// Tokens or their users changed: forgotten here, and by the other replicas soon.
+    pub(crate) fn tokens_changed(&self) {
+        self.tokens.clear();
+        self.announce(crate::replicas::TOKENS_CHANGED);
+    }
+
+    /// A project's settings or source changed: forgotten here, and by the other replicas soon.
+    pub(crate) fn projects_changed(&self) {
+        self.projects.clear();
+        self.announce(crate::replicas::PROJECTS_CHANGED);
+    }
+
+    fn announce(&self, notice: &str) {
+        if let Some(replicas) = self.replicas.get() {
+            replicas.send(notice.to_string());
+        }
+    }
 }
 
 /// A map from keys to values read from the database, with a lifetime and a generation.

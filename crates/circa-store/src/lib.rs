@@ -16,6 +16,8 @@
 //!   backend's sqlx database.
 //! - `sqlite`, `postgres`: connections, pools, migrations and the few statements that differ
 //!   (the batch claim's lock, bulk event inserts, the pipeline page).
+//! - `replicas`: notices between the server replicas of one PostgreSQL database, and the
+//!   leadership of what one replica does at a time.
 //! - `cache`: the few seconds' caches of tokens and projects every API request reads, cleared
 //!   by the store's own writes to them.
 
@@ -32,6 +34,7 @@ pub mod kinds;
 pub mod metrics_records;
 pub mod postgres;
 pub mod records;
+pub mod replicas;
 pub mod schedule;
 pub mod secret_records;
 mod sql;
@@ -53,14 +56,15 @@ pub use kinds::{PipelineErrorKind, TriggerKind};
 pub use metrics_records::{OutboxBacklog, PoolUse, QueueDepth, RunnerCount};
 pub use postgres::PostgresStore;
 pub use records::*;
+pub use replicas::{Heard, Leadership, Replicas};
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;
 pub use ssh_key_records::{NewSshKey, SshKey};
 pub use store::{
     CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, MetricsStore, OutboxStore,
-    OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ScheduleStore,
-    SecretStore, SshKeyStore, Store, StoreResult, WorkflowStore,
+    OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ReplicaStore,
+    ScheduleStore, SecretStore, SshKeyStore, Store, StoreResult, WorkflowStore,
 };
 pub use web_records::{RunnerSeen, Session, WorkflowDay};
 
@@ -70,7 +74,7 @@ pub use web_records::{RunnerSeen, Session, WorkflowDay};
 pub mod prelude {
     pub use crate::store::{
         CheckoutKeyStore, DeliveryStore, ForgeStore, GitAccessStore, MetricsStore, OutboxStore,
-        OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore,
+        OutputStore, PageStore, PeopleStore, PipelineStore, ProjectStore, QueueStore, ReplicaStore,
         ScheduleStore, SecretStore, SshKeyStore, Store, WorkflowStore,
     };
 }

@@ -366,6 +366,10 @@ pub struct Workflow {
     pub created_at: Millis,
     /// When it finished.
     pub stopped_at: Option<Millis>,
+    /// Moved on by every settle applied to it: a settle applies only if it is still the
+    /// version read before the jobs (see [`WorkflowUpdate::version`]).
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// A job of a workflow.
@@ -473,6 +477,11 @@ pub struct PipelineStart<'a> {
 pub struct WorkflowUpdate {
     /// The workflow.
     pub workflow_id: WorkflowId,
+    /// The workflow's [`Workflow::version`] as read before its jobs: the update applies only
+    /// if no other update was applied since (another server may settle the same workflow).
+    /// `None` for a workflow no one else can see yet, whose first settle is in the
+    /// transaction that adds it.
+    pub version: Option<i64>,
     /// Job status changes; if any job no longer has its `from` status, nothing is applied.
     pub changes: Vec<JobChange>,
     /// Tasks to queue (for jobs that became `queued`).

@@ -613,6 +613,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             use crate::commands::bench_server::{Sizes, Workload, run};
             let all = [
                 Workload::W2,
+                Workload::W2Pg,
+                Workload::W2Ha,
                 Workload::W2Forge,
                 Workload::W3,
                 Workload::W4,

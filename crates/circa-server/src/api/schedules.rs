@@ -62,7 +62,7 @@ pub async fn create(
         branch: None,
     };
     let schedule = state.store.create_schedule(new, now_ms()).await?;
-    state.schedules.wake.notify_one();
+    crate::replicas::publish(&state, crate::replicas::Notice::Schedules);
     Ok((
         StatusCode::CREATED,
         Json(render_schedule(&state, &schedule, &project).await?),
@@ -178,7 +178,7 @@ pub async fn update(
         .update_schedule(&schedule.id, fields, now_ms())
         .await?
         .ok_or_else(|| ApiError::not_found("schedule"))?;
-    state.schedules.wake.notify_one();
+    crate::replicas::publish(&state, crate::replicas::Notice::Schedules);
     Ok(Json(render_schedule(&state, &updated, &project).await?))
 }
 
@@ -192,7 +192,7 @@ pub async fn delete(
     if !state.store.delete_schedule(&schedule.id).await? {
         return Err(ApiError::not_found("schedule"));
     }
-    state.schedules.wake.notify_one();
+    crate::replicas::publish(&state, crate::replicas::Notice::Schedules);
     Ok(Json(json!({ "message": "Schedule deleted." })))
 }
 

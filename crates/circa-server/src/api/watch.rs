@@ -15,7 +15,7 @@ use super::load;
 use crate::auth::Person;
 use crate::drain::until_drained;
 use crate::error::ApiResult;
-use crate::live::{StatusUpdate, UpdateKind};
+use crate::live::{StatusUpdate, TaskLive, UpdateKind};
 use crate::state::AppState;
 
 /// Events read from the store per page when catching up.
@@ -113,10 +113,16 @@ fn task_events(
                         Err(_) => return None,
                     }
                 }
+                // Only the next event is taken live. One further on means events between were
+                // stored through another replica (their notice still on its way): the store
+                // has them all, since an event is stored only after the one before it.
                 match rx.recv().await {
-                    Ok(event) if event.seq > after => pending.push((*event).clone()),
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => live = false,
+                    Ok(TaskLive::Event(event)) if event.seq == after + 1 => {
+                        pending.push((*event).clone());
+                    }
+                    Ok(TaskLive::Event(event)) if event.seq > after => live = false,
+                    Ok(TaskLive::Event(_)) => {}
+                    Ok(TaskLive::StoredElsewhere) | Err(RecvError::Lagged(_)) => live = false,
                     Err(RecvError::Closed) => {
                         live = false;
                         let rest = state

@@ -16,6 +16,9 @@
 //!   request, not per connection: at 200 ms a request that is 40 statuses a second), for up
 //!   to [`PROJECTS_AT_ONCE`] projects.
 //! - Rows persist: a restarted server delivers what is left.
+//! - With several server replicas on one database, one of them sends: the one holding the
+//!   lead (a PostgreSQL advisory lock); the others try to take it every [`POLL`], so a
+//!   replica that stops hands over within one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,7 +30,10 @@ use tokio_util::sync::CancellationToken;
 use super::send::{Sent, send_status};
 use crate::state::{AppState, now_ms};
 
-/// The longest wait between two looks at the outbox.
+/// The role of the one replica that sends (`circa_store::Leadership`).
+const LEAD_ROLE: &str = "circa-forge-outbox";
+/// The longest wait between two looks at the outbox (and, for a replica that does not send,
+/// between two tries to take the lead).
 const POLL: Duration = Duration::from_secs(2);
 /// How long a wake-up waits for more changes before reading the outbox, so that a burst of
 /// job changes is read in one go.
@@ -57,18 +63,27 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             return;
         }
     };
+    // With several server replicas one sends at a time, so a key's states go out in order.
+    let mut leadership = state.store.replicas().map(|r| r.leadership(LEAD_ROLE));
     let mut worker = Worker {
         state,
         http,
         failures: HashMap::new(),
     };
     loop {
-        let wait = match worker.round().await {
-            Ok(wait) => wait,
-            Err(e) => {
-                tracing::warn!("commit statuses: reading the outbox: {e}");
-                POLL
-            }
+        let leading = match leadership.as_mut() {
+            Some(leadership) => leadership.lead().await,
+            None => true,
+        };
+        let wait = match leading.then_some(()) {
+            None => POLL,
+            Some(()) => match worker.round().await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::warn!("commit statuses: reading the outbox: {e}");
+                    POLL
+                }
+            },
         };
         tokio::select! {
             () = stop.cancelled() => return,

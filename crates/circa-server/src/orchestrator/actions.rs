@@ -37,16 +37,21 @@ const NOT_FINISHED: &[JobStatus] = &[
 /// A claim moved a job to `running` (in the claim's own transaction): watchers are told, and
 /// the commit status worker woken, and it is counted.
 pub fn job_started(state: &AppState, job: &Job) {
-    state.dispatch.statuses.notify_one();
+    crate::replicas::publish(state, crate::replicas::Notice::Statuses);
     state.metrics.job_started(job);
-    state.live.updates.send(StatusUpdate {
-        kind: UpdateKind::Job,
-        pipeline_id: job.pipeline_id.clone(),
-        workflow_id: Some(job.workflow_id.clone()),
-        job_id: Some(job.id.clone()),
-        name: job.name.clone(),
-        status: JobStatus::Running.as_str().to_string(),
-    });
+    crate::replicas::publish(
+        state,
+        crate::replicas::Notice::Status {
+            update: StatusUpdate {
+                kind: UpdateKind::Job,
+                pipeline_id: job.pipeline_id.clone(),
+                workflow_id: Some(job.workflow_id.clone()),
+                job_id: Some(job.id.clone()),
+                name: job.name.clone(),
+                status: JobStatus::Running.as_str().to_string(),
+            },
+        },
+    );
 }
 
 /// The status of a job from its tasks' results: the worst one wins (a task without a result

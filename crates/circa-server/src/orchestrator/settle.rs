@@ -22,6 +22,7 @@ use super::assign::{AssignContext, assignment};
 use super::continuation;
 use super::{OrchestratorError, OrchestratorResult};
 use crate::live::{StatusUpdate, UpdateKind};
+use crate::replicas::{Notice, publish};
 use crate::state::{AppState, now_ms};
 
 /// How many times a settle is retried when another writer changed the workflow meanwhile.
@@ -199,6 +200,7 @@ async fn settle_locked(
         merge_changes(&mut changes, jobs, &advanced.changes);
         let new_tasks = tasks_for(state, &workflow, jobs, &changes).await?;
         let update = WorkflowUpdate {
+            version: Some(workflow.version),
             workflow_id: workflow_id.clone(),
             changes: changes.clone(),
             new_tasks,
@@ -363,6 +365,7 @@ impl<'a> Tasking<'a> {
         merge_changes(&mut changes, jobs, &advanced.changes);
         let new_tasks = self.tasks(workflow, jobs, &changes)?;
         Ok(WorkflowUpdate {
+            version: None,
             workflow_id: workflow.id.clone(),
             changes,
             new_tasks,
@@ -409,15 +412,15 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
     } = stored;
     let status = *status;
     if !changes.is_empty() {
-        state.dispatch.statuses.notify_one();
+        publish(state, Notice::Statuses);
     }
     // One claim woken per new task: the other waiting claims would find nothing.
     let mut per_class: BTreeMap<String, usize> = BTreeMap::new();
     for class in classes {
         *per_class.entry(class.clone()).or_default() += 1;
     }
-    for (class, n) in per_class {
-        state.dispatch.queue.wake_some(&class, n);
+    for (class, tasks) in per_class {
+        publish(state, Notice::Queued { class, tasks });
     }
     for change in changes {
         let Some(job) = jobs.iter().find(|j| j.id == change.job_id) else {
@@ -432,29 +435,31 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
             match state.store.cancel_tasks(&job.id, now_ms()).await {
                 Ok(tasks) => {
                     for task in tasks {
-                        state.dispatch.cancels.wake(&task.id);
+                        publish(state, Notice::Cancel { task: task.id });
                     }
                 }
                 Err(e) => tracing::error!("cancel tasks of job {}: {e}", job.id),
             }
         }
-        state.live.updates.send(StatusUpdate {
+        let update = StatusUpdate {
             kind: UpdateKind::Job,
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),
             job_id: Some(job.id.clone()),
             name: job.name.clone(),
             status: change.to.as_str().to_string(),
-        });
+        };
+        publish(state, Notice::Status { update });
     }
     if status != workflow.status {
-        state.live.updates.send(StatusUpdate {
+        let update = StatusUpdate {
             kind: UpdateKind::Workflow,
             pipeline_id: workflow.pipeline_id.clone(),
             workflow_id: Some(workflow.id.clone()),
             job_id: None,
             name: workflow.name.clone(),
             status: status.as_str().to_string(),
-        });
+        };
+        publish(state, Notice::Status { update });
     }
 }

@@ -31,7 +31,8 @@ const MAX_UNSCHEDULED: usize = 100_000;
 
 /// The branches known to have no config schedules, by project, so that the trigger of a
 /// config without legacy triggers on such a branch (the common case) reads nothing. Config
-/// schedules are written only by [`sync_branch`], which keeps this up to date.
+/// schedules are written only by [`sync_branch`], which keeps this up to date, and tells the
+/// other server replicas, who forget what they knew (`crate::replicas`).
 #[derive(Debug, Default)]
 pub struct Unscheduled {
     branches: crate::registry::Registry<(ProjectId, String), ()>,
@@ -52,6 +53,12 @@ impl Unscheduled {
             branches.clear();
         }
         branches.insert((project_id.clone(), branch.to_string()), ());
+    }
+
+    /// Forgets what is known of every branch (another server replica may have written config
+    /// schedules).
+    pub fn clear(&self) {
+        self.branches.lock().clear();
     }
 
     /// Forgets what is known of `branch` of `project_id`.
@@ -195,7 +202,7 @@ pub async fn sync_branch(
             if none {
                 state.schedules.unscheduled.insert(&project.id, &branch);
             }
-            state.schedules.wake.notify_one();
+            crate::replicas::publish(&state, crate::replicas::Notice::Schedules);
         }
         Err(e) => tracing::warn!("{}: legacy schedules of `{branch}`: {e}", project.slug),
     }

@@ -64,6 +64,19 @@ impl Key {
         &self.bytes
     }
 
+    /// A secret for one purpose (`label`), derived from this key (HMAC-SHA256): every server
+    /// with the same key file derives the same one.
+    pub fn derive(&self, label: &str) -> Zeroizing<Vec<u8>> {
+        use hmac::{Hmac, KeyInit, Mac};
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.bytes[..]) else {
+            // HMAC takes a key of any length.
+            return Zeroizing::new(Sha256::digest(label.as_bytes()).to_vec());
+        };
+        mac.update(b"circa derived secret\0");
+        mac.update(label.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().to_vec())
+    }
+
     /// Its line in a key file.
     fn line(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(*self.bytes)

@@ -90,6 +90,15 @@ impl Vault {
         }
     }
 
+    /// A secret for one purpose, derived from the current key (see [`keys::Key::derive`]).
+    pub fn derive(&self, label: &str) -> zeroize::Zeroizing<Vec<u8>> {
+        self.ring
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .current()
+            .derive(label)
+    }
+
     /// A copy of the keyring as it is now.
     pub fn keyring(&self) -> Keyring {
         self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()

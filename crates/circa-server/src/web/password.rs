@@ -68,11 +68,20 @@ pub async fn ensure_admin_password(state: &AppState) -> Result<Option<String>, S
         what: "hashing the admin password".into(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    write_private(
-        &state.config.data_dir.join("admin.password"),
-        format!("{password}\n").as_bytes(),
-    )?;
-    state.store.set_user_password(&admin.id, Some(&phc)).await?;
+    // Written aside first: the password is set only if no other replica starting at the same
+    // time set one, and then the file takes its name (a crash in between leaves no password
+    // set, and the next start makes one).
+    let path = state.config.data_dir.join("admin.password");
+    let pending = state.config.data_dir.join("admin.password.new");
+    write_private(&pending, format!("{password}\n").as_bytes())?;
+    if !state.store.set_first_password(&admin.id, &phc).await? {
+        let _ = std::fs::remove_file(&pending);
+        return Ok(None);
+    }
+    std::fs::rename(&pending, &path).map_err(|source| StartError::Io {
+        what: format!("naming {}", path.display()),
+        source,
+    })?;
     Ok(Some(password))
 }
 

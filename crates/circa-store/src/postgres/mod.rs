@@ -39,6 +39,7 @@ const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
 pub struct PostgresStore {
     pool: PgPool,
     caches: Arc<Caches>,
+    replicas: crate::replicas::Replicas,
 }
 
 impl PostgresStore {
@@ -49,10 +50,15 @@ impl PostgresStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
+        // Replicas starting at once migrate one at a time (sqlx holds an advisory lock).
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let caches: Arc<Caches> = Arc::default();
+        let replicas = crate::replicas::Replicas::new(pool.clone(), Arc::downgrade(&caches));
+        let _ = caches.replicas.set(replicas.clone());
         Ok(PostgresStore {
             pool,
-            caches: Arc::default(),
+            caches,
+            replicas,
         })
     }
 
@@ -80,6 +86,12 @@ impl PostgresStore {
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
+    }
+}
+
+impl crate::store::ReplicaStore for PostgresStore {
+    fn replicas(&self) -> Option<crate::replicas::Replicas> {
+        Some(self.replicas.clone())
     }
 }
 

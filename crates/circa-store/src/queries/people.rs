@@ -99,7 +99,7 @@ impl PeopleStore for Backend {
             .execute(&mut *self.writer().await?)
             .await?
             .rows_affected();
-        self.caches().tokens.clear();
+        self.caches().tokens_changed();
         Ok(changed > 0)
     }
 
@@ -198,7 +198,20 @@ impl PeopleStore for Backend {
             .await?
             .rows_affected();
         // Cached tokens carry their user.
-        self.caches().tokens.clear();
+        self.caches().tokens_changed();
+        Ok(changed > 0)
+    }
+
+    async fn set_first_password(&self, id: &UserId, password_hash: &str) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash IS NULL",
+        )
+        .bind(id)
+        .bind(password_hash)
+        .execute(&mut *self.writer().await?)
+        .await?
+        .rows_affected();
+        self.caches().tokens_changed();
         Ok(changed > 0)
     }
 

@@ -152,7 +152,7 @@ impl ProjectStore for Backend {
             .execute(&mut *self.writer().await?)
             .await?
             .rows_affected();
-        self.caches().projects.clear();
+        self.caches().projects_changed();
         Ok(changed > 0)
     }
 
@@ -170,7 +170,7 @@ impl ProjectStore for Backend {
                 .execute(&mut *self.writer().await?)
                 .await?
                 .rows_affected();
-        self.caches().projects.clear();
+        self.caches().projects_changed();
         Ok(changed > 0)
     }
 }

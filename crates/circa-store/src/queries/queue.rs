@@ -163,6 +163,23 @@ impl QueueStore for Backend {
         decode_all(rows, TaskRow::decode)
     }
 
+    async fn unsettled_tasks(&self, before: Millis, limit: u32) -> StoreResult<Vec<Task>> {
+        let rows = sqlx::query_as::<_, TaskRow>(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks t WHERE t.state = 'finished' AND t.finished_at < $1 \
+             AND t.job_id IN (SELECT j.id FROM jobs j WHERE j.status IN ('queued', 'running')) \
+             AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.job_id = t.job_id \
+             AND o.state <> 'finished') \
+             ORDER BY t.ord LIMIT CAST($2 AS BIGINT)"
+        ))
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        decode_all(rows, TaskRow::decode)
+    }
+
     async fn requeue_task(&self, task_id: &TaskId, now: Millis) -> StoreResult<bool> {
         let changed = sqlx::query(
             "UPDATE tasks SET state = 'queued', runner = NULL, token_hash = NULL, \

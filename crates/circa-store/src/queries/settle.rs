@@ -21,7 +21,9 @@ use crate::store::StoreResult;
 /// (for projects whose forge reports them) into the outbox; false (the caller rolls back) if a job no
 /// longer had its `from` status.
 pub(super) async fn apply(conn: &mut Conn, update: &WorkflowUpdate) -> StoreResult<bool> {
-    write_status(conn, &update.workflow_id, update.status, update.now).await?;
+    if !write_status(conn, update).await? {
+        return Ok(false);
+    }
     if !change_jobs(conn, &update.workflow_id, &update.changes, update.now).await? {
         return Ok(false);
     }
@@ -162,29 +164,33 @@ async fn insert_tasks(
 }
 
 /// Sets a workflow's status, and `stopped_at` exactly when the status is final (keeping the
-/// first stop time).
-async fn write_status(
-    conn: &mut Conn,
-    workflow_id: &WorkflowId,
-    status: WorkflowStatus,
-    now: Millis,
-) -> StoreResult<()> {
+/// first stop time), and moves its version on; false (the caller rolls back) if the update
+/// expected a version another update has moved on since. On PostgreSQL a concurrent settle
+/// of the same workflow waits here for the first one's commit, then finds the version moved.
+async fn write_status(conn: &mut Conn, update: &WorkflowUpdate) -> StoreResult<bool> {
+    let status: WorkflowStatus = update.status;
     let changed = sqlx::query(
         "UPDATE workflows SET status = $2, \
-         stopped_at = CASE WHEN $3 THEN COALESCE(stopped_at, $4) ELSE NULL END \
-         WHERE id = $1",
+         stopped_at = CASE WHEN $3 THEN COALESCE(stopped_at, $4) ELSE NULL END, \
+         version = version + 1 \
+         WHERE id = $1 AND ($5 IS NULL OR version = $5)",
     )
-    .bind(workflow_id)
+    .bind(&update.workflow_id)
     .bind(status.as_str())
     .bind(status.is_terminal())
-    .bind(now)
+    .bind(update.now)
+    .bind(update.version)
     .execute(conn)
     .await?
     .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::NotFound(format!("workflow {workflow_id}")));
+    match (changed, update.version) {
+        (0, None) => Err(StoreError::NotFound(format!(
+            "workflow {}",
+            update.workflow_id
+        ))),
+        (0, Some(_)) => Ok(false),
+        _ => Ok(true),
     }
-    Ok(())
 }
 
 /// Applies one job change if the job is in the workflow and still has its `from` status.

@@ -41,7 +41,8 @@ macro_rules! pipeline_columns {
 /// Columns of `WorkflowRow`.
 macro_rules! workflow_columns {
     () => {
-        "id, pipeline_id, project_id, name, status, setup, rerun_of, created_at, stopped_at"
+        "id, pipeline_id, project_id, name, status, setup, rerun_of, created_at, stopped_at, \
+         version"
     };
 }
 

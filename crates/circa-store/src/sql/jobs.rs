@@ -28,6 +28,7 @@ pub(crate) fn workflow(parent: &Parent<'_>, new: &NewWorkflow) -> Workflow {
         rerun_of: new.rerun_of.clone(),
         created_at: parent.now,
         stopped_at: new.status.is_terminal().then_some(parent.now),
+        version: 0,
     }
 }
 

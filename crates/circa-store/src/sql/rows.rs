@@ -198,6 +198,7 @@ pub(crate) struct WorkflowRow {
     rerun_of: Option<WorkflowId>,
     created_at: i64,
     stopped_at: Option<i64>,
+    version: i64,
 }
 
 impl WorkflowRow {
@@ -213,6 +214,7 @@ impl WorkflowRow {
             rerun_of: self.rerun_of,
             created_at: self.created_at,
             stopped_at: self.stopped_at,
+            version: self.version,
         })
     }
 }

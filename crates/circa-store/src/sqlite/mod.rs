@@ -229,3 +229,9 @@ const PIPELINE_PAGE_SQL: &str = "SELECT json_group_array(json_array(id, project_
      state, trigger_json, errors, created_at, updated_at FROM pipelines WHERE project_id = $1 \
      AND ($2 IS NULL OR branch = $2) AND ($3 IS NULL OR number < $3) \
      ORDER BY number DESC LIMIT CAST($4 AS BIGINT))";
+
+impl crate::store::ReplicaStore for SqliteStore {
+    fn replicas(&self) -> Option<crate::replicas::Replicas> {
+        None
+    }
+}

@@ -1,6 +1,6 @@
 //! The store's interface, by area: one trait per area ([`ProjectStore`], [`PeopleStore`],
 //! [`PipelineStore`], [`WorkflowStore`], [`QueueStore`], [`OutputStore`], [`SecretStore`],
-//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`GitAccessStore`], [`SshKeyStore`], [`ForgeStore`], [`OutboxStore`], [`MetricsStore`]), each with a SQLite and a PostgreSQL implementation, and
+//! [`ScheduleStore`], [`PageStore`], [`DeliveryStore`], [`CheckoutKeyStore`], [`GitAccessStore`], [`SshKeyStore`], [`ForgeStore`], [`OutboxStore`], [`MetricsStore`], [`ReplicaStore`]), each with a SQLite and a PostgreSQL implementation, and
 //! [`Store`], every area at once: the one object the server holds (`Arc<dyn Store>`).
 //!
 //! Every method is one transaction. On a `dyn Store` every area's methods are callable as
@@ -19,6 +19,7 @@ mod people;
 mod pipelines;
 mod projects;
 mod queue;
+mod replicas;
 mod schedules;
 mod secrets;
 mod ssh_keys;
@@ -35,6 +36,7 @@ pub use people::PeopleStore;
 pub use pipelines::PipelineStore;
 pub use projects::ProjectStore;
 pub use queue::QueueStore;
+pub use replicas::ReplicaStore;
 pub use schedules::ScheduleStore;
 pub use secrets::SecretStore;
 pub use ssh_keys::SshKeyStore;
@@ -61,6 +63,7 @@ pub trait Store:
     + GitAccessStore
     + SshKeyStore
     + MetricsStore
+    + ReplicaStore
     + Send
     + Sync
     + 'static
@@ -84,6 +87,7 @@ impl<T> Store for T where
         + GitAccessStore
         + SshKeyStore
         + MetricsStore
+        + ReplicaStore
         + Send
         + Sync
         + 'static

@@ -39,6 +39,9 @@ pub trait PeopleStore: Send + Sync {
         id: &UserId,
         password_hash: Option<&str>,
     ) -> StoreResult<bool>;
+    /// Sets a user's first password hash: false if the user has one already (set meanwhile by
+    /// another server replica starting at the same time) or does not exist.
+    async fn set_first_password(&self, id: &UserId, password_hash: &str) -> StoreResult<bool>;
 
     /// Lets a user see a project (idempotent).
     async fn add_project_member(&self, project_id: &ProjectId, user_id: &UserId)

@@ -47,6 +47,10 @@ pub trait QueueStore: Send + Sync {
     ) -> StoreResult<Option<Task>>;
     /// Running tasks whose lease ended before `now`.
     async fn expired_tasks(&self, now: Millis) -> StoreResult<Vec<Task>>;
+    /// Finished tasks (finished before `before`, at most `limit`) of jobs still queued or
+    /// running although every task of theirs has finished: their end was stored but their job
+    /// never settled (the server stopped in between).
+    async fn unsettled_tasks(&self, before: Millis, limit: u32) -> StoreResult<Vec<Task>>;
     /// Puts a running task back in the queue (its runner was lost), at the back (`queued_at` is
     /// `now`), keeping `attempts` and `last_seq`; false if it was not running.
     async fn requeue_task(&self, task_id: &TaskId, now: Millis) -> StoreResult<bool>;

@@ -56,6 +56,7 @@ async fn a_claim_leaves_a_cancelled_job_cancelled(db: &TestStore) {
     // The job is cancelled, but its task is still queued (the cancel reaches tasks after).
     let applied = store
         .update_workflow(WorkflowUpdate {
+            version: None,
             workflow_id: a.workflow_id.clone(),
             changes: vec![change(a, JobStatus::Queued, JobStatus::Canceled)],
             new_tasks: Vec::new(),

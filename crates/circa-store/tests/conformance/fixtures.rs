@@ -141,6 +141,7 @@ pub fn task(job: &Job, node: u32, resource_class: &str) -> NewTask {
 pub async fn queue(store: &dyn Store, job: &Job, from: JobStatus, nodes: u32, now: Millis) {
     let applied = store
         .update_workflow(WorkflowUpdate {
+            version: None,
             workflow_id: job.workflow_id.clone(),
             changes: vec![change(job, from, JobStatus::Queued)],
             new_tasks: (0..nodes)
@@ -199,6 +200,7 @@ pub async fn settle_status(
 ) {
     let applied = store
         .update_workflow(WorkflowUpdate {
+            version: None,
             workflow_id: workflow_id.into(),
             changes: Vec::new(),
             new_tasks: Vec::new(),

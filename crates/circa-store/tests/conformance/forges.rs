@@ -132,6 +132,7 @@ async fn job_changes_write_statuses_only_for_projects_reporting_them(db: &TestSt
     let (wf, jobs) = &per_project[0];
     let applied = store
         .update_workflow(WorkflowUpdate {
+            version: None,
             workflow_id: wf.id.clone(),
             changes: vec![
                 change(&jobs[0], JobStatus::Running, JobStatus::Success),

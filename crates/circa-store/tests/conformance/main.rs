@@ -17,6 +17,7 @@ mod forges;
 mod git_access;
 mod metrics;
 mod misc;
+mod moto;
 mod pg_cluster;
 mod pg_server;
 mod pipelines;

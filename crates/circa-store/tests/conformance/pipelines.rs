@@ -352,6 +352,7 @@ async fn rerun_copies_keep_their_numbers(db: &TestStore) {
     ];
     for (from, to, now) in moves {
         let update = WorkflowUpdate {
+            version: None,
             workflow_id: first.id.clone(),
             changes: vec![change(a, from, to)],
             new_tasks: vec![],
@@ -511,6 +512,7 @@ async fn a_started_pipeline_is_settled_in_its_own_transaction(db: &TestStore) {
             assert_eq!(jobs.len(), 2);
             let build = jobs.iter().find(|j| j.name == "build").unwrap();
             vec![WorkflowUpdate {
+                version: None,
                 workflow_id: workflows[0].id.clone(),
                 changes: vec![JobChange {
                     job_id: build.id.clone(),

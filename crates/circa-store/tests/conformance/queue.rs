@@ -13,6 +13,7 @@ on_both_backends!(
     concurrent_claimers_never_share_a_task,
     leases_heartbeats_requeues_and_completion,
     cancel_stops_running_tasks_and_drops_queued_ones,
+    a_finished_task_whose_job_was_never_settled_is_found,
 );
 
 async fn a_claim_takes_the_oldest_task_of_its_class(db: &TestStore) {
@@ -277,4 +278,55 @@ async fn cancel_stops_running_tasks_and_drops_queued_ones(db: &TestStore) {
         .unwrap()
         .unwrap();
     assert!(stopped.cancel_requested);
+}
+
+/// A server that stopped between storing a task's end and settling its job leaves the job
+/// running: the lease watch finds its task once it finished long enough ago, and not after
+/// the job is settled.
+async fn a_finished_task_whose_job_was_never_settled_is_found(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let (job, task) = running_task(store).await;
+    assert!(
+        store
+            .unsettled_tasks(T0 + 100, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .finish_task(&task.id, JobStatus::Success, None, T0 + 50)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.unsettled_tasks(T0 + 50, 10).await.unwrap().is_empty());
+    let found = store.unsettled_tasks(T0 + 100, 10).await.unwrap();
+    assert_eq!(
+        found.iter().map(|t| &t.id).collect::<Vec<_>>(),
+        vec![&task.id]
+    );
+    let wf = store.workflow(&job.workflow_id).await.unwrap().unwrap();
+    let settled = WorkflowUpdate {
+        version: Some(wf.version),
+        workflow_id: wf.id.clone(),
+        changes: vec![change(
+            &job_now(store, &job).await,
+            JobStatus::Running,
+            JobStatus::Success,
+        )],
+        new_tasks: Vec::new(),
+        status: circa_model::WorkflowStatus::Success,
+        now: T0 + 60,
+    };
+    assert!(store.update_workflow(settled).await.unwrap());
+    assert!(
+        store
+            .unsettled_tasks(T0 + 100, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn job_now(store: &dyn Store, job: &Job) -> Job {
+    store.job(&job.id).await.unwrap().unwrap()
 }

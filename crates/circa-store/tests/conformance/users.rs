@@ -9,7 +9,8 @@ on_both_backends!(
     users_round_trip,
     members_and_groups,
     personal_tokens,
-    tokens_with_their_users
+    tokens_with_their_users,
+    a_first_password_is_set_once
 );
 
 fn new_user(login: &str, admin: bool) -> NewUser {
@@ -193,4 +194,23 @@ async fn tokens_with_their_users(db: &TestStore) {
     );
     let TokenOwner { user, .. } = store.token_with_user("h3").await.unwrap().unwrap();
     assert_eq!(user.unwrap().password_hash.as_deref(), Some("$argon2id$y"));
+}
+
+/// Replicas starting at once each make the admin's first password: one of them sets it.
+async fn a_first_password_is_set_once(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let user = store
+        .create_user(new_user("first", true), T0)
+        .await
+        .unwrap();
+    assert!(store.set_first_password(&user.id, "hash-a").await.unwrap());
+    assert!(!store.set_first_password(&user.id, "hash-b").await.unwrap());
+    let stored = store.user_by_login("first").await.unwrap().unwrap();
+    assert_eq!(stored.password_hash.as_deref(), Some("hash-a"));
+    assert!(
+        !store
+            .set_first_password(&"no-such-user".into(), "hash-c")
+            .await
+            .unwrap()
+    );
 }

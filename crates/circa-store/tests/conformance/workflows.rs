@@ -11,10 +11,12 @@ on_both_backends!(
     updates_set_job_and_workflow_times,
     active_workflows_are_unfinished_ones_on_the_branch,
     a_wide_fan_out_is_queued_all_or_nothing,
+    an_update_from_a_version_another_moved_on_is_refused,
 );
 
 fn update(workflow: &Workflow, changes: Vec<JobChange>, now: Millis) -> WorkflowUpdate {
     WorkflowUpdate {
+        version: None,
         workflow_id: workflow.id.clone(),
         changes,
         new_tasks: vec![],
@@ -39,6 +41,7 @@ async fn an_update_applies_all_or_nothing(db: &TestStore) {
 
     // `b` is not queued: nothing happens, not even `a`'s change, the task or the status.
     let stale = WorkflowUpdate {
+        version: None,
         new_tasks: vec![task(a, 0, "docker")],
         status: WorkflowStatus::Failing,
         ..update(
@@ -69,6 +72,7 @@ async fn an_update_applies_all_or_nothing(db: &TestStore) {
     assert_eq!(store.workflow(&other_wf.id).await.unwrap(), Some(other_wf));
 
     let good = WorkflowUpdate {
+        version: None,
         new_tasks: vec![task(a, 0, "docker"), task(a, 1, "docker")],
         ..update(
             &wf,
@@ -148,6 +152,7 @@ async fn updates_set_job_and_workflow_times(db: &TestStore) {
     );
 
     let failing = WorkflowUpdate {
+        version: None,
         status: WorkflowStatus::Failing,
         ..update(
             &wf,
@@ -172,6 +177,7 @@ async fn updates_set_job_and_workflow_times(db: &TestStore) {
     );
 
     let approved = WorkflowUpdate {
+        version: None,
         status: WorkflowStatus::Failed,
         ..update(
             &wf,
@@ -269,6 +275,7 @@ async fn a_wide_fan_out_is_queued_all_or_nothing(db: &TestStore) {
     )
     .await;
     let wide = |jobs: &[Job], now| WorkflowUpdate {
+        version: None,
         workflow_id: wf.id.clone(),
         changes: jobs
             .iter()
@@ -327,4 +334,57 @@ async fn a_wide_fan_out_is_queued_all_or_nothing(db: &TestStore) {
         .unwrap();
     // 19 jobs × 2 nodes, and the one task queued for the job that moved first.
     assert_eq!(claimed.len(), 39);
+}
+
+/// Two settles that read the same version (two server replicas) each decide on jobs as they
+/// were: the second must not apply, or a fan-in could be decided by neither.
+async fn an_update_from_a_version_another_moved_on_is_refused(db: &TestStore) {
+    let store: &dyn Store = &**db;
+    let p = project(store, "gh/acme/app").await;
+    let (_, wf, jobs) = pipeline(
+        store,
+        &p.id,
+        "main",
+        vec![job("a", JobStatus::Blocked), job("b", JobStatus::Blocked)],
+    )
+    .await;
+    let read = store.workflow(&wf.id).await.unwrap().unwrap();
+    let first = WorkflowUpdate {
+        version: Some(read.version),
+        ..update(
+            &wf,
+            vec![change(&jobs[0], JobStatus::Blocked, JobStatus::Queued)],
+            T0 + 10,
+        )
+    };
+    let second = WorkflowUpdate {
+        version: Some(read.version),
+        ..update(
+            &wf,
+            vec![change(&jobs[1], JobStatus::Blocked, JobStatus::Queued)],
+            T0 + 11,
+        )
+    };
+    assert!(store.update_workflow(first).await.unwrap());
+    assert!(!store.update_workflow(second.clone()).await.unwrap());
+    let after = store.workflow(&wf.id).await.unwrap().unwrap();
+    assert_eq!(after.version, read.version + 1);
+    let statuses: Vec<JobStatus> = store
+        .jobs_of_workflow(&wf.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.status)
+        .collect();
+    assert_eq!(statuses, vec![JobStatus::Queued, JobStatus::Blocked]);
+    // Read again, the second applies.
+    let again = WorkflowUpdate {
+        version: Some(after.version),
+        ..second
+    };
+    assert!(store.update_workflow(again).await.unwrap());
+    assert_eq!(
+        store.workflow(&wf.id).await.unwrap().unwrap().version,
+        read.version + 2
+    );
 }

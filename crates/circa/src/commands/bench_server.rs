@@ -6,6 +6,10 @@
 //! - W2-forge: W2 twice in one run, commit statuses off then on (to `slow_forge`, which takes
 //!   200 ms per request), each pipeline's job named after its number (a context each); jobs
 //!   per second of both, and how long the outbox took to drain after the last job.
+//! - W2-pg: W2 on `circa server` with PostgreSQL and one external 4-slot runner; W2-ha: W2
+//!   through nginx in front of three replicas on one PostgreSQL and one S3 bucket (moto's),
+//!   four 1-slot runners through nginx, every job once (`replicas`). Each against the one
+//!   before it in the same run, and the peak RSS of each replica.
 //! - W3 fan-out: one workflow 1 → 50 → 1, run several times (51 gaps each); median wall time
 //!   minus the floor on its critical path, and the scheduling gap between a job's end (its
 //!   task completed) and its dependents' start (their first step began, by the runner's
@@ -29,6 +33,8 @@ use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+mod nginx;
+mod replicas;
 mod slow_forge;
 mod w5;
 
@@ -39,6 +45,11 @@ pub enum Workload {
     W2,
     /// W2 with commit statuses off, then on to a forge taking 200 ms per request.
     W2Forge,
+    /// W2 on `circa server` with PostgreSQL and one external 4-slot runner.
+    W2Pg,
+    /// W2 through nginx in front of three `circa server` replicas on one PostgreSQL and one S3
+    /// bucket, four 1-slot runners through nginx.
+    W2Ha,
     /// W3 fan-out.
     W3,
     /// W4 logs.
@@ -94,11 +105,17 @@ struct Circa {
 
 impl Circa {
     fn start(args: &[&str]) -> anyhow::Result<Circa> {
+        Circa::start_at(args, "127.0.0.1:0")
+    }
+
+    /// Starts `circa ARGS` listening at `listen` (port 0: a free one); its URL is where it
+    /// listens, whatever public URL it is given.
+    fn start_at(args: &[&str], listen: &str) -> anyhow::Result<Circa> {
         let data = tempfile::tempdir()?;
         let exe = std::env::current_exe().context("finding the circa binary")?;
         let mut child = Command::new(exe)
             .args(args)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--listen", listen, "--data-dir"])
             .arg(data.path())
             // `CIRCA_BENCH_LOG` sets the server's log filter (its log goes to stdout).
             .env(
@@ -115,11 +132,15 @@ impl Circa {
             .next()
             .context("circa printed nothing")?
             .context("reading circa's output")?;
-        let url = first
-            .rsplit(' ')
-            .next()
-            .context("no URL in circa's first line")?
-            .to_string();
+        let url = if listen.ends_with(":0") {
+            first
+                .rsplit(' ')
+                .next()
+                .context("no URL in circa's first line")?
+                .to_string()
+        } else {
+            format!("http://{listen}")
+        };
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
                 if std::env::var_os("CIRCA_BENCH_LOG").is_some() {
@@ -365,7 +386,7 @@ const W2_CONFIG: &str = "version: 2.1\njobs:\n  one:\n    machine: true\n    ste
 /// status has its own context.
 const W2_FORGE_CONFIG: &str = "version: 2.1\njobs:\n  one:\n    machine: true\n    steps:\n      - run: \"true\"\nworkflows:\n  main:\n    jobs:\n      - one: { name: \"one-<< pipeline.number >>\" }\n";
 
-async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
+async fn w2(pipelines: usize, concurrency: usize) -> anyhow::Result<f64> {
     w2_run("w2", W2_CONFIG, pipelines, concurrency, None).await
 }
 
@@ -387,17 +408,19 @@ async fn w2_forge(pipelines: usize, concurrency: usize) -> anyhow::Result<()> {
         concurrency,
         Some(&forge),
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// W2 on `config`, figures named `name_…`; with `forge`, the project reports statuses to it.
+/// Jobs per second.
 async fn w2_run(
     name: &str,
     config: &str,
     pipelines: usize,
     concurrency: usize,
     forge: Option<&slow_forge::SlowForge>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<f64> {
     let circa = Circa::start(&["up", "--executor", "shell", "--slots", "4"])?;
     let api = circa.api();
     let repo = repo(config)?;
@@ -409,6 +432,31 @@ async fn w2_run(
         )
         .await?;
     }
+    let run = w2_measure(name, &api, &[&circa], pipelines, concurrency).await?;
+    if let Some(forge) = forge {
+        drained(name, &api, run.end, forge).await?;
+    }
+    Ok(run.jobs_per_sec)
+}
+
+/// What a W2 run measured beyond what it printed.
+struct W2Run {
+    /// Jobs per second end to end.
+    jobs_per_sec: f64,
+    /// When the last job ended, ms.
+    end: i64,
+}
+
+/// Triggers `pipelines` pipelines of project `gh/bench/w2` through `api` (after one warm-up),
+/// `concurrency` at once, and waits for them; prints W2's figures as `name_…`, the peak RSS of
+/// each of `servers`.
+async fn w2_measure(
+    name: &str,
+    api: &Api,
+    servers: &[&Circa],
+    pipelines: usize,
+    concurrency: usize,
+) -> anyhow::Result<W2Run> {
     // One warm-up pipeline: the mirror is cloned and the config cached.
     let warm = api
         .post("/api/v2/project/gh/bench/w2/pipeline", json!({}))
@@ -490,16 +538,21 @@ async fn w2_run(
         "{name}_trigger_answer_p99: {:.1} ms",
         percentile(&mut answers, 0.99)
     );
-    println!("{name}_peak_rss: {:.1} MiB", circa.peak_rss_mib());
+    match servers {
+        [one] => println!("{name}_peak_rss: {:.1} MiB", one.peak_rss_mib()),
+        several => {
+            for (i, server) in several.iter().enumerate() {
+                let rss = server.peak_rss_mib();
+                println!("{name}_replica_{}_peak_rss: {rss:.1} MiB", i + 1);
+            }
+        }
+    }
     println!("{name}_floor_per_job: {floor:.2} ms");
     println!(
         "{name}_per_job_ratio: {:.2}",
         (1000.0 / jobs_per_sec) / floor.max(0.001)
     );
-    if let Some(forge) = forge {
-        drained(name, &api, end, forge).await?;
-    }
-    Ok(())
+    Ok(W2Run { jobs_per_sec, end })
 }
 
 /// Waits for the outbox to drain; prints how long after the last job it took.
@@ -773,9 +826,17 @@ pub fn run(workloads: &[Workload], sizes: &Sizes) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // Baselines of W2-pg (W2 on SQLite) and W2-ha (W2-pg), when they ran first.
+        let (mut sqlite, mut postgres) = (None, None);
         for w in workloads {
             match w {
-                Workload::W2 => w2(sizes.pipelines, sizes.concurrency).await?,
+                Workload::W2 => sqlite = Some(w2(sizes.pipelines, sizes.concurrency).await?),
+                Workload::W2Pg => {
+                    postgres = replicas::w2_pg(sizes.pipelines, sizes.concurrency, sqlite).await?
+                }
+                Workload::W2Ha => {
+                    replicas::w2_ha(sizes.pipelines, sizes.concurrency, postgres).await?
+                }
                 Workload::W2Forge => w2_forge(sizes.pipelines, sizes.concurrency).await?,
                 Workload::W3 => w3(sizes.w3_runs).await?,
                 Workload::W4 => w4(sizes.log_bytes).await?,

@@ -159,6 +159,7 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<()> {
         };
         store
             .update_workflow(WorkflowUpdate {
+                version: None,
                 workflow_id: wf.id.clone(),
                 changes: change(JobStatus::Queued, JobStatus::Running),
                 new_tasks: Vec::new(),
@@ -168,6 +169,7 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<()> {
             .await?;
         store
             .update_workflow(WorkflowUpdate {
+                version: None,
                 workflow_id: wf.id.clone(),
                 changes: change(JobStatus::Running, JobStatus::Success),
                 new_tasks: Vec::new(),

@@ -168,21 +168,25 @@ workflows:
 
 /// One SSE event as the test reads it.
 #[derive(Debug, Default)]
-struct SseEvent {
-    id: Option<u64>,
-    name: Option<String>,
-    data: String,
+pub(crate) struct SseEvent {
+    /// `id:`.
+    pub(crate) id: Option<u64>,
+    /// `event:`.
+    pub(crate) name: Option<String>,
+    /// `data:`.
+    pub(crate) data: String,
 }
 
 /// Splits SSE bytes into events (fields `id`, `event`, `data`; comments skipped).
 #[derive(Default)]
-struct SseReader {
+pub(crate) struct SseReader {
     line: Vec<u8>,
     event: SseEvent,
 }
 
 impl SseReader {
-    fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    /// The events `bytes` completes.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         let mut done = Vec::new();
         for &b in bytes {
             if b != b'\n' {

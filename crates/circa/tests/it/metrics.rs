@@ -47,7 +47,7 @@ workflows:
 
 /// Whether `promtool` and `prometheus` are there; when not, the test is skipped with a note,
 /// unless `CI_REQUIRE_PROMETHEUS=1`, which fails it.
-fn prometheus_available() -> bool {
+pub(crate) fn prometheus_available() -> bool {
     let works = |tool: &str| {
         Command::new(tool)
             .arg("--version")
@@ -154,7 +154,7 @@ async fn run_main(api: &Api) -> String {
 }
 
 /// `promtool check metrics` on `text`: no problem reported.
-fn promtool_check(text: &str) {
+pub(crate) fn promtool_check(text: &str) {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -302,14 +302,14 @@ async fn a_metrics_listener_serves_open_and_the_main_one_not_at_all() {
 }
 
 /// A `prometheus` server, stopped when dropped.
-struct Prometheus {
+pub(crate) struct Prometheus {
     child: Child,
     url: String,
 }
 
 impl Prometheus {
     /// Starts one with `config` in `dir` (its data and log there too).
-    fn start(dir: &Path, config: &str) -> Prometheus {
+    pub(crate) fn start(dir: &Path, config: &str) -> Prometheus {
         let config_file = dir.join("prometheus.yml");
         std::fs::write(&config_file, config).unwrap();
         let port = free_port();
@@ -332,7 +332,7 @@ impl Prometheus {
     }
 
     /// The samples a query answers now (none while it does not answer yet).
-    async fn query(&self, query: &str) -> Vec<Value> {
+    pub(crate) async fn query(&self, query: &str) -> Vec<Value> {
         let url = format!("{}/api/v1/query?query={}", self.url, encode(query));
         let Ok(answer) = reqwest::Client::new().get(url).send().await else {
             return Vec::new();

@@ -35,16 +35,6 @@ fn spawn_server(
     options: &[String],
     stderr_log: Option<&Path>,
 ) -> (Child, String) {
-    let stderr = match stderr_log {
-        Some(path) => Stdio::from(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .unwrap(),
-        ),
-        None => Stdio::inherit(),
-    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_circa"))
         .args(["server", "--listen", listen, "--data-dir"])
         .arg(data)
@@ -56,19 +46,38 @@ fn spawn_server(
         .env("CIRCA_MIN_SCHEDULE_INTERVAL_SECS", "1")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
-        .stderr(stderr)
+        .stderr(stderr_to(stderr_log))
         .spawn()
         .expect("circa server starts");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().expect("the server prints its URL").unwrap();
-    let url = first
-        .rsplit(' ')
-        .next()
-        .expect("a URL at the end of the first line")
-        .to_string();
+    // The first line names the public URL when there is one; a port given is where it listens.
+    let url = if listen.ends_with(":0") {
+        first
+            .rsplit(' ')
+            .next()
+            .expect("a URL at the end of the first line")
+            .to_string()
+    } else {
+        format!("http://{listen}")
+    };
     std::thread::spawn(move || for _ in lines {});
     (child, url)
+}
+
+/// A child's standard error: appended to `log` when given, else the test's.
+fn stderr_to(log: Option<&Path>) -> Stdio {
+    match log {
+        Some(path) => Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap(),
+        ),
+        None => Stdio::inherit(),
+    }
 }
 
 impl ServerProc {
@@ -102,13 +111,25 @@ impl ServerProc {
         options: &[&str],
         stderr_log: Option<&Path>,
     ) -> ServerProc {
+        ServerProc::start_at("127.0.0.1:0", data, lease_secs, env, options, stderr_log)
+    }
+
+    /// [`ServerProc::start_logged`] listening at `listen` (`127.0.0.1:PORT`; port 0 picks a
+    /// free one); its `url` is where it listens, whatever public URL it is given.
+    pub fn start_at(
+        listen: &str,
+        data: &Path,
+        lease_secs: u64,
+        env: &[(&str, &str)],
+        options: &[&str],
+        stderr_log: Option<&Path>,
+    ) -> ServerProc {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
-        let (child, url) =
-            spawn_server(data, "127.0.0.1:0", lease_secs, &env, &options, stderr_log);
+        let (child, url) = spawn_server(data, listen, lease_secs, &env, &options, stderr_log);
         let mut server = ServerProc {
             child: Some(child),
             data: data.to_path_buf(),
@@ -228,6 +249,18 @@ impl RunnerProc {
         slots: u32,
         options: &[&str],
     ) -> RunnerProc {
+        RunnerProc::start_logged(url, token, data, slots, options, None)
+    }
+
+    /// [`RunnerProc::start_with`], its standard error appended to `stderr_log` when given.
+    pub fn start_logged(
+        url: &str,
+        token: &str,
+        data: &Path,
+        slots: u32,
+        options: &[&str],
+        stderr_log: Option<&Path>,
+    ) -> RunnerProc {
         let child = Command::new(env!("CARGO_BIN_EXE_circa"))
             .args([
                 "runner",
@@ -244,7 +277,7 @@ impl RunnerProc {
             .args(options)
             .env("CIRCA_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr_to(stderr_log))
             .spawn()
             .expect("circa runner starts");
         RunnerProc { child }
@@ -314,6 +347,14 @@ impl Api {
     pub fn with_token(&self, token: &str) -> Api {
         Api {
             token: token.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The same token and connection pool, to another URL (a replica, a proxy).
+    pub fn at(&self, url: &str) -> Api {
+        Api {
+            url: url.to_string(),
             ..self.clone()
         }
     }

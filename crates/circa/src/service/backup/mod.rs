@@ -31,9 +31,9 @@ pub use restore::{RestoreArgs, restore};
 const DATABASE: &str = "circa.db";
 /// The blob folder's name in a backup (and in a restored data folder).
 const BLOBS: &str = "blobs";
-/// The data folder's credentials beside the key file: the server secret (sessions,
-/// continuation keys) and the admin's first token and password.
-const CREDENTIALS: [&str; 3] = ["server.secret", "admin.token", "admin.password"];
+/// The data folder's credentials beside the key file: the admin's first token and password
+/// (the server secret is derived from the key file).
+const CREDENTIALS: [&str; 2] = ["admin.token", "admin.password"];
 
 /// Options of `circa admin backup`.
 #[derive(Debug, Args)]
