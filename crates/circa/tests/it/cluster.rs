@@ -9,6 +9,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use circa_server::secrets::keys::{Key, KeyFile, Keyring};
@@ -110,6 +111,9 @@ pub struct Cluster {
     pub metrics: Vec<String>,
     /// nginx.
     pub nginx: Nginx,
+    /// nginx's port and its upstream's replicas (`host:port`), to write its configuration again.
+    nginx_port: u16,
+    upstream: Vec<String>,
     /// The admin's client, through nginx.
     pub api: Api,
     /// The cluster's folder (data folders, logs, key file).
@@ -196,6 +200,8 @@ impl Cluster {
             })
             .collect();
         Some(Cluster {
+            nginx_port,
+            upstream,
             replicas,
             metrics,
             runners,
@@ -210,6 +216,23 @@ impl Cluster {
     /// The admin's client straight to replica `i` (past nginx).
     pub fn direct(&self, i: usize) -> Api {
         self.api.at(&self.replicas[i].url)
+    }
+
+    /// Takes replica `down` out of nginx's upstream (or, with `None`, puts every replica back)
+    /// and reloads nginx, as an operator does before restarting a replica behind a proxy that
+    /// does not read `/readyz`: new requests go to the others, those in flight finish.
+    pub fn set_down(&self, down: Option<usize>) {
+        let prefix = self.dir.path().join("nginx");
+        let conf = nginx::config_with_down(&prefix, self.nginx_port, &self.upstream, down);
+        std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
+        let pid = std::fs::read_to_string(prefix.join("nginx.pid")).unwrap();
+        let reloaded = Command::new("kill")
+            .args(["-HUP", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(reloaded.success(), "nginx reloads");
+        // New workers start with the new upstream; the old ones take no new connection.
+        std::thread::sleep(Duration::from_millis(500));
     }
 
     /// Stops replica `i` as a service manager does (SIGTERM, then waiting for it to exit

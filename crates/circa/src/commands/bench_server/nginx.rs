@@ -20,10 +20,25 @@ pub fn installed() -> bool {
 /// nginx's configuration: listen on 127.0.0.1:`port`, proxy to `replicas` (`host:port`), its
 /// pid, logs and temp files under `prefix`.
 pub fn config(prefix: &Path, port: u16, replicas: &[String]) -> String {
+    config_with_down(prefix, port, replicas, None)
+}
+
+/// [`config`] with replica `down` (an index into `replicas`) marked `down`: nginx sends it no
+/// new request.
+pub fn config_with_down(
+    prefix: &Path,
+    port: u16,
+    replicas: &[String],
+    down: Option<usize>,
+) -> String {
     let p = prefix.display();
     let servers: String = replicas
         .iter()
-        .map(|r| format!("    server {r} max_fails=1 fail_timeout=2s;\n"))
+        .enumerate()
+        .map(|(i, r)| {
+            let state = if down == Some(i) { " down" } else { "" };
+            format!("    server {r} max_fails=1 fail_timeout=2s{state};\n")
+        })
         .collect();
     format!(
         "worker_processes 2;\n\
