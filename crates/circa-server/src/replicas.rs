@@ -71,6 +71,11 @@ enum Origin {
     Elsewhere,
 }
 
+/// A status change: this replica's watchers of its pipeline are told, and the others'.
+pub fn status_changed(state: &AppState, update: StatusUpdate) {
+    publish(state, Notice::Status { update });
+}
+
 /// A task's new `events`: handed to its followers here (with the events themselves) and to
 /// the other replicas' followers (who read them from the database).
 pub fn events_stored(state: &AppState, task: &TaskId, events: Vec<StoredEvent>) {

@@ -116,7 +116,7 @@ impl Replicas {
             return;
         }
         if notice.contains('\n') || notice.len() + self.inner.id.len() + 1 > PAYLOAD_MAX {
-            tracing_free_warn(&notice);
+            report_dropped(&notice);
             return;
         }
         let _ = self.inner.outgoing.send(notice);
@@ -140,7 +140,7 @@ impl Replicas {
 
 /// A notice that cannot be sent is a bug of the caller's, not the input's; it is reported on
 /// standard error (this crate has no logger) and dropped.
-fn tracing_free_warn(notice: &str) {
+fn report_dropped(notice: &str) {
     let head: String = notice.chars().take(80).collect();
     eprintln!("circa-store: a replica notice was dropped (too long or several lines): {head}");
 }

@@ -39,17 +39,15 @@ const NOT_FINISHED: &[JobStatus] = &[
 pub fn job_started(state: &AppState, job: &Job) {
     crate::replicas::publish(state, crate::replicas::Notice::Statuses);
     state.metrics.job_started(job);
-    crate::replicas::publish(
+    crate::replicas::status_changed(
         state,
-        crate::replicas::Notice::Status {
-            update: StatusUpdate {
-                kind: UpdateKind::Job,
-                pipeline_id: job.pipeline_id.clone(),
-                workflow_id: Some(job.workflow_id.clone()),
-                job_id: Some(job.id.clone()),
-                name: job.name.clone(),
-                status: JobStatus::Running.as_str().to_string(),
-            },
+        StatusUpdate {
+            kind: UpdateKind::Job,
+            pipeline_id: job.pipeline_id.clone(),
+            workflow_id: Some(job.workflow_id.clone()),
+            job_id: Some(job.id.clone()),
+            name: job.name.clone(),
+            status: JobStatus::Running.as_str().to_string(),
         },
     );
 }

@@ -22,7 +22,7 @@ use super::assign::{AssignContext, assignment};
 use super::continuation;
 use super::{OrchestratorError, OrchestratorResult};
 use crate::live::{StatusUpdate, UpdateKind};
-use crate::replicas::{Notice, publish};
+use crate::replicas::{Notice, publish, status_changed};
 use crate::state::{AppState, now_ms};
 
 /// How many times a settle is retried when another writer changed the workflow meanwhile.
@@ -449,7 +449,7 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
             name: job.name.clone(),
             status: change.to.as_str().to_string(),
         };
-        publish(state, Notice::Status { update });
+        status_changed(state, update);
     }
     if status != workflow.status {
         let update = StatusUpdate {
@@ -460,6 +460,6 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
             name: workflow.name.clone(),
             status: status.as_str().to_string(),
         };
-        publish(state, Notice::Status { update });
+        status_changed(state, update);
     }
 }

@@ -408,17 +408,15 @@ async fn announce_workflows(
         let (mine, rest): (Vec<Job>, Vec<Job>) =
             jobs.into_iter().partition(|j| j.workflow_id == workflow.id);
         jobs = rest;
-        crate::replicas::publish(
+        crate::replicas::status_changed(
             state,
-            crate::replicas::Notice::Status {
-                update: StatusUpdate {
-                    kind: UpdateKind::Workflow,
-                    pipeline_id: pipeline.id.clone(),
-                    workflow_id: Some(workflow.id.clone()),
-                    job_id: None,
-                    name: workflow.name.clone(),
-                    status: WorkflowStatus::Running.as_str().to_string(),
-                },
+            StatusUpdate {
+                kind: UpdateKind::Workflow,
+                pipeline_id: pipeline.id.clone(),
+                workflow_id: Some(workflow.id.clone()),
+                job_id: None,
+                name: workflow.name.clone(),
+                status: WorkflowStatus::Running.as_str().to_string(),
             },
         );
         if let Some((_, stored)) = settled.stored.iter().find(|(id, _)| *id == workflow.id) {
@@ -532,17 +530,15 @@ async fn auto_cancel(state: &AppState, project: &Project, pipeline: &Pipeline) {
 }
 
 fn notify_pipeline(state: &AppState, pipeline: &Pipeline, st: PipelineState) {
-    crate::replicas::publish(
+    crate::replicas::status_changed(
         state,
-        crate::replicas::Notice::Status {
-            update: StatusUpdate {
-                kind: UpdateKind::Pipeline,
-                pipeline_id: pipeline.id.clone(),
-                workflow_id: None,
-                job_id: None,
-                name: pipeline.number.to_string(),
-                status: st.as_str().to_string(),
-            },
+        StatusUpdate {
+            kind: UpdateKind::Pipeline,
+            pipeline_id: pipeline.id.clone(),
+            workflow_id: None,
+            job_id: None,
+            name: pipeline.number.to_string(),
+            status: st.as_str().to_string(),
         },
     );
 }
