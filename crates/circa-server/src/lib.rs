@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod claim_wakes;
 pub mod closing_listener;
 pub mod compiles;
 pub mod config;

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use circa_store::{Heard, StoredEvent, TaskId};
+use circa_store::{Heard, StoredEvent, TaskId, Urgency};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -23,7 +23,8 @@ use crate::state::AppState;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "notice", rename_all = "snake_case")]
 pub enum Notice {
-    /// Tasks of a resource class were queued: as many waiting claims are woken.
+    /// Tasks of a resource class were queued that no claim waiting on the sender was woken
+    /// for: as many waiting claims are woken.
     Queued {
         /// The resource class.
         class: String,
@@ -71,6 +72,17 @@ enum Origin {
     Elsewhere,
 }
 
+/// `tasks` tasks of `class` were queued: as many claims waiting here are woken, and the other
+/// replicas hear of the tasks left over (`crate::claim_wakes`).
+pub fn queued(state: &AppState, class: &str, tasks: usize) {
+    let woken = state.dispatch.claim_wakes.wake(class, tasks);
+    if woken < tasks {
+        let class = class.to_string();
+        let tasks = tasks - woken;
+        send(state, &Notice::Queued { class, tasks });
+    }
+}
+
 /// A status change: this replica's watchers of its pipeline are told, and the others'.
 pub fn status_changed(state: &AppState, update: StatusUpdate) {
     publish(state, Notice::Status { update });
@@ -83,13 +95,22 @@ pub fn events_stored(state: &AppState, task: &TaskId, events: Vec<StoredEvent>) 
     send(state, &Notice::Events { task: task.clone() });
 }
 
-/// Sends `notice` to the other replicas, if there are any.
+/// Sends `notice` to the other replicas, if there are any: at once when a claim or a
+/// heartbeat waits for it, within `circa_store::replicas::SOON` otherwise.
 fn send(state: &AppState, notice: &Notice) {
     let Some(replicas) = state.store.replicas() else {
         return;
     };
+    let urgency = match notice {
+        Notice::Queued { .. } | Notice::Cancel { .. } => Urgency::Now,
+        Notice::Events { .. }
+        | Notice::Closed { .. }
+        | Notice::Status { .. }
+        | Notice::Statuses
+        | Notice::Schedules => Urgency::Soon,
+    };
     match serde_json::to_string(notice) {
-        Ok(line) => replicas.send(line),
+        Ok(line) => replicas.send(line, urgency),
         Err(e) => tracing::error!("a replica notice could not be written: {e}"),
     }
 }
@@ -97,7 +118,9 @@ fn send(state: &AppState, notice: &Notice) {
 /// What `notice` changes in this replica's memory.
 fn apply(state: &AppState, notice: &Notice, origin: Origin) {
     match notice {
-        Notice::Queued { class, tasks } => state.dispatch.queue.wake_some(class, *tasks),
+        Notice::Queued { class, tasks } => {
+            state.dispatch.claim_wakes.wake(class, *tasks);
+        }
         Notice::Cancel { task } => state.dispatch.cancels.wake(task),
         Notice::Events { task } => state.live.events.stored_elsewhere(task),
         Notice::Closed { task } => state.live.events.close(task),
@@ -114,7 +137,7 @@ fn apply(state: &AppState, notice: &Notice, origin: Origin) {
 
 /// Every sleeper woken once: notices may have been missed.
 fn missed(state: &AppState) {
-    state.dispatch.queue.wake_all();
+    state.dispatch.claim_wakes.wake_all();
     state.dispatch.cancels.wake_all();
     state.live.events.all_stored_elsewhere();
     state.dispatch.statuses.notify_one();

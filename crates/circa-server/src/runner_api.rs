@@ -114,7 +114,7 @@ async fn take_tasks(
     }
     let wait = Duration::from_millis(request.wait_ms.min(CLAIM_WAIT_MAX_MS));
     let deadline = tokio::time::Instant::now() + wait;
-    let signal = state.dispatch.queue.get(class);
+    let waiting = crate::claim_wakes::Waiting::new(state, class);
     let lease = state.config.lease.as_millis() as i64;
     let registered = state.dispatch.claims.register(&token.id, claim_id, max);
     let draining = state.drain.token();
@@ -124,9 +124,7 @@ async fn take_tasks(
         if draining.is_cancelled() {
             return Ok(Vec::new());
         }
-        let notified = signal.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
+        waiting.before_look();
         let now = now_ms();
         let max = registered.max();
         let tokens: Vec<String> = (0..max).map(|_| auth::new_token("circa_task_")).collect();
@@ -162,7 +160,7 @@ async fn take_tasks(
         }
         tracing::debug!(runner, max, "claim waits");
         tokio::select! {
-            woken = tokio::time::timeout_at(deadline, notified) => {
+            woken = tokio::time::timeout_at(deadline, waiting.woken()) => {
                 if woken.is_err() {
                     return Ok(Vec::new());
                 }

@@ -239,6 +239,10 @@ async fn start_on(
             state.clone(),
             draining.clone(),
         )),
+        tokio::spawn(crate::claim_wakes::watch_queue(
+            state.clone(),
+            draining.clone(),
+        )),
         tokio::spawn(crate::schedules::run_scheduler(
             state.clone(),
             draining.clone(),

@@ -45,16 +45,6 @@ impl Signals {
         }
     }
 
-    /// Wakes up to `n` of those waiting on `key` (one each; a permit is kept for the next
-    /// waiter when fewer wait), for `n` new things to take: the others sleep on.
-    pub fn wake_some(&self, key: &str, n: usize) {
-        if let Some(notify) = self.map.lock().get(key) {
-            for _ in 0..n {
-                notify.notify_one();
-            }
-        }
-    }
-
     /// Forgets `key` (its waiters keep their handle).
     pub fn forget(&self, key: &str) {
         self.map.remove(key);
@@ -148,8 +138,8 @@ pub struct AppState {
 /// The in-memory side of dispatch.
 #[derive(Debug)]
 pub struct Dispatch {
-    /// Wakes claims waiting on a resource class.
-    pub queue: Signals,
+    /// The claims waiting on a resource class, and their wake-ups.
+    pub claim_wakes: crate::claim_wakes::ClaimWakes,
     /// Wakes heartbeats of a task that is to be cancelled.
     pub cancels: Signals,
     /// Per-workflow locks.
@@ -170,7 +160,7 @@ impl Dispatch {
     /// Empty registries, and one compile slot per CPU.
     pub fn new() -> Self {
         Dispatch {
-            queue: Signals::default(),
+            claim_wakes: Default::default(),
             cancels: Signals::default(),
             locks: Locks::default(),
             pending: Default::default(),

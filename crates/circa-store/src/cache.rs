@@ -53,7 +53,7 @@ impl Caches {
 
     fn announce(&self, notice: &str) {
         if let Some(replicas) = self.replicas.get() {
-            replicas.send(notice.to_string());
+            replicas.send(notice.to_string(), crate::replicas::Urgency::Now);
         }
     }
 }

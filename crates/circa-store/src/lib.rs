@@ -56,7 +56,7 @@ pub use kinds::{PipelineErrorKind, TriggerKind};
 pub use metrics_records::{OutboxBacklog, PoolUse, QueueDepth, RunnerCount};
 pub use postgres::PostgresStore;
 pub use records::*;
-pub use replicas::{Heard, Leadership, Replicas};
+pub use replicas::{Heard, Leadership, Replicas, Urgency};
 pub use schedule::{NewSchedule, Schedule, ScheduleOrigin, ScheduledBy};
 pub use secret_records::*;
 pub use sqlite::SqliteStore;

@@ -5,7 +5,12 @@
 //!
 //! A notice is one line of text. Lines queued while a send is in flight go together in the
 //! next `NOTIFY` (as many as fit in PostgreSQL's payload limit), so a burst costs few
-//! statements and no caller waits for the database. Each payload starts with its sender's id,
+//! statements and no caller waits for the database. A notice that may wait
+//! ([`Urgency::Soon`]: a status, a log line stored) waits until [`SOON`] after the last
+//! `NOTIFY` so that more go with it, unless an urgent one ([`Urgency::Now`]: a task to
+//! claim, a cancel, a revoked token) comes first: under load a replica sends at most one
+//! `NOTIFY` per [`SOON`] plus its urgent ones, and each costs every listening replica a
+//! wake-up. Each payload starts with its sender's id,
 //! and a replica does not hear itself. The store's own notices (`cache:…`) clear its read
 //! caches; every other line goes to [`Replicas::subscribe`]rs. Notices are not kept: while the
 //! listening connection is lost they are missed, and subscribers are told
@@ -29,6 +34,9 @@ const PAYLOAD_MAX: usize = 7900;
 /// Notices a subscriber may fall behind by before it is told it missed some.
 const HEARD_BUFFER: usize = 8192;
 
+/// How long a notice that may wait waits at most for others to go with it.
+pub const SOON: Duration = Duration::from_millis(5);
+
 /// How long the listener waits before listening again after the database refused it.
 const RELISTEN_AFTER: Duration = Duration::from_millis(500);
 
@@ -37,6 +45,15 @@ pub(crate) const TOKENS_CHANGED: &str = "cache:tokens";
 
 /// The store's notice that a project's settings or source changed.
 pub(crate) const PROJECTS_CHANGED: &str = "cache:projects";
+
+/// Whether a notice goes at once or may wait a little for others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Urgency {
+    /// At once, with whatever waits: someone is kept waiting until it arrives.
+    Now,
+    /// Within [`SOON`]: what it says is seen a few milliseconds later.
+    Soon,
+}
 
 /// What a subscriber hears.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,9 +77,9 @@ struct Inner {
     id: String,
     pool: PgPool,
     /// Notices waiting to be sent.
-    outgoing: mpsc::UnboundedSender<String>,
+    outgoing: mpsc::UnboundedSender<(String, Urgency)>,
     /// Taken by [`Replicas::start`].
-    outgoing_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<String>>>,
+    outgoing_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<(String, Urgency)>>>,
     heard: broadcast::Sender<Heard>,
     started: AtomicBool,
     /// The caches the store's own notices clear.
@@ -109,9 +126,9 @@ impl Replicas {
         self.inner.started.store(true, Ordering::Release);
     }
 
-    /// Sends `notice` (one line: no `\n`) to the other replicas, soon; dropped when it does not
-    /// fit in a payload or before [`Replicas::start`].
-    pub fn send(&self, notice: String) {
+    /// Sends `notice` (one line: no `\n`) to the other replicas, at once or within [`SOON`];
+    /// dropped when it does not fit in a payload or before [`Replicas::start`].
+    pub fn send(&self, notice: String, urgency: Urgency) {
         if !self.inner.started.load(Ordering::Acquire) {
             return;
         }
@@ -119,7 +136,7 @@ impl Replicas {
             report_dropped(&notice);
             return;
         }
-        let _ = self.inner.outgoing.send(notice);
+        let _ = self.inner.outgoing.send((notice, urgency));
     }
 
     /// What the other replicas send from now on (the store's own notices left out).
@@ -146,23 +163,55 @@ fn report_dropped(notice: &str) {
 }
 
 /// Sends queued notices, several lines to a payload, until every sender is gone.
-async fn send_loop(pool: PgPool, id: String, mut rx: mpsc::UnboundedReceiver<String>) {
+async fn send_loop(pool: PgPool, id: String, mut rx: mpsc::UnboundedReceiver<(String, Urgency)>) {
+    let mut last_sent = tokio::time::Instant::now();
     while let Some(first) = rx.recv().await {
-        let mut lines = vec![first];
+        let mut lines = Vec::new();
+        let mut urgent = take(&mut lines, first);
         while let Ok(more) = rx.try_recv() {
-            lines.push(more);
+            urgent |= take(&mut lines, more);
         }
-        let payloads = payloads(&id, &lines);
-        let sent = sqlx::query("SELECT pg_notify($1, p) FROM UNNEST($2::TEXT[]) AS p")
-            .bind(CHANNEL)
-            .bind(&payloads)
-            .execute(&pool)
-            .await;
-        if let Err(e) = sent {
-            // The other replicas miss these; they hear `Missed` if their own connection
-            // was lost too, and read the database at their next poll otherwise.
-            eprintln!("circa-store: replica notices not sent: {e}");
+        let mut open = true;
+        if !urgent {
+            // More notices that may wait go with these, until an urgent one comes.
+            let sleep = tokio::time::sleep_until(last_sent + SOON);
+            tokio::pin!(sleep);
+            while open && !urgent {
+                tokio::select! {
+                    () = &mut sleep => break,
+                    more = rx.recv() => match more {
+                        Some(more) => urgent = take(&mut lines, more),
+                        None => open = false,
+                    },
+                }
+            }
         }
+        notify(&pool, &id, &lines).await;
+        last_sent = tokio::time::Instant::now();
+        if !open {
+            return;
+        }
+    }
+}
+
+/// Adds a queued notice's line to `lines`; whether it is urgent.
+fn take(lines: &mut Vec<String>, (line, urgency): (String, Urgency)) -> bool {
+    lines.push(line);
+    urgency == Urgency::Now
+}
+
+/// One `NOTIFY` per payload of `lines`.
+async fn notify(pool: &PgPool, id: &str, lines: &[String]) {
+    let payloads = payloads(id, lines);
+    let sent = sqlx::query("SELECT pg_notify($1, p) FROM UNNEST($2::TEXT[]) AS p")
+        .bind(CHANNEL)
+        .bind(&payloads)
+        .execute(pool)
+        .await;
+    if let Err(e) = sent {
+        // The other replicas miss these; they hear `Missed` if their own connection
+        // was lost too, and read the database at their next poll otherwise.
+        eprintln!("circa-store: replica notices not sent: {e}");
     }
 }
 

@@ -17,8 +17,8 @@
 //!   to [`PROJECTS_AT_ONCE`] projects.
 //! - Rows persist: a restarted server delivers what is left.
 //! - With several server replicas on one database, one of them sends: the one holding the
-//!   lead (a PostgreSQL advisory lock); the others try to take it every [`POLL`], so a
-//!   replica that stops hands over within one.
+//!   lead (a PostgreSQL advisory lock); the others try to take it every [`POLL`] (job changes
+//!   do not wake them), so a replica that stops hands over within one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -75,15 +75,19 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             Some(leadership) => leadership.lead().await,
             None => true,
         };
-        let wait = match leading.then_some(()) {
-            None => POLL,
-            Some(()) => match worker.round().await {
-                Ok(wait) => wait,
-                Err(e) => {
-                    tracing::warn!("commit statuses: reading the outbox: {e}");
-                    POLL
-                }
-            },
+        if !leading {
+            // Job changes are the leader's to send: this replica only tries to lead again.
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(POLL) => continue,
+            }
+        }
+        let wait = match worker.round().await {
+            Ok(wait) => wait,
+            Err(e) => {
+                tracing::warn!("commit statuses: reading the outbox: {e}");
+                POLL
+            }
         };
         tokio::select! {
             () = stop.cancelled() => return,

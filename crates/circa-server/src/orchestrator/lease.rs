@@ -100,13 +100,7 @@ async fn lost(state: &AppState, task: &Task) -> Result<(), super::OrchestratorEr
                     task: task.id.clone(),
                 },
             );
-            publish(
-                state,
-                Notice::Queued {
-                    class: task.resource_class.clone(),
-                    tasks: 1,
-                },
-            );
+            crate::replicas::queued(state, &task.resource_class, 1);
         }
         return Ok(());
     }

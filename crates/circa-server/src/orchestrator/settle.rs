@@ -420,7 +420,7 @@ pub async fn after(state: &AppState, workflow: &Workflow, jobs: &[Job], stored: 
         *per_class.entry(class.clone()).or_default() += 1;
     }
     for (class, tasks) in per_class {
-        publish(state, Notice::Queued { class, tasks });
+        crate::replicas::queued(state, &class, tasks);
     }
     for change in changes {
         let Some(job) = jobs.iter().find(|j| j.id == change.job_id) else {

@@ -30,6 +30,12 @@ const CONNECTIONS: u32 = 10;
 /// fails as unavailable: short, so an outage is answered 503 promptly rather than held.
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// A connection idle at least this long is pinged before it is handed out; one in use moments
+/// ago is not (a ping is a round trip, and sqlx's default pings at every acquire: one more
+/// round trip per statement or transaction). A connection that broke while in use fails its
+/// next query and is replaced.
+const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What a batch claim's pick of queued tasks adds to keep concurrent claims apart: rows
 /// another claim has locked are passed over.
 const CLAIM_LOCK: &str = " FOR UPDATE SKIP LOCKED";
@@ -48,6 +54,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         // Replicas starting at once migrate one at a time (sqlx holds an advisory lock).

@@ -204,6 +204,19 @@ impl QueueStore for Backend {
         decode_all(rows, TaskRow::decode)
     }
 
+    async fn queued_before(&self, resource_class: &str, before: Millis) -> StoreResult<bool> {
+        // `tasks_queue` (resource_class, queued_at) WHERE state = 'queued': one index seek.
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(1 AS BIGINT) FROM tasks \
+             WHERE state = 'queued' AND resource_class = $1 AND queued_at < $2 LIMIT 1",
+        )
+        .bind(resource_class)
+        .bind(before)
+        .fetch_optional(&mut *self.reader().await?)
+        .await?;
+        Ok(found.is_some())
+    }
+
     async fn runner_seen(&self, name: &str, resource_class: &str, now: Millis) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO runners (name, resource_class, last_seen) VALUES ($1, $2, $3) \

@@ -56,6 +56,8 @@ pub trait QueueStore: Send + Sync {
     async fn requeue_task(&self, task_id: &TaskId, now: Millis) -> StoreResult<bool>;
     /// Queued tasks, by resource class, oldest first.
     async fn queued_tasks(&self) -> StoreResult<Vec<Task>>;
+    /// Whether a task of `resource_class` queued before `before` is still queued.
+    async fn queued_before(&self, resource_class: &str, before: Millis) -> StoreResult<bool>;
 
     /// Notes that a runner of a resource class asked for work (one row per runner name).
     async fn runner_seen(&self, name: &str, resource_class: &str, now: Millis) -> StoreResult<()>;

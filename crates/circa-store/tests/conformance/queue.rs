@@ -47,6 +47,10 @@ async fn a_claim_takes_the_oldest_task_of_its_class(db: &TestStore) {
         .map(|t| (t.resource_class, t.job_id, t.node))
         .collect();
     let expect = |class: &str, job: &Job, node| (class.to_string(), job.id.clone(), node);
+    assert!(store.queued_before("docker", T0 + 6).await.unwrap());
+    assert!(!store.queued_before("docker", T0 + 5).await.unwrap());
+    assert!(store.queued_before("large", T0 + 2).await.unwrap());
+    assert!(!store.queued_before("gpu", T0 + 100).await.unwrap());
     assert_eq!(
         queued,
         [
@@ -92,6 +96,7 @@ async fn a_claim_takes_the_oldest_task_of_its_class(db: &TestStore) {
     assert_eq!(other.job_id, b.id);
     assert_eq!(claimed_task(store, claim("gpu", "r6", T0)).await, None);
     assert!(store.queued_tasks().await.unwrap().is_empty());
+    assert!(!store.queued_before("docker", T0 + 1_000).await.unwrap());
     assert_eq!(store.task(&"nope".into()).await.unwrap(), None);
 }
 

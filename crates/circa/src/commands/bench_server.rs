@@ -105,15 +105,20 @@ struct Circa {
 
 impl Circa {
     fn start(args: &[&str]) -> anyhow::Result<Circa> {
-        Circa::start_at(args, "127.0.0.1:0")
+        Circa::start_at(args, "127.0.0.1:0", None)
     }
 
-    /// Starts `circa ARGS` listening at `listen` (port 0: a free one); its URL is where it
+    /// Starts `circa ARGS` listening at `listen` (port 0: a free one), with `threads` worker
+    /// threads (`TOKIO_WORKER_THREADS`; one per core when `None`); its URL is where it
     /// listens, whatever public URL it is given.
-    fn start_at(args: &[&str], listen: &str) -> anyhow::Result<Circa> {
+    fn start_at(args: &[&str], listen: &str, threads: Option<usize>) -> anyhow::Result<Circa> {
         let data = tempfile::tempdir()?;
         let exe = std::env::current_exe().context("finding the circa binary")?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        if let Some(threads) = threads {
+            command.env("TOKIO_WORKER_THREADS", threads.max(1).to_string());
+        }
+        let mut child = command
             .args(args)
             .args(["--listen", listen, "--data-dir"])
             .arg(data.path())

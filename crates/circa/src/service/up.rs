@@ -96,6 +96,28 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// A runner's runtime: a worker thread per slot, up to one per core (its tasks wait on their
+/// jobs' processes and the network; the cores are the jobs'), unless `TOKIO_WORKER_THREADS`
+/// says otherwise.
+fn runner_runtime(slots: u32) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        builder.worker_threads(runner_threads(slots, cores));
+    }
+    builder
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Worker threads for a runner of `slots` on `cores` cores.
+fn runner_threads(slots: u32, cores: usize) -> usize {
+    usize::try_from(slots)
+        .unwrap_or(usize::MAX)
+        .clamp(1, cores.max(1))
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CIRCA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -281,7 +303,7 @@ pub fn server(args: &ServerArgs) -> anyhow::Result<ExitCode> {
 /// `circa runner`: a runner for a remote server.
 pub fn runner(args: &RunnerArgs) -> anyhow::Result<ExitCode> {
     init_logging();
-    runtime()?.block_on(async {
+    runner_runtime(args.slots)?.block_on(async {
         let executor = executor_kind(args.executor).await?;
         let mut config = circa_runner::RunnerConfig::new(
             args.url.trim_end_matches('/').to_string(),
@@ -307,7 +329,15 @@ pub fn runner(args: &RunnerArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::log_colour;
+    use super::{log_colour, runner_threads};
+
+    #[test]
+    fn a_runner_has_a_thread_per_slot_up_to_the_cores() {
+        assert_eq!(runner_threads(1, 8), 1);
+        assert_eq!(runner_threads(4, 8), 4);
+        assert_eq!(runner_threads(16, 8), 8);
+        assert_eq!(runner_threads(0, 0), 1);
+    }
     use std::ffi::OsStr;
 
     #[test]

@@ -1,7 +1,8 @@
 //! Debian's nginx in front of `circa server` replicas, as the README's production walk-through
-//! sets it up: one upstream, round-robin, no sticky sessions, no upstream keepalive; responses
-//! unbuffered and reads long (SSE, long-poll claims); a request that could not reach a replica
-//! goes to the next one, never one that did (non-idempotent retries stay off).
+//! sets it up: one upstream, round-robin, no sticky sessions, connections to the replicas kept
+//! open and reused; responses unbuffered and reads long (SSE, long-poll claims); a request that
+//! could not reach a replica goes to the next one, never one that did (non-idempotent retries
+//! stay off).
 //!
 //! Used by `circa bench server` (W2-ha) and, by path, by the replica tests.
 
@@ -54,13 +55,14 @@ pub fn config_with_down(
          \x20 scgi_temp_path {p}/scgi;\n\
          \x20 client_max_body_size 0;\n\
          \x20 client_body_buffer_size 1m;\n\
-         \x20 upstream circa {{\n{servers}  }}\n\
+         \x20 upstream circa {{\n{servers}    keepalive 32;\n  }}\n\
          \x20 server {{\n\
          \x20   listen 127.0.0.1:{port};\n\
          \x20   location / {{\n\
          \x20     proxy_pass http://circa;\n\
          \x20     proxy_http_version 1.1;\n\
          \x20     proxy_set_header Host $http_host;\n\
+         \x20     proxy_set_header Connection \"\";\n\
          \x20     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
          \x20     proxy_set_header X-Forwarded-Proto $scheme;\n\
          \x20     proxy_buffering off;\n\

@@ -19,6 +19,9 @@ use super::{Api, Circa, project, repo, w2_measure};
 #[path = "../../../../circa-store/tests/conformance/pg_cluster.rs"]
 mod pg_cluster;
 
+/// W2-ha's server replicas.
+const REPLICAS: usize = 3;
+
 /// W2's one job, appending its id to `record`.
 fn record_config(record: &Path) -> String {
     format!(
@@ -263,14 +266,20 @@ pub async fn w2_ha(
     .save(&Keyring::single(Key::generate()))?;
     options.extend(["--secret-key-file".into(), key_file.display().to_string()]);
     let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    // The replicas share the machine's cores as they would share a node's under a CPU
+    // limit each (a runtime sizes itself to the cores it may use): W2-pg's one server has
+    // them all.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = (cores / REPLICAS).max(1);
+    println!("w2_ha_worker_threads_per_replica: {threads}");
     // The first replica makes the tables; the others start on them.
     let mut replicas = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..REPLICAS {
         let listen = format!(
             "127.0.0.1:{}",
             pg_cluster::free_port().map_err(anyhow::Error::msg)?
         );
-        replicas.push(Circa::start_at(&options, &listen)?);
+        replicas.push(Circa::start_at(&options, &listen, Some(threads))?);
     }
     let upstream: Vec<String> = replicas
         .iter()
