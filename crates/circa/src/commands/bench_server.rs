@@ -452,9 +452,9 @@ struct W2Run {
     end: i64,
 }
 
-/// Triggers `pipelines` pipelines of project `gh/bench/w2` through `api` (after one warm-up),
-/// `concurrency` at once, and waits for them; prints W2's figures as `name_…`, the peak RSS of
-/// each of `servers`.
+/// Triggers `pipelines` pipelines of project `gh/bench/w2` through `api` (after one warm-up
+/// pipeline on each of `servers`), `concurrency` at once, and waits for them; prints W2's
+/// figures as `name_…`, the peak RSS of each of `servers`.
 async fn w2_measure(
     name: &str,
     api: &Api,
@@ -462,12 +462,20 @@ async fn w2_measure(
     pipelines: usize,
     concurrency: usize,
 ) -> anyhow::Result<W2Run> {
-    // One warm-up pipeline: the mirror is cloned and the config cached.
-    let warm = api
-        .post("/api/v2/project/gh/bench/w2/pipeline", json!({}))
-        .await?;
-    api.wait_pipeline(warm["id"].as_str().unwrap_or_default())
-        .await?;
+    // One warm-up pipeline per server, sent to it directly: each has its mirror cloned and
+    // the config cached before the clock starts.
+    for server in servers {
+        let direct = Api {
+            url: server.url.clone(),
+            ..api.clone()
+        };
+        let warm = direct
+            .post("/api/v2/project/gh/bench/w2/pipeline", json!({}))
+            .await?;
+        direct
+            .wait_pipeline(warm["id"].as_str().unwrap_or_default())
+            .await?;
+    }
     let start = now_ms();
     let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
