@@ -8,8 +8,9 @@
 //!
 //! A claim looks at the queue before it waits, so a wake that reaches no claim costs time,
 //! never a task: a claim woken and then gone before it looked again (its runner hung up)
-//! passes its wake on, and [`watch_queue`] wakes every claim of a class waiting here when a
-//! task of it has been queued longer than [`STALE_AFTER`] (a notice lost with a connection).
+//! passes its wake on; and with several replicas, whose notices can be lost with a
+//! connection, [`watch_queue`] wakes every claim of a class waiting here when a task of it has
+//! been queued longer than [`STALE_AFTER`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -7,10 +7,9 @@
 //! connections to close (see `serve::Stopping`), so a request that arrives on a connection
 //! just taken is read and answered rather than dropped with the connection.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
-
-use std::collections::VecDeque;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;

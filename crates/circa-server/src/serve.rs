@@ -234,12 +234,8 @@ async fn start_on(
     // Notices from the other replicas are applied until the very end (a cancel, a log line).
     tokio::spawn(crate::replicas::listen(state.clone(), stop.clone()));
     let draining = state.drain.token();
-    let workers = vec![
+    let mut workers = vec![
         tokio::spawn(crate::orchestrator::lease::watch_leases(
-            state.clone(),
-            draining.clone(),
-        )),
-        tokio::spawn(crate::claim_wakes::watch_queue(
             state.clone(),
             draining.clone(),
         )),
@@ -249,6 +245,13 @@ async fn start_on(
         )),
         tokio::spawn(crate::forge::outbox::run(state.clone(), draining)),
     ];
+    if state.store.replicas().is_some() {
+        // Notices between replicas can be lost; within one server a wake never is.
+        workers.push(tokio::spawn(crate::claim_wakes::watch_queue(
+            state.clone(),
+            state.drain.token(),
+        )));
+    }
     let accepting = CancellationToken::new();
     let idle_closing = CancellationToken::new();
     let listener = crate::closing_listener::ClosingListener::new(listener, accepting.clone())

@@ -24,6 +24,28 @@ fn conflict(error: sqlx::Error, what: &str) -> StoreError {
     }
 }
 
+impl Backend {
+    /// Runs `sql` (`$1` the user's id, `$2` the hash) and clears the token cache when it
+    /// changed a row (cached tokens carry their user); whether it did.
+    async fn update_password(
+        &self,
+        sql: &'static str,
+        id: &UserId,
+        password_hash: Option<&str>,
+    ) -> StoreResult<bool> {
+        let changed = sqlx::query(sql)
+            .bind(id)
+            .bind(password_hash)
+            .execute(&mut *self.writer().await?)
+            .await?
+            .rows_affected();
+        if changed > 0 {
+            self.caches().tokens_changed();
+        }
+        Ok(changed > 0)
+    }
+}
+
 #[async_trait]
 impl PeopleStore for Backend {
     async fn create_token(&self, new: NewToken, now: Millis) -> StoreResult<Token> {
@@ -191,28 +213,21 @@ impl PeopleStore for Backend {
         id: &UserId,
         password_hash: Option<&str>,
     ) -> StoreResult<bool> {
-        let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(password_hash)
-            .execute(&mut *self.writer().await?)
-            .await?
-            .rows_affected();
-        // Cached tokens carry their user.
-        self.caches().tokens_changed();
-        Ok(changed > 0)
+        self.update_password(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            id,
+            password_hash,
+        )
+        .await
     }
 
     async fn set_first_password(&self, id: &UserId, password_hash: &str) -> StoreResult<bool> {
-        let changed = sqlx::query(
+        self.update_password(
             "UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash IS NULL",
+            id,
+            Some(password_hash),
         )
-        .bind(id)
-        .bind(password_hash)
-        .execute(&mut *self.writer().await?)
-        .await?
-        .rows_affected();
-        self.caches().tokens_changed();
-        Ok(changed > 0)
+        .await
     }
 
     async fn add_project_member(

@@ -90,7 +90,11 @@ pub struct RunnerArgs {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    runtime_with(tokio::runtime::Builder::new_multi_thread())
+}
+
+fn runtime_with(mut builder: tokio::runtime::Builder) -> anyhow::Result<tokio::runtime::Runtime> {
+    builder
         .enable_all()
         .build()
         .context("starting the async runtime")
@@ -105,10 +109,7 @@ fn runner_runtime(slots: u32) -> anyhow::Result<tokio::runtime::Runtime> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         builder.worker_threads(runner_threads(slots, cores));
     }
-    builder
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
+    runtime_with(builder)
 }
 
 /// Worker threads for a runner of `slots` on `cores` cores.
